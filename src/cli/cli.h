@@ -1,0 +1,48 @@
+/* cli.h - private to src/cli: the command table and shared CLI helpers.
+ *
+ * Each command lives in its own cmd_<name>.c and has the signature below:
+ * argv[0] is the command name; it returns the process exit code (see the
+ * README's table). Commands print results to stdout or files and diagnostics
+ * to stderr as "bmeq: <command>: <what>: <reason>".
+ */
+#ifndef BMEQ_CLI_H
+#define BMEQ_CLI_H
+
+#include <stdio.h>
+
+#include "bmeq/status.h"
+
+enum {
+	BMEQ_EXIT_OK = 0,
+	BMEQ_EXIT_USAGE = 2,
+	BMEQ_EXIT_INPUT = 3,
+	BMEQ_EXIT_OUTPUT = 4,
+	BMEQ_EXIT_PROCESS = 5,
+	BMEQ_EXIT_PARTIAL = 6
+};
+
+int bmeq_cmd_info(int argc, char **argv);
+int bmeq_cmd_phantom(int argc, char **argv);
+
+/* Prints "bmeq: <cmd>: <what>: <reason>\n" to stderr. what may be NULL. */
+void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+
+/* Prints the error for status st (its message from bmeq_last_error()) and
+ * returns the matching exit code. */
+int bmeq_cli_status(const char *cmd, const char *what, bmeq_status st);
+
+/* Parses a whole decimal integer / floating number; returns 0 on success. */
+int bmeq_cli_parse_long(const char *s, long lo, long hi, long *out);
+int bmeq_cli_parse_double(const char *s, double *out);
+
+/* True when arg is -h or --help. */
+int bmeq_cli_is_help(const char *arg);
+
+/* Creates directory path and its parents (mode 0777 & umask); 0 on success. */
+int bmeq_cli_mkdirs(const char *path);
+
+#endif

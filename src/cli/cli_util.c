@@ -1,0 +1,86 @@
+/* cli_util.c - helpers shared by the commands. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bmeq: %s: ", cmd);
+	if (what)
+		fprintf(stderr, "%s: ", what);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int bmeq_cli_status(const char *cmd, const char *what, bmeq_status st)
+{
+	const char *msg = bmeq_last_error();
+
+	bmeq_cli_error(cmd, what, "%s", msg[0] ? msg : bmeq_status_name(st));
+	return bmeq_exit_code(st);
+}
+
+int bmeq_cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int bmeq_cli_parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int bmeq_cli_is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int bmeq_cli_mkdirs(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] == '/' || buf[i] == '\0') {
+			char c = buf[i];
+			buf[i] = '\0';
+			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+				return -1;
+			buf[i] = c;
+		}
+	}
+	struct stat sb;
+	return (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) ? 0 : -1;
+}

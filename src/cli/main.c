@@ -1,0 +1,51 @@
+/* main.c - `bmeq <command> [options] args`: dispatch to the commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bmeq/status.h"
+#include "cli.h"
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} command;
+
+/* In pipeline order. */
+static const command commands[] = {
+	{"info", bmeq_cmd_info, "print the header, geometry and value range of NIfTI files"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "bmeq %s - bone marrow edema quantification in hip MRI\n\n"
+		   "usage: bmeq <command> [options] args\n"
+		   "       bmeq --version\n"
+		   "       bmeq <command> --help\n\ncommands:\n",
+		bmeq_version());
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nexit codes: 0 ok, 2 usage, 3 unreadable or invalid input, 4 output not "
+		   "writable,\n            5 processing failure, 6 batch partly failed\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return BMEQ_EXIT_USAGE;
+	}
+	if (bmeq_cli_is_help(argv[1])) {
+		usage(stdout);
+		return BMEQ_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("bmeq %s\n", bmeq_version());
+		return BMEQ_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "bmeq: %s: unknown command (try bmeq --help)\n", argv[1]);
+	return BMEQ_EXIT_USAGE;
+}
