@@ -1,0 +1,232 @@
+/* bmeq/itk.h - the ITK bridge: bias-field correction, resampling, smoothing,
+ * rigid registration and connected components over bmeq volumes.
+ *
+ * This plain-C header is the only way into the C++ code in src/itk. Every
+ * function here returns a bmeq_status and records a one-line reason on
+ * failure; no C++ exception or type ever crosses it. Voxel buffers handed in
+ * are wrapped without copying (ITK never writes into them); results are new
+ * bmeq objects owned by the caller.
+ *
+ * Coordinates: bmeq grids map voxels to RAS+ mm, ITK images live in LPS+ mm.
+ * The conversion happens in exactly one place, bmeq_itk_grid_to_lps() and its
+ * inverse bmeq_itk_grid_from_lps(). ITK images cannot represent a sheared
+ * voxel lattice, so a grid whose affine columns are not orthogonal is
+ * rejected with BMEQ_E_UNSUPPORTED by every function.
+ *
+ * Threads: ITK's filters use a global default thread count. Set it once with
+ * bmeq_itk_set_threads() before starting work (1 inside batch workers, so the
+ * batch's own threads never oversubscribe the cores). Apart from that setter,
+ * the functions are safe to call from several threads at once on different
+ * data.
+ */
+#ifndef BMEQ_ITK_H
+#define BMEQ_ITK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/status.h"
+#include "bmeq/volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- threads and geometry ------------------------------------------------ */
+
+/* Sets ITK's global default number of threads for every later call (n >= 1;
+ * values above ITK's maximum are clamped). BMEQ_E_ARG for n < 1. Not
+ * thread-safe: call it before any thread runs an ITK function. */
+bmeq_status bmeq_itk_set_threads(int n);
+
+/* ITK's current global default number of threads. */
+int bmeq_itk_get_threads(void);
+
+/* An ITK image geometry in LPS+ mm: physical = origin + direction * diag(spacing) * index. */
+typedef struct bmeq_itk_geometry {
+	double origin[3];
+	double spacing[3];
+	double direction[3][3]; /* columns are the unit voxel axes */
+} bmeq_itk_geometry;
+
+/* Converts grid g (voxel -> RAS) to an ITK geometry (LPS): the x and y rows of
+ * the affine are negated, spacing is the column norms, direction the
+ * normalised columns and origin the translation column.
+ * BMEQ_E_ARG for a zero-length column or non-finite values,
+ * BMEQ_E_UNSUPPORTED when the bottom row is not 0 0 0 1 or the columns are
+ * not orthogonal (shear; cosine above 1e-4). */
+bmeq_status bmeq_itk_grid_to_lps(const bmeq_grid *g, bmeq_itk_geometry *out);
+
+/* The inverse of bmeq_itk_grid_to_lps(): builds grid out (dims from dim,
+ * xform_code 1) from an ITK geometry. BMEQ_E_ARG for a zero dimension or a
+ * non-positive spacing. */
+bmeq_status bmeq_itk_grid_from_lps(const bmeq_itk_geometry *geo, const size_t dim[3],
+				   bmeq_grid *out);
+
+/* ---- N4 bias-field correction -------------------------------------------- */
+
+/* Parameters of bmeq_itk_n4(). Start from bmeq_n4_params_default(). */
+typedef struct bmeq_n4_params {
+	double shrink_mm;       /* target voxel size of the fitting image: each axis is
+				   shrunk by floor(shrink_mm / spacing), at least 1, so
+				   thick slices are not shrunk further (default 2.5) */
+	int levels;             /* B-spline fitting levels, 1..4 (default 3); the
+				   control mesh doubles at each level */
+	int iterations[4];      /* maximum iterations per level (default 25 15 10 -) */
+	double spline_distance_mm; /* control point distance at the first level along
+				   each axis, > 0 (default 150); at least 1 mesh span
+				   per axis */
+	double convergence;     /* stop a level when the field changes less (default 0.002) */
+	int histogram_bins;     /* intensity histogram bins (default 200) */
+} bmeq_n4_params;
+
+/* Fills p with the defaults above, chosen for speed (under a second for a
+ * 320x320x24 scan on one core). */
+void bmeq_n4_params_default(bmeq_n4_params *p);
+
+/* Estimates the smooth multiplicative bias field of in with N4 and returns
+ * the corrected image (in / field) in *corrected and the field in *field,
+ * both on in's grid, the field at full resolution (the fitted B-spline is
+ * evaluated on the full grid) and normalised to geometric mean 1 over the
+ * fitting voxels. Either out pointer may be NULL when not wanted.
+ * mask (optional, NULL = all voxels) marks with non-zero the voxels used for
+ * fitting; voxels <= 0 are never used (log domain). Outside the fitting
+ * voxels the field is the spline's extension, so the whole image is corrected.
+ * params NULL means the defaults.
+ * BMEQ_E_ARG for bad parameters or non-finite voxels, BMEQ_E_PROCESS when
+ * fewer than 64 voxels are usable (empty mask), BMEQ_E_UNSUPPORTED for a
+ * sheared grid, BMEQ_E_NOMEM, BMEQ_E_INTERNAL for an ITK exception. */
+bmeq_status bmeq_itk_n4(const bmeq_volume *in, const uint8_t *mask, const bmeq_n4_params *params,
+			bmeq_volume **corrected, bmeq_volume **field);
+
+/* ---- smoothing ----------------------------------------------------------- */
+
+/* Gaussian smoothing with standard deviation sigma_mm (> 0) in every world
+ * direction (recursive Gaussian, so the cost does not grow with sigma).
+ * Axes of only one voxel are left alone. *out is new, on in's grid. */
+bmeq_status bmeq_itk_smooth(const bmeq_volume *in, double sigma_mm, bmeq_volume **out);
+
+/* Gradient magnitude (per mm) of the image smoothed with sigma_mm (> 0),
+ * recursive Gaussian derivatives. *out is new, on in's grid. */
+bmeq_status bmeq_itk_gradient_magnitude(const bmeq_volume *in, double sigma_mm,
+					bmeq_volume **out);
+
+/* ---- rigid transforms and resampling ------------------------------------- */
+
+/* A rigid transform in RAS mm mapping a point x of the fixed (target) world
+ * to the point R x + t of the moving (source) world, with the outcome of the
+ * registration that produced it (zeros when set by hand). */
+typedef struct bmeq_rigid {
+	double rotation[3][3];  /* proper rotation (det +1) */
+	double translation[3];  /* mm */
+	double metric;          /* final Mattes MI metric (lower is better; negative MI) */
+	double metric_initial;  /* metric of the initial transform on the same samples */
+	int iterations;         /* optimiser iterations over all levels */
+	unsigned flags;         /* BMEQ_RIGID_* quality flags; 0 means passed */
+} bmeq_rigid;
+
+#define BMEQ_RIGID_ANGLE 1u    /* rotation above params.max_angle_deg */
+#define BMEQ_RIGID_SHIFT 2u    /* moved further than params.max_shift_mm from the start */
+#define BMEQ_RIGID_METRIC 4u   /* the metric did not improve on the initial transform */
+
+/* Sets t to the identity (and clears the outcome fields). */
+void bmeq_rigid_identity(bmeq_rigid *t);
+
+/* Sets t to the pure translation (dx, dy, dz) mm. */
+void bmeq_rigid_translation(bmeq_rigid *t, const double d[3]);
+
+/* Writes the 4x4 RAS->RAS matrix (fixed world -> moving world) of t. */
+void bmeq_rigid_matrix(const bmeq_rigid *t, double m[4][4]);
+
+/* Sets t from a rotation of angle_deg about the unit axis through point
+ * centre (RAS mm), followed by a translation d: x -> R (x - c) + c + d.
+ * BMEQ_E_ARG for a zero axis. */
+bmeq_status bmeq_rigid_from_axis_angle(bmeq_rigid *t, const double axis[3], double angle_deg,
+				       const double centre[3], const double d[3]);
+
+/* Rotation angle of t in degrees (0..180). */
+double bmeq_rigid_angle_deg(const bmeq_rigid *t);
+
+/* Resamples image moving onto grid target through t (NULL = identity):
+ * voxel v of the output takes moving's value at t(world(v)), trilinear,
+ * fill outside moving's lattice. *out is new, on target.
+ * BMEQ_E_ARG / BMEQ_E_UNSUPPORTED for bad grids, BMEQ_E_NOMEM. */
+bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_grid *target,
+			      const bmeq_rigid *t, float fill, bmeq_volume **out);
+
+/* As bmeq_itk_resample() for label maps (nearest neighbour, 0 outside):
+ * labels on grid src, out is a caller buffer of bmeq_grid_nvox(target)
+ * elements. */
+bmeq_status bmeq_itk_resample_labels_u8(const uint8_t *labels, const bmeq_grid *src,
+					const bmeq_grid *target, const bmeq_rigid *t,
+					uint8_t *out);
+bmeq_status bmeq_itk_resample_labels_u16(const uint16_t *labels, const bmeq_grid *src,
+					 const bmeq_grid *target, const bmeq_rigid *t,
+					 uint16_t *out);
+
+/* ---- rigid registration -------------------------------------------------- */
+
+/* Where on the fixed image the metric is evaluated. */
+typedef enum bmeq_region_kind {
+	BMEQ_REGION_ALL = 0,    /* the whole fixed image (slow; avoid on hip pairs) */
+	BMEQ_REGION_BOX = 1,    /* axis-aligned RAS box: centre +- half_size */
+	BMEQ_REGION_SPHERE = 2  /* RAS ball: centre, radius */
+} bmeq_region_kind;
+
+/* Parameters of bmeq_itk_register_rigid(). Start from bmeq_reg_params_default(). */
+typedef struct bmeq_reg_params {
+	bmeq_region_kind region;
+	double centre[3];       /* RAS mm, box or sphere centre (also the rotation centre) */
+	double half_size[3];    /* box half extents in mm */
+	double radius;          /* sphere radius in mm */
+	const uint8_t *fixed_mask; /* optional, on the fixed grid, non-zero = use;
+				   combined with the region */
+	int levels;             /* resolution levels, 1..4 (default 3) */
+	int iterations;         /* maximum iterations per level (default 60) */
+	int histogram_bins;     /* Mattes bins (default 32) */
+	double sampling;        /* fraction of region voxels sampled, (0, 1] (default 0.25) */
+	double max_step_mm;     /* initial step in mm-equivalents (default 3) */
+	double min_step_mm;     /* convergence step (default 0.01) */
+	double margin_mm;       /* margin of moving image kept around the region (default 25) */
+	unsigned seed;          /* sampling seed, fixed for reproducible results (default 1) */
+	double max_angle_deg;   /* quality bound on the rotation (default 20) */
+	double max_shift_mm;    /* quality bound on the change from the initial transform
+				   at the region centre (default 25) */
+} bmeq_reg_params;
+
+/* Fills p with the defaults above; region is BMEQ_REGION_ALL. */
+void bmeq_reg_params_default(bmeq_reg_params *p);
+
+/* Rigidly registers moving onto fixed (versor rigid 3D, Mattes mutual
+ * information, multi-resolution with in-plane shrinking for thick slices,
+ * regular-step gradient descent), starting from *init (NULL = identity, e.g.
+ * the translation between detected femoral heads). Only the fixed voxels in
+ * the region (and mask) drive the metric; both images are cropped to it
+ * first, so the cost follows the region size. On BMEQ_OK *result holds the
+ * transform (fixed world -> moving world, RAS mm), the metric, iteration
+ * count and quality flags; a result with flags != 0 is suspect and should
+ * not be used without review.
+ * BMEQ_E_ARG for bad parameters or non-finite voxels in the region,
+ * BMEQ_E_PROCESS when the region holds too few voxels or the optimiser
+ * fails, BMEQ_E_UNSUPPORTED for a sheared grid, BMEQ_E_INTERNAL. */
+bmeq_status bmeq_itk_register_rigid(const bmeq_volume *fixed, const bmeq_volume *moving,
+				    const bmeq_rigid *init, const bmeq_reg_params *params,
+				    bmeq_rigid *result);
+
+/* ---- connected components ------------------------------------------------ */
+
+/* Labels the connected components of the non-zero voxels of mask (on grid g)
+ * with ITK's ConnectedComponentImageFilter: 6-connected, or 26-connected when
+ * fully_connected is non-zero. labels_out (optional, bmeq_grid_nvox(g)
+ * elements) receives 0 for background and 1..n per component in ITK's order;
+ * *ncomponents receives n. BMEQ_E_ARG for NULL mask or ncomponents,
+ * BMEQ_E_NOMEM, BMEQ_E_INTERNAL. Only the dims of g are used (no geometry
+ * check), so any grid works. */
+bmeq_status bmeq_itk_connected_components(const uint8_t *mask, const bmeq_grid *g,
+					  int fully_connected, uint32_t *labels_out,
+					  size_t *ncomponents);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
