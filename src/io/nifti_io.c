@@ -94,28 +94,40 @@ static int is_gzip(const uint8_t *p, size_t n)
 /* Inflates the first `want` bytes of a (possibly multi-member) gzip stream
  * into out. *got receives how many bytes came out; a stream that ends early or
  * is corrupt gives BMEQ_E_FORMAT unless allow_short is set and the stream
- * ended cleanly. */
+ * ended cleanly. Without allow_short the rest of the stream is inflated into a
+ * scratch buffer up to its end, so that the gzip trailer (CRC-32 and length) is
+ * checked: a stream cut inside its trailer or with a wrong CRC is refused even
+ * when the wanted bytes came out. allow_short is the header peek, which stops
+ * early on purpose. */
 static bmeq_status gunzip_prefix(const uint8_t *in, size_t n, uint8_t *out, size_t want,
 				 size_t *got, int allow_short)
 {
 	z_stream zs;
 	int ret = Z_OK;
+	uint8_t scratch[4096];
 
 	memset(&zs, 0, sizeof(zs));
 	*got = 0;
 	if (inflateInit2(&zs, 15 + 16) != Z_OK)
 		return bmeq_fail(BMEQ_E_NOMEM, "zlib: cannot initialise inflate");
 	zs.next_in = (Bytef *)(uintptr_t)in;
-	zs.next_out = out;
-	while (*got < want) {
+	while (*got < want || !allow_short) {
 		/* zlib counts in uInt: feed at most 1 GiB per call. */
 		size_t in_left = n - (size_t)(zs.next_in - in);
 		size_t out_left = want - *got;
 		zs.avail_in = (uInt)(in_left < (1u << 30) ? in_left : (1u << 30));
-		zs.avail_out = (uInt)(out_left < (1u << 30) ? out_left : (1u << 30));
+		if (out_left > 0) {
+			zs.next_out = out + *got;
+			zs.avail_out = (uInt)(out_left < (1u << 30) ? out_left : (1u << 30));
+		} else {
+			/* All wanted bytes are out: drain the rest to reach the trailer. */
+			zs.next_out = scratch;
+			zs.avail_out = sizeof(scratch);
+		}
 		uInt before = zs.avail_out;
 		ret = inflate(&zs, Z_NO_FLUSH);
-		*got += before - zs.avail_out;
+		if (out_left > 0)
+			*got += before - zs.avail_out;
 		if (ret == Z_STREAM_END) {
 			/* Concatenated members are legal gzip; skip trailing zero padding. */
 			size_t used = (size_t)(zs.next_in - in);
@@ -133,7 +145,7 @@ static bmeq_status gunzip_prefix(const uint8_t *in, size_t n, uint8_t *out, size
 		}
 	}
 	inflateEnd(&zs);
-	if (*got == want)
+	if (*got == want && (allow_short || ret == Z_STREAM_END))
 		return BMEQ_OK;
 	if (ret == Z_STREAM_END && allow_short)
 		return BMEQ_OK;
