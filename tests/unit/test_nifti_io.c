@@ -412,6 +412,39 @@ static void test_read_mem(void)
 	check_mem("nifti_reader_js/air2.hdr.gz", "nifti_reader_js/air2.img.gz");
 }
 
+/* A gzip stream is only complete with its 8-byte trailer (CRC-32, length): cutting any of it, or
+ * a wrong CRC, must be refused even though every data byte can be inflated. */
+static void test_gzip_trailer(void)
+{
+	size_t n = 0;
+	uint8_t *gz = slurp("generated/dt_int16_le.nii.gz", &n);
+	bmeq_volume *v = NULL;
+
+	CHECK(gz != NULL && n > 20);
+	if (!gz)
+		return;
+	CHECK(bmeq_nifti_read_mem(gz, n, NULL, 0, "whole", NULL, &v, NULL) == BMEQ_OK && v);
+	bmeq_volume_destroy(v);
+	v = NULL;
+	for (size_t cut = 1; cut <= 12; cut++) {
+		bmeq_status st = bmeq_nifti_read_mem(gz, n - cut, NULL, 0, "cut", NULL, &v, NULL);
+		if (st != BMEQ_E_FORMAT || v) {
+			fprintf(stderr, "gzip cut by %zu bytes: %s (%s)\n", cut, bmeq_status_name(st),
+				bmeq_last_error());
+			check_failures++;
+		}
+		bmeq_volume_destroy(v);
+		v = NULL;
+	}
+	gz[n - 8] ^= 0xff; /* first byte of the CRC-32 */
+	CHECK(bmeq_nifti_read_mem(gz, n, NULL, 0, "crc", NULL, &v, NULL) == BMEQ_E_FORMAT && !v);
+	gz[n - 8] ^= 0xff;
+	gz[n - 4] ^= 0x01; /* the uncompressed length */
+	CHECK(bmeq_nifti_read_mem(gz, n, NULL, 0, "isize", NULL, &v, NULL) == BMEQ_E_FORMAT && !v);
+	bmeq_volume_destroy(v);
+	free(gz);
+}
+
 /* qform and sform in the written header must both be present, carry the grid's code and map
  * voxels identically (read straight with nifti_clib, not through bmeq). A qform is rigid plus
  * voxel size, so when a scanner's float32 sform is a hair from orthogonal (the oblique hip:
@@ -794,6 +827,7 @@ int main(void)
 	CHECK(n >= 15);
 	test_misc_errors();
 	test_read_mem();
+	test_gzip_trailer();
 	test_label_round_trip();
 	test_write_variants();
 	test_write_edges();
