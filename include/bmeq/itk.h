@@ -185,6 +185,9 @@ typedef struct bmeq_reg_params {
 	int iterations;         /* maximum iterations per level (default 60) */
 	int histogram_bins;     /* Mattes bins (default 32) */
 	double sampling;        /* fraction of region voxels sampled, (0, 1] (default 0.25) */
+	double finest_mm;       /* voxel size aimed at on the finest level: axes with
+				   smaller voxels are shrunk (default 1.5; 0 = full
+				   resolution); each coarser level doubles it */
 	double max_step_mm;     /* initial step in mm-equivalents (default 3) */
 	double min_step_mm;     /* convergence step (default 0.01) */
 	double margin_mm;       /* margin of moving image kept around the region (default 25) */
