@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   # build
   cmake make gcc g++ pkg-config
-  # libraries: nifti_clib (NIfTI-1/2), zlib, ITK 5.2, libpng (QC pictures)
-  libnifti2-dev zlib1g-dev libinsighttoolkit5-dev libpng-dev
+  # libraries: nifti_clib (NIfTI-1/2), zlib, ITK 5.2, libpng (QC pictures), nettle (SHA-256)
+  libnifti2-dev zlib1g-dev libinsighttoolkit5-dev libpng-dev nettle-dev
   # tests: independent checks with nibabel/scipy, clang + runtime for fuzzing and LeakSanitizer
   python3 python3-numpy python3-scipy python3-nibabel clang libclang-rt-14-dev
 

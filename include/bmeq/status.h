@@ -36,7 +36,8 @@ const char *bmeq_last_error(void);
 
 /* Records a printf-style message for this thread and returns s, so that
  * library code can write `return bmeq_fail(BMEQ_E_IO, "...", ...)`.
- * The message is truncated to 1023 bytes; newlines are replaced by spaces. */
+ * The message is truncated to 1023 bytes; newlines are replaced by spaces.
+ * The arguments may include bmeq_last_error() itself, to add context. */
 bmeq_status bmeq_fail(bmeq_status s, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))

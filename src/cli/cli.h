@@ -22,7 +22,10 @@ enum {
 };
 
 int bmeq_cmd_info(int argc, char **argv);
+int bmeq_cmd_measure(int argc, char **argv);
+int bmeq_cmd_batch(int argc, char **argv);
 int bmeq_cmd_phantom(int argc, char **argv);
+int bmeq_cmd_segment(int argc, char **argv);
 
 /* Prints "bmeq: <cmd>: <what>: <reason>\n" to stderr. what may be NULL. */
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)

@@ -14,6 +14,10 @@ typedef struct command {
 /* In pipeline order. */
 static const command commands[] = {
 	{"info", bmeq_cmd_info, "print the header, geometry and value range of NIfTI files"},
+	{"phantom", bmeq_cmd_phantom, "write a synthetic hip STIR study with exact ground truth"},
+	{"segment", bmeq_cmd_segment, "find both femoral heads and necks and write the region map"},
+	{"measure", bmeq_cmd_measure, "measure edema per hip in one scan"},
+	{"batch", bmeq_cmd_batch, "measure and compare a whole study into trial tables"},
 };
 
 static void usage(FILE *f)

@@ -40,11 +40,15 @@ void bmeq_clear_error(void)
 
 bmeq_status bmeq_fail(bmeq_status s, const char *fmt, ...)
 {
+	char tmp[sizeof(error_message)];
 	va_list ap;
 
+	/* Format into a copy first: callers often wrap the previous message,
+	 * bmeq_fail(st, "context: %s", bmeq_last_error()). */
 	va_start(ap, fmt);
-	vsnprintf(error_message, sizeof(error_message), fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(error_message, tmp, sizeof(tmp));
 	/* Messages end up in one-line CSV cells and log lines. */
 	for (char *p = error_message; *p; p++)
 		if (*p == '\n' || *p == '\r')

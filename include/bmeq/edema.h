@@ -1,0 +1,108 @@
+/* bmeq/edema.h - edema quantification of one scan inside a region map.
+ *
+ * Given a (bias-corrected) scan, a region map on its grid (1 right femoral
+ * head, 2 left head, 3 right neck, 4 left neck; any other non-zero label is a
+ * user region of its own) and optionally a reference mask of normal marrow,
+ * bmeq_edema_measure estimates the normal-marrow intensity, thresholds edema
+ * with the configured rule, labels 3D lesions, drops lesions below the
+ * minimum size and measures each side (or user region).
+ *
+ * Thread-safety: bmeq_edema_measure may run on several scans at once; it
+ * allocates its own scratch.
+ */
+#ifndef BMEQ_EDEMA_H
+#define BMEQ_EDEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/status.h"
+#include "bmeq/threshold.h"
+#include "bmeq/volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Region labels of the ROI and edema maps. */
+enum {
+	BMEQ_LABEL_RIGHT_HEAD = 1,
+	BMEQ_LABEL_LEFT_HEAD = 2,
+	BMEQ_LABEL_RIGHT_NECK = 3,
+	BMEQ_LABEL_LEFT_NECK = 4
+};
+
+typedef struct bmeq_edema_params {
+	bmeq_rule rule;             /* threshold rule over the reference statistics */
+	int connectivity;           /* 6, 18 or 26 (default 26) */
+	size_t min_lesion_voxels;   /* lesions with fewer voxels are dropped (default 10) */
+	double min_lesion_ml;       /* and lesions smaller than this (default 0.02 mL) */
+	double reference_reject_k;  /* bright-tail rejection for the reference (default 3) */
+	size_t min_reference_voxels;/* fewer reference voxels: status error (default 200) */
+} bmeq_edema_params;
+
+/* Fills the documented defaults (rule "median*1.8"... see README). */
+void bmeq_edema_params_init(bmeq_edema_params *p);
+
+/* What is known of a side from segmentation (optional). */
+typedef struct bmeq_edema_side_geom {
+	int found;                  /* 1: the head was found on this side */
+	double centre[3];           /* head centre, RAS mm */
+	double radius;              /* fitted head radius, mm (0: unknown) */
+	char reason[128];           /* why not found ("" when found) */
+} bmeq_edema_side_geom;
+
+/* Per side (or user region) result. Volumes in mL. */
+typedef struct bmeq_edema_region {
+	char side[24];              /* "right", "left" or "label-N" */
+	char status[16];            /* "ok", "not_found" or "error" */
+	char message[256];
+	double region_ml, edema_ml, edema_fraction;
+	double head_ml, head_edema_ml, neck_ml, neck_edema_ml;
+	size_t lesions;
+	double largest_lesion_ml;
+	double edema_to_reference_ratio; /* mean edema intensity / reference median (NaN: none) */
+} bmeq_edema_region;
+
+typedef struct bmeq_lesion {
+	int region_index;           /* index into bmeq_edema_result.regions */
+	char region[8];             /* "head", "neck" or "roi" (user label): where most voxels lie */
+	double volume_ml;
+	size_t voxels;
+	double centroid[3];         /* RAS mm */
+	double mean_ratio;          /* mean intensity / reference median */
+	double depth_mm;            /* smallest depth of a lesion voxel below the head's
+				     * articular surface (fitted sphere); NaN when unknown */
+} bmeq_lesion;
+
+typedef struct bmeq_edema_result {
+	double reference_intensity; /* median of the reference voxels */
+	double threshold;
+	char rule_text[BMEQ_RULE_TEXT_MAX];
+	bmeq_refstats reference;
+	size_t nregions;
+	bmeq_edema_region *regions; /* sorted: right, left, then label-N ascending */
+	size_t nlesions;
+	bmeq_lesion *lesions;       /* sorted by region, then by first voxel in raster order */
+	uint16_t *edema_map;        /* nvox: ROI label on edema voxels, else 0 */
+} bmeq_edema_result;
+
+/* Measures edema in scan inside roi (nvox uint16 labels on scan's grid).
+ * reference: NULL for the automatic reference (normal-appearing marrow
+ * inside the femoral regions: the dark population of both hips, bright tail
+ * rejected), else a mask (nvox, non-zero = reference voxel). geom: NULL or
+ * two entries (right, left) from segmentation; a side whose head was not
+ * found gets status "not_found" with the reason. *out owned by the caller.
+ * BMEQ_E_PROCESS when no reference can be estimated (message says why);
+ * BMEQ_E_ARG for bad parameters; BMEQ_E_NOMEM. */
+bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
+			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
+			       const bmeq_edema_params *params, bmeq_edema_result **out);
+
+/* Frees r. Accepts NULL. */
+void bmeq_edema_result_destroy(bmeq_edema_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+/* bmeq/measure.h - one scan through the whole pipeline:
+ * load -> bias correction -> femoral head/neck regions -> threshold -> lesions -> volumes.
+ *
+ * `bmeq measure` and `bmeq batch` both call bmeq_measure_scan, so a scan gives
+ * the same numbers whichever command measured it.
+ * Thread-safety: bmeq_measure_scan may run on several scans at once (the batch
+ * sets ITK's thread count so workers do not oversubscribe the cores).
+ */
+#ifndef BMEQ_MEASURE_H
+#define BMEQ_MEASURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/edema.h"
+#include "bmeq/itk.h"
+#include "bmeq/volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bmeq_measure_opts {
+	bmeq_edema_params edema;
+	int bias_correct;           /* 1 (default): N4 before segmentation and threshold */
+	bmeq_n4_params n4;
+	long volume;                /* volume of a 4D file, -1 (default): must be 3D */
+} bmeq_measure_opts;
+
+/* Defaults: see bmeq_edema_params_init and bmeq_n4_params_default. */
+void bmeq_measure_opts_init(bmeq_measure_opts *o);
+
+typedef struct bmeq_scan_result {
+	bmeq_volume *image;          /* the scan after bias correction, on its own grid */
+	uint16_t *roi;               /* region labels on the scan grid */
+	int roi_from_user;           /* 1 when --roi gave the regions */
+	bmeq_edema_side_geom geom[2];/* right, left (from segmentation) */
+	bmeq_edema_result *edema;
+	char note[200];              /* "" or a remark for the message column */
+	double seconds[4];           /* load, bias correction, segmentation, measurement */
+} bmeq_scan_result;
+
+/* Runs the pipeline on the scan at path. roi_path (NULL: automatic
+ * segmentation) is a label map on the scan's grid (1 right head, 2 left head,
+ * 3 right neck, 4 left neck, other labels their own regions); reference_path
+ * (NULL: automatic) a mask of normal marrow on the same grid. With both given
+ * neither segmentation nor bias correction runs, so the result depends only on
+ * the image inside them. Statuses: those of bmeq_nifti_read for the inputs,
+ * BMEQ_E_GRID for masks on another grid, BMEQ_E_FORMAT for unusable images
+ * (2D, non-finite voxels, no signal), BMEQ_E_PROCESS when no reference can be
+ * estimated. *out owned by the caller. */
+bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char *reference_path,
+			      const bmeq_measure_opts *opts, bmeq_scan_result **out);
+
+/* Frees r. Accepts NULL. */
+void bmeq_scan_result_destroy(bmeq_scan_result *r);
+
+/* The file name of path without folder and NIfTI extension ("sub-01_ses-1_T2w"). */
+void bmeq_scan_stem(const char *path, char *stem, size_t cap);
+
+/* Writes dir/<stem>_roi.nii.gz (uint8 regions, or uint16 when a label > 255)
+ * and dir/<stem>_edema.nii.gz (the regions' labels on edema voxels) on the
+ * scan's grid. BMEQ_E_WRITE on failure. */
+bmeq_status bmeq_scan_write_maps(const bmeq_scan_result *r, const char *dir, const char *stem);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,69 @@
+/* bmeq/study.h - the scans of a study: from a BIDS-like folder or a manifest.
+ *
+ * A study is a list of scans, each with subject, session, path and optional
+ * date, roi and reference, plus the manifest's other columns carried through
+ * unchanged into the tables. Subjects and sessions name output folders
+ * (OUT/<subject>/<session>/), so they must be safe file names.
+ */
+#ifndef BMEQ_STUDY_H
+#define BMEQ_STUDY_H
+
+#include <stddef.h>
+
+#include "bmeq/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bmeq_scan_item {
+	char *subject;     /* e.g. "01" (a "sub-" prefix is removed) */
+	char *session;     /* e.g. "2" (a "ses-" prefix is removed); "" when none */
+	char *path;        /* absolute or relative to the current folder */
+	char *date;        /* "" when unknown; ISO 8601 dates sort correctly */
+	char *roi;         /* "" or a label map path */
+	char *reference;   /* "" or a reference mask path */
+	char **extra;      /* nextra values, parallel to bmeq_study.extra_names */
+	size_t line;       /* manifest line (0 for discovered scans) */
+} bmeq_scan_item;
+
+typedef struct bmeq_study {
+	size_t n;
+	bmeq_scan_item *items;   /* sorted: subject (natural order), visit order, path */
+	size_t nextra;
+	char **extra_names;      /* manifest columns other than the known ones */
+	size_t nwarnings;
+	char **warnings;         /* folders that could not be read, skipped files ... */
+} bmeq_study;
+
+/* Reads a manifest CSV with columns subject, session, path (required) and
+ * date, roi, reference (optional); relative paths resolve against the
+ * manifest's folder. BMEQ_E_FORMAT (with "line N" when it applies) for a
+ * missing column, bad quoting, an empty or unsafe subject/session, or a
+ * duplicate subject/session pair; BMEQ_E_IO when unreadable. */
+bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out);
+
+/* Finds scans under dir laid out as sub-<id>/ses-<visit>/anat/<file>
+ * (sessions optional: sub-<id>/anat/<file>). A file is taken when its name
+ * matches the shell glob pattern (default "*acq-STIR*" when pattern is
+ * NULL) and is a NIfTI name (.nii, .nii.gz, .hdr, .hdr.gz). Symbolic links to
+ * folders are not followed (no loops); unreadable folders are skipped with a
+ * warning. Two matching files for one subject/session: BMEQ_E_FORMAT naming
+ * both (use --pattern to choose). No scan found: BMEQ_E_IO. */
+bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study **out);
+
+/* Frees s. Accepts NULL. */
+void bmeq_study_destroy(bmeq_study *s);
+
+/* Natural order: digit runs compare by value ("ses-2" < "ses-10"), the rest
+ * bytewise. Returns <0, 0, >0. */
+int bmeq_natural_compare(const char *a, const char *b);
+
+/* Orders two scans of one subject in time: by date when both have one,
+ * else by session label in natural order. */
+int bmeq_visit_compare(const bmeq_scan_item *a, const bmeq_scan_item *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+/* bmeq/tables.h - the trial tables: scans.csv and lesions.csv rows.
+ *
+ * Column names and order are part of bmeq's interface (trial databases
+ * import them): scans.csv begins with BMEQ_SCANS_COLUMNS, lesions.csv with
+ * BMEQ_LESIONS_COLUMNS; the manifest's own clinical columns follow, unchanged.
+ * Volumes are written with 3 decimals (mL, i.e. 1 uL), fractions and ratios
+ * with 4, intensities with 3, coordinates and depths with 2.
+ */
+#ifndef BMEQ_TABLES_H
+#define BMEQ_TABLES_H
+
+#include <stddef.h>
+
+#include "bmeq/csv.h"
+#include "bmeq/edema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BMEQ_SCANS_NCOLUMNS 19
+extern const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS];
+#define BMEQ_LESIONS_NCOLUMNS 12
+extern const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS];
+
+/* Extra columns carried through from a manifest (names and this row's values). */
+typedef struct bmeq_extra_cols {
+	size_t n;
+	const char *const *names;
+	const char *const *values;
+} bmeq_extra_cols;
+
+/* Writes the header row of scans.csv / lesions.csv (extras may be NULL). */
+bmeq_status bmeq_scans_header(bmeq_csv *w, const bmeq_extra_cols *extras);
+bmeq_status bmeq_lesions_header(bmeq_csv *w, const bmeq_extra_cols *extras);
+
+/* Writes one scans.csv row per region of r (right, left, user labels). */
+bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *session,
+			    const char *scan, const bmeq_edema_result *r,
+			    const bmeq_extra_cols *extras);
+
+/* Writes the two rows (right, left) of a scan that failed as a whole:
+ * status "error" and the message, numbers empty. */
+bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *session,
+				  const char *scan, const char *message,
+				  const bmeq_extra_cols *extras);
+
+/* Writes one lesions.csv row per lesion of r. */
+bmeq_status bmeq_lesions_rows(bmeq_csv *w, const char *subject, const char *session,
+			      const bmeq_edema_result *r, const bmeq_extra_cols *extras);
+
+/* Derives subject and session from a BIDS-style file name ("sub-01_ses-02_...":
+ * "01", "02"); without them the subject is the file name without extension
+ * and the session is "". Writes at most cap bytes each. */
+void bmeq_ids_from_path(const char *path, char *subject, char *session, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

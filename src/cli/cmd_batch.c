@@ -1,0 +1,213 @@
+/* cmd_batch.c - `bmeq batch STUDY_DIR|MANIFEST.csv -o OUT`: a whole study. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bmeq/batch.h"
+#include "bmeq/config.h"
+#include "cli.h"
+
+static const char batch_help[] =
+	"usage: bmeq batch STUDY_DIR|MANIFEST.csv -o OUT [-j N] [--resume] [--pattern GLOB]\n"
+	"                  [--config FILE] [--quiet]\n"
+	"\n"
+	"Measures every scan of a study, compares every follow-up with the subject's\n"
+	"baseline and previous visit, and writes OUT/scans.csv, OUT/lesions.csv,\n"
+	"OUT/response.csv, OUT/response_interval.csv, OUT/provenance.json and per-scan\n"
+	"outputs under OUT/<subject>/<session>/.\n"
+	"\n"
+	"STUDY_DIR is a BIDS-like folder (sub-*/ses-*/anat/*); MANIFEST.csv has columns\n"
+	"subject, session, path (relative paths resolve against its folder) and optional\n"
+	"date, roi, reference; its other columns are carried into the tables unchanged.\n"
+	"\n"
+	"  -o DIR          output folder (required)\n"
+	"  -j N            parallel workers (default: the number of cores)\n"
+	"  --resume        reuse scans already complete in OUT with unchanged inputs\n"
+	"  --pattern GLOB  which files in anat/ are scans (default *acq-STIR*)\n"
+	"  --config FILE   settings (key = value), see README\n"
+	"  --quiet         no progress lines\n"
+	"\n"
+	"Exit status: 0 all scans measured, 6 some scans failed (status=error rows),\n"
+	"2 usage, 3 study unreadable or manifest invalid, 4 output not writable or\n"
+	"locked, 130 interrupted (finished scans are kept: rerun with --resume).\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+typedef struct progress_state {
+	int tty, quiet;
+	double last_print;
+} progress_state;
+
+static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t skipped,
+		     double elapsed)
+{
+	progress_state *p = ctx;
+	double rate = elapsed > 0 ? (double)(done - skipped) / elapsed : 0.0;
+	double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
+
+	if (p->quiet)
+		return;
+	if (p->tty) {
+		fprintf(stderr, "\rbmeq: batch: %zu/%zu scans, %zu failed, %zu reused, %.2f scans/s, ETA %.0f s   ",
+			done, total, failed, skipped, rate, eta);
+		if (done == total)
+			fputc('\n', stderr);
+	} else if (done == total || elapsed - p->last_print >= 10.0 || done == 1) {
+		fprintf(stderr, "bmeq: batch: %zu/%zu scans, %zu failed, %zu reused, %.2f scans/s, ETA %.0f s\n",
+			done, total, failed, skipped, rate, eta);
+		p->last_print = elapsed;
+	}
+	fflush(stderr);
+}
+
+static int read_text(const char *path, char **out, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, k;
+
+	if (!f)
+		return -1;
+	do {
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *b = realloc(buf, cap);
+			if (!b) {
+				free(buf);
+				fclose(f);
+				return -1;
+			}
+			buf = b;
+		}
+		k = fread(buf + len, 1, cap - len - 1, f);
+		len += k;
+	} while (k > 0 && len < (1u << 20));
+	fclose(f);
+	buf[len] = '\0';
+	*out = buf;
+	*n = len;
+	return 0;
+}
+
+int bmeq_cmd_batch(int argc, char **argv)
+{
+	const char *input = NULL, *outdir = NULL, *pattern = NULL, *config = NULL;
+	bmeq_batch_opts opts;
+	progress_state ps = {0};
+	bmeq_study *study = NULL;
+	bmeq_batch_summary sum;
+	char *config_text = NULL;
+	bmeq_status st;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (int i = 1; i < argc; i++)
+		if (bmeq_cli_is_help(argv[i])) {
+			fputs(batch_help, stdout);
+			return BMEQ_EXIT_OK;
+		}
+	bmeq_batch_opts_init(&opts);
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (o[0] != '-') {
+			if (input) {
+				bmeq_cli_error("batch", o, "only one study per call");
+				return BMEQ_EXIT_USAGE;
+			}
+			input = o;
+		} else if (strcmp(o, "--resume") == 0) {
+			opts.resume = 1;
+		} else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
+			ps.quiet = 1;
+		} else if (!v) {
+			bmeq_cli_error("batch", o, "needs a value (try bmeq batch --help)");
+			return BMEQ_EXIT_USAGE;
+		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
+			outdir = v;
+			i++;
+		} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jobs") == 0) {
+			if (bmeq_cli_parse_long(v, 1, 256, &jobs)) {
+				bmeq_cli_error("batch", "-j", "needs a number of workers 1..256");
+				return BMEQ_EXIT_USAGE;
+			}
+			i++;
+		} else if (strcmp(o, "--pattern") == 0) {
+			pattern = v;
+			i++;
+		} else if (strcmp(o, "--config") == 0) {
+			config = v;
+			i++;
+		} else {
+			bmeq_cli_error("batch", o, "unknown option (try bmeq batch --help)");
+			return BMEQ_EXIT_USAGE;
+		}
+	}
+	if (!input || !outdir) {
+		bmeq_cli_error("batch", NULL, "need a study and -o OUT (try bmeq batch --help)");
+		return BMEQ_EXIT_USAGE;
+	}
+	opts.jobs = (int)(jobs > 0 ? jobs : 1);
+	if (config) {
+		size_t n;
+		if (read_text(config, &config_text, &n) != 0) {
+			bmeq_cli_error("batch", config, "cannot read the configuration file");
+			return BMEQ_EXIT_INPUT;
+		}
+		st = bmeq_config_apply(config_text, n, &opts.measure, NULL, NULL);
+		if (st != BMEQ_OK) {
+			free(config_text);
+			return bmeq_cli_status("batch", config, st);
+		}
+		opts.config_text = config_text;
+	}
+
+	struct stat sb;
+	if (stat(input, &sb) == 0 && S_ISDIR(sb.st_mode))
+		st = bmeq_study_discover(input, pattern, &study);
+	else
+		st = bmeq_study_from_manifest(input, &study);
+	if (st != BMEQ_OK) {
+		free(config_text);
+		return bmeq_cli_status("batch", input, st);
+	}
+	for (size_t w = 0; w < study->nwarnings; w++)
+		bmeq_cli_error("batch", "warning", "%s", study->warnings[w]);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	opts.cancel = &interrupted;
+	ps.tty = isatty(STDERR_FILENO);
+	opts.progress = progress;
+	opts.progress_ctx = &ps;
+
+	st = bmeq_batch_run(study, outdir, &opts, &sum);
+	bmeq_study_destroy(study);
+	free(config_text);
+	if (st != BMEQ_OK)
+		return bmeq_cli_status("batch", outdir, st);
+	if (sum.cancelled) {
+		bmeq_cli_error("batch", "interrupted",
+			       "%zu of the scans finished and were kept; rerun with --resume", sum.scans);
+		return 130;
+	}
+	if (!ps.quiet)
+		fprintf(stderr, "bmeq: batch: %zu scans (%zu failed, %zu reused) in %.1f s\n", sum.scans,
+			sum.failed, sum.skipped, sum.seconds);
+	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
+	       "%s/provenance.json\n",
+	       outdir, outdir, outdir, outdir, outdir);
+	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
+}

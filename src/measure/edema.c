@@ -1,0 +1,459 @@
+/* edema.c - reference estimation, thresholding, lesions and per-side volumes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmeq/components.h"
+#include "bmeq/edema.h"
+
+/* What one pass over the labelled voxels gathers per component. */
+typedef struct lesion_acc {
+	size_t voxels, first, head, neck;
+	double sum, sx, sy, sz;
+	int region; /* region index of its first voxel */
+	int keep;
+	int depth_set;
+	double depth;
+} lesion_acc;
+
+void bmeq_edema_params_init(bmeq_edema_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->rule.kind = BMEQ_RULE_MEDIAN_RATIO;
+	p->rule.k = 1.8;
+	p->connectivity = 26;
+	p->min_lesion_voxels = 10;
+	p->min_lesion_ml = 0.02;
+	p->reference_reject_k = 3.0;
+	p->min_reference_voxels = 200;
+}
+
+void bmeq_edema_result_destroy(bmeq_edema_result *r)
+{
+	if (!r)
+		return;
+	free(r->regions);
+	free(r->lesions);
+	free(r->edema_map);
+	free(r);
+}
+
+static int is_femoral(uint16_t l)
+{
+	return l >= BMEQ_LABEL_RIGHT_HEAD && l <= BMEQ_LABEL_LEFT_NECK;
+}
+
+/* ---- automatic reference ---------------------------------------------- */
+
+/* The normal-marrow intensity is the lowest clear mode of the intensity
+ * histogram of the femoral regions: normal fatty marrow is dark on STIR and
+ * edema 2-6x brighter, so even when edema fills most of one hip the normal
+ * population of the other hip (or of the spared neck) forms the lower mode.
+ * A mode qualifies when its smoothed height is at least 25% of the highest
+ * mode; its width is read off the lower flank (which edema does not reach)
+ * and the reference is every value within 3 widths of it. */
+#define HIST_BINS 128
+
+static bmeq_status mode_window(const float *v, size_t n, double *lo_out, double *hi_out)
+{
+	double lo, hi, h[HIST_BINS] = {0}, s[HIST_BINS];
+	bmeq_status st;
+
+	if ((st = bmeq_quantile(v, n, 0.005, &lo)) != BMEQ_OK ||
+	    (st = bmeq_quantile(v, n, 0.995, &hi)) != BMEQ_OK)
+		return st;
+	if (!(hi > lo))
+		return bmeq_fail(BMEQ_E_PROCESS, "reference: the femoral regions have no contrast");
+	double scale = HIST_BINS / (hi - lo);
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(v[i]) || v[i] < lo || v[i] > hi)
+			continue;
+		int b = (int)((v[i] - lo) * scale);
+		h[b < HIST_BINS ? b : HIST_BINS - 1] += 1.0;
+	}
+	/* Smooth with a 7-bin binomial kernel so that noise does not make modes. */
+	static const double k[7] = {1, 6, 15, 20, 15, 6, 1};
+	double maxs = 0.0;
+	for (int b = 0; b < HIST_BINS; b++) {
+		double acc = 0.0, w = 0.0;
+		for (int d = -3; d <= 3; d++) {
+			int j = b + d;
+			if (j < 0 || j >= HIST_BINS)
+				continue;
+			acc += k[d + 3] * h[j];
+			w += k[d + 3];
+		}
+		s[b] = acc / w;
+		maxs = s[b] > maxs ? s[b] : maxs;
+	}
+	int peak = -1;
+	for (int b = 0; b < HIST_BINS; b++) {
+		double left = b > 0 ? s[b - 1] : -1.0, right = b + 1 < HIST_BINS ? s[b + 1] : -1.0;
+		if (s[b] >= left && s[b] > right && s[b] >= 0.25 * maxs) {
+			peak = b;
+			break;
+		}
+	}
+	if (peak < 0)
+		return bmeq_fail(BMEQ_E_PROCESS, "reference: no normal-marrow mode in the femoral regions");
+	/* Half width at half maximum on the lower flank. */
+	int b = peak;
+	while (b > 0 && s[b] > 0.5 * s[peak])
+		b--;
+	double hwhm = (peak - b + 0.5) / scale;
+	double sigma = hwhm / 1.1774;
+	double centre = lo + (peak + 0.5) / scale;
+	if (!(sigma > 0.0))
+		sigma = 1.0 / scale;
+	*lo_out = centre - 3.0 * sigma;
+	*hi_out = centre + 3.0 * sigma;
+	return BMEQ_OK;
+}
+
+static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi,
+				  const bmeq_edema_params *p, bmeq_refstats *rs)
+{
+	size_t n = bmeq_grid_nvox(&scan->grid), m = 0, any_femoral = 0;
+	float *vals;
+	bmeq_status st;
+
+	for (size_t i = 0; i < n; i++)
+		any_femoral += is_femoral(roi[i]);
+	vals = malloc((any_femoral ? any_femoral : n) * sizeof(float));
+	if (!vals)
+		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
+	for (size_t i = 0; i < n; i++)
+		if ((any_femoral ? is_femoral(roi[i]) : roi[i] != 0) && isfinite(scan->data[i]))
+			vals[m++] = scan->data[i];
+	if (m < p->min_reference_voxels) {
+		free(vals);
+		return bmeq_fail(BMEQ_E_PROCESS,
+				 "reference: only %zu marrow voxels in the regions (need %zu)", m,
+				 p->min_reference_voxels);
+	}
+	double lo, hi;
+	st = mode_window(vals, m, &lo, &hi);
+	if (st == BMEQ_OK) {
+		size_t k = 0;
+		for (size_t i = 0; i < m; i++)
+			if (vals[i] >= lo && vals[i] <= hi)
+				vals[k++] = vals[i];
+		if (k < p->min_reference_voxels)
+			st = bmeq_fail(BMEQ_E_PROCESS,
+				       "reference: only %zu voxels of normal-appearing marrow (need %zu)",
+				       k, p->min_reference_voxels);
+		else
+			st = bmeq_refstats_compute(vals, k, NULL, rs);
+	}
+	free(vals);
+	return st;
+}
+
+static bmeq_status mask_reference(const bmeq_volume *scan, const uint8_t *ref,
+				  const bmeq_edema_params *p, bmeq_refstats *rs)
+{
+	size_t n = bmeq_grid_nvox(&scan->grid), m = 0;
+	float *vals;
+	bmeq_refstats_opts o = {p->reference_reject_k};
+	bmeq_status st;
+
+	for (size_t i = 0; i < n; i++)
+		m += ref[i] != 0 && isfinite(scan->data[i]);
+	if (m < p->min_reference_voxels)
+		return bmeq_fail(BMEQ_E_PROCESS,
+				 "reference mask holds %zu usable voxels (need at least %zu)", m,
+				 p->min_reference_voxels);
+	vals = malloc(m * sizeof(float));
+	if (!vals)
+		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
+	m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ref[i] != 0 && isfinite(scan->data[i]))
+			vals[m++] = scan->data[i];
+	st = bmeq_refstats_compute(vals, m, &o, rs);
+	free(vals);
+	return st;
+}
+
+/* ---- regions ----------------------------------------------------------- */
+
+/* The region index a ROI label reports into: right (1, 3) -> 0, left (2, 4)
+ * -> 1, a user label -> its own slot after those. */
+typedef struct region_map {
+	int index_of[65536];
+} region_map;
+
+static bmeq_status build_regions(const uint16_t *roi, size_t n, const bmeq_edema_side_geom *geom,
+				 bmeq_edema_result *r, region_map *rm)
+{
+	uint8_t *present = calloc(65536, 1);
+	size_t count = 2;
+
+	(void)geom;
+	if (!present)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		present[roi[i]] = 1;
+	for (int l = 5; l < 65536; l++)
+		count += present[l];
+	int any_femoral = present[1] | present[2] | present[3] | present[4];
+	if (!any_femoral && count > 2)
+		count -= 2; /* a user ROI without femoral labels: only its own regions */
+	r->regions = calloc(count, sizeof(*r->regions));
+	if (!r->regions) {
+		free(present);
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	}
+	r->nregions = count;
+	for (int l = 0; l < 65536; l++)
+		rm->index_of[l] = -1;
+	size_t k = 0;
+	if (any_femoral || count == 2) {
+		strcpy(r->regions[0].side, "right");
+		strcpy(r->regions[1].side, "left");
+		rm->index_of[BMEQ_LABEL_RIGHT_HEAD] = rm->index_of[BMEQ_LABEL_RIGHT_NECK] = 0;
+		rm->index_of[BMEQ_LABEL_LEFT_HEAD] = rm->index_of[BMEQ_LABEL_LEFT_NECK] = 1;
+		k = 2;
+	}
+	for (int l = 5; l < 65536; l++)
+		if (present[l]) {
+			snprintf(r->regions[k].side, sizeof(r->regions[k].side), "label-%d", l);
+			rm->index_of[l] = (int)k++;
+		}
+	free(present);
+	return BMEQ_OK;
+}
+
+static int head_label(uint16_t l)
+{
+	return l == BMEQ_LABEL_RIGHT_HEAD || l == BMEQ_LABEL_LEFT_HEAD;
+}
+
+static int neck_label(uint16_t l)
+{
+	return l == BMEQ_LABEL_RIGHT_NECK || l == BMEQ_LABEL_LEFT_NECK;
+}
+
+bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
+			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
+			       const bmeq_edema_params *params, bmeq_edema_result **out)
+{
+	bmeq_edema_params defaults;
+	const bmeq_grid *g = &scan->grid;
+	size_t n = bmeq_grid_nvox(g);
+	double voxel_ml;
+	bmeq_edema_result *r = NULL;
+	region_map *rm = NULL;
+	uint8_t *mask = NULL;
+	uint32_t *labels = NULL;
+	lesion_acc *stats = NULL;
+	size_t ncomp = 0;
+	bmeq_status st;
+
+	*out = NULL;
+	if (!params) {
+		bmeq_edema_params_init(&defaults);
+		params = &defaults;
+	}
+	if (params->connectivity != 6 && params->connectivity != 18 && params->connectivity != 26)
+		return bmeq_fail(BMEQ_E_ARG, "connectivity must be 6, 18 or 26");
+	{
+		double det = g->affine[0][0] * (g->affine[1][1] * g->affine[2][2] - g->affine[1][2] * g->affine[2][1]) -
+			     g->affine[0][1] * (g->affine[1][0] * g->affine[2][2] - g->affine[1][2] * g->affine[2][0]) +
+			     g->affine[0][2] * (g->affine[1][0] * g->affine[2][1] - g->affine[1][1] * g->affine[2][0]);
+		voxel_ml = fabs(det) / 1000.0;
+	}
+	r = calloc(1, sizeof(*r));
+	rm = malloc(sizeof(*rm));
+	mask = malloc(n);
+	labels = malloc(n * sizeof(*labels));
+	if (!r || !rm || !mask || !labels) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	r->edema_map = calloc(n, sizeof(uint16_t));
+	if (!r->edema_map) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((st = bmeq_rule_format(&params->rule, r->rule_text, sizeof(r->rule_text))) != BMEQ_OK)
+		goto fail;
+	if ((st = build_regions(roi, n, geom, r, rm)) != BMEQ_OK)
+		goto fail;
+
+	/* Reference and threshold. */
+	st = reference ? mask_reference(scan, reference, params, &r->reference)
+		       : auto_reference(scan, roi, params, &r->reference);
+	if (st != BMEQ_OK)
+		goto fail;
+	r->reference_intensity = r->reference.median;
+	if ((st = bmeq_rule_apply(&params->rule, &r->reference, &r->threshold)) != BMEQ_OK)
+		goto fail;
+
+	/* Edema voxels carry their region's label. */
+	bmeq_threshold_roi16(scan->data, roi, n, (float)r->threshold, r->edema_map);
+	for (size_t i = 0; i < n; i++)
+		mask[i] = r->edema_map[i] != 0;
+
+	/* Lesions: 3D components; those below the minimum size are dropped by
+	 * the labeller (label 0) and so from the map. */
+	bmeq_cc_options cco = {params->connectivity, params->min_lesion_voxels,
+			       params->min_lesion_ml, voxel_ml};
+	uint32_t count = 0;
+	st = bmeq_components_label(NULL, mask, g->dim, &cco, labels, &count);
+	if (st != BMEQ_OK)
+		goto fail;
+	ncomp = count;
+	stats = calloc(ncomp + 1, sizeof(*stats));
+	if (!stats) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* Per component: voxels, intensity sum, centroid, head/neck votes and
+	 * region, in one raster pass. */
+	for (size_t z = 0, i = 0; z < g->dim[2]; z++)
+		for (size_t y = 0; y < g->dim[1]; y++)
+			for (size_t x = 0; x < g->dim[0]; x++, i++) {
+				uint32_t c = labels[i];
+				if (!c) {
+					r->edema_map[i] = 0;
+					continue;
+				}
+				lesion_acc *s = &stats[c];
+				uint16_t l = r->edema_map[i];
+				if (s->voxels == 0) {
+					s->first = i;
+					s->region = rm->index_of[l];
+					s->keep = 1;
+				}
+				s->voxels++;
+				s->sum += scan->data[i];
+				s->sx += (double)x;
+				s->sy += (double)y;
+				s->sz += (double)z;
+				s->head += head_label(l);
+				s->neck += neck_label(l);
+			}
+
+	/* Region volumes. */
+	for (size_t i = 0; i < n; i++) {
+		uint16_t l = roi[i];
+		if (!l || rm->index_of[l] < 0)
+			continue;
+		bmeq_edema_region *reg = &r->regions[rm->index_of[l]];
+		int e = r->edema_map[i] != 0;
+		reg->region_ml += voxel_ml;
+		reg->edema_ml += e * voxel_ml;
+		if (head_label(l)) {
+			reg->head_ml += voxel_ml;
+			reg->head_edema_ml += e * voxel_ml;
+		} else if (neck_label(l)) {
+			reg->neck_ml += voxel_ml;
+			reg->neck_edema_ml += e * voxel_ml;
+		}
+		if (e)
+			reg->edema_to_reference_ratio += scan->data[i];
+	}
+
+	/* Lesion list, by region then raster order of first voxel (component
+	 * numbering is already raster order). */
+	size_t nkeep = 0;
+	for (size_t c = 1; c <= ncomp; c++)
+		nkeep += stats[c].keep;
+	r->lesions = calloc(nkeep ? nkeep : 1, sizeof(*r->lesions));
+	if (!r->lesions) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t reg = 0; reg < r->nregions; reg++) {
+		for (size_t c = 1; c <= ncomp; c++) {
+			lesion_acc *s = &stats[c];
+			if (!s->keep || s->region != (int)reg)
+				continue;
+			bmeq_lesion *les = &r->lesions[r->nlesions++];
+			double ijk[3] = {s->sx / (double)s->voxels, s->sy / (double)s->voxels,
+					 s->sz / (double)s->voxels};
+			les->region_index = (int)reg;
+			les->voxels = s->voxels;
+			les->volume_ml = (double)s->voxels * voxel_ml;
+			bmeq_grid_voxel_to_world(g, ijk, les->centroid);
+			les->mean_ratio = s->sum / (double)s->voxels / r->reference_intensity;
+			strcpy(les->region, s->head >= s->neck ? "head" : "neck");
+			if (s->head == 0 && s->neck == 0)
+				strcpy(les->region, "roi");
+			les->depth_mm = NAN;
+			bmeq_edema_region *rg = &r->regions[reg];
+			rg->lesions++;
+			if (les->volume_ml > rg->largest_lesion_ml)
+				rg->largest_lesion_ml = les->volume_ml;
+		}
+	}
+	/* Depth below the articular surface: the fitted head sphere's radius minus
+	 * the distance from its centre, smallest over the lesion's voxels. */
+	if (geom) {
+		for (size_t z = 0, i = 0; z < g->dim[2]; z++)
+			for (size_t y = 0; y < g->dim[1]; y++)
+				for (size_t x = 0; x < g->dim[0]; x++, i++) {
+					uint32_t c = labels[i];
+					if (!c || !stats[c].keep || stats[c].region < 0 || stats[c].region > 1)
+						continue;
+					const bmeq_edema_side_geom *sg = &geom[stats[c].region];
+					if (!sg->found || !(sg->radius > 0))
+						continue;
+					double ijk[3] = {(double)x, (double)y, (double)z}, p[3];
+					bmeq_grid_voxel_to_world(g, ijk, p);
+					double d = sqrt((p[0] - sg->centre[0]) * (p[0] - sg->centre[0]) +
+							(p[1] - sg->centre[1]) * (p[1] - sg->centre[1]) +
+							(p[2] - sg->centre[2]) * (p[2] - sg->centre[2]));
+					double depth = sg->radius - d;
+					if (depth < 0)
+						depth = 0;
+					if (!(stats[c].depth <= depth) || !stats[c].depth_set) {
+						stats[c].depth = depth;
+						stats[c].depth_set = 1;
+					}
+				}
+		size_t li = 0;
+		for (size_t reg = 0; reg < r->nregions; reg++)
+			for (size_t c = 1; c <= ncomp; c++)
+				if (stats[c].keep && stats[c].region == (int)reg) {
+					if (stats[c].depth_set)
+						r->lesions[li].depth_mm = stats[c].depth;
+					li++;
+				}
+	}
+
+	/* Fractions, ratios and status per region. */
+	for (size_t k = 0; k < r->nregions; k++) {
+		bmeq_edema_region *reg = &r->regions[k];
+		size_t edema_vox = (size_t)llround(reg->edema_ml / voxel_ml);
+		reg->edema_fraction = reg->region_ml > 0 ? reg->edema_ml / reg->region_ml : NAN;
+		reg->edema_to_reference_ratio =
+			edema_vox ? reg->edema_to_reference_ratio / (double)edema_vox / r->reference_intensity
+				  : NAN;
+		if (k < 2 && geom && !geom[k].found) {
+			strcpy(reg->status, "not_found");
+			snprintf(reg->message, sizeof(reg->message), "%s",
+				 geom[k].reason[0] ? geom[k].reason : "femoral head not found");
+		} else if (reg->region_ml <= 0.0) {
+			strcpy(reg->status, "not_found");
+			snprintf(reg->message, sizeof(reg->message), "no region voxels on this side");
+		} else {
+			strcpy(reg->status, "ok");
+		}
+	}
+	free(rm);
+	free(mask);
+	free(labels);
+	free(stats);
+	*out = r;
+	return BMEQ_OK;
+fail:
+	free(rm);
+	free(mask);
+	free(labels);
+	free(stats);
+	bmeq_edema_result_destroy(r);
+	return st;
+}

@@ -1,0 +1,484 @@
+/* study.c - the scans of a study from a manifest or a BIDS-like folder. */
+#define _DEFAULT_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bmeq/csv.h"
+#include "bmeq/study.h"
+
+static char *dup_str(const char *s)
+{
+	size_t n = strlen(s);
+	char *d = malloc(n + 1);
+
+	if (d)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+static void item_free(bmeq_scan_item *it, size_t nextra)
+{
+	free(it->subject);
+	free(it->session);
+	free(it->path);
+	free(it->date);
+	free(it->roi);
+	free(it->reference);
+	if (it->extra)
+		for (size_t e = 0; e < nextra; e++)
+			free(it->extra[e]);
+	free(it->extra);
+}
+
+void bmeq_study_destroy(bmeq_study *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		item_free(&s->items[i], s->nextra);
+	free(s->items);
+	for (size_t e = 0; e < s->nextra; e++)
+		free(s->extra_names[e]);
+	free(s->extra_names);
+	for (size_t w = 0; w < s->nwarnings; w++)
+		free(s->warnings[w]);
+	free(s->warnings);
+	free(s);
+}
+
+int bmeq_natural_compare(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			/* Compare digit runs by value: skip leading zeros, then length. */
+			const char *a0 = a, *b0 = b;
+			while (*a == '0')
+				a++;
+			while (*b == '0')
+				b++;
+			const char *as = a, *bs = b;
+			while (isdigit((unsigned char)*a))
+				a++;
+			while (isdigit((unsigned char)*b))
+				b++;
+			size_t la = (size_t)(a - as), lb = (size_t)(b - bs);
+			if (la != lb)
+				return la < lb ? -1 : 1;
+			int c = memcmp(as, bs, la);
+			if (c)
+				return c;
+			/* "01" and "1" are equal in value: order by run length for a total order. */
+			if ((a - a0) != (b - b0))
+				return (a - a0) < (b - b0) ? -1 : 1;
+			continue;
+		}
+		if (*a != *b)
+			return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+		a++;
+		b++;
+	}
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int bmeq_visit_compare(const bmeq_scan_item *a, const bmeq_scan_item *b)
+{
+	if (a->date[0] && b->date[0]) {
+		int c = strcmp(a->date, b->date);
+		if (c)
+			return c;
+	}
+	return bmeq_natural_compare(a->session, b->session);
+}
+
+static int item_order(const void *pa, const void *pb)
+{
+	const bmeq_scan_item *a = pa, *b = pb;
+	int c = bmeq_natural_compare(a->subject, b->subject);
+
+	if (c)
+		return c;
+	c = bmeq_visit_compare(a, b);
+	if (c)
+		return c;
+	return strcmp(a->path, b->path);
+}
+
+static bmeq_status add_warning(bmeq_study *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	char **w;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	w = realloc(s->warnings, (s->nwarnings + 1) * sizeof(*w));
+	if (!w)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	s->warnings = w;
+	if (!(w[s->nwarnings] = dup_str(buf)))
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	s->nwarnings++;
+	return BMEQ_OK;
+}
+
+/* Subject and session name folders: letters, digits, '-', '_', '.', not
+ * starting with '.', at most 64 bytes. */
+static int safe_name(const char *s, int allow_empty)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return allow_empty;
+	if (n > 64 || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static const char *strip_prefix(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(s, prefix, n) == 0 && s[n] ? s + n : s;
+}
+
+static bmeq_status check_duplicates(const bmeq_study *s)
+{
+	for (size_t i = 1; i < s->n; i++) {
+		const bmeq_scan_item *a = &s->items[i - 1], *b = &s->items[i];
+		if (strcmp(a->subject, b->subject) == 0 && strcmp(a->session, b->session) == 0) {
+			if (a->line && b->line)
+				return bmeq_fail(BMEQ_E_FORMAT,
+						 "lines %zu and %zu: subject %s session %s appears twice",
+						 a->line < b->line ? a->line : b->line,
+						 a->line < b->line ? b->line : a->line, a->subject,
+						 a->session);
+			return bmeq_fail(BMEQ_E_FORMAT,
+					 "subject %s session %s has two scans (%s and %s): choose one "
+					 "with --pattern",
+					 a->subject, a->session, a->path, b->path);
+		}
+	}
+	return BMEQ_OK;
+}
+
+static char *resolve(const char *base_dir, const char *p)
+{
+	if (p[0] == '/' || !base_dir[0])
+		return dup_str(p);
+	size_t n = strlen(base_dir) + strlen(p) + 2;
+	char *r = malloc(n);
+	if (r)
+		snprintf(r, n, "%s/%s", base_dir, p);
+	return r;
+}
+
+bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
+{
+	static const char *const known[] = {"subject", "session", "path", "date", "roi", "reference"};
+	bmeq_csv_table *t = NULL;
+	bmeq_study *s = NULL;
+	long col[6];
+	char *base_dir = NULL;
+	bmeq_status st;
+
+	*out = NULL;
+	if ((st = bmeq_csv_read_file(csv_path, &t)) != BMEQ_OK)
+		return bmeq_fail(st, "manifest: %s", bmeq_last_error());
+	for (int k = 0; k < 6; k++)
+		col[k] = bmeq_csv_column(t, known[k]);
+	for (int k = 0; k < 3; k++)
+		if (col[k] < 0) {
+			bmeq_csv_table_destroy(t);
+			return bmeq_fail(BMEQ_E_FORMAT,
+					 "manifest: required column \"%s\" is missing (need subject, "
+					 "session, path)",
+					 known[k]);
+		}
+	s = calloc(1, sizeof(*s));
+	base_dir = dup_str(csv_path);
+	if (!s || !base_dir) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	char *slash = strrchr(base_dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		base_dir[0] = '\0';
+	for (size_t c = 0; c < t->ncols; c++) {
+		int is_known = 0;
+		for (int k = 0; k < 6; k++)
+			is_known |= col[k] == (long)c;
+		if (!is_known)
+			s->nextra++;
+	}
+	s->extra_names = calloc(s->nextra ? s->nextra : 1, sizeof(char *));
+	s->items = calloc(t->nrows ? t->nrows : 1, sizeof(*s->items));
+	if (!s->extra_names || !s->items) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	long *extra_cols = calloc(s->nextra ? s->nextra : 1, sizeof(long));
+	if (!extra_cols) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t c = 0, e = 0; c < t->ncols; c++) {
+		int is_known = 0;
+		for (int k = 0; k < 6; k++)
+			is_known |= col[k] == (long)c;
+		if (!is_known) {
+			extra_cols[e] = (long)c;
+			s->extra_names[e++] = dup_str(t->header[c]);
+		}
+	}
+	for (size_t r = 0; r < t->nrows; r++) {
+		bmeq_scan_item *it = &s->items[s->n];
+		const char *subject = strip_prefix(bmeq_csv_cell(t, r, col[0]), "sub-");
+		const char *session = strip_prefix(bmeq_csv_cell(t, r, col[1]), "ses-");
+		const char *path = bmeq_csv_cell(t, r, col[2]);
+		s->n++;
+		it->line = t->lines[r];
+		if (!safe_name(subject, 0)) {
+			st = bmeq_fail(BMEQ_E_FORMAT,
+				       "manifest line %zu: subject \"%s\" is empty or not a safe name "
+				       "(letters, digits, - _ .)",
+				       it->line, subject);
+			break;
+		}
+		if (!safe_name(session, 1)) {
+			st = bmeq_fail(BMEQ_E_FORMAT,
+				       "manifest line %zu: session \"%s\" is not a safe name", it->line,
+				       session);
+			break;
+		}
+		if (!path[0]) {
+			st = bmeq_fail(BMEQ_E_FORMAT, "manifest line %zu: path is empty", it->line);
+			break;
+		}
+		const char *roi = col[4] >= 0 ? bmeq_csv_cell(t, r, col[4]) : "";
+		const char *ref = col[5] >= 0 ? bmeq_csv_cell(t, r, col[5]) : "";
+		it->subject = dup_str(subject);
+		it->session = dup_str(session);
+		it->path = resolve(base_dir, path);
+		it->date = dup_str(col[3] >= 0 ? bmeq_csv_cell(t, r, col[3]) : "");
+		it->roi = roi[0] ? resolve(base_dir, roi) : dup_str("");
+		it->reference = ref[0] ? resolve(base_dir, ref) : dup_str("");
+		it->extra = calloc(s->nextra ? s->nextra : 1, sizeof(char *));
+		if (!it->subject || !it->session || !it->path || !it->date || !it->roi ||
+		    !it->reference || !it->extra) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			break;
+		}
+		for (size_t e = 0; e < s->nextra; e++)
+			if (!(it->extra[e] = dup_str(bmeq_csv_cell(t, r, extra_cols[e])))) {
+				st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+				break;
+			}
+		if (st != BMEQ_OK)
+			break;
+	}
+	free(extra_cols);
+	if (st == BMEQ_OK && s->n == 0)
+		st = bmeq_fail(BMEQ_E_FORMAT, "manifest lists no scans");
+	if (st != BMEQ_OK)
+		goto fail;
+	qsort(s->items, s->n, sizeof(*s->items), item_order);
+	if ((st = check_duplicates(s)) != BMEQ_OK)
+		goto fail;
+	bmeq_csv_table_destroy(t);
+	free(base_dir);
+	*out = s;
+	return BMEQ_OK;
+fail:
+	bmeq_csv_table_destroy(t);
+	free(base_dir);
+	bmeq_study_destroy(s);
+	return st;
+}
+
+/* ---- discovery --------------------------------------------------------- */
+
+static int is_nifti_name(const char *n)
+{
+	static const char *const ext[] = {".nii", ".nii.gz", ".hdr", ".hdr.gz"};
+	size_t len = strlen(n);
+
+	for (size_t i = 0; i < 4; i++) {
+		size_t e = strlen(ext[i]);
+		if (len > e && strcmp(n + len - e, ext[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A real folder (not a symbolic link to one, so discovery cannot loop). */
+static int is_real_dir(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static bmeq_status add_item(bmeq_study *s, size_t *cap, const char *subject, const char *session,
+			    const char *path)
+{
+	if (s->n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		bmeq_scan_item *it = realloc(s->items, c * sizeof(*it));
+		if (!it)
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		s->items = it;
+		*cap = c;
+	}
+	bmeq_scan_item *it = &s->items[s->n];
+	memset(it, 0, sizeof(*it));
+	s->n++;
+	it->subject = dup_str(subject);
+	it->session = dup_str(session);
+	it->path = dup_str(path);
+	it->date = dup_str("");
+	it->roi = dup_str("");
+	it->reference = dup_str("");
+	it->extra = calloc(1, sizeof(char *));
+	if (!it->subject || !it->session || !it->path || !it->date || !it->roi || !it->reference ||
+	    !it->extra)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	return BMEQ_OK;
+}
+
+/* Lists entries of dir matching prefix (or all when NULL), sorted, so that
+ * discovery order never depends on the file system. */
+static bmeq_status list_dir(bmeq_study *s, const char *dir, char ***names, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!d)
+		return add_warning(s, "%s: cannot read folder: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nn = realloc(*names, cap * sizeof(char *));
+			if (!nn) {
+				closedir(d);
+				return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			}
+			*names = nn;
+		}
+		if (!((*names)[*n] = dup_str(e->d_name))) {
+			closedir(d);
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		}
+		(*n)++;
+	}
+	closedir(d);
+	return BMEQ_OK;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static bmeq_status scan_anat(bmeq_study *s, size_t *cap, const char *anat, const char *subject,
+			     const char *session, const char *pattern)
+{
+	char **names;
+	size_t n;
+	bmeq_status st = list_dir(s, anat, &names, &n);
+
+	if (st != BMEQ_OK)
+		return st;
+	for (size_t i = 0; i < n && st == BMEQ_OK; i++) {
+		if (!is_nifti_name(names[i]) || fnmatch(pattern, names[i], 0) != 0)
+			continue;
+		char path[4608];
+		snprintf(path, sizeof(path), "%s/%s", anat, names[i]);
+		st = add_item(s, cap, subject, session, path);
+	}
+	free_names(names, n);
+	return st;
+}
+
+bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study **out)
+{
+	bmeq_study *s = calloc(1, sizeof(*s));
+	char **subs = NULL;
+	size_t nsubs = 0, cap = 0;
+	bmeq_status st;
+
+	*out = NULL;
+	if (!s)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	if (!pattern)
+		pattern = "*acq-STIR*";
+	if (!is_real_dir(dir)) {
+		bmeq_study_destroy(s);
+		return bmeq_fail(BMEQ_E_IO, "%s: not a folder", dir);
+	}
+	st = list_dir(s, dir, &subs, &nsubs);
+	for (size_t i = 0; i < nsubs && st == BMEQ_OK; i++) {
+		char sub_dir[4096];
+		if (strncmp(subs[i], "sub-", 4) != 0 || !subs[i][4])
+			continue;
+		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", dir, subs[i]);
+		if (!is_real_dir(sub_dir))
+			continue;
+		if (!safe_name(subs[i] + 4, 0)) {
+			st = add_warning(s, "%s: subject name is not a safe folder name; skipped", sub_dir);
+			continue;
+		}
+		char **sess;
+		size_t nsess;
+		if ((st = list_dir(s, sub_dir, &sess, &nsess)) != BMEQ_OK)
+			break;
+		for (size_t j = 0; j < nsess && st == BMEQ_OK; j++) {
+			char path[4608];
+			snprintf(path, sizeof(path), "%s/%s", sub_dir, sess[j]);
+			if (!is_real_dir(path))
+				continue;
+			if (strcmp(sess[j], "anat") == 0) {
+				st = scan_anat(s, &cap, path, subs[i] + 4, "", pattern);
+			} else if (strncmp(sess[j], "ses-", 4) == 0 && sess[j][4] &&
+				   safe_name(sess[j] + 4, 0)) {
+				char anat[4700];
+				snprintf(anat, sizeof(anat), "%s/anat", path);
+				if (is_real_dir(anat))
+					st = scan_anat(s, &cap, anat, subs[i] + 4, sess[j] + 4, pattern);
+			}
+		}
+		free_names(sess, nsess);
+	}
+	free_names(subs, nsubs);
+	if (st == BMEQ_OK && s->n == 0)
+		st = bmeq_fail(BMEQ_E_IO,
+			       "%s: no scans found (expected sub-*/ses-*/anat/ files matching \"%s\")",
+			       dir, pattern);
+	if (st == BMEQ_OK) {
+		qsort(s->items, s->n, sizeof(*s->items), item_order);
+		st = check_duplicates(s);
+	}
+	if (st != BMEQ_OK) {
+		bmeq_study_destroy(s);
+		return st;
+	}
+	*out = s;
+	return BMEQ_OK;
+}

@@ -1,0 +1,185 @@
+/* tables.c - scans.csv and lesions.csv rows. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bmeq/tables.h"
+
+const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
+	"subject", "session", "side", "status", "region_ml", "edema_ml", "edema_fraction",
+	"head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml", "lesions", "largest_lesion_ml",
+	"reference_intensity", "threshold", "threshold_rule", "edema_to_reference_ratio", "scan",
+	"message",
+};
+
+const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS] = {
+	"subject", "session", "side", "region", "lesion", "volume_ml", "centroid_x", "centroid_y",
+	"centroid_z", "mean_ratio_to_reference", "depth_mm", "voxels",
+};
+
+static bmeq_status header(bmeq_csv *w, const char *const *cols, size_t n,
+			  const bmeq_extra_cols *extras)
+{
+	bmeq_status st;
+
+	for (size_t i = 0; i < n; i++)
+		if ((st = bmeq_csv_field(w, cols[i])) != BMEQ_OK)
+			return st;
+	for (size_t i = 0; extras && i < extras->n; i++)
+		if ((st = bmeq_csv_field(w, extras->names[i])) != BMEQ_OK)
+			return st;
+	return bmeq_csv_end_row(w);
+}
+
+bmeq_status bmeq_scans_header(bmeq_csv *w, const bmeq_extra_cols *extras)
+{
+	return header(w, bmeq_scans_columns, BMEQ_SCANS_NCOLUMNS, extras);
+}
+
+bmeq_status bmeq_lesions_header(bmeq_csv *w, const bmeq_extra_cols *extras)
+{
+	return header(w, bmeq_lesions_columns, BMEQ_LESIONS_NCOLUMNS, extras);
+}
+
+static bmeq_status end_row(bmeq_csv *w, const bmeq_extra_cols *extras)
+{
+	bmeq_status st;
+
+	for (size_t i = 0; extras && i < extras->n; i++)
+		if ((st = bmeq_csv_field(w, extras->values[i])) != BMEQ_OK)
+			return st;
+	return bmeq_csv_end_row(w);
+}
+
+bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *session,
+			    const char *scan, const bmeq_edema_result *r,
+			    const bmeq_extra_cols *extras)
+{
+	bmeq_status st = BMEQ_OK;
+
+	for (size_t k = 0; k < r->nregions && st == BMEQ_OK; k++) {
+		const bmeq_edema_region *g = &r->regions[k];
+		int ok = strcmp(g->status, "ok") == 0;
+		double nan = NAN;
+		bmeq_csv_field(w, subject);
+		bmeq_csv_field(w, session);
+		bmeq_csv_field(w, g->side);
+		bmeq_csv_field(w, g->status);
+		bmeq_csv_number(w, ok ? g->region_ml : nan, 3);
+		bmeq_csv_number(w, ok ? g->edema_ml : nan, 3);
+		bmeq_csv_number(w, ok ? g->edema_fraction : nan, 4);
+		bmeq_csv_number(w, ok ? g->head_ml : nan, 3);
+		bmeq_csv_number(w, ok ? g->head_edema_ml : nan, 3);
+		bmeq_csv_number(w, ok ? g->neck_ml : nan, 3);
+		bmeq_csv_number(w, ok ? g->neck_edema_ml : nan, 3);
+		if (ok)
+			bmeq_csv_int(w, (long long)g->lesions);
+		else
+			bmeq_csv_field(w, "");
+		bmeq_csv_number(w, ok ? g->largest_lesion_ml : nan, 3);
+		bmeq_csv_number(w, r->reference_intensity, 3);
+		bmeq_csv_number(w, r->threshold, 3);
+		bmeq_csv_field(w, r->rule_text);
+		bmeq_csv_number(w, ok ? g->edema_to_reference_ratio : nan, 4);
+		bmeq_csv_field(w, scan);
+		st = bmeq_csv_field(w, g->message);
+		if (st == BMEQ_OK)
+			st = end_row(w, extras);
+	}
+	return st;
+}
+
+bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *session,
+				  const char *scan, const char *message,
+				  const bmeq_extra_cols *extras)
+{
+	static const char *const sides[2] = {"right", "left"};
+	bmeq_status st = BMEQ_OK;
+
+	for (int s = 0; s < 2 && st == BMEQ_OK; s++) {
+		bmeq_csv_field(w, subject);
+		bmeq_csv_field(w, session);
+		bmeq_csv_field(w, sides[s]);
+		bmeq_csv_field(w, "error");
+		for (int c = 4; c < 17; c++)
+			bmeq_csv_field(w, "");
+		bmeq_csv_field(w, scan);
+		st = bmeq_csv_field(w, message);
+		if (st == BMEQ_OK)
+			st = end_row(w, extras);
+	}
+	return st;
+}
+
+bmeq_status bmeq_lesions_rows(bmeq_csv *w, const char *subject, const char *session,
+			      const bmeq_edema_result *r, const bmeq_extra_cols *extras)
+{
+	bmeq_status st = BMEQ_OK;
+	size_t per_region = 0;
+	int last = -1;
+
+	for (size_t k = 0; k < r->nlesions && st == BMEQ_OK; k++) {
+		const bmeq_lesion *l = &r->lesions[k];
+		if (l->region_index != last) {
+			per_region = 0;
+			last = l->region_index;
+		}
+		per_region++;
+		bmeq_csv_field(w, subject);
+		bmeq_csv_field(w, session);
+		bmeq_csv_field(w, r->regions[l->region_index].side);
+		bmeq_csv_field(w, l->region);
+		bmeq_csv_int(w, (long long)per_region);
+		bmeq_csv_number(w, l->volume_ml, 3);
+		for (int c = 0; c < 3; c++)
+			bmeq_csv_number(w, l->centroid[c], 2);
+		bmeq_csv_number(w, l->mean_ratio, 4);
+		bmeq_csv_number(w, l->depth_mm, 2);
+		st = bmeq_csv_int(w, (long long)l->voxels);
+		if (st == BMEQ_OK)
+			st = end_row(w, extras);
+	}
+	return st;
+}
+
+/* Copies the BIDS entity value after key ("sub-", "ses-") up to the next '_',
+ * '.' or '/' in the file name part of path. */
+static int bids_entity(const char *name, const char *key, char *out, size_t cap)
+{
+	const char *p = name;
+	size_t klen = strlen(key);
+
+	while ((p = strstr(p, key)) != NULL) {
+		if (p == name || p[-1] == '_') {
+			p += klen;
+			size_t n = strcspn(p, "_./");
+			if (n == 0 || n >= cap)
+				return 0;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return 1;
+		}
+		p += klen;
+	}
+	return 0;
+}
+
+void bmeq_ids_from_path(const char *path, char *subject, char *session, size_t cap)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	subject[0] = session[0] = '\0';
+	if (cap == 0)
+		return;
+	if (!bids_entity(base, "sub-", subject, cap)) {
+		snprintf(subject, cap, "%s", base);
+		char *dot = strstr(subject, ".nii");
+		if (!dot)
+			dot = strstr(subject, ".hdr");
+		if (dot)
+			*dot = '\0';
+	}
+	if (!bids_entity(base, "ses-", session, cap))
+		session[0] = '\0';
+}
