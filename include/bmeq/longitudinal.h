@@ -1,0 +1,252 @@
+/* bmeq/longitudinal.h - comparing visits: response classes, registered
+ * change maps and the response tables.
+ *
+ * A follow-up scan is compared with an earlier scan of the same subject (the
+ * baseline, or the previous visit) hip by hip:
+ *   - the edema volumes of both visits give the change (mL and %) and the
+ *     response class under a configurable rule (bmeq_response_rule);
+ *   - the follow-up is registered rigidly onto the earlier scan around each
+ *     proximal femur, its edema map is carried onto the earlier grid, and the
+ *     edema is split into resolved (earlier only), persistent (both) and new
+ *     (follow-up only) volumes, also written as a change map.
+ *
+ * Response rule (defaults; every value configurable, the rule's canonical
+ * text goes into the response_rule column and the provenance):
+ *   measurable    edema_ml >= measurable_ml (0.5 mL)
+ *   complete      baseline measurable, follow-up not
+ *   partial       both measurable, change <= -partial_pct (30 %)
+ *   progression   both measurable, change >= +progression_pct (20 %) and
+ *                 >= +progression_ml (1 mL)
+ *   stable        both measurable, otherwise
+ *   new           baseline not measurable, follow-up measurable
+ *   none          neither measurable
+ *   not_evaluable a scan failed or a femoral head was not found on a side
+ * Comparisons at a cut-off are made on the unrounded volumes with a margin of
+ * 1e-9 (mL or percentage points), so that 10 -> 7 mL is a partial response
+ * although 0.3 is not exact in binary.
+ */
+#ifndef BMEQ_LONGITUDINAL_H
+#define BMEQ_LONGITUDINAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/csv.h"
+#include "bmeq/edema.h"
+#include "bmeq/itk.h"
+#include "bmeq/measure.h"
+#include "bmeq/status.h"
+#include "bmeq/tables.h"
+#include "bmeq/volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- response rule ------------------------------------------------------- */
+
+/* Response classes; the values are stable. */
+typedef enum bmeq_response {
+	BMEQ_RESPONSE_COMPLETE = 0,
+	BMEQ_RESPONSE_PARTIAL = 1,
+	BMEQ_RESPONSE_STABLE = 2,
+	BMEQ_RESPONSE_PROGRESSION = 3,
+	BMEQ_RESPONSE_NEW = 4,
+	BMEQ_RESPONSE_NONE = 5,
+	BMEQ_RESPONSE_NOT_EVALUABLE = 6
+} bmeq_response;
+
+/* The class's name as written in response.csv ("complete", "partial",
+ * "stable", "progression", "new", "none", "not_evaluable"); "unknown" for a
+ * value outside the enum. Never NULL. */
+const char *bmeq_response_name(bmeq_response r);
+
+typedef struct bmeq_response_rule {
+	double measurable_ml;    /* edema below this is "not measurable" (0.5) */
+	double partial_pct;      /* decrease of at least this much: partial (30) */
+	double progression_pct;  /* increase of at least this much ... (20) */
+	double progression_ml;   /* ... and at least this many mL: progression (1.0) */
+} bmeq_response_rule;
+
+/* Longest canonical rule text, terminator included. */
+#define BMEQ_RESPONSE_RULE_TEXT_MAX 160
+
+/* Fills the defaults above. */
+void bmeq_response_rule_init(bmeq_response_rule *r);
+
+/* BMEQ_OK when every value is finite and in range (measurable_ml >= 0,
+ * 0 < partial_pct <= 100, progression_pct > 0, progression_ml >= 0), else
+ * BMEQ_E_ARG naming the value. */
+bmeq_status bmeq_response_rule_check(const bmeq_response_rule *r);
+
+/* Writes the canonical text of r into out (cap bytes, at most
+ * BMEQ_RESPONSE_RULE_TEXT_MAX needed), for the defaults
+ * "measurable>=0.5ml;partial<=-30%;progression>=+20%&>=+1ml". Numbers use
+ * the shortest form that reads back to the same double (C locale). */
+void bmeq_response_rule_text(const bmeq_response_rule *r, char *out, size_t cap);
+
+/* Sets one value of r from a setting. key is "measurable_ml", "partial_pct",
+ * "progression_pct" or "progression_ml", with or without the "response."
+ * prefix that configuration files use; value is a decimal number (surrounding
+ * spaces allowed). r is left unchanged on failure. BMEQ_E_ARG for an
+ * unknown key, a value that is not a number, or one out of range. */
+bmeq_status bmeq_response_rule_set(bmeq_response_rule *r, const char *key, const char *value);
+
+/* Applies one configuration line "key = value" (spaces optional) to r.
+ * Blank lines and lines starting with '#' or ';' (after spaces) are ignored;
+ * a '#' after the value starts a comment. BMEQ_E_FORMAT for a line without
+ * '=', BMEQ_E_ARG as bmeq_response_rule_set. */
+bmeq_status bmeq_response_rule_parse_line(bmeq_response_rule *r, const char *line);
+
+/* Reads a configuration file of such lines into r. Only keys that start with
+ * "response." are used (other sections belong to other modules; the batch
+ * hands the same file to each). BMEQ_E_IO when unreadable, BMEQ_E_FORMAT /
+ * BMEQ_E_ARG with "path:line: reason" for a bad line; r is left unchanged
+ * on failure. */
+bmeq_status bmeq_response_rule_read_file(bmeq_response_rule *r, const char *path);
+
+/* Classifies one side. *_ok: the scan was measured and the head was found on
+ * this side (status "ok"); volumes in mL (a non-finite volume makes the side
+ * not evaluable). */
+bmeq_response bmeq_response_classify(const bmeq_response_rule *r, int baseline_ok,
+				     double baseline_ml, int followup_ok, double followup_ml);
+
+/* ---- one visit ----------------------------------------------------------- */
+
+/* Status of one side of a visit. */
+enum {
+	BMEQ_SIDE_OK = 0,
+	BMEQ_SIDE_NOT_FOUND = 1,   /* the femoral head was not found */
+	BMEQ_SIDE_ERROR = 2        /* the scan failed as a whole */
+};
+
+/* Side indices (the order of bmeq_edema_side_geom geom[2] everywhere). */
+enum { BMEQ_SIDE_RIGHT = 0, BMEQ_SIDE_LEFT = 1 };
+
+/* What the comparison needs of one visit. The batch can build it from saved
+ * outputs (corrected image or the original scan, the _edema map, scans.csv
+ * rows), so a baseline need not be measured again on --resume. Nothing is
+ * owned: the pointers must stay valid during bmeq_compare_timepoints. */
+typedef struct bmeq_timepoint {
+	const bmeq_volume *image;      /* NULL: volumes only, no registration */
+	const uint16_t *edema_map;     /* on image's grid: region label (1-4) on edema
+					  voxels, else 0; NULL: no registration */
+	bmeq_edema_side_geom geom[2];  /* right, left: head centre and radius */
+	int side_status[2];            /* BMEQ_SIDE_* */
+	double edema_ml[2];            /* right, left */
+	const char *message[2];        /* NULL or why a side is not ok */
+} bmeq_timepoint;
+
+/* Fills tp from a measured scan (tp points into r; r must outlive tp). */
+void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r);
+
+/* Fills tp for a scan that failed as a whole (both sides BMEQ_SIDE_ERROR,
+ * message on both; message must outlive tp). */
+void bmeq_timepoint_failed(bmeq_timepoint *tp, const char *message);
+
+/* ---- comparing two visits ------------------------------------------------ */
+
+typedef struct bmeq_compare_opts {
+	bmeq_response_rule rule;
+	int spatial;               /* 1 (default): register and split the edema
+				      into resolved / persistent / new */
+	bmeq_reg_params reg;       /* registration settings; region, centre and
+				      radius are set per side */
+	double region_factor;      /* registration sphere radius = factor x head
+				      radius (2.2, so that the neck is included) */
+	double region_min_mm;      /* ... but at least this (45 mm) */
+	double region_default_mm;  /* radius when the head radius is unknown (60 mm) */
+	double max_centre_error_mm;/* quality: the baseline head centre mapped through
+				      the transform lies within this of the follow-up's
+				      detected centre (5 mm) */
+} bmeq_compare_opts;
+
+/* Fills the defaults above (registration: bmeq_reg_params_default). */
+void bmeq_compare_opts_init(bmeq_compare_opts *o);
+
+/* One side of a comparison. Volumes in mL; NaN means "no value" and is
+ * written as an empty CSV field. */
+typedef struct bmeq_side_change {
+	double baseline_ml, followup_ml;
+	double change_ml;          /* follow-up - baseline */
+	double change_pct;         /* 100 x change / baseline; NaN when baseline is 0 */
+	double resolved_ml;        /* baseline edema without follow-up edema */
+	double persistent_ml;      /* edema in both */
+	double new_ml;             /* follow-up edema without baseline edema */
+	bmeq_response response;
+	int registered;            /* 1: the spatial columns hold values */
+	bmeq_rigid transform;      /* baseline world -> follow-up world (RAS mm) */
+	double centre_error_mm;    /* quality measure above (NaN: not registered) */
+	char message[256];         /* "" or why something is missing */
+} bmeq_side_change;
+
+typedef struct bmeq_comparison {
+	bmeq_side_change side[2];  /* right, left */
+	char rule_text[BMEQ_RESPONSE_RULE_TEXT_MAX];
+} bmeq_comparison;
+
+/* Compares follow-up with baseline side by side (see the file comment).
+ * Per side with both heads found and both images and maps given, the
+ * follow-up is registered onto the baseline (rigid, Mattes MI, in a sphere
+ * around the baseline head centre, initialised with the translation between
+ * the detected centres); a registration that fails, raises quality flags or
+ * misses the follow-up's detected centre by more than max_centre_error_mm is
+ * not used: the volumes and the class are still reported, the spatial values
+ * are NaN and the message says why. That is not an error of the call.
+ * change_map (optional, nvox of the baseline grid, caller-owned) receives 0,
+ * or 1 resolved, 2 persistent, 3 new on the sides that were registered.
+ * opts NULL means the defaults. Statuses: BMEQ_E_ARG for NULL arguments or a
+ * bad rule, BMEQ_E_NOMEM. Thread-safe (ITK's thread count: see itk.h). */
+bmeq_status bmeq_compare_timepoints(const bmeq_timepoint *baseline, const bmeq_timepoint *followup,
+				    const bmeq_compare_opts *opts, bmeq_comparison *out,
+				    uint8_t *change_map);
+
+/* ---- response.csv and response_interval.csv ------------------------------ */
+
+#define BMEQ_RESPONSE_NCOLUMNS 15
+/* subject, side, baseline_session, session, baseline_edema_ml, edema_ml,
+ * change_ml, change_pct, resolved_ml, persistent_ml, new_ml, response,
+ * response_rule, early_retreatment, message */
+extern const char *const bmeq_response_columns[BMEQ_RESPONSE_NCOLUMNS];
+
+/* Writes the header row of response.csv / response_interval.csv (the same
+ * columns; extras may be NULL). */
+bmeq_status bmeq_response_header(bmeq_csv *w, const bmeq_extra_cols *extras);
+
+/* Writes the two rows (right, left) of one comparison. early[s] is written
+ * in the early_retreatment column ("yes" when non-zero, else "no"). Volumes
+ * with 3 decimals, change_pct with 1. */
+bmeq_status bmeq_response_rows(bmeq_csv *w, const char *subject, const char *baseline_session,
+			       const char *session, const bmeq_comparison *c, const int early[2],
+			       const bmeq_extra_cols *extras);
+
+/* One subject's visits in time order, for bmeq_response_subject_rows. */
+typedef struct bmeq_subject_visits {
+	const char *subject;
+	size_t n;                            /* sessions, baseline first */
+	const char *const *sessions;         /* n labels */
+	const bmeq_comparison *const *vs_baseline; /* n entries; [0] unused; [i]: session i
+						      against session 0 (NULL: not compared,
+						      no rows) */
+	const bmeq_comparison *const *vs_previous; /* n entries; [0] unused; [i]: session i
+						      against session i-1 (may be the same
+						      object as vs_baseline[1] for i = 1);
+						      NULL array: no interval rows */
+	const bmeq_extra_cols *extras;       /* n entries (manifest columns of each
+						session's row) or NULL */
+} bmeq_subject_visits;
+
+/* Writes one subject's rows: into response (may be NULL) every follow-up
+ * against the baseline, into interval (may be NULL) every follow-up against
+ * the previous visit; both session-major, right then left.
+ * early_retreatment is a property of the subject and side: "yes" on every
+ * row of that subject and side (in both files) when the first follow-up
+ * (session 1) was a partial response against the baseline, else "no", so
+ * that a statistician can filter subjects on it from any row. */
+bmeq_status bmeq_response_subject_rows(bmeq_csv *response, bmeq_csv *interval,
+				       const bmeq_subject_visits *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,313 @@
+/* compare.c - two visits of one subject, hip by hip: volumes and response
+ * class, then rigid registration of the follow-up onto the baseline around
+ * each proximal femur and the resolved / persistent / new split. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmeq/longitudinal.h"
+
+static const char *const side_names[2] = {"right", "left"};
+
+void bmeq_compare_opts_init(bmeq_compare_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	bmeq_response_rule_init(&o->rule);
+	o->spatial = 1;
+	bmeq_reg_params_default(&o->reg);
+	o->region_factor = 2.2;
+	o->region_min_mm = 45.0;
+	o->region_default_mm = 60.0;
+	o->max_centre_error_mm = 5.0;
+}
+
+void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->image = r->image;
+	tp->edema_map = r->edema ? r->edema->edema_map : NULL;
+	for (int s = 0; s < 2; s++) {
+		tp->geom[s] = r->geom[s];
+		tp->side_status[s] = BMEQ_SIDE_ERROR;
+		tp->edema_ml[s] = NAN;
+		tp->message[s] = "no edema result";
+	}
+	if (!r->edema)
+		return;
+	for (size_t k = 0; k < r->edema->nregions; k++) {
+		const bmeq_edema_region *g = &r->edema->regions[k];
+		for (int s = 0; s < 2; s++) {
+			if (strcmp(g->side, side_names[s]) != 0)
+				continue;
+			if (strcmp(g->status, "ok") == 0)
+				tp->side_status[s] = BMEQ_SIDE_OK;
+			else if (strcmp(g->status, "not_found") == 0)
+				tp->side_status[s] = BMEQ_SIDE_NOT_FOUND;
+			tp->edema_ml[s] = tp->side_status[s] == BMEQ_SIDE_OK ? g->edema_ml : NAN;
+			tp->message[s] = g->message[0] ? g->message : NULL;
+		}
+	}
+}
+
+void bmeq_timepoint_failed(bmeq_timepoint *tp, const char *message)
+{
+	memset(tp, 0, sizeof(*tp));
+	for (int s = 0; s < 2; s++) {
+		tp->side_status[s] = BMEQ_SIDE_ERROR;
+		tp->edema_ml[s] = NAN;
+		tp->message[s] = message;
+	}
+}
+
+/* 0 right (labels 1, 3), 1 left (2, 4), -1 anything else. */
+static int label_side(uint16_t l)
+{
+	if (l == BMEQ_LABEL_RIGHT_HEAD || l == BMEQ_LABEL_RIGHT_NECK)
+		return 0;
+	if (l == BMEQ_LABEL_LEFT_HEAD || l == BMEQ_LABEL_LEFT_NECK)
+		return 1;
+	return -1;
+}
+
+static double voxel_ml(const bmeq_grid *g)
+{
+	const double (*a)[4] = g->affine;
+	double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
+		     a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
+		     a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+	return fabs(det) / 1000.0;
+}
+
+static void rigid_apply(const bmeq_rigid *t, const double x[3], double y[3])
+{
+	for (int r = 0; r < 3; r++)
+		y[r] = t->rotation[r][0] * x[0] + t->rotation[r][1] * x[1] +
+		       t->rotation[r][2] * x[2] + t->translation[r];
+}
+
+static void append(char *msg, size_t cap, const char *text)
+{
+	size_t n = strlen(msg);
+
+	if (n + 1 >= cap)
+		return;
+	snprintf(msg + n, cap - n, "%s%s", n ? "; " : "", text);
+}
+
+/* Copies a library message into a table message: drops object addresses
+ * that ITK puts in its exception text ("Image(0x55d0...)"), which would make
+ * the tables differ from run to run, and keeps it short. */
+static void clean_reason(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] && o + 1 < cap;) {
+		size_t skip = 0;
+		if (in[i] == '(' && in[i + 1] == '0' && in[i + 2] == 'x')
+			skip = 1;
+		if (in[i + skip] == '0' && in[i + skip + 1] == 'x' &&
+		    isxdigit((unsigned char)in[i + skip + 2])) {
+			size_t j = i + skip + 2;
+			while (isxdigit((unsigned char)in[j]))
+				j++;
+			if (skip && in[j] == ')')
+				j++;
+			i = j;
+			continue;
+		}
+		out[o++] = in[i++];
+	}
+	out[o] = '\0';
+}
+
+static const char *status_word(int st)
+{
+	return st == BMEQ_SIDE_NOT_FOUND ? "femoral head not found" : "scan failed";
+}
+
+/* Volumes, change and class of side s; the reason when it is not evaluable. */
+static void side_volumes(const bmeq_timepoint *b, const bmeq_timepoint *f,
+			 const bmeq_response_rule *rule, int s, bmeq_side_change *c)
+{
+	int bok = b->side_status[s] == BMEQ_SIDE_OK, fok = f->side_status[s] == BMEQ_SIDE_OK;
+	char tmp[200];
+
+	c->baseline_ml = bok ? b->edema_ml[s] : NAN;
+	c->followup_ml = fok ? f->edema_ml[s] : NAN;
+	c->change_ml = c->followup_ml - c->baseline_ml;
+	c->change_pct = c->baseline_ml > 0.0 && isfinite(c->change_ml) ?
+				100.0 * c->change_ml / c->baseline_ml : NAN;
+	c->resolved_ml = c->persistent_ml = c->new_ml = NAN;
+	c->centre_error_mm = NAN;
+	c->registered = 0;
+	bmeq_rigid_identity(&c->transform);
+	c->response = bmeq_response_classify(rule, bok, c->baseline_ml, fok, c->followup_ml);
+	if (!bok) {
+		snprintf(tmp, sizeof(tmp), "baseline: %s",
+			 b->message[s] ? b->message[s] : status_word(b->side_status[s]));
+		append(c->message, sizeof(c->message), tmp);
+	}
+	if (!fok) {
+		snprintf(tmp, sizeof(tmp), "follow-up: %s",
+			 f->message[s] ? f->message[s] : status_word(f->side_status[s]));
+		append(c->message, sizeof(c->message), tmp);
+	}
+}
+
+/* Registers the follow-up onto the baseline around side s and checks the
+ * result; 0 with c->transform set when usable, else -1 with the reason in
+ * c->message. */
+static int register_side(const bmeq_timepoint *b, const bmeq_timepoint *f,
+			 const bmeq_compare_opts *o, int s, bmeq_side_change *c)
+{
+	const bmeq_edema_side_geom *gb = &b->geom[s], *gf = &f->geom[s];
+	bmeq_reg_params p = o->reg;
+	bmeq_rigid init, t;
+	double d[3], mapped[3], err = 0.0;
+	char tmp[200];
+
+	if (!gb->found || !gf->found) {
+		append(c->message, sizeof(c->message), "not registered: femoral head not found");
+		return -1;
+	}
+	for (int k = 0; k < 3; k++)
+		d[k] = gf->centre[k] - gb->centre[k];
+	/* The sphere holds the head, the neck and the acetabulum around it:
+	 * enough bone edges to fix all six parameters, little soft tissue. */
+	p.region = BMEQ_REGION_SPHERE;
+	memcpy(p.centre, gb->centre, sizeof(p.centre));
+	p.radius = gb->radius > 0.0 ? o->region_factor * gb->radius : o->region_default_mm;
+	if (p.radius < o->region_min_mm)
+		p.radius = o->region_min_mm;
+	bmeq_rigid_translation(&init, d);
+	bmeq_status st = bmeq_itk_register_rigid(b->image, f->image, &init, &p, &t);
+	if (st != BMEQ_OK) {
+		char why[160];
+		clean_reason(bmeq_last_error(), why, sizeof(why));
+		snprintf(tmp, sizeof(tmp), "registration failed: %s", why);
+		append(c->message, sizeof(c->message), tmp);
+		bmeq_clear_error();
+		return -1;
+	}
+	rigid_apply(&t, gb->centre, mapped);
+	for (int k = 0; k < 3; k++)
+		err += (mapped[k] - gf->centre[k]) * (mapped[k] - gf->centre[k]);
+	err = sqrt(err);
+	c->transform = t;
+	c->centre_error_mm = err;
+	if (t.flags) {
+		snprintf(tmp, sizeof(tmp), "registration rejected:%s%s%s",
+			 t.flags & BMEQ_RIGID_ANGLE ? " rotation too large" : "",
+			 t.flags & BMEQ_RIGID_SHIFT ? " moved too far" : "",
+			 t.flags & BMEQ_RIGID_METRIC ? " metric did not improve" : "");
+		append(c->message, sizeof(c->message), tmp);
+		return -1;
+	}
+	if (!(err <= o->max_centre_error_mm)) {
+		snprintf(tmp, sizeof(tmp),
+			 "registration rejected: head centre mapped %.1f mm from the detected one", err);
+		append(c->message, sizeof(c->message), tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Counts resolved / persistent / new voxels of side s between the baseline
+ * map and the follow-up map carried onto the baseline grid (fu). A voxel
+ * counts for the side when its label there belongs to the side, so
+ * resolved + persistent is exactly the baseline's edema of the side. */
+static void split_side(const uint16_t *bm, const uint16_t *fu, size_t n, int s, double vml,
+		       bmeq_side_change *c, uint8_t *change_map)
+{
+	size_t res = 0, per = 0, nw = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int bl = bm[i] && label_side(bm[i]) == s;
+		int fl = fu[i] && label_side(fu[i]) == s;
+		if (!bl && !fl)
+			continue;
+		uint8_t v;
+		if (bl)
+			v = fu[i] ? 2 : 1;
+		else if (bm[i] == 0)
+			v = 3;
+		else
+			continue; /* follow-up edema of this side on baseline edema of the other */
+		res += v == 1;
+		per += v == 2;
+		nw += v == 3;
+		if (change_map)
+			change_map[i] = v;
+	}
+	c->resolved_ml = (double)res * vml;
+	c->persistent_ml = (double)per * vml;
+	c->new_ml = (double)nw * vml;
+	c->registered = 1;
+}
+
+bmeq_status bmeq_compare_timepoints(const bmeq_timepoint *baseline, const bmeq_timepoint *followup,
+				    const bmeq_compare_opts *opts, bmeq_comparison *out,
+				    uint8_t *change_map)
+{
+	bmeq_compare_opts defaults;
+	uint16_t *fu = NULL;
+	bmeq_status st;
+
+	if (!baseline || !followup || !out)
+		return bmeq_fail(BMEQ_E_ARG, "compare: NULL argument");
+	if (!opts) {
+		bmeq_compare_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if ((st = bmeq_response_rule_check(&opts->rule)) != BMEQ_OK)
+		return st;
+	memset(out, 0, sizeof(*out));
+	bmeq_response_rule_text(&opts->rule, out->rule_text, sizeof(out->rule_text));
+
+	const bmeq_grid *bg = baseline->image ? &baseline->image->grid : NULL;
+	size_t n = bg ? bmeq_grid_nvox(bg) : 0;
+	if (change_map && bg)
+		memset(change_map, 0, n);
+	int spatial = opts->spatial && baseline->image && followup->image && baseline->edema_map &&
+		      followup->edema_map;
+	for (int s = 0; s < 2; s++) {
+		bmeq_side_change *c = &out->side[s];
+		side_volumes(baseline, followup, &opts->rule, s, c);
+		if (!spatial) {
+			if (opts->spatial)
+				append(c->message, sizeof(c->message),
+				       "not registered: image or edema map not available");
+			continue;
+		}
+		if (baseline->side_status[s] != BMEQ_SIDE_OK ||
+		    followup->side_status[s] != BMEQ_SIDE_OK)
+			continue; /* the message already says why */
+		if (register_side(baseline, followup, opts, s, c) != 0)
+			continue;
+		if (!fu) {
+			fu = malloc(n * sizeof(*fu));
+			if (!fu)
+				return bmeq_fail(BMEQ_E_NOMEM, "compare: out of memory");
+		}
+		st = bmeq_itk_resample_labels_u16(followup->edema_map, &followup->image->grid, bg,
+						  &c->transform, fu);
+		if (st != BMEQ_OK) {
+			char tmp[200];
+			char why[160];
+			clean_reason(bmeq_last_error(), why, sizeof(why));
+			snprintf(tmp, sizeof(tmp), "resampling failed: %s", why);
+			append(c->message, sizeof(c->message), tmp);
+			bmeq_clear_error();
+			if (st == BMEQ_E_NOMEM) {
+				free(fu);
+				return bmeq_fail(st, "compare: out of memory");
+			}
+			continue;
+		}
+		split_side(baseline->edema_map, fu, n, s, voxel_ml(bg), c, change_map);
+	}
+	free(fu);
+	return BMEQ_OK;
+}

@@ -1,0 +1,244 @@
+/* response.c - the response rule: defaults, canonical text, settings and
+ * classification of one side. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmeq/longitudinal.h"
+
+/* Cut-offs are compared with this margin (mL or percentage points): volumes
+ * come from voxel counts times a voxel volume, and percentages of them are
+ * rarely exact in binary (10 -> 7 mL is -30.000000000000004 %). */
+#define CUT_EPS 1e-9
+
+const char *bmeq_response_name(bmeq_response r)
+{
+	switch (r) {
+	case BMEQ_RESPONSE_COMPLETE: return "complete";
+	case BMEQ_RESPONSE_PARTIAL: return "partial";
+	case BMEQ_RESPONSE_STABLE: return "stable";
+	case BMEQ_RESPONSE_PROGRESSION: return "progression";
+	case BMEQ_RESPONSE_NEW: return "new";
+	case BMEQ_RESPONSE_NONE: return "none";
+	case BMEQ_RESPONSE_NOT_EVALUABLE: return "not_evaluable";
+	}
+	return "unknown";
+}
+
+void bmeq_response_rule_init(bmeq_response_rule *r)
+{
+	r->measurable_ml = 0.5;
+	r->partial_pct = 30.0;
+	r->progression_pct = 20.0;
+	r->progression_ml = 1.0;
+}
+
+bmeq_status bmeq_response_rule_check(const bmeq_response_rule *r)
+{
+	if (!r)
+		return bmeq_fail(BMEQ_E_ARG, "response rule: NULL");
+	if (!(isfinite(r->measurable_ml) && r->measurable_ml >= 0.0))
+		return bmeq_fail(BMEQ_E_ARG, "response.measurable_ml = %g: needs a volume >= 0 mL",
+				 r->measurable_ml);
+	if (!(isfinite(r->partial_pct) && r->partial_pct > 0.0 && r->partial_pct <= 100.0))
+		return bmeq_fail(BMEQ_E_ARG, "response.partial_pct = %g: needs 0 < value <= 100",
+				 r->partial_pct);
+	if (!(isfinite(r->progression_pct) && r->progression_pct > 0.0 && r->progression_pct < 1e6))
+		return bmeq_fail(BMEQ_E_ARG, "response.progression_pct = %g: needs a value > 0",
+				 r->progression_pct);
+	if (!(isfinite(r->progression_ml) && r->progression_ml >= 0.0 && r->progression_ml < 1e6))
+		return bmeq_fail(BMEQ_E_ARG, "response.progression_ml = %g: needs a volume >= 0 mL",
+				 r->progression_ml);
+	return BMEQ_OK;
+}
+
+/* The shortest %g form that reads back to the same double, so the text is
+ * both canonical and exact ("0.5", "30", "0.1" rather than 0.10000000000000001). */
+static void shortest(double v, char *out, size_t cap)
+{
+	for (int p = 1; p <= 17; p++) {
+		snprintf(out, cap, "%.*g", p, v);
+		/* "3e+01" reads back too, but is not how anyone writes 30. */
+		if (strtod(out, NULL) == v && !strchr(out, 'e'))
+			return;
+	}
+	snprintf(out, cap, "%.17g", v);
+}
+
+void bmeq_response_rule_text(const bmeq_response_rule *r, char *out, size_t cap)
+{
+	char m[32], pa[32], pp[32], pm[32];
+
+	if (!out || cap == 0)
+		return;
+	shortest(r->measurable_ml, m, sizeof(m));
+	shortest(r->partial_pct, pa, sizeof(pa));
+	shortest(r->progression_pct, pp, sizeof(pp));
+	shortest(r->progression_ml, pm, sizeof(pm));
+	snprintf(out, cap, "measurable>=%sml;partial<=-%s%%;progression>=+%s%%&>=+%sml", m, pa, pp,
+		 pm);
+}
+
+/* Parses a whole decimal number with optional surrounding spaces. */
+static int parse_number(const char *s, double *out)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s)
+		return -1;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno == ERANGE)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+bmeq_status bmeq_response_rule_set(bmeq_response_rule *r, const char *key, const char *value)
+{
+	bmeq_response_rule t;
+	double v, *field;
+
+	if (!r || !key || !value)
+		return bmeq_fail(BMEQ_E_ARG, "response rule: NULL argument");
+	t = *r;
+	const char *k = strncmp(key, "response.", 9) == 0 ? key + 9 : key;
+	if (strcmp(k, "measurable_ml") == 0)
+		field = &t.measurable_ml;
+	else if (strcmp(k, "partial_pct") == 0)
+		field = &t.partial_pct;
+	else if (strcmp(k, "progression_pct") == 0)
+		field = &t.progression_pct;
+	else if (strcmp(k, "progression_ml") == 0)
+		field = &t.progression_ml;
+	else
+		return bmeq_fail(BMEQ_E_ARG,
+				 "unknown setting '%s' (response.measurable_ml, partial_pct, "
+				 "progression_pct, progression_ml)", key);
+	if (parse_number(value, &v) != 0)
+		return bmeq_fail(BMEQ_E_ARG, "%s = '%s': not a number", key, value);
+	*field = v;
+	bmeq_status st = bmeq_response_rule_check(&t);
+	if (st != BMEQ_OK)
+		return st;
+	*r = t;
+	return BMEQ_OK;
+}
+
+/* Splits "key = value # comment" in place; returns 1 for a setting, 0 for a
+ * blank or comment line, -1 for a line without '='. */
+static int split_line(char *s, char **key, char **value)
+{
+	char *eq, *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s || *s == '#' || *s == ';')
+		return 0;
+	if ((e = strchr(s, '#')) != NULL)
+		*e = '\0';
+	eq = strchr(s, '=');
+	if (!eq)
+		return -1;
+	*eq = '\0';
+	e = eq;
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	*key = s;
+	*value = eq + 1;
+	e = *value + strlen(*value);
+	while (e > *value && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return 1;
+}
+
+bmeq_status bmeq_response_rule_parse_line(bmeq_response_rule *r, const char *line)
+{
+	char buf[512], *key, *value;
+
+	if (!r || !line)
+		return bmeq_fail(BMEQ_E_ARG, "response rule: NULL argument");
+	if (strlen(line) >= sizeof(buf))
+		return bmeq_fail(BMEQ_E_FORMAT, "line too long");
+	strcpy(buf, line);
+	int k = split_line(buf, &key, &value);
+	if (k < 0)
+		return bmeq_fail(BMEQ_E_FORMAT, "expected 'key = value'");
+	if (k == 0)
+		return BMEQ_OK;
+	return bmeq_response_rule_set(r, key, value);
+}
+
+bmeq_status bmeq_response_rule_read_file(bmeq_response_rule *r, const char *path)
+{
+	char line[512], *key, *value;
+	bmeq_response_rule t;
+	bmeq_status st = BMEQ_OK;
+	size_t lineno = 0;
+	FILE *f;
+
+	if (!r || !path)
+		return bmeq_fail(BMEQ_E_ARG, "response rule: NULL argument");
+	f = fopen(path, "r");
+	if (!f)
+		return bmeq_fail(BMEQ_E_IO, "%s: %s", path, strerror(errno));
+	t = *r;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+		lineno++;
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n' && !feof(f)) {
+			st = bmeq_fail(BMEQ_E_FORMAT, "%s:%zu: line too long", path, lineno);
+			break;
+		}
+		int k = split_line(line, &key, &value);
+		if (k < 0) {
+			st = bmeq_fail(BMEQ_E_FORMAT, "%s:%zu: expected 'key = value'", path, lineno);
+			break;
+		}
+		/* Other modules' settings share the file: only ours are read here. */
+		if (k == 0 || strncmp(key, "response.", 9) != 0)
+			continue;
+		if ((st = bmeq_response_rule_set(&t, key, value)) != BMEQ_OK) {
+			st = bmeq_fail(st, "%s:%zu: %s", path, lineno, bmeq_last_error());
+			break;
+		}
+	}
+	if (st == BMEQ_OK && ferror(f))
+		st = bmeq_fail(BMEQ_E_IO, "%s: read error", path);
+	fclose(f);
+	if (st == BMEQ_OK)
+		*r = t;
+	return st;
+}
+
+bmeq_response bmeq_response_classify(const bmeq_response_rule *r, int baseline_ok,
+				     double baseline_ml, int followup_ok, double followup_ml)
+{
+	if (!baseline_ok || !followup_ok || !isfinite(baseline_ml) || !isfinite(followup_ml) ||
+	    baseline_ml < 0.0 || followup_ml < 0.0)
+		return BMEQ_RESPONSE_NOT_EVALUABLE;
+	int bm = baseline_ml >= r->measurable_ml - CUT_EPS;
+	int fm = followup_ml >= r->measurable_ml - CUT_EPS;
+	if (!bm)
+		return fm ? BMEQ_RESPONSE_NEW : BMEQ_RESPONSE_NONE;
+	if (!fm)
+		return BMEQ_RESPONSE_COMPLETE;
+	double change = followup_ml - baseline_ml;
+	/* baseline >= measurable > 0 here unless measurable_ml is 0: then a zero
+	 * baseline with measurable follow-up can only be an increase. */
+	double pct = baseline_ml > 0.0 ? 100.0 * change / baseline_ml : (change > 0 ? INFINITY : 0.0);
+	if (pct <= -r->partial_pct + CUT_EPS)
+		return BMEQ_RESPONSE_PARTIAL;
+	if (pct >= r->progression_pct - CUT_EPS && change >= r->progression_ml - CUT_EPS)
+		return BMEQ_RESPONSE_PROGRESSION;
+	return BMEQ_RESPONSE_STABLE;
+}

@@ -1,0 +1,508 @@
+/* test_longitudinal.c - response rule, classification boundaries, response
+ * tables, and registered comparison of two visits on synthetic hips. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmeq/longitudinal.h"
+#include "bmeq/nifti_io.h"
+#include "check.h"
+
+static bmeq_response cls(const bmeq_response_rule *r, double b, double f)
+{
+	return bmeq_response_classify(r, 1, b, 1, f);
+}
+
+static void test_rule_text_and_settings(void)
+{
+	bmeq_response_rule r, d;
+	char text[BMEQ_RESPONSE_RULE_TEXT_MAX];
+
+	bmeq_response_rule_init(&r);
+	CHECK(r.measurable_ml == 0.5 && r.partial_pct == 30.0);
+	CHECK(r.progression_pct == 20.0 && r.progression_ml == 1.0);
+	bmeq_response_rule_text(&r, text, sizeof(text));
+	CHECK(strcmp(text, "measurable>=0.5ml;partial<=-30%;progression>=+20%&>=+1ml") == 0);
+
+	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", " 50 ") == BMEQ_OK);
+	CHECK(r.partial_pct == 50.0);
+	CHECK(bmeq_response_rule_set(&r, "measurable_ml", "0.1") == BMEQ_OK);
+	bmeq_response_rule_text(&r, text, sizeof(text));
+	CHECK(strcmp(text, "measurable>=0.1ml;partial<=-50%;progression>=+20%&>=+1ml") == 0);
+	d = r;
+	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", "abc") == BMEQ_E_ARG);
+	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", "120") == BMEQ_E_ARG);
+	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", "0") == BMEQ_E_ARG);
+	CHECK(bmeq_response_rule_set(&r, "response.measurable_ml", "-1") == BMEQ_E_ARG);
+	CHECK(bmeq_response_rule_set(&r, "response.progression_ml", "nan") == BMEQ_E_ARG);
+	CHECK(bmeq_response_rule_set(&r, "response.progression_ml", "1e999") == BMEQ_E_ARG);
+	CHECK(bmeq_response_rule_set(&r, "response.bogus", "1") == BMEQ_E_ARG);
+	CHECK(strstr(bmeq_last_error(), "bogus") != NULL);
+	CHECK(bmeq_response_rule_set(&r, "response.progression_pct", "20x") == BMEQ_E_ARG);
+	CHECK(memcmp(&r, &d, sizeof(r)) == 0); /* unchanged by failures */
+
+	bmeq_response_rule_init(&r);
+	CHECK(bmeq_response_rule_parse_line(&r, "response.progression_ml = 2.5 # comment") ==
+	      BMEQ_OK);
+	CHECK(r.progression_ml == 2.5);
+	CHECK(bmeq_response_rule_parse_line(&r, "   # only a comment") == BMEQ_OK);
+	CHECK(bmeq_response_rule_parse_line(&r, "") == BMEQ_OK);
+	CHECK(bmeq_response_rule_parse_line(&r, "response.partial_pct 30") == BMEQ_E_FORMAT);
+	CHECK(bmeq_response_rule_parse_line(&r, "progression_pct=25") == BMEQ_OK);
+	CHECK(r.progression_pct == 25.0);
+
+	/* A configuration file shared with other modules. */
+	const char *path = "test_longitudinal_rule.conf";
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("# bmeq configuration\nthreshold.rule = median*1.8\n\n"
+		      "response.measurable_ml = 1\nresponse.partial_pct=40\n", f);
+		fclose(f);
+	}
+	bmeq_response_rule_init(&r);
+	CHECK(bmeq_response_rule_read_file(&r, path) == BMEQ_OK);
+	CHECK(r.measurable_ml == 1.0 && r.partial_pct == 40.0 && r.progression_pct == 20.0);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("response.partial_pct = 10\nresponse.partial_pct = -3\n", f);
+		fclose(f);
+	}
+	d = r;
+	CHECK(bmeq_response_rule_read_file(&r, path) == BMEQ_E_ARG);
+	CHECK(strstr(bmeq_last_error(), ":2:") != NULL);
+	CHECK(memcmp(&r, &d, sizeof(r)) == 0);
+	remove(path);
+	CHECK(bmeq_response_rule_read_file(&r, "/nonexistent/x.conf") == BMEQ_E_IO);
+}
+
+static void test_classify_boundaries(void)
+{
+	bmeq_response_rule r;
+
+	bmeq_response_rule_init(&r);
+	/* not evaluable: a failed scan or head not found on either visit */
+	CHECK(bmeq_response_classify(&r, 0, 5, 1, 5) == BMEQ_RESPONSE_NOT_EVALUABLE);
+	CHECK(bmeq_response_classify(&r, 1, 5, 0, 5) == BMEQ_RESPONSE_NOT_EVALUABLE);
+	CHECK(bmeq_response_classify(&r, 1, NAN, 1, 5) == BMEQ_RESPONSE_NOT_EVALUABLE);
+	CHECK(bmeq_response_classify(&r, 1, 5, 1, INFINITY) == BMEQ_RESPONSE_NOT_EVALUABLE);
+	/* measurable at exactly 0.5 mL */
+	CHECK(cls(&r, 0.0, 0.0) == BMEQ_RESPONSE_NONE);
+	CHECK(cls(&r, 0.499, 0.499) == BMEQ_RESPONSE_NONE);
+	CHECK(cls(&r, 0.499, 0.5) == BMEQ_RESPONSE_NEW);
+	CHECK(cls(&r, 0.0, 12.0) == BMEQ_RESPONSE_NEW);
+	CHECK(cls(&r, 0.5, 0.499) == BMEQ_RESPONSE_COMPLETE);
+	CHECK(cls(&r, 10.0, 0.0) == BMEQ_RESPONSE_COMPLETE);
+	CHECK(cls(&r, 10.0, 0.49) == BMEQ_RESPONSE_COMPLETE);
+	/* partial: decrease of at least 30 % (10 -> 7 is -30.000000000000004 %) */
+	CHECK(cls(&r, 10.0, 7.0) == BMEQ_RESPONSE_PARTIAL);
+	CHECK(cls(&r, 10.0, 7.001) == BMEQ_RESPONSE_STABLE);
+	CHECK(cls(&r, 10.0, 6.999) == BMEQ_RESPONSE_PARTIAL);
+	CHECK(cls(&r, 10.0, 0.5) == BMEQ_RESPONSE_PARTIAL);
+	CHECK(cls(&r, 1.0, 0.7) == BMEQ_RESPONSE_PARTIAL);
+	CHECK(cls(&r, 0.3 * 3, 0.63) == BMEQ_RESPONSE_PARTIAL);
+	/* progression: at least +20 % and at least +1 mL */
+	CHECK(cls(&r, 5.0, 6.0) == BMEQ_RESPONSE_PROGRESSION);    /* +20 %, +1 mL exactly */
+	CHECK(cls(&r, 5.0, 5.999) == BMEQ_RESPONSE_STABLE);       /* +19.98 %, +0.999 mL */
+	CHECK(cls(&r, 10.0, 11.99) == BMEQ_RESPONSE_STABLE);      /* +19.9 %, +1.99 mL */
+	CHECK(cls(&r, 10.0, 12.0) == BMEQ_RESPONSE_PROGRESSION);  /* +20 %, +2 mL */
+	CHECK(cls(&r, 2.0, 2.999) == BMEQ_RESPONSE_STABLE);       /* +50 % but +0.999 mL */
+	CHECK(cls(&r, 2.0, 3.0) == BMEQ_RESPONSE_PROGRESSION);    /* +50 %, +1 mL */
+	CHECK(cls(&r, 0.7, 1.7) == BMEQ_RESPONSE_PROGRESSION);
+	CHECK(cls(&r, 0.1 + 0.2 + 0.2, 1.5) == BMEQ_RESPONSE_PROGRESSION); /* 0.5000000000000001 */
+	/* stable */
+	CHECK(cls(&r, 10.0, 10.0) == BMEQ_RESPONSE_STABLE);
+	CHECK(cls(&r, 10.0, 8.0) == BMEQ_RESPONSE_STABLE);
+	CHECK(cls(&r, 0.5, 0.5) == BMEQ_RESPONSE_STABLE);
+	/* a configured rule moves the cut-offs */
+	r.partial_pct = 50.0;
+	r.progression_ml = 0.0;
+	r.measurable_ml = 1.0;
+	CHECK(cls(&r, 10.0, 6.0) == BMEQ_RESPONSE_STABLE);
+	CHECK(cls(&r, 10.0, 5.0) == BMEQ_RESPONSE_PARTIAL);
+	CHECK(cls(&r, 2.0, 2.4) == BMEQ_RESPONSE_PROGRESSION);
+	CHECK(cls(&r, 2.0, 0.9) == BMEQ_RESPONSE_COMPLETE);
+	CHECK(cls(&r, 0.9, 0.9) == BMEQ_RESPONSE_NONE);
+	/* names */
+	CHECK(strcmp(bmeq_response_name(BMEQ_RESPONSE_NOT_EVALUABLE), "not_evaluable") == 0);
+	CHECK(strcmp(bmeq_response_name(BMEQ_RESPONSE_PROGRESSION), "progression") == 0);
+	CHECK(strcmp(bmeq_response_name((bmeq_response)99), "unknown") == 0);
+}
+
+/* Comparisons built by hand (volumes only) for the table tests. */
+static void volumes_only(const double b[2], const double f[2], bmeq_comparison *c)
+{
+	bmeq_timepoint tb, tf;
+	bmeq_compare_opts o;
+
+	memset(&tb, 0, sizeof(tb));
+	memset(&tf, 0, sizeof(tf));
+	for (int s = 0; s < 2; s++) {
+		tb.edema_ml[s] = b[s];
+		tf.edema_ml[s] = f[s];
+		tb.side_status[s] = isnan(b[s]) ? BMEQ_SIDE_NOT_FOUND : BMEQ_SIDE_OK;
+		tf.side_status[s] = isnan(f[s]) ? BMEQ_SIDE_NOT_FOUND : BMEQ_SIDE_OK;
+	}
+	bmeq_compare_opts_init(&o);
+	o.spatial = 0;
+	CHECK(bmeq_compare_timepoints(&tb, &tf, &o, c, NULL) == BMEQ_OK);
+}
+
+static void test_tables(void)
+{
+	bmeq_comparison c1, c2, c12;
+	bmeq_csv *w = NULL, *wi = NULL;
+	bmeq_csv_table *t = NULL;
+	size_t len;
+
+	/* right: 10 -> 6 (partial) -> 0 (complete); left: 0.2 -> 0.3 -> NaN (not found) */
+	volumes_only((const double[2]){10.0, 0.2}, (const double[2]){6.0, 0.3}, &c1);
+	volumes_only((const double[2]){10.0, 0.2}, (const double[2]){0.0, NAN}, &c2);
+	volumes_only((const double[2]){6.0, 0.3}, (const double[2]){0.0, NAN}, &c12);
+	CHECK(c1.side[0].response == BMEQ_RESPONSE_PARTIAL);
+	CHECK(c1.side[1].response == BMEQ_RESPONSE_NONE);
+	CHECK(c2.side[0].response == BMEQ_RESPONSE_COMPLETE);
+	CHECK(c2.side[1].response == BMEQ_RESPONSE_NOT_EVALUABLE);
+	CHECK(strstr(c2.side[1].message, "follow-up: femoral head not found") != NULL);
+	CHECK_NEAR(c1.side[0].change_ml, -4.0, 1e-12);
+	CHECK_NEAR(c1.side[0].change_pct, -40.0, 1e-9);
+	CHECK(isnan(c1.side[0].resolved_ml) && !c1.side[0].registered);
+
+	const char *sessions[3] = {"1", "2", "10"};
+	const bmeq_comparison *vb[3] = {NULL, &c1, &c2};
+	const bmeq_comparison *vp[3] = {NULL, &c1, &c12};
+	const char *names[1] = {"cycle"};
+	const char *vals[3][1] = {{"0"}, {"1"}, {"2, late"}};
+	bmeq_extra_cols ex[3];
+	for (int i = 0; i < 3; i++) {
+		ex[i].n = 1;
+		ex[i].names = names;
+		ex[i].values = vals[i];
+	}
+	bmeq_subject_visits v = {"07", 3, sessions, vb, vp, ex};
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK && bmeq_csv_create(&wi) == BMEQ_OK);
+	if (!w || !wi)
+		return;
+	CHECK(bmeq_response_header(w, &ex[0]) == BMEQ_OK);
+	CHECK(bmeq_response_header(wi, &ex[0]) == BMEQ_OK);
+	CHECK(bmeq_response_subject_rows(w, wi, &v) == BMEQ_OK);
+
+	const char *text = bmeq_csv_text(w, &len);
+	CHECK(strncmp(text, "subject,side,baseline_session,session,baseline_edema_ml,edema_ml,"
+			    "change_ml,change_pct,resolved_ml,persistent_ml,new_ml,response,"
+			    "response_rule,early_retreatment,message,cycle\r\n", 160) == 0);
+	CHECK(bmeq_csv_parse(text, len, &t) == BMEQ_OK);
+	if (t) {
+		CHECK(t->nrows == 4 && t->ncols == 16);
+		long er = bmeq_csv_column(t, "early_retreatment");
+		long rs = bmeq_csv_column(t, "response");
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 1), "right") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 3), "2") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 4), "10.000") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 6), "-4.000") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 7), "-40.0") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 8), "") == 0); /* not registered */
+		CHECK(strcmp(bmeq_csv_cell(t, 0, rs), "partial") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 12),
+			     "measurable>=0.5ml;partial<=-30%;progression>=+20%&>=+1ml") == 0);
+		/* yes on every right row (the first follow-up was partial), no on the left */
+		CHECK(strcmp(bmeq_csv_cell(t, 0, er), "yes") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 2, er), "yes") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 1, er), "no") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 3, er), "no") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 2, rs), "complete") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 3, rs), "not_evaluable") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 3, 5), "") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 3, 15), "2, late") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 2, 2), "1") == 0);
+		bmeq_csv_table_destroy(t);
+		t = NULL;
+	}
+	text = bmeq_csv_text(wi, &len);
+	CHECK(bmeq_csv_parse(text, len, &t) == BMEQ_OK);
+	if (t) {
+		CHECK(t->nrows == 4);
+		/* the interval from session 2 to 10 starts at 2 */
+		CHECK(strcmp(bmeq_csv_cell(t, 2, 2), "2") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 2, 4), "6.000") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 2, 7), "-100.0") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 2, bmeq_csv_column(t, "early_retreatment")), "yes") == 0);
+		bmeq_csv_table_destroy(t);
+	}
+	bmeq_csv_destroy(w);
+	bmeq_csv_destroy(wi);
+
+	/* change_pct is empty when the baseline is 0 */
+	volumes_only((const double[2]){0.0, 0.0}, (const double[2]){2.0, 0.0}, &c1);
+	CHECK(isnan(c1.side[0].change_pct) && c1.side[0].change_ml == 2.0);
+	CHECK(c1.side[0].response == BMEQ_RESPONSE_NEW);
+	CHECK(c1.side[1].response == BMEQ_RESPONSE_NONE);
+}
+
+/* ---- registered comparison on a synthetic pair of hips -------------------- */
+
+/* A coarse analytic pelvis in RAS mm: femoral heads (marrow, cortex,
+ * cartilage), acetabular roofs, necks, shafts, bladder, vessels and a smooth
+ * muscle texture, with edema ellipsoids in the right head. Enough structure
+ * for mutual information; the phantom tests the realistic case. */
+typedef struct synth {
+	double centre[2][3];   /* right (+x), left head centres */
+	double radius;
+	double edema_c[3], edema_r[3]; /* right-head edema ellipsoid; radii 0: none */
+} synth;
+
+static int in_edema(const synth *h, const double p[3])
+{
+	double q = 0.0, d = 0.0;
+
+	if (!(h->edema_r[0] > 0.0))
+		return 0;
+	for (int k = 0; k < 3; k++) {
+		double t = (p[k] - h->edema_c[k]) / h->edema_r[k];
+		q += t * t;
+		d += (p[k] - h->centre[0][k]) * (p[k] - h->centre[0][k]);
+	}
+	return q <= 1.0 && sqrt(d) < h->radius;
+}
+
+static double synth_value(const synth *h, const double p[3])
+{
+	double v = 60.0 + 12.0 * sin(p[0] / 17.0) * cos(p[2] / 23.0) + 6.0 * sin(p[1] / 11.0);
+	double bl[3] = {(p[0]) / 35.0, (p[1] - 10.0) / 30.0, (p[2] + 25.0) / 30.0};
+
+	if (bl[0] * bl[0] + bl[1] * bl[1] + bl[2] * bl[2] < 1.0)
+		v = 200.0;
+	for (int s = 0; s < 2; s++) {
+		const double *c = h->centre[s];
+		double lat = s == 0 ? 1.0 : -1.0;
+		double d[3] = {p[0] - c[0], p[1] - c[1], p[2] - c[2]};
+		double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+		/* vessels in front of each hip */
+		double vx = p[0] - (c[0] - lat * 25.0), vy = p[1] - (c[1] + 30.0);
+		if (vx * vx + vy * vy < 16.0)
+			v = 180.0;
+		/* neck towards inferolateral, shaft straight down from its end */
+		double a[3] = {lat * 0.70710678, 0.0, -0.70710678};
+		double t = d[0] * a[0] + d[1] * a[1] + d[2] * a[2];
+		double q2 = r * r - t * t;
+		double e[3] = {c[0] + 55.0 * a[0], c[1], c[2] + 55.0 * a[2]};
+		double sx = p[0] - e[0], sy = p[1] - e[1];
+		if (t > 0.0 && t < 55.0 && q2 < 14.0 * 14.0)
+			v = q2 < 12.0 * 12.0 ? 30.0 : 5.0;
+		if (p[2] < e[2] && sx * sx + sy * sy < 15.0 * 15.0)
+			v = sx * sx + sy * sy < 12.5 * 12.5 ? 30.0 : 5.0;
+		/* acetabular roof (medial and superior) */
+		double u = (d[0] * -lat * 0.6 + d[2] * 0.8) / (r > 0 ? r : 1.0);
+		if (r < h->radius + 11.0 && u > 0.1)
+			v = 15.0;
+		if (r < h->radius + 4.0)
+			v = 110.0;
+		if (r < h->radius + 1.5)
+			v = 5.0;
+		if (r < h->radius)
+			v = s == 0 && in_edema(h, p) ? 150.0 : 30.0;
+	}
+	return v;
+}
+
+static void rigid_inverse_apply(const bmeq_rigid *t, const double y[3], double x[3])
+{
+	for (int r = 0; r < 3; r++) {
+		x[r] = 0.0;
+		for (int k = 0; k < 3; k++)
+			x[r] += t->rotation[k][r] * (y[k] - t->translation[k]);
+	}
+}
+
+static void rigid_apply_pt(const bmeq_rigid *t, const double x[3], double y[3])
+{
+	for (int r = 0; r < 3; r++)
+		y[r] = t->rotation[r][0] * x[0] + t->rotation[r][1] * x[1] + t->rotation[r][2] * x[2] +
+		       t->translation[r];
+}
+
+/* Samples the anatomy moved by `move` (anatomy point a lies at move(a) in the
+ * scanner: voxel world y shows the anatomy at move^-1(y)) on grid g, with
+ * noise; the edema map gets label 1 on right-head edema. */
+static bmeq_volume *synth_scan(const synth *h, const bmeq_grid *g, const bmeq_rigid *move,
+			       uint16_t *edema, unsigned seed)
+{
+	bmeq_volume *v = NULL;
+	uint32_t x = seed * 2654435761u + 12345u;
+
+	if (bmeq_volume_create(g, &v) != BMEQ_OK)
+		return NULL;
+	size_t i = 0;
+	for (size_t k = 0; k < g->dim[2]; k++)
+		for (size_t j = 0; j < g->dim[1]; j++)
+			for (size_t ii = 0; ii < g->dim[0]; ii++, i++) {
+				double ijk[3] = {(double)ii, (double)j, (double)k}, w[3], a[3];
+				bmeq_grid_voxel_to_world(g, ijk, w);
+				if (move)
+					rigid_inverse_apply(move, w, a);
+				else
+					memcpy(a, w, sizeof(a));
+				double n = 0.0;
+				for (int u = 0; u < 4; u++) {
+					x = x * 1664525u + 1013904223u;
+					n += (double)(x >> 8) / 16777216.0 - 0.5;
+				}
+				v->data[i] = (float)(synth_value(h, a) + 3.0 * n);
+				if (edema)
+					edema[i] = in_edema(h, a) ? BMEQ_LABEL_RIGHT_HEAD : 0;
+			}
+	return v;
+}
+
+static double max_error_at_head(const bmeq_rigid *est, const bmeq_rigid *truth, const double c[3],
+				double radius)
+{
+	double worst = 0.0;
+
+	for (int q = 0; q < 7; q++) {
+		double p[3] = {c[0], c[1], c[2]}, a[3], b[3], e = 0.0;
+		if (q > 0)
+			p[(q - 1) / 2] += (q % 2 ? radius : -radius);
+		rigid_apply_pt(est, p, a);
+		rigid_apply_pt(truth, p, b);
+		for (int k = 0; k < 3; k++)
+			e += (a[k] - b[k]) * (a[k] - b[k]);
+		worst = fmax(worst, sqrt(e));
+	}
+	return worst;
+}
+
+static void test_spatial(void)
+{
+	const size_t dim[3] = {160, 24, 150};
+	const double sp[3] = {1.5, 4.0, 1.5}, org[3] = {-119.25, -46.0, -112.0};
+	synth base = {{{88.0, 0.0, 10.0}, {-88.0, 0.0, 10.0}}, 24.0,
+		      {88.0, 2.0, 15.0}, {13.0, 11.0, 13.0}};
+	synth fol = base;
+	bmeq_grid g;
+	bmeq_rigid move, none;
+	const double axis[3] = {0.3, 0.5, 0.8}, rc[3] = {0.0, 0.0, 0.0},
+		     shift[3] = {5.0, -4.0, 4.5}; /* 7.9 mm, 5 degrees */
+
+	/* Follow-up edema: smaller, moved up: part resolved, part persistent, a
+	 * little new. */
+	memcpy(fol.edema_c, (const double[3]){88.0, 0.0, 21.0}, sizeof(fol.edema_c));
+	memcpy(fol.edema_r, (const double[3]){10.0, 9.0, 10.0}, sizeof(fol.edema_r));
+	CHECK(bmeq_grid_make(&g, dim, sp, org) == BMEQ_OK);
+	CHECK(bmeq_rigid_from_axis_angle(&move, axis, 5.0, rc, shift) == BMEQ_OK);
+	bmeq_rigid_identity(&none);
+	size_t n = bmeq_grid_nvox(&g);
+	uint16_t *eb = calloc(n, sizeof(*eb)), *ef = calloc(n, sizeof(*ef));
+	uint8_t *change = calloc(n, 1);
+	bmeq_volume *vb = synth_scan(&base, &g, NULL, eb, 1);
+	bmeq_volume *vf = synth_scan(&fol, &g, &move, ef, 2);
+	CHECK(eb && ef && change && vb && vf);
+	if (!eb || !ef || !change || !vb || !vf)
+		goto done;
+
+	/* Truth on the baseline grid: membership of each voxel centre. */
+	double vml = sp[0] * sp[1] * sp[2] / 1000.0, t_res = 0, t_per = 0, t_new = 0, bml = 0,
+	       fml = 0;
+	for (size_t i = 0; i < n; i++) {
+		double ijk[3] = {(double)(i % dim[0]), (double)(i / dim[0] % dim[1]),
+				 (double)(i / (dim[0] * dim[1]))}, w[3];
+		bmeq_grid_voxel_to_world(&g, ijk, w);
+		int a = in_edema(&base, w), b = in_edema(&fol, w);
+		t_res += a && !b;
+		t_per += a && b;
+		t_new += !a && b;
+		bml += eb[i] != 0;
+		fml += ef[i] != 0;
+	}
+	t_res *= vml, t_per *= vml, t_new *= vml, bml *= vml, fml *= vml;
+	printf("synthetic truth: baseline %.2f mL, follow-up %.2f mL, resolved %.2f, "
+	       "persistent %.2f, new %.2f\n", bml, fml, t_res, t_per, t_new);
+
+	bmeq_timepoint tb, tf;
+	memset(&tb, 0, sizeof(tb));
+	memset(&tf, 0, sizeof(tf));
+	tb.image = vb, tb.edema_map = eb;
+	tf.image = vf, tf.edema_map = ef;
+	for (int s = 0; s < 2; s++) {
+		/* detected centres a little off, as segmentation gives them */
+		double err_b[3] = {0.8, -0.5, 0.6}, err_f[3] = {-0.7, 0.6, 0.5}, m[3];
+		rigid_apply_pt(&move, base.centre[s], m);
+		tb.geom[s].found = tf.geom[s].found = 1;
+		tb.geom[s].radius = tf.geom[s].radius = base.radius;
+		for (int k = 0; k < 3; k++) {
+			tb.geom[s].centre[k] = base.centre[s][k] + err_b[k];
+			tf.geom[s].centre[k] = m[k] + err_f[k];
+		}
+		tb.side_status[s] = tf.side_status[s] = BMEQ_SIDE_OK;
+	}
+	tb.edema_ml[0] = bml, tf.edema_ml[0] = fml;
+	tb.edema_ml[1] = tf.edema_ml[1] = 0.0;
+
+	bmeq_comparison c;
+	CHECK(bmeq_compare_timepoints(&tb, &tf, NULL, &c, change) == BMEQ_OK);
+	for (int s = 0; s < 2; s++) {
+		const bmeq_side_change *x = &c.side[s];
+		double e = max_error_at_head(&x->transform, &move, base.centre[s], base.radius);
+		printf("side %d: registered %d, error at head %.3f mm, centre check %.2f mm, "
+		       "angle %.2f deg, %d iterations, %s\n", s, x->registered, e,
+		       x->centre_error_mm, bmeq_rigid_angle_deg(&x->transform), x->transform.iterations,
+		       x->message);
+		CHECK(x->registered == 1);
+		CHECK(e < 1.0);
+	}
+	const bmeq_side_change *r = &c.side[0];
+	printf("measured: resolved %.2f, persistent %.2f, new %.2f\n", r->resolved_ml,
+	       r->persistent_ml, r->new_ml);
+	CHECK(r->response == BMEQ_RESPONSE_PARTIAL);
+	CHECK_NEAR(r->resolved_ml + r->persistent_ml, bml, 1e-9);
+	CHECK_NEAR(r->resolved_ml, t_res, 0.15 * t_res);
+	CHECK_NEAR(r->persistent_ml, t_per, 0.15 * t_per);
+	CHECK_NEAR(r->new_ml, t_new, 0.25 * t_new + 0.05);
+	CHECK(c.side[1].response == BMEQ_RESPONSE_NONE);
+	CHECK(c.side[1].resolved_ml == 0.0 && c.side[1].new_ml == 0.0);
+	size_t cnt[4] = {0, 0, 0, 0};
+	for (size_t i = 0; i < n; i++)
+		cnt[change[i] < 4 ? change[i] : 0]++;
+	CHECK_NEAR((double)cnt[1] * vml, r->resolved_ml, 1e-9);
+	CHECK_NEAR((double)cnt[2] * vml, r->persistent_ml, 1e-9);
+	CHECK_NEAR((double)cnt[3] * vml, r->new_ml, 1e-9);
+
+	/* A follow-up with nothing to register to: volumes and class stay, the
+	 * spatial values go, the message says why. */
+	for (size_t i = 0; i < n; i++)
+		vf->data[i] = 50.0f;
+	CHECK(bmeq_compare_timepoints(&tb, &tf, NULL, &c, change) == BMEQ_OK);
+	printf("flat follow-up: %s\n", c.side[0].message);
+	CHECK(!c.side[0].registered && isnan(c.side[0].resolved_ml) && isnan(c.side[0].new_ml));
+	CHECK(c.side[0].response == BMEQ_RESPONSE_PARTIAL);
+	CHECK(strstr(c.side[0].message, "regist") != NULL);
+	CHECK_NEAR(c.side[0].followup_ml, fml, 1e-12);
+
+	/* A side whose head was not found on the follow-up. */
+	CHECK(bmeq_compare_timepoints(&tb, &tf, NULL, &c, NULL) == BMEQ_OK);
+	tf.side_status[1] = BMEQ_SIDE_NOT_FOUND;
+	tf.geom[1].found = 0;
+	tf.message[1] = "no credible head";
+	CHECK(bmeq_compare_timepoints(&tb, &tf, NULL, &c, NULL) == BMEQ_OK);
+	CHECK(c.side[1].response == BMEQ_RESPONSE_NOT_EVALUABLE);
+	CHECK(strcmp(c.side[1].message, "follow-up: no credible head") == 0);
+	CHECK(isnan(c.side[1].followup_ml) && isnan(c.side[1].change_ml));
+	CHECK(bmeq_compare_timepoints(NULL, &tf, NULL, &c, NULL) == BMEQ_E_ARG);
+done:
+	bmeq_volume_destroy(vb);
+	bmeq_volume_destroy(vf);
+	free(eb);
+	free(ef);
+	free(change);
+}
+
+int main(void)
+{
+	test_rule_text_and_settings();
+	test_classify_boundaries();
+	test_tables();
+	test_spatial();
+	CHECK_DONE();
+}
