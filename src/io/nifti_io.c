@@ -192,6 +192,51 @@ static bmeq_status get_prefix(const uint8_t *p, size_t n, size_t want, const uin
 
 /* ---- header ------------------------------------------------------------ */
 
+/* Reads a 2-, 4- or 8-byte signed integer at p in host order, byte-swapped
+ * when swap is set. */
+static int64_t raw_int(const uint8_t *p, int nbytes, int swap)
+{
+	uint8_t b[8];
+
+	for (int i = 0; i < nbytes; i++)
+		b[i] = p[swap ? nbytes - 1 - i : i];
+	if (nbytes == 2) {
+		int16_t v;
+		memcpy(&v, b, 2);
+		return v;
+	}
+	if (nbytes == 4) {
+		int32_t v;
+		memcpy(&v, b, 4);
+		return v;
+	}
+	int64_t v;
+	memcpy(&v, b, 8);
+	return v;
+}
+
+/* nifti_clib prints to stderr, whatever its debug level, when it refuses a
+ * header, and its NIfTI-2 path indexes dim[] with an unchecked dim[0] (a
+ * stack overrun found by fuzzing). So the fields it would refuse are checked
+ * here first, in the byte order that sizeof_hdr reveals. hdr holds at least
+ * 348 bytes (540 for version 2). */
+static bmeq_status precheck_header(const uint8_t *hdr, int ver)
+{
+	int swap = raw_int(hdr, 4, 0) != (ver == 2 ? HDR2_SIZE : HDR1_SIZE);
+	int dsize = ver == 2 ? 8 : 2;
+	const uint8_t *dim = hdr + (ver == 2 ? 16 : 40);
+	int64_t dt = raw_int(hdr + (ver == 2 ? 12 : 70), 2, swap);
+	int64_t d0 = raw_int(dim, dsize, swap), d1 = raw_int(dim + dsize, dsize, swap);
+
+	if (d0 < 1 || d0 > 7 || d1 < 1)
+		return bmeq_fail(BMEQ_E_FORMAT, "header dimensions are invalid (dim[0]=%lld, dim[1]=%lld)",
+				 (long long)d0, (long long)d1);
+	if (dt == DT_UNKNOWN || dt == DT_BINARY)
+		return bmeq_fail(BMEQ_E_FORMAT, "header datatype %lld is not an image type",
+				 (long long)dt);
+	return BMEQ_OK;
+}
+
 /* Interprets the header at the start of p (plain or gzip) with nifti_clib.
  * *nim is owned by the caller (nifti_image_free). */
 static bmeq_status parse_header(const uint8_t *p, size_t n, const char *name, nifti_image **nim,
@@ -223,6 +268,9 @@ static bmeq_status parse_header(const uint8_t *p, size_t n, const char *name, ni
 			if (sz != HDR1_SIZE)
 				return bmeq_fail(BMEQ_E_FORMAT, "not a NIfTI or ANALYZE header");
 		}
+		bmeq_status st = precheck_header(hbuf, 1);
+		if (st != BMEQ_OK)
+			return st;
 		*nim = nifti_convert_n1hdr2nim(h, name);
 		*version = memcmp(h.magic, "n+1", 4) == 0 || memcmp(h.magic, "ni1", 4) == 0 ? 1 : 0;
 	} else if (ver == 2) {
@@ -230,6 +278,9 @@ static bmeq_status parse_header(const uint8_t *p, size_t n, const char *name, ni
 		if (got < HDR2_SIZE)
 			return bmeq_fail(BMEQ_E_FORMAT, "NIfTI-2 header truncated (%zu of 540 bytes)", got);
 		memcpy(&h, hbuf, sizeof(h));
+		bmeq_status st = precheck_header(hbuf, 2);
+		if (st != BMEQ_OK)
+			return st;
 		*nim = nifti_convert_n2hdr2nim(h, name);
 		*version = 2;
 	} else {
