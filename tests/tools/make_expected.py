@@ -48,6 +48,8 @@ REJECTED = [
     ("nibabel/nifti2.hdr", "io", "img"),
     ("niivue/ct_perfusion.nii.gz", "unsupported", "rgb"),
     ("niivue/complex_image.nii.gz", "unsupported", "complex"),
+    ("generated/bad_dim0_nifti2.nii", "format", "dim"),  # from tests/tools/make_bad_headers.py
+    ("generated/bad_dim1_nifti1.nii", "format", "dim"),
 ]
 # CIFTI-2 (NIfTI-2 with dims in dim[5], dim[6]): nibabel refuses it, so there is no independent
 # expectation for its voxels; bmeq must refuse it without --volume (100 "volumes").
