@@ -1,0 +1,255 @@
+/* bmeq/phantom.h - a synthetic hip STIR phantom with exact ground truth.
+ *
+ * The phantom models both proximal femora (head, neck, trochanters, shaft,
+ * cortex and marrow), the acetabulum and pelvic bones, articular cartilage,
+ * the joint-fluid film, an optional effusion, bladder, femoral vessels,
+ * muscle and subcutaneous fat, and bone marrow edema lesions, all as analytic
+ * shapes in a patient "body frame" (RAS+ millimetres: +x towards the patient's
+ * right, so the left hip lies at negative x; +y anterior; +z superior).
+ * A rigid transform places the body in scanner world coordinates for each
+ * session, and a simulated 2D acquisition samples it on a scan grid with
+ * thick slices, gaps, partial volume (adaptive supersampling), a smooth coil
+ * bias, a scanner scale and Rician noise.
+ *
+ * Truth label convention (shared with the pipeline): 1 right femoral head,
+ * 2 left femoral head, 3 right femoral neck, 4 left femoral neck; the edema
+ * truth map carries the same values on edema voxels and 0 elsewhere.
+ * Side index 0 is the patient's right, 1 the patient's left, everywhere.
+ *
+ * Everything is deterministic for a given seed: the phantom uses its own
+ * random generator (xoshiro256**), never rand().
+ *
+ * Thread-safety: every function may be called from several threads at once
+ * on different outputs; nothing is global.
+ */
+#ifndef BMEQ_PHANTOM_H
+#define BMEQ_PHANTOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/status.h"
+#include "bmeq/volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BMEQ_PHANTOM_MAX_LESIONS 4
+
+/* Side indices. */
+enum { BMEQ_PHANTOM_RIGHT = 0, BMEQ_PHANTOM_LEFT = 1 };
+
+/* Truth labels. */
+enum {
+	BMEQ_PHANTOM_LABEL_RIGHT_HEAD = 1,
+	BMEQ_PHANTOM_LABEL_LEFT_HEAD = 2,
+	BMEQ_PHANTOM_LABEL_RIGHT_NECK = 3,
+	BMEQ_PHANTOM_LABEL_LEFT_NECK = 4
+};
+
+typedef enum bmeq_phantom_orient {
+	BMEQ_PHANTOM_CORONAL = 0, /* slices stacked anterior-posterior */
+	BMEQ_PHANTOM_AXIAL = 1,   /* slices stacked inferior-superior */
+	BMEQ_PHANTOM_OBLIQUE = 2  /* coronal turned about S-I and tilted (along the neck) */
+} bmeq_phantom_orient;
+
+typedef enum bmeq_phantom_contrast {
+	BMEQ_PHANTOM_STIR = 0, /* fat dark, fluid and edema bright */
+	BMEQ_PHANTOM_T1 = 1    /* fat and fatty marrow bright, fluid and edema dark */
+} bmeq_phantom_contrast;
+
+typedef enum bmeq_phantom_lesion_kind {
+	BMEQ_PHANTOM_LESION_ELLIPSOID = 0, /* diffuse and focal lesions */
+	BMEQ_PHANTOM_LESION_CRESCENT = 1   /* subchondral band under the weight-bearing dome */
+} bmeq_phantom_lesion_kind;
+
+/* Edema patterns (how a hip's lesions were drawn; reported in truth.json). */
+typedef enum bmeq_phantom_pattern {
+	BMEQ_PHANTOM_PATTERN_NONE = 0,
+	BMEQ_PHANTOM_PATTERN_DIFFUSE = 1,   /* head and neck (BME syndrome) */
+	BMEQ_PHANTOM_PATTERN_CRESCENT = 2,  /* subchondral crescent */
+	BMEQ_PHANTOM_PATTERN_FOCAL = 3,
+	BMEQ_PHANTOM_PATTERN_MULTIFOCAL = 4
+} bmeq_phantom_pattern;
+
+/* Per-hip edema course over the sessions of a study. */
+typedef enum bmeq_phantom_trajectory {
+	BMEQ_PHANTOM_TRAJ_NONE = 0,        /* edema-free hip */
+	BMEQ_PHANTOM_TRAJ_COMPLETE = 1,    /* shrinks to nothing by the last session */
+	BMEQ_PHANTOM_TRAJ_PARTIAL = 2,     /* shrinks to about 40 % of its volume */
+	BMEQ_PHANTOM_TRAJ_STABLE = 3,
+	BMEQ_PHANTOM_TRAJ_PROGRESSION = 4, /* grows from about 50 % to 110 % */
+	BMEQ_PHANTOM_TRAJ_NEW = 5          /* absent at baseline, appears later (contralateral) */
+} bmeq_phantom_trajectory;
+
+/* One edema lesion in the body frame, at edema scale 1. */
+typedef struct bmeq_phantom_lesion {
+	int kind;             /* bmeq_phantom_lesion_kind */
+	double centre[3];     /* ellipsoid centre; crescent: the head centre */
+	double axis[3][3];    /* ellipsoid: unit axes (rows); crescent: axis[0] = dome direction */
+	double radii[3];      /* ellipsoid: semi-axes mm; crescent: depth mm, half-angle deg, head radius mm */
+	double margin_mm;     /* half-width of the soft edge (signal ramps across +-margin) */
+} bmeq_phantom_lesion;
+
+/* One proximal femur and its joint, in the body frame. */
+typedef struct bmeq_phantom_hip {
+	double head_centre[3];
+	double head_radius;       /* mm, 20-27 */
+	double neck_shaft_deg;    /* 120-140 */
+	double anteversion_deg;   /* forward turn of the neck */
+	double adduction_deg;     /* medial lean of the shaft from vertical */
+	double neck_length;       /* head centre to the lateral end of the labelled neck, mm */
+	double neck_radius[2];    /* neck semi-axes: in the neck-shaft plane, and across it */
+	double shaft_radius;
+	double cortex_head, cortex_neck, cortex_shaft; /* mm */
+	double cartilage_mm;      /* femoral and acetabular cartilage, each */
+	double acetabular_incl_deg, acetabular_av_deg, acetabular_cover_deg;
+	double effusion_mm;       /* capsule distension around head and neck; 0 = none */
+	double edema_ratio;       /* edema to normal marrow signal, 2.5-5 */
+	double edema_scale;       /* session scaling of every lesion's size; 0 = no edema */
+	int pattern;              /* bmeq_phantom_pattern (informative) */
+	int nlesions;
+	bmeq_phantom_lesion lesion[BMEQ_PHANTOM_MAX_LESIONS];
+} bmeq_phantom_hip;
+
+/* The whole subject: hips [0] right (+x) and [1] left (-x), and soft tissue. */
+typedef struct bmeq_phantom_anatomy {
+	bmeq_phantom_hip hip[2];
+	double body_radius[2];     /* body cross-section semi-axes along x and y, mm */
+	double body_centre_y;
+	double fat_mm;             /* subcutaneous fat thickness */
+	double bladder_centre[3], bladder_radius[3];
+	double marrow_texture;     /* relative amplitude of the marrow texture, e.g. 0.08 */
+	uint64_t texture_seed;
+} bmeq_phantom_anatomy;
+
+/* One simulated acquisition and how it is stored. */
+typedef struct bmeq_phantom_acq {
+	int orient;                /* bmeq_phantom_orient */
+	int flip_lr;               /* 1: the first voxel axis runs towards the patient's left */
+	int contrast;              /* bmeq_phantom_contrast */
+	double inplane_mm;         /* in-plane voxel size, 0.7-1.2 */
+	double thickness_mm;       /* slice thickness, 3-5.5 */
+	double gap_mm;             /* gap between slices (spacing = thickness + gap) */
+	double fov_mm[2];          /* in-plane extent along voxel axes i and j */
+	size_t nslices;
+	double fov_centre[3];      /* world RAS mm of the grid centre */
+	double oblique_deg;        /* OBLIQUE: turn about the S-I axis */
+	double oblique_tilt_deg;   /* OBLIQUE: tilt about the A-P axis */
+	double rotation_deg[3];    /* body -> world rigid: rotations about x, y, z (R = Rz Ry Rx) */
+	double translation_mm[3];  /* ... then this translation */
+	double snr;                /* muscle signal / noise sigma, 10-30; <= 0: no noise */
+	double scanner_scale;      /* multiplies all signal */
+	double bias_coef[9];       /* log-bias polynomial (x, y, z, x2, y2, z2, xy, xz, yz), 0: none */
+	uint64_t noise_seed;
+	int supersample;           /* in-plane sub-samples per axis at edges (default 4) */
+	/* storage (used by the writer only) */
+	int datatype;              /* BMEQ_DT_INT16, BMEQ_DT_UINT16 or BMEQ_DT_FLOAT32 */
+	double scl_slope, scl_inter;
+	int nifti_version, qform_code, sform_code;
+} bmeq_phantom_acq;
+
+typedef struct bmeq_phantom_params {
+	bmeq_phantom_anatomy anat;
+	bmeq_phantom_acq acq;
+} bmeq_phantom_params;
+
+/* Truth for one side of one scan. The _ml numbers are the volumes of the
+ * analytic shapes in the body (integrated at 0.25 mm at their edges, grid
+ * independent); the _grid_ml numbers are voxel counts of the truth label maps
+ * times the voxel volume (slice spacing included), i.e. the best any method
+ * working on this grid can report. */
+typedef struct bmeq_phantom_side_truth {
+	double head_ml, neck_ml;
+	double edema_head_ml, edema_neck_ml;
+	double head_grid_ml, neck_grid_ml;
+	double edema_head_grid_ml, edema_neck_grid_ml;
+	int lesion_count;            /* 26-connected components of the side's edema truth map */
+	double head_centre_ras[3];   /* world RAS mm of the head centre in this scan */
+	double head_radius_mm;
+} bmeq_phantom_side_truth;
+
+/* A simulated scan: the image, its two truth label maps on the same grid and
+ * the truth numbers. */
+typedef struct bmeq_phantom_scan {
+	bmeq_volume *image;               /* float32 signal (scanner units) */
+	uint8_t *labels;                  /* nvox: 0 or 1-4 (heads and necks) */
+	uint8_t *edema;                   /* nvox: 0 or the region label on edema voxels */
+	bmeq_phantom_side_truth truth[2]; /* [0] right, [1] left */
+	double world_from_body[4][4];     /* the session's rigid transform */
+} bmeq_phantom_scan;
+
+/* Fills p with a fixed mid-range subject (both hips, diffuse edema on the
+ * left, a focal lesion on the right, no effusion) and a coronal STIR
+ * acquisition without repositioning, as a reproducible starting point for
+ * tests. */
+void bmeq_phantom_params_default(bmeq_phantom_params *p);
+
+/* Simulates one scan. p->acq's storage fields are ignored. *out is owned by
+ * the caller (bmeq_phantom_scan_destroy).
+ * Statuses: BMEQ_E_ARG for out-of-range parameters (non-positive sizes,
+ * more than BMEQ_MAX_VOXELS voxels ...), BMEQ_E_NOMEM. */
+bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_scan **out);
+
+/* Frees s and everything it owns. Accepts NULL. */
+void bmeq_phantom_scan_destroy(bmeq_phantom_scan *s);
+
+/* Builds the scan grid p->acq describes (orientation, storage flip, slice
+ * spacing) without simulating anything. BMEQ_E_ARG on bad sizes. */
+bmeq_status bmeq_phantom_grid(const bmeq_phantom_acq *acq, bmeq_grid *g);
+
+/* ---- studies ---- */
+
+/* A subject of a generated study: anatomy (lesions at scale 1) and the
+ * per-side trajectory class. */
+typedef struct bmeq_phantom_subject {
+	bmeq_phantom_anatomy anat;
+	int trajectory[2];        /* bmeq_phantom_trajectory per side */
+	int age_years;
+	int baseline_day;         /* days after 2024-01-01 of the first session */
+} bmeq_phantom_subject;
+
+/* Draws subject number `subject` (0-based) of the study with this seed. The
+ * first six subjects of every study follow a fixed plan of trajectories and
+ * patterns (so that a default study covers every class); later ones are
+ * drawn at random. Deterministic. */
+void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_subject *out);
+
+/* The edema size factor (multiplying lesion radii) of trajectory traj at
+ * session `session` of nsessions (0-based). */
+double bmeq_phantom_trajectory_scale(int traj, unsigned session, unsigned nsessions);
+
+/* Fills p for session `session` (0-based) of subject `subject`: the anatomy
+ * with the session's edema scale and the session's acquisition (orientation,
+ * storage variant, repositioning, noise). The storage variants cycle with the
+ * scan's index in the study so that every study of 6 scans or more holds
+ * every orientation, LR flip, datatype, NIfTI version and qform/sform choice. */
+void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, unsigned subject,
+				 unsigned session, unsigned nsessions, bmeq_phantom_params *p);
+
+typedef struct bmeq_phantom_study_opts {
+	int with_t1;       /* also write a T1-weighted scan per session (same grid) */
+	int gzip_level;    /* 1-9; default 1 (fast: noise does not compress anyway) */
+} bmeq_phantom_study_opts;
+
+void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o);
+
+/* Writes a study of nsubjects x nsessions scans under dir (created if
+ * missing): sub-XX/ses-YY/anat/sub-XX_ses-YY_acq-STIR_T2w.nii.gz, truth label
+ * maps under derivatives/truth/ (desc-hips_dseg and desc-edema_dseg on each
+ * scan's grid), manifest.csv (subject,session,path,date,cycle,dose_ng_kg_min)
+ * and truth.json. opts may be NULL. Statuses: BMEQ_E_ARG (0 or more than 99
+ * subjects / sessions), BMEQ_E_WRITE, BMEQ_E_NOMEM. */
+bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsigned nsessions,
+				     uint64_t seed, const bmeq_phantom_study_opts *opts);
+
+/* Short names used in truth.json ("coronal", "diffuse", "complete" ...). */
+const char *bmeq_phantom_orient_name(int orient);
+const char *bmeq_phantom_pattern_name(int pattern);
+const char *bmeq_phantom_trajectory_name(int traj);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

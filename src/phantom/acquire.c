@@ -1,0 +1,338 @@
+/* acquire.c - simulating one 2D acquisition: the scan grid (orientation,
+ * storage flip, slice spacing), thickness-averaged partial-volume sampling of
+ * the model, coil bias, scanner scale, Rician noise, and the truth maps. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phantom_internal.h"
+
+#define DEG (3.14159265358979323846 / 180.0)
+
+bmeq_status bmeq_phantom_grid(const bmeq_phantom_acq *q, bmeq_grid *g)
+{
+	double e[3][3] = {{1, 0, 0}, {0, 0, 1}, {0, 1, 0}}; /* coronal: i R, j S, k A */
+	size_t dim[3];
+	double sp[3];
+
+	memset(g, 0, sizeof(*g));
+	if (!(q->inplane_mm >= 0.05 && q->inplane_mm <= 20.0) ||
+	    !(q->thickness_mm >= 0.05 && q->thickness_mm <= 50.0) ||
+	    !(q->gap_mm >= 0.0 && q->gap_mm <= 50.0) || !(q->fov_mm[0] > 0.0) ||
+	    !(q->fov_mm[1] > 0.0) || q->nslices < 1 || q->nslices > 4096)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: acquisition sizes out of range");
+	if (q->orient == BMEQ_PHANTOM_AXIAL) {
+		double ax[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+		memcpy(e, ax, sizeof(e));
+	} else if (q->orient == BMEQ_PHANTOM_OBLIQUE) {
+		/* Turn the coronal plane about S-I (towards the neck's anteversion)
+		 * and tilt it about A-P. */
+		double cz = cos(q->oblique_deg * DEG), sz = sin(q->oblique_deg * DEG);
+		double cy = cos(q->oblique_tilt_deg * DEG), sy = sin(q->oblique_tilt_deg * DEG);
+		for (int a = 0; a < 3; a++) {
+			double x = e[a][0], y = e[a][1], z = e[a][2];
+			double x1 = cy * x + sy * z, z1 = -sy * x + cy * z;
+			e[a][0] = cz * x1 - sz * y;
+			e[a][1] = sz * x1 + cz * y;
+			e[a][2] = z1;
+		}
+	} else if (q->orient != BMEQ_PHANTOM_CORONAL) {
+		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown orientation %d", q->orient);
+	}
+	if (q->flip_lr)
+		for (int i = 0; i < 3; i++)
+			e[0][i] = -e[0][i];
+	dim[0] = (size_t)lround(q->fov_mm[0] / q->inplane_mm);
+	dim[1] = (size_t)lround(q->fov_mm[1] / q->inplane_mm);
+	dim[2] = q->nslices;
+	if (dim[0] < 1 || dim[1] < 1 || dim[0] > 4096 || dim[1] > 4096 ||
+	    dim[0] * dim[1] * dim[2] > BMEQ_MAX_VOXELS)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: %zux%zux%zu voxels is out of range", dim[0],
+				 dim[1], dim[2]);
+	sp[0] = sp[1] = q->inplane_mm;
+	sp[2] = q->thickness_mm + q->gap_mm;
+	for (int a = 0; a < 3; a++) {
+		g->dim[a] = dim[a];
+		for (int r = 0; r < 3; r++)
+			g->affine[r][a] = e[a][r] * sp[a];
+	}
+	for (int r = 0; r < 3; r++) {
+		double o = q->fov_centre[r];
+		for (int a = 0; a < 3; a++)
+			o -= g->affine[r][a] * 0.5 * (double)(dim[a] - 1);
+		g->affine[r][3] = o;
+	}
+	g->affine[3][3] = 1.0;
+	g->xform_code = 1; /* NIFTI_XFORM_SCANNER_ANAT */
+	bmeq_grid_update_spacing(g);
+	return BMEQ_OK;
+}
+
+void bmeq_phantom_scan_destroy(bmeq_phantom_scan *s)
+{
+	if (!s)
+		return;
+	bmeq_volume_destroy(s->image);
+	free(s->labels);
+	free(s->edema);
+	free(s);
+}
+
+/* The voxels i in [lo, hi] of a row p0 + i d whose boxes may reach the
+ * bounding sphere (c, rad). Returns 0 when none. */
+static int row_range(const double p0[3], const double d[3], size_t n, const double c[3], double rad,
+		     long *lo, long *hi)
+{
+	double w[3] = {p0[0] - c[0], p0[1] - c[1], p0[2] - c[2]};
+	double a = bmeq_ph_dot(d, d), b = bmeq_ph_dot(w, d), cc = bmeq_ph_dot(w, w) - rad * rad;
+	double disc = b * b - a * cc;
+
+	if (disc < 0.0)
+		return 0;
+	double r = sqrt(disc), t0 = (-b - r) / a, t1 = (-b + r) / a;
+	if (t1 < 0.0 || t0 > (double)(n - 1))
+		return 0;
+	*lo = t0 < 0.0 ? 0 : (long)floor(t0);
+	*hi = t1 > (double)(n - 1) ? (long)(n - 1) : (long)ceil(t1);
+	return 1;
+}
+
+static void voxel_labels(const bmeq_ph_accum *a, uint8_t *lab, uint8_t *ed)
+{
+	*lab = 0;
+	*ed = 0;
+	/* A voxel belongs to a side's head or neck when at least half of it
+	 * does; which of the two is decided by the larger share. */
+	for (int s = 0; s < 2; s++) {
+		double fh = a->region[1 + s], fn = a->region[3 + s];
+		double eh = a->edema[1 + s], en = a->edema[3 + s];
+		if (fh + fn >= 0.5)
+			*lab = (uint8_t)(fh >= fn ? 1 + s : 3 + s);
+		if (eh + en >= 0.5)
+			*ed = (*lab == 1 + s || *lab == 3 + s) ? *lab : (uint8_t)(eh >= en ? 1 + s : 3 + s);
+	}
+}
+
+static double bias_at(const bmeq_phantom_acq *q, const double w[3])
+{
+	double x = (w[0] - q->fov_centre[0]) / 150.0, y = (w[1] - q->fov_centre[1]) / 150.0;
+	double z = (w[2] - q->fov_centre[2]) / 150.0;
+	const double *c = q->bias_coef;
+	double e = c[0] * x + c[1] * y + c[2] * z + c[3] * x * x + c[4] * y * y + c[5] * z * z +
+		   c[6] * x * y + c[7] * x * z + c[8] * y * z;
+
+	return exp(e);
+}
+
+typedef struct rowcand {
+	uint16_t idx;
+	long lo, hi;
+} rowcand;
+
+/* Fills image, labels and truth maps voxel by voxel. */
+static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_phantom_scan *sc,
+		   double W[4][4])
+{
+	const bmeq_grid *g = &sc->image->grid;
+	const bmeq_phantom_acq *q = &p->acq;
+	double ax[4][3]; /* body-frame voxel axes i, j, k and the origin */
+	double half[3][3];
+	rowcand rc[BMEQ_PH_MAX_PRIM];
+	uint16_t cand[BMEQ_PH_MAX_PRIM];
+	double s0[BMEQ_PH_MAX_PRIM];
+	bmeq_ph_plan plan;
+	int ss = q->supersample > 0 ? (q->supersample > 8 ? 8 : q->supersample) : 4;
+	int ns = (int)ceil(q->thickness_mm / 0.8);
+
+	/* body = R^T (world - t) */
+	for (int a = 0; a < 4; a++)
+		for (int r = 0; r < 3; r++) {
+			double v = 0.0;
+			for (int x = 0; x < 3; x++)
+				v += W[x][r] * (g->affine[x][a] - (a == 3 ? W[x][3] : 0.0));
+			ax[a][r] = v;
+		}
+	double klen = sqrt(bmeq_ph_dot(ax[2], ax[2]));
+	for (int r = 0; r < 3; r++) {
+		half[0][r] = 0.5 * ax[0][r];
+		half[1][r] = 0.5 * ax[1][r];
+		half[2][r] = 0.5 * q->thickness_mm * ax[2][r] / klen;
+	}
+	double hd = sqrt(bmeq_ph_dot(half[0], half[0]) + bmeq_ph_dot(half[1], half[1]) +
+			 bmeq_ph_dot(half[2], half[2]));
+	/* Slices are thick: first split through the slice into ~0.8 mm slabs,
+	 * then each slab in-plane ss x ss; sample points are the leaves. */
+	memset(&plan, 0, sizeof(plan));
+	plan.nlevels = 2;
+	plan.split[0][0] = plan.split[0][1] = 1;
+	plan.split[0][2] = ns < 1 ? 1 : ns;
+	plan.split[1][0] = plan.split[1][1] = ss;
+	plan.split[1][2] = 1;
+
+	size_t ni = g->dim[0], nj = g->dim[1], nk = g->dim[2];
+	float *img = sc->image->data;
+	for (size_t k = 0; k < nk; k++) {
+		for (size_t j = 0; j < nj; j++) {
+			double p0[3];
+			size_t nrc = 0;
+			for (int r = 0; r < 3; r++)
+				p0[r] = ax[3][r] + (double)j * ax[1][r] + (double)k * ax[2][r];
+			for (size_t c = 0; c < m->nprim; c++) {
+				const bmeq_ph_prim *pr = &m->prim[c];
+				long lo = 0, hi = (long)ni - 1;
+				if (pr->br >= 0.0 &&
+				    !row_range(p0, ax[0], ni, pr->bc, pr->br + hd, &lo, &hi))
+					continue;
+				rc[nrc].idx = (uint16_t)c;
+				rc[nrc].lo = lo;
+				rc[nrc].hi = hi;
+				nrc++;
+			}
+			size_t base = (k * nj + j) * ni;
+			for (size_t i = 0; i < ni; i++) {
+				double pt[3];
+				size_t nc = 0;
+				bmeq_ph_accum acc;
+				for (size_t c = 0; c < nrc; c++)
+					if ((long)i >= rc[c].lo && (long)i <= rc[c].hi)
+						cand[nc++] = rc[c].idx;
+				for (int r = 0; r < 3; r++)
+					pt[r] = p0[r] + (double)i * ax[0][r];
+				memset(&acc, 0, sizeof(acc));
+				bmeq_ph_sample_box(m, &plan, pt, half, cand, nc, 1.0, &acc, s0);
+
+				double we[2] = {0.0, 0.0};
+				for (size_t c = 0; c < nc; c++) {
+					const bmeq_ph_prim *pr = &m->prim[cand[c]];
+					if (pr->role == BMEQ_PH_LESION && pr->group < 2) {
+						double w = bmeq_ph_edema_weight(s0[c], pr->margin);
+						if (w > we[pr->group])
+							we[pr->group] = w;
+					}
+				}
+				double v = acc.signal;
+				if (acc.marrow[0] > 0.0 || acc.marrow[1] > 0.0 || acc.red_marrow > 0.0) {
+					double tex = bmeq_ph_texture(m, pt);
+					for (int s = 0; s < 2; s++) {
+						double f = m->contrast == BMEQ_PHANTOM_T1
+								   ? 1.0 - 0.6 * we[s]
+								   : 1.0 + (m->edema_ratio[s] - 1.0) * we[s];
+						v += acc.marrow[s] * m->intensity[BMEQ_PH_T_MARROW] * f * tex;
+					}
+					v += acc.red_marrow * m->intensity[BMEQ_PH_T_RED_MARROW] * tex;
+				}
+				double wp[3], ijk[3] = {(double)i, (double)j, (double)k};
+				bmeq_grid_voxel_to_world(g, ijk, wp);
+				img[base + i] = (float)(v * bias_at(q, wp) * q->scanner_scale);
+				voxel_labels(&acc, &sc->labels[base + i], &sc->edema[base + i]);
+			}
+		}
+	}
+}
+
+static void add_noise(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_volume *v)
+{
+	const bmeq_phantom_acq *q = &p->acq;
+	size_t n = bmeq_grid_nvox(&v->grid);
+	bmeq_ph_rng rng;
+
+	if (!(q->snr > 0.0))
+		return;
+	/* Rician: the magnitude of the signal plus complex Gaussian noise. SNR is
+	 * defined against muscle, the intermediate tissue every scan has. */
+	double sigma = q->scanner_scale * m->intensity[BMEQ_PH_T_MUSCLE] / q->snr;
+	bmeq_ph_rng_seed(&rng, q->noise_seed, 0x6e6f697365ull, 0);
+	for (size_t i = 0; i < n; i++) {
+		double re = v->data[i] + sigma * bmeq_ph_rng_normal(&rng);
+		double im = sigma * bmeq_ph_rng_normal(&rng);
+		v->data[i] = (float)sqrt(re * re + im * im);
+	}
+}
+
+static bmeq_status make_truth(const bmeq_phantom_params *p, const bmeq_ph_model *m,
+			      bmeq_phantom_scan *sc)
+{
+	const bmeq_grid *g = &sc->image->grid;
+	size_t n = bmeq_grid_nvox(g);
+	size_t cnt[5] = {0}, ecnt[5] = {0};
+	double vox_ml;
+	double det = g->affine[0][0] * (g->affine[1][1] * g->affine[2][2] - g->affine[1][2] * g->affine[2][1]) -
+		     g->affine[0][1] * (g->affine[1][0] * g->affine[2][2] - g->affine[1][2] * g->affine[2][0]) +
+		     g->affine[0][2] * (g->affine[1][0] * g->affine[2][1] - g->affine[1][1] * g->affine[2][0]);
+
+	vox_ml = fabs(det) / 1000.0;
+	for (size_t i = 0; i < n; i++) {
+		cnt[sc->labels[i]]++;
+		ecnt[sc->edema[i]]++;
+	}
+	for (int s = 0; s < 2; s++) {
+		bmeq_phantom_side_truth *t = &sc->truth[s];
+		const bmeq_phantom_hip *h = &p->anat.hip[s];
+		bmeq_status st;
+		bmeq_ph_truth_volumes(m, h, s, t);
+		t->head_grid_ml = (double)cnt[1 + s] * vox_ml;
+		t->neck_grid_ml = (double)cnt[3 + s] * vox_ml;
+		t->edema_head_grid_ml = (double)ecnt[1 + s] * vox_ml;
+		t->edema_neck_grid_ml = (double)ecnt[3 + s] * vox_ml;
+		st = bmeq_ph_count_components(sc->edema, g->dim, 1 + s, 3 + s, &t->lesion_count);
+		if (st != BMEQ_OK)
+			return st;
+		for (int r = 0; r < 3; r++)
+			t->head_centre_ras[r] = sc->world_from_body[r][0] * h->head_centre[0] +
+						sc->world_from_body[r][1] * h->head_centre[1] +
+						sc->world_from_body[r][2] * h->head_centre[2] +
+						sc->world_from_body[r][3];
+		t->head_radius_mm = h->head_radius;
+	}
+	return BMEQ_OK;
+}
+
+bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_scan **out)
+{
+	bmeq_ph_model *m;
+	bmeq_phantom_scan *sc;
+	bmeq_grid g;
+	bmeq_status st;
+	size_t n;
+
+	*out = NULL;
+	if (!(p->acq.scanner_scale > 0.0) || !isfinite(p->acq.scanner_scale) ||
+	    !isfinite(p->acq.snr))
+		return bmeq_fail(BMEQ_E_ARG, "phantom: scanner scale must be positive");
+	st = bmeq_phantom_grid(&p->acq, &g);
+	if (st != BMEQ_OK)
+		return st;
+	m = malloc(sizeof(*m));
+	sc = calloc(1, sizeof(*sc));
+	if (!m || !sc) {
+		free(m);
+		free(sc);
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	}
+	st = bmeq_ph_model_build(&p->anat, p->acq.contrast, m);
+	if (st != BMEQ_OK)
+		goto fail;
+	n = bmeq_grid_nvox(&g);
+	st = bmeq_volume_create(&g, &sc->image);
+	if (st != BMEQ_OK)
+		goto fail;
+	sc->labels = malloc(n);
+	sc->edema = malloc(n);
+	if (!sc->labels || !sc->edema) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	bmeq_ph_rigid(&p->acq, sc->world_from_body);
+	render(p, m, sc, sc->world_from_body);
+	add_noise(p, m, sc->image);
+	st = make_truth(p, m, sc);
+	if (st != BMEQ_OK)
+		goto fail;
+	free(m);
+	*out = sc;
+	return BMEQ_OK;
+fail:
+	free(m);
+	bmeq_phantom_scan_destroy(sc);
+	return st;
+}

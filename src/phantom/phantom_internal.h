@@ -1,0 +1,231 @@
+/* phantom_internal.h - private to src/phantom: the random generator, the
+ * primitive shape model and the JSON writer shared by the phantom's files. */
+#ifndef BMEQ_PHANTOM_INTERNAL_H
+#define BMEQ_PHANTOM_INTERNAL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/phantom.h"
+
+/* ---- small vector helpers ---- */
+
+static inline double bmeq_ph_dot(const double a[3], const double b[3])
+{
+	return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+static inline void bmeq_ph_cross(const double a[3], const double b[3], double o[3])
+{
+	double x = a[1] * b[2] - a[2] * b[1], y = a[2] * b[0] - a[0] * b[2];
+	double z = a[0] * b[1] - a[1] * b[0];
+
+	o[0] = x;
+	o[1] = y;
+	o[2] = z;
+}
+
+/* Normalises v in place (a zero vector is left alone). */
+static inline void bmeq_ph_normalize(double v[3])
+{
+	double n = bmeq_ph_dot(v, v);
+
+	if (n > 0.0) {
+		n = 1.0 / sqrt(n);
+		v[0] *= n;
+		v[1] *= n;
+		v[2] *= n;
+	}
+}
+
+/* o = a + s * b */
+static inline void bmeq_ph_axpy(const double a[3], double s, const double b[3], double o[3])
+{
+	o[0] = a[0] + s * b[0];
+	o[1] = a[1] + s * b[1];
+	o[2] = a[2] + s * b[2];
+}
+
+/* ---- random numbers (rng.c): xoshiro256** seeded through splitmix64 ---- */
+
+typedef struct bmeq_ph_rng {
+	uint64_t s[4];
+} bmeq_ph_rng;
+
+/* Seeds r from a study seed and two stream numbers (e.g. subject, purpose),
+ * so that every stream is independent and reproducible. */
+void bmeq_ph_rng_seed(bmeq_ph_rng *r, uint64_t seed, uint64_t a, uint64_t b);
+uint64_t bmeq_ph_rng_next(bmeq_ph_rng *r);
+double bmeq_ph_rng_uniform(bmeq_ph_rng *r);               /* [0, 1) */
+double bmeq_ph_rng_range(bmeq_ph_rng *r, double lo, double hi);
+double bmeq_ph_rng_normal(bmeq_ph_rng *r);                /* standard normal */
+
+/* ---- the shape model (model.c) ---- */
+
+/* Atoms are simple sets with a signed distance bound s (negative inside,
+ * |s| <= true distance to the atom's surface, 1-Lipschitz). */
+enum {
+	BMEQ_PH_ATOM_ELL = 0,    /* ellipsoid: axes rows, radii */
+	BMEQ_PH_ATOM_ELLCYL = 1, /* infinite elliptic cylinder along axis[2]; radii[0..1] */
+	BMEQ_PH_ATOM_SLAB = 2,   /* t0 < axis[0].(p - c) < t1 */
+	BMEQ_PH_ATOM_CONE = 3    /* angle between axis[0] and p - c below half-angle */
+};
+
+typedef struct bmeq_ph_atom {
+	int kind;
+	int complement;       /* 1: the outside of the set */
+	double c[3];
+	double axis[3][3];    /* unit rows */
+	double inv_r[3];      /* 1 / radii */
+	double min_r;         /* smallest radius (distance scale) */
+	double t0, t1;        /* SLAB */
+	double half_angle;    /* CONE, radians */
+} bmeq_ph_atom;
+
+/* Roles a primitive plays in the tissue composition. */
+enum {
+	BMEQ_PH_BODY = 0, BMEQ_PH_INNER, BMEQ_PH_BLADDER, BMEQ_PH_VEIN, BMEQ_PH_ARTERY,
+	BMEQ_PH_PELVIS, BMEQ_PH_PELVIS_CORE, BMEQ_PH_CART_ACET, BMEQ_PH_FILM,
+	BMEQ_PH_CART_FEM, BMEQ_PH_EFFUSION, BMEQ_PH_FEMUR, BMEQ_PH_FEMUR_CORE,
+	BMEQ_PH_REG_HEAD, BMEQ_PH_REG_NECK, BMEQ_PH_LESION, BMEQ_PH_NROLES
+};
+
+/* Tissue classes of one sample point. */
+enum {
+	BMEQ_PH_T_AIR = 0, BMEQ_PH_T_FAT, BMEQ_PH_T_MUSCLE, BMEQ_PH_T_BLADDER, BMEQ_PH_T_VEIN,
+	BMEQ_PH_T_ARTERY, BMEQ_PH_T_FLUID, BMEQ_PH_T_CARTILAGE, BMEQ_PH_T_CORTEX,
+	BMEQ_PH_T_RED_MARROW, BMEQ_PH_T_MARROW, BMEQ_PH_NTISSUES
+};
+
+#define BMEQ_PH_MAX_ATOMS 3
+#define BMEQ_PH_MAX_PRIM 96
+
+/* A primitive: the intersection of up to 3 atoms, with a bounding sphere. */
+typedef struct bmeq_ph_prim {
+	int natoms;
+	bmeq_ph_atom atom[BMEQ_PH_MAX_ATOMS];
+	double bc[3], br;     /* bounding sphere (br < 0: unbounded) */
+	int role;             /* BMEQ_PH_* role */
+	int group;            /* 0 right, 1 left, 2 midline */
+	double margin;        /* LESION: soft edge half-width, mm */
+} bmeq_ph_prim;
+
+typedef struct bmeq_ph_model {
+	size_t nprim;
+	bmeq_ph_prim prim[BMEQ_PH_MAX_PRIM];
+	double intensity[BMEQ_PH_NTISSUES];
+	double edema_ratio[2];
+	int contrast;
+	/* marrow texture: a few plane waves */
+	double tex_amp;
+	double tex_k[4][3], tex_phase[4];
+} bmeq_ph_model;
+
+/* Builds the model of an anatomy (body frame). BMEQ_E_ARG when a size is out
+ * of range or too many primitives would be needed. */
+bmeq_status bmeq_ph_model_build(const bmeq_phantom_anatomy *a, int contrast, bmeq_ph_model *m);
+
+/* Signed distance bound of primitive pr at body point p. */
+double bmeq_ph_prim_eval(const bmeq_ph_prim *pr, const double p[3]);
+
+/* Results of composing role masks (one uint32 per group) at a sample. */
+typedef struct bmeq_ph_sample {
+	int tissue;
+	int marrow_side;      /* side whose femoral marrow this is, or -1 */
+	int region;           /* truth label 0-4 */
+	int edema;            /* 1 when an edema truth sample */
+} bmeq_ph_sample;
+
+void bmeq_ph_compose(const uint32_t masks[3], bmeq_ph_sample *out);
+
+/* Marrow texture factor at body point p. */
+double bmeq_ph_texture(const bmeq_ph_model *m, const double p[3]);
+
+/* Edema weight in [0, 1] for a lesion primitive's signed distance s. */
+double bmeq_ph_edema_weight(double s, double margin);
+
+/* Hip geometry derived from the parameters (anatomy.c). */
+typedef struct bmeq_ph_hip_frame {
+	double lat[3];        /* unit vector towards the patient's side (lateral) */
+	double neck[3];       /* unit neck axis from the head centre towards the shaft */
+	double shaft[3];      /* unit shaft axis pointing down the femur */
+	double perp[3];       /* unit normal of the neck-shaft plane */
+	double junction[3];   /* where the neck axis meets the shaft axis region */
+	double cup_open[3];   /* unit acetabular opening direction */
+} bmeq_ph_hip_frame;
+
+void bmeq_ph_hip_frame_make(const bmeq_phantom_hip *h, int side, bmeq_ph_hip_frame *f);
+
+/* Defaults and random draws (anatomy.c). */
+void bmeq_ph_anatomy_soft_default(bmeq_phantom_anatomy *a);
+void bmeq_ph_acq_default(bmeq_phantom_acq *q);
+void bmeq_ph_hip_random(bmeq_ph_rng *r, int side, bmeq_phantom_hip *h);
+void bmeq_ph_anatomy_random(bmeq_ph_rng *r, bmeq_phantom_anatomy *a);
+
+/* Lesions of a pattern (edema.c): replaces h's lesions and sets h->pattern.
+ * The _fixed variant uses a constant stream (for the default subject). */
+void bmeq_ph_lesions_make(bmeq_ph_rng *r, bmeq_phantom_hip *h, int side, int pattern);
+void bmeq_ph_lesions_make_fixed(bmeq_phantom_hip *h, int side, int pattern);
+
+/* Rigid body -> world transform of an acquisition as a 4x4 matrix. */
+void bmeq_ph_rigid(const bmeq_phantom_acq *acq, double m[4][4]);
+
+/* ---- truth (truth.c) ---- */
+
+/* Integrates the head, neck and edema volumes (mL) of side `side` of model m
+ * in the body frame. */
+void bmeq_ph_truth_volumes(const bmeq_ph_model *m, const bmeq_phantom_hip *h, int side,
+			   bmeq_phantom_side_truth *t);
+
+/* Counts 26-connected components of voxels whose label is la or lb. */
+bmeq_status bmeq_ph_count_components(const uint8_t *lab, const size_t dim[3], int la, int lb,
+				     int *count);
+
+/* ---- sampling (sample.c) ---- */
+
+/* Voxel-averaged properties, filled by bmeq_ph_sample_box. */
+typedef struct bmeq_ph_accum {
+	double signal;        /* tissue intensities except marrow, weighted */
+	double marrow[2];     /* femoral marrow fraction per side */
+	double red_marrow;    /* pelvic marrow fraction */
+	double region[5];     /* fraction per truth label */
+	double edema[5];      /* edema fraction per truth label */
+} bmeq_ph_accum;
+
+/* A sampling plan: a box with half-axis vectors (orthogonal) is split
+ * split[level][0..2] ways along its axes at each level. */
+typedef struct bmeq_ph_plan {
+	int nlevels;
+	int split[4][3];
+} bmeq_ph_plan;
+
+/* Adds the weighted properties of the box centred at body point p with
+ * half-axes half[3][3] to acc, considering only primitives cand[0..ncand). s0,
+ * when not NULL, receives the centre's signed distance per candidate. */
+void bmeq_ph_sample_box(const bmeq_ph_model *m, const bmeq_ph_plan *plan, const double p[3],
+			double half[3][3], const uint16_t *cand, size_t ncand, double weight,
+			bmeq_ph_accum *acc, double *s0);
+
+/* ---- small JSON writer (json.c) ---- */
+
+typedef struct bmeq_ph_json {
+	char *buf;
+	size_t len, cap;
+	int failed;
+	int need_comma;
+	int depth;
+} bmeq_ph_json;
+
+void bmeq_ph_json_init(bmeq_ph_json *j);
+void bmeq_ph_json_free(bmeq_ph_json *j);
+void bmeq_ph_json_begin(bmeq_ph_json *j, const char *key, char bracket); /* '{' or '[' */
+void bmeq_ph_json_end(bmeq_ph_json *j, char bracket);
+void bmeq_ph_json_str(bmeq_ph_json *j, const char *key, const char *v);
+void bmeq_ph_json_num(bmeq_ph_json *j, const char *key, double v, int decimals);
+void bmeq_ph_json_int(bmeq_ph_json *j, const char *key, long long v);
+void bmeq_ph_json_u64(bmeq_ph_json *j, const char *key, uint64_t v);
+void bmeq_ph_json_bool(bmeq_ph_json *j, const char *key, int v);
+void bmeq_ph_json_vec(bmeq_ph_json *j, const char *key, const double *v, size_t n, int decimals);
+
+#endif
