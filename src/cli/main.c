@@ -17,6 +17,7 @@ static const command commands[] = {
 	{"phantom", bmeq_cmd_phantom, "write a synthetic hip STIR study with exact ground truth"},
 	{"segment", bmeq_cmd_segment, "find both femoral heads and necks and write the region map"},
 	{"measure", bmeq_cmd_measure, "measure edema per hip in one scan"},
+	{"compare", bmeq_cmd_compare, "compare two visits: change, resolved/new edema and response per hip"},
 	{"batch", bmeq_cmd_batch, "measure and compare a whole study into trial tables"},
 };
 

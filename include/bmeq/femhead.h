@@ -1,0 +1,123 @@
+/* bmeq/femhead.h - automatic segmentation of both femoral heads and necks.
+ *
+ * The segmentation finds each proximal femur on a scan of any orientation
+ * (coronal, axial, oblique, flipped storage, thick slices) and contrast (STIR:
+ * dark marrow in bright fluid and cartilage; T1: bright marrow in dark
+ * cortex), with classical methods only:
+ *   1. resample onto an axis-aligned RAS working grid (2 mm), normalise by
+ *      percentiles and smooth;
+ *   2. vote for sphere centres along both directions of the intensity
+ *      gradient (a 3D Hough transform that ignores edge polarity);
+ *   3. pair the two heads (symmetric about the midline, similar height,
+ *      depth and size); a side without a credible head is reported missing;
+ *   4. refine each centre and radius at sub-voxel precision on the scan's own
+ *      voxels (edge search along rays, robust least-squares sphere fit);
+ *   5. find the neck axis (the direction in which the bone continues out of
+ *      the sphere, inferolaterally) and label head and neck on the scan grid.
+ *
+ * Labels: 1 right head, 2 left head, 3 right neck, 4 left neck (the
+ * patient's sides from the affine: in RAS+ the patient's right is +x).
+ * The head is the whole fitted sphere (outer bone surface, cortex included):
+ * the head-neck junction is where the neck leaves that sphere. The neck is an
+ * elliptic cylinder along the neck axis outside the sphere, ending at the base
+ * of the neck (intertrochanteric line). These are the definitions of the
+ * phantom's truth maps (bmeq/phantom.h), so its Dice scores measure exactly
+ * this segmentation.
+ */
+#ifndef BMEQ_FEMHEAD_H
+#define BMEQ_FEMHEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/status.h"
+#include "bmeq/volume.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Side indices of bmeq_femhead_result.side. */
+enum { BMEQ_FEMHEAD_RIGHT = 0, BMEQ_FEMHEAD_LEFT = 1 };
+
+/* Labels written by bmeq_femhead_segment (same values as bmeq/edema.h). */
+enum {
+	BMEQ_FEMHEAD_LABEL_RIGHT_HEAD = 1,
+	BMEQ_FEMHEAD_LABEL_LEFT_HEAD = 2,
+	BMEQ_FEMHEAD_LABEL_RIGHT_NECK = 3,
+	BMEQ_FEMHEAD_LABEL_LEFT_NECK = 4
+};
+
+typedef struct bmeq_femhead_params {
+	double work_spacing_mm;  /* working grid voxel size (default 2) */
+	double radius_min_mm;    /* head radii searched (default 17 .. 32) */
+	double radius_max_mm;
+	double sep_min_mm;       /* centre-to-centre distance of the two heads */
+	double sep_max_mm;       /* (default 120 .. 260) */
+	double min_confidence;   /* a lone head below this is not reported (0.45) */
+	double qc_confidence;    /* found heads below this get qc = 0 (0.6) */
+	int label_necks;         /* 1 (default): label the necks too */
+} bmeq_femhead_params;
+
+/* Fills the defaults above. */
+void bmeq_femhead_params_init(bmeq_femhead_params *p);
+
+typedef struct bmeq_femhead_side {
+	int found;               /* 1 when a head was found on this side */
+	char reason[128];        /* "" when found, else why not (one line) */
+	double centre[3];        /* head centre, RAS mm */
+	double radius_mm;        /* fitted sphere radius */
+	double head_ml;          /* labelled volumes on the scan grid, mL */
+	double neck_ml;
+	double neck_axis[3];     /* unit vector from the head centre along the neck */
+	double junction_mm;      /* centre -> plane where the neck leaves the sphere */
+	double neck_length_mm;   /* centre -> base of the neck (intertrochanteric
+				  * line) along the axis */
+	double neck_radius_mm[2];/* neck semi-axes: in the neck-shaft (vertical)
+				  * plane, and across it */
+	double confidence;       /* 0..1: edge support of the fitted sphere */
+	double fit_rms_mm;       /* RMS distance of the inlier edges to the sphere */
+	int qc;                  /* 1: trustworthy; 0: review (low confidence) */
+} bmeq_femhead_side;
+
+typedef struct bmeq_femhead_result {
+	bmeq_femhead_side side[2];  /* [BMEQ_FEMHEAD_RIGHT], [BMEQ_FEMHEAD_LEFT] */
+	double seconds;             /* wall time of the segmentation */
+} bmeq_femhead_result;
+
+/* Segments both femoral heads and necks of scan. params NULL means the
+ * defaults. labels_out (nvox uint8 on scan's grid, caller-owned) receives
+ * 0 background and the four labels above; res receives per-side results
+ * (a side that is not found has found = 0 and a reason; that is not an
+ * error). Statuses: BMEQ_E_ARG (NULL pointers, bad params), BMEQ_E_FORMAT
+ * (image too small to hold a hip, no finite signal), BMEQ_E_NOMEM.
+ * Thread-safety: reentrant; may run on several scans at once. */
+bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_params *params,
+				 uint8_t *labels_out, bmeq_femhead_result *res);
+
+/* One region of a user label map (--roi). */
+typedef struct bmeq_roi_region {
+	unsigned label;          /* label value (> 0) */
+	char side[24];           /* "right", "left" or "label-N" */
+	char part[8];            /* "head", "neck" or "roi" */
+	size_t voxels;
+	double ml;
+	double centroid[3];      /* RAS mm */
+} bmeq_roi_region;
+
+/* Summarises a user label map (nvox uint16 labels on grid g, e.g. from
+ * bmeq_nifti_read_labels, which also rejects a mask on another grid with
+ * BMEQ_E_GRID) into regions sorted by label: labels 1-4 are the right/left
+ * heads and necks, any other non-zero label is its own region with side
+ * "label-N". *regions is malloc'ed (caller frees; NULL when *n is 0).
+ * Also fills res (when not NULL) from labels 1 and 2: found when the head
+ * label is present, centre the centroid, radius from the volume of a sphere.
+ * Statuses: BMEQ_E_ARG, BMEQ_E_NOMEM. Thread-safe. */
+bmeq_status bmeq_femhead_roi_from_labels(const bmeq_grid *g, const uint16_t *labels,
+					 bmeq_roi_region **regions, size_t *n,
+					 bmeq_femhead_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

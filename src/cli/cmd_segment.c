@@ -1,0 +1,252 @@
+/* cmd_segment.c - `bmeq segment SCAN -o DIR [--roi MASK]`: femoral heads and necks. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmeq/femhead.h"
+#include "bmeq/nifti_io.h"
+#include "cli.h"
+
+static const char segment_help[] =
+	"usage: bmeq segment [options] SCAN -o DIR\n"
+	"\n"
+	"Finds both femoral heads and necks and writes DIR/<stem>_roi.nii.gz on the scan's grid\n"
+	"(uint8: 1 right head, 2 left head, 3 right neck, 4 left neck; the patient's sides from\n"
+	"the affine) and DIR/<stem>_segment.csv, also printed to stdout, with one row per side:\n"
+	"side, found, reason, centre_x/y/z (RAS mm), radius_mm, head_ml, neck_ml, neck axis,\n"
+	"confidence (0..1, edge support of the fitted sphere) and qc (1 ok, 0 review).\n"
+	"\n"
+	"  -o, --out DIR  output folder (created when missing)\n"
+	"  --roi MASK     use this label map (on the scan's grid) instead of the automatic\n"
+	"                 segmentation; labels 1-4 as above, any other label is its own region\n"
+	"                 reported with side label-N\n"
+	"  --no-necks     label the heads only\n"
+	"  --volume N     read volume N (0-based) of a 4D file\n"
+	"  -h, --help     this help\n"
+	"\n"
+	"A side whose head is not in view is reported with found=0 and a reason (exit 0).\n"
+	"Exit status: 0 ok, 2 usage, 3 unreadable input or mask on another grid, 4 output not\n"
+	"writable, 5 processing failure.\n";
+
+/* The file name without folder and NIfTI extension. */
+static void stem_of(const char *path, char *out, size_t cap)
+{
+	const char *b = strrchr(path, '/');
+	static const char *ext[] = {".nii.gz", ".nii", ".hdr.gz", ".hdr", ".img.gz", ".img"};
+	size_t len;
+
+	b = b ? b + 1 : path;
+	len = strlen(b);
+	for (size_t e = 0; e < sizeof(ext) / sizeof(ext[0]); e++) {
+		size_t el = strlen(ext[e]);
+		if (len > el && strcmp(b + len - el, ext[e]) == 0) {
+			len -= el;
+			break;
+		}
+	}
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(out, b, len);
+	out[len] = 0;
+}
+
+/* CSV field: quoted when it holds a comma, quote or newline (RFC 4180). */
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void csv_num(FILE *f, double v, int found)
+{
+	if (found && isfinite(v))
+		fprintf(f, ",%.3f", v);
+	else
+		fputs(",", f);
+}
+
+static const char csv_header[] = "side,found,reason,centre_x,centre_y,centre_z,radius_mm,head_ml,"
+				 "neck_ml,neck_axis_x,neck_axis_y,neck_axis_z,confidence,qc\n";
+
+static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_region *reg,
+		       size_t nreg)
+{
+	fputs(csv_header, f);
+	for (int k = 0; k < 2; k++) {
+		const bmeq_femhead_side *s = &r->side[k];
+		int fd = s->found;
+
+		fprintf(f, "%s,%d,", k == BMEQ_FEMHEAD_RIGHT ? "right" : "left", fd);
+		csv_field(f, s->reason);
+		csv_num(f, s->centre[0], fd);
+		csv_num(f, s->centre[1], fd);
+		csv_num(f, s->centre[2], fd);
+		csv_num(f, s->radius_mm, fd);
+		csv_num(f, s->head_ml, fd);
+		csv_num(f, s->neck_ml, 1);
+		csv_num(f, s->neck_axis[0], fd && !reg);
+		csv_num(f, s->neck_axis[1], fd && !reg);
+		csv_num(f, s->neck_axis[2], fd && !reg);
+		csv_num(f, s->confidence, fd);
+		fprintf(f, ",%d\n", fd ? s->qc : 0);
+	}
+	/* User labels other than 1-4: their own rows, centroid as the centre. */
+	for (size_t i = 0; i < nreg; i++) {
+		if (reg[i].label <= 4)
+			continue;
+		fprintf(f, "%s,1,", reg[i].side);
+		csv_num(f, reg[i].centroid[0], 1);
+		csv_num(f, reg[i].centroid[1], 1);
+		csv_num(f, reg[i].centroid[2], 1);
+		fprintf(f, ",,%.3f,,,,,,1\n", reg[i].ml);
+	}
+}
+
+int bmeq_cmd_segment(int argc, char **argv)
+{
+	const char *cmd = "segment", *scan_path = NULL, *outdir = NULL, *roi_path = NULL;
+	bmeq_read_opts ro;
+	bmeq_femhead_params fp;
+	int opts_done = 0;
+
+	bmeq_read_opts_init(&ro);
+	bmeq_femhead_params_init(&fp);
+	for (int i = 1; i < argc; i++)
+		if (!opts_done && bmeq_cli_is_help(argv[i])) {
+			fputs(segment_help, stdout);
+			return BMEQ_EXIT_OK;
+		} else if (strcmp(argv[i], "--") == 0) {
+			opts_done = 1;
+		}
+	opts_done = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!opts_done && strcmp(a, "--") == 0) {
+			opts_done = 1;
+		} else if (!opts_done && (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 ||
+					  strcmp(a, "--roi") == 0 || strcmp(a, "--volume") == 0)) {
+			if (i + 1 >= argc) {
+				bmeq_cli_error(cmd, a, "missing value (see bmeq segment --help)");
+				return BMEQ_EXIT_USAGE;
+			}
+			const char *v = argv[++i];
+			if (strcmp(a, "--roi") == 0) {
+				roi_path = v;
+			} else if (strcmp(a, "--volume") == 0) {
+				long n;
+				if (bmeq_cli_parse_long(v, 0, 1L << 30, &n) != 0) {
+					bmeq_cli_error(cmd, a, "'%s' is not a volume index >= 0", v);
+					return BMEQ_EXIT_USAGE;
+				}
+				ro.volume = n;
+			} else {
+				outdir = v;
+			}
+		} else if (!opts_done && strcmp(a, "--no-necks") == 0) {
+			fp.label_necks = 0;
+		} else if (!opts_done && a[0] == '-' && a[1]) {
+			bmeq_cli_error(cmd, a, "unknown option (see bmeq segment --help)");
+			return BMEQ_EXIT_USAGE;
+		} else if (!scan_path) {
+			scan_path = a;
+		} else {
+			bmeq_cli_error(cmd, a, "only one SCAN may be given");
+			return BMEQ_EXIT_USAGE;
+		}
+	}
+	if (!scan_path || !outdir) {
+		bmeq_cli_error(cmd, NULL, "SCAN and -o DIR are required (see bmeq segment --help)");
+		return BMEQ_EXIT_USAGE;
+	}
+
+	bmeq_volume *v = NULL;
+	bmeq_status st = bmeq_nifti_read(scan_path, &ro, &v, NULL);
+	if (st != BMEQ_OK)
+		return bmeq_cli_status(cmd, scan_path, st);
+
+	size_t n = bmeq_grid_nvox(&v->grid);
+	bmeq_femhead_result res;
+	uint8_t *lab8 = NULL;
+	uint16_t *lab16 = NULL;
+	bmeq_roi_region *reg = NULL;
+	size_t nreg = 0;
+	int rc = BMEQ_EXIT_OK, wide = 0;
+
+	if (roi_path) {
+		st = bmeq_nifti_read_labels(roi_path, &v->grid, &lab16);
+		if (st != BMEQ_OK) {
+			rc = bmeq_cli_status(cmd, roi_path, st);
+			goto done;
+		}
+		st = bmeq_femhead_roi_from_labels(&v->grid, lab16, &reg, &nreg, &res);
+		for (size_t i = 0; i < nreg; i++)
+			wide |= reg[i].label > 255;
+	} else {
+		lab8 = malloc(n ? n : 1);
+		if (!lab8) {
+			rc = bmeq_cli_status(cmd, scan_path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
+			goto done;
+		}
+		st = bmeq_femhead_segment(v, &fp, lab8, &res);
+	}
+	if (st != BMEQ_OK) {
+		rc = bmeq_cli_status(cmd, scan_path, st);
+		goto done;
+	}
+	if (bmeq_cli_mkdirs(outdir) != 0) {
+		bmeq_cli_error(cmd, outdir, "cannot create the output folder");
+		rc = BMEQ_EXIT_OUTPUT;
+		goto done;
+	}
+
+	char stem[256], path[4352];
+	stem_of(scan_path, stem, sizeof(stem));
+	snprintf(path, sizeof(path), "%s/%s_roi.nii.gz", outdir, stem);
+	if (lab16 && !wide) {
+		/* The user's map is re-written as uint8 when it fits, like ours. */
+		lab8 = malloc(n ? n : 1);
+		if (!lab8) {
+			rc = bmeq_cli_status(cmd, scan_path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++)
+			lab8[i] = (uint8_t)lab16[i];
+	}
+	st = wide ? bmeq_nifti_write_labels(path, &v->grid, lab16, BMEQ_DT_UINT16)
+		  : bmeq_nifti_write_labels(path, &v->grid, lab8, BMEQ_DT_UINT8);
+	if (st != BMEQ_OK) {
+		rc = bmeq_cli_status(cmd, path, st);
+		goto done;
+	}
+	snprintf(path, sizeof(path), "%s/%s_segment.csv", outdir, stem);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		bmeq_cli_error(cmd, path, "cannot write");
+		rc = BMEQ_EXIT_OUTPUT;
+		goto done;
+	}
+	write_rows(f, &res, reg, nreg);
+	if (fclose(f) != 0) {
+		bmeq_cli_error(cmd, path, "write failed");
+		rc = BMEQ_EXIT_OUTPUT;
+		goto done;
+	}
+	write_rows(stdout, &res, reg, nreg);
+done:
+	free(lab8);
+	free(lab16);
+	free(reg);
+	bmeq_volume_destroy(v);
+	return rc;
+}

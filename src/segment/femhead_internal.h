@@ -1,0 +1,75 @@
+/* femhead_internal.h - private to src/segment: the working grid, the sphere
+ * Hough transform, the sphere refinement and the labelling of head and neck.
+ */
+#ifndef BMEQ_FEMHEAD_INTERNAL_H
+#define BMEQ_FEMHEAD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bmeq/femhead.h"
+#include "bmeq/volume.h"
+
+/* C17 has no M_PI. */
+#define FH_PI 3.14159265358979323846
+
+/* An axis-aligned RAS working grid: voxel (i,j,k) sits at origin + h*(i,j,k).
+ * img is the percentile-normalised, smoothed scan; gx/gy/gz its gradient per
+ * mm; valid marks voxels inside the scan's field of view whose gradient
+ * stencil is wholly inside it too. */
+typedef struct bmeq_fh_work {
+	size_t n[3];
+	double origin[3];
+	double h;
+	float *img;
+	float *gx, *gy, *gz;
+	uint8_t *valid;
+	float gthr;     /* gradient magnitude above which a voxel votes */
+	float gclip;    /* vote weights are clipped at this magnitude */
+} bmeq_fh_work;
+
+/* Samples the scan in world coordinates (trilinear; NaN outside). */
+typedef struct bmeq_fh_sampler {
+	const bmeq_volume *scan;
+	double inv[16];   /* world -> voxel, row-major */
+} bmeq_fh_sampler;
+
+/* A head candidate and, after refinement, its fitted sphere. */
+typedef struct bmeq_fh_cand {
+	double c[3];      /* centre, RAS mm */
+	double r;         /* radius, mm */
+	double votes;     /* Hough accumulator value (normalised) */
+	double conf;      /* fraction of rays with an edge on the fitted sphere */
+	double rms;       /* RMS residual of the inlier edges, mm */
+	int polarity;     /* +1: brighter outside (STIR), -1: brighter inside (T1) */
+	int ok;           /* refinement converged to a plausible sphere */
+} bmeq_fh_cand;
+
+bmeq_status bmeq_fh_sampler_init(bmeq_fh_sampler *s, const bmeq_volume *scan);
+double bmeq_fh_sample(const bmeq_fh_sampler *s, const double xyz[3]);
+
+bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, bmeq_fh_work *w);
+void bmeq_fh_work_free(bmeq_fh_work *w);
+
+/* Finds up to max local maxima of the sphere-centre accumulator, best first,
+ * at least min_sep mm apart. *n receives the count. */
+bmeq_status bmeq_fh_hough(const bmeq_fh_work *w, double rmin, double rmax, bmeq_fh_cand *out, size_t max,
+			  double min_sep, size_t *n);
+
+/* Refines c in place on the scan: radius, centre, polarity, confidence. */
+void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_fh_cand *c);
+
+/* Estimates the neck axis of a refined head (lateral sign: +1 when lateral
+ * is +x, i.e. a right femur; 0 when unknown) and fills the side's geometry. */
+void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int lateral_sign,
+		       bmeq_femhead_side *side);
+
+/* Writes head and neck labels of one side onto the scan grid and sets the
+ * side's head_ml and neck_ml. */
+void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, uint8_t head_label,
+		   uint8_t neck_label, int label_neck, uint8_t *labels);
+
+/* Unit directions spread evenly over the sphere (Fibonacci lattice). */
+void bmeq_fh_directions(double (*dir)[3], size_t n);
+
+#endif

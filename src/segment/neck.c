@@ -1,0 +1,217 @@
+/* neck.c - the neck axis of a fitted head and the head/neck labels.
+ *
+ * Around the head the sphere's edge is everywhere except where the bone goes
+ * on into the neck: rays leaving the sphere in that direction keep the
+ * marrow's intensity for centimetres. The axis is the (weighted) mean of the
+ * directions whose rays stay marrow-like outside the sphere, restricted to
+ * the anatomically possible cone (lateral and inferior of the head), then
+ * sharpened by a few mean-shift steps.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "femhead_internal.h"
+
+#define FH_NECK_RAYS 512
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void normalise(double v[3])
+{
+	double n = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+
+	if (n > 0) {
+		v[0] /= n;
+		v[1] /= n;
+		v[2] /= n;
+	}
+}
+
+void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int lateral_sign,
+		       bmeq_femhead_side *side)
+{
+	double (*dir)[3] = malloc(FH_NECK_RAYS * sizeof(*dir));
+	double *score = malloc(FH_NECK_RAYS * sizeof(double));
+	double inner[600];
+	size_t nin = 0;
+	double R = c->r;
+	/* Without a better estimate the neck points 45 degrees below lateral. */
+	double axis[3] = {lateral_sign >= 0 ? 0.7071 : -0.7071, 0, -0.7071};
+
+	if (!dir || !score)
+		goto done;
+	bmeq_fh_directions(dir, FH_NECK_RAYS);
+
+	/* Marrow statistics: the inner part of the head, away from the edge. */
+	for (int a = 0; a < FH_NECK_RAYS && nin + 3 <= 600; a += 2)
+		for (int t = 1; t <= 3; t++) {
+			double r = R * 0.2 * t, p[3] = {c->c[0] + r * dir[a][0], c->c[1] + r * dir[a][1],
+							 c->c[2] + r * dir[a][2]};
+			double v = bmeq_fh_sample(s, p);
+
+			if (isfinite(v))
+				inner[nin++] = v;
+		}
+	if (nin < 20)
+		goto done;
+	qsort(inner, nin, sizeof(double), cmp_double);
+	double med = inner[nin / 2], q1 = inner[nin / 4], q3 = inner[3 * nin / 4];
+	double tol = 1.5 * (q3 - q1);
+	/* Floor on the tolerance: a very homogeneous phantom head would otherwise
+	 * reject the neck's own partial-volume samples. */
+	double spread = inner[nin - 1 - nin / 50] - inner[nin / 50];
+	if (tol < 0.15 * spread + 1e-6 * fabs(med))
+		tol = 0.15 * spread + 1e-6 * fabs(med);
+
+	for (int a = 0; a < FH_NECK_RAYS; a++) {
+		int good = 0, tot = 0;
+
+		score[a] = 0;
+		/* The neck leaves the head inferiorly; a ray upwards cannot be it. */
+		if (dir[a][2] > 0.2 || (lateral_sign && lateral_sign * dir[a][0] < 0.1))
+			continue;
+		for (double r = R + 2; r <= R + 16; r += 1.0) {
+			double p[3] = {c->c[0] + r * dir[a][0], c->c[1] + r * dir[a][1],
+				       c->c[2] + r * dir[a][2]};
+			double v = bmeq_fh_sample(s, p);
+
+			tot++;
+			good += isfinite(v) && fabs(v - med) <= tol;
+		}
+		score[a] = (double)good / tot;
+	}
+	double acc[3] = {0, 0, 0};
+	for (int a = 0; a < FH_NECK_RAYS; a++)
+		if (score[a] > 0.7)
+			for (int k = 0; k < 3; k++)
+				acc[k] += score[a] * score[a] * dir[a][k];
+	if (acc[0] * acc[0] + acc[1] * acc[1] + acc[2] * acc[2] < 1e-9)
+		goto done;
+	normalise(acc);
+	/* Mean shift within a 35-degree cone: the broad mean is pulled towards
+	 * the trochanter or shaft by marrow-like rays at the cone's rim. */
+	for (int it = 0; it < 4; it++) {
+		double nx[3] = {0, 0, 0};
+
+		for (int a = 0; a < FH_NECK_RAYS; a++) {
+			double d = dir[a][0] * acc[0] + dir[a][1] * acc[1] + dir[a][2] * acc[2];
+
+			if (score[a] > 0.7 && d > cos(35 * FH_PI / 180))
+				for (int k = 0; k < 3; k++)
+					nx[k] += score[a] * score[a] * dir[a][k];
+		}
+		if (nx[0] * nx[0] + nx[1] * nx[1] + nx[2] * nx[2] < 1e-9)
+			break;
+		normalise(nx);
+		memcpy(acc, nx, sizeof(acc));
+	}
+	memcpy(axis, acc, sizeof(axis));
+done:
+	free(dir);
+	free(score);
+	memcpy(side->neck_axis, axis, sizeof(axis));
+	/* Anatomical proportions (adult means, as the phantom draws them): neck
+	 * semi-axes 0.71 and 0.61 of the head radius, the base of the neck 20 mm
+	 * beyond the head's surface. */
+	side->neck_radius_mm[0] = 0.71 * R;
+	side->neck_radius_mm[1] = 0.61 * R;
+	side->junction_mm = sqrt(R * R - side->neck_radius_mm[0] * side->neck_radius_mm[0]);
+	side->neck_length_mm = R + 20.0;
+}
+
+void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, uint8_t head_label,
+		   uint8_t neck_label, int label_neck, uint8_t *labels)
+{
+	double inv[16];
+	const double *c = side->centre, *ax = side->neck_axis;
+	double R = side->radius_mm, L = side->neck_length_mm;
+	double n0 = side->neck_radius_mm[0], n1 = side->neck_radius_mm[1];
+	double ext = label_neck ? (L > R ? L : R) + (n0 > n1 ? n0 : n1) : R;
+	size_t lo[3], hi[3], nh = 0, nn = 0;
+	/* Neck cross-section axes: e0 in the vertical plane through the axis
+	 * (the neck-shaft plane, the shaft being near vertical), e1 across. */
+	double e0[3] = {-ax[2] * ax[0], -ax[2] * ax[1], 1.0 - ax[2] * ax[2]}, e1[3];
+	double e0n = sqrt(e0[0] * e0[0] + e0[1] * e0[1] + e0[2] * e0[2]);
+
+	if (e0n < 1e-6) {
+		e0[0] = 1;
+		e0[1] = e0[2] = 0;
+	} else {
+		for (int a = 0; a < 3; a++)
+			e0[a] /= e0n;
+	}
+	e1[0] = ax[1] * e0[2] - ax[2] * e0[1];
+	e1[1] = ax[2] * e0[0] - ax[0] * e0[2];
+	e1[2] = ax[0] * e0[1] - ax[1] * e0[0];
+
+	side->head_ml = side->neck_ml = 0;
+	if (bmeq_affine_invert(&g->affine[0][0], inv) != BMEQ_OK)
+		return;
+	/* Voxel-index bounding box of the world cube that holds head and neck. */
+	double fmin[3] = {HUGE_VAL, HUGE_VAL, HUGE_VAL}, fmax[3] = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+	for (int corner = 0; corner < 8; corner++) {
+		double p[3];
+
+		for (int a = 0; a < 3; a++)
+			p[a] = c[a] + ((corner >> a & 1) ? ext : -ext);
+		for (int a = 0; a < 3; a++) {
+			double f = inv[4 * a] * p[0] + inv[4 * a + 1] * p[1] + inv[4 * a + 2] * p[2] +
+				   inv[4 * a + 3];
+			fmin[a] = f < fmin[a] ? f : fmin[a];
+			fmax[a] = f > fmax[a] ? f : fmax[a];
+		}
+	}
+	for (int a = 0; a < 3; a++) {
+		double top = (double)g->dim[a] - 1;
+
+		if (fmax[a] < 0 || fmin[a] > top)
+			return;
+		lo[a] = fmin[a] < 0 ? 0 : (size_t)floor(fmin[a]);
+		hi[a] = fmax[a] > top ? g->dim[a] - 1 : (size_t)ceil(fmax[a]);
+	}
+	/* Membership of the voxel centre: the partial-volume-neutral choice,
+	 * which makes the labelled volume an unbiased estimate of the solid's. */
+	for (size_t k = lo[2]; k <= hi[2]; k++)
+		for (size_t j = lo[1]; j <= hi[1]; j++)
+			for (size_t i = lo[0]; i <= hi[0]; i++) {
+				double ijk[3] = {(double)i, (double)j, (double)k}, p[3];
+				size_t idx = i + g->dim[0] * (j + g->dim[1] * k);
+
+				if (labels[idx])
+					continue;
+				bmeq_grid_voxel_to_world(g, ijk, p);
+				double d[3] = {p[0] - c[0], p[1] - c[1], p[2] - c[2]};
+				double t = d[0] * ax[0] + d[1] * ax[1] + d[2] * ax[2];
+				double r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+
+				if (r2 <= R * R) {
+					labels[idx] = head_label;
+					nh++;
+				} else if (label_neck && t > 0 && t <= L) {
+					double q0 = (d[0] * e0[0] + d[1] * e0[1] + d[2] * e0[2]) / n0;
+					double q1 = (d[0] * e1[0] + d[1] * e1[1] + d[2] * e1[2]) / n1;
+
+					if (q0 * q0 + q1 * q1 <= 1) {
+						labels[idx] = neck_label;
+						nn++;
+					}
+				}
+			}
+	double vml = fabs(g->spacing[0] * g->spacing[1] * g->spacing[2]) / 1000.0;
+	/* Spacing is the column norms; a sheared grid's true voxel volume is the
+	 * determinant, so use it. */
+	const double (*A)[4] = g->affine;
+	double det = A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) -
+		     A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0]) +
+		     A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]);
+	if (fabs(det) > 0)
+		vml = fabs(det) / 1000.0;
+	side->head_ml = (double)nh * vml;
+	side->neck_ml = (double)nn * vml;
+}
