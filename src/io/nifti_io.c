@@ -231,8 +231,9 @@ static bmeq_status precheck_header(const uint8_t *hdr, int ver)
 	if (d0 < 1 || d0 > 7 || d1 < 1)
 		return bmeq_fail(BMEQ_E_FORMAT, "header dimensions are invalid (dim[0]=%lld, dim[1]=%lld)",
 				 (long long)d0, (long long)d1);
-	if (dt == DT_UNKNOWN || dt == DT_BINARY)
-		return bmeq_fail(BMEQ_E_FORMAT, "header datatype %lld is not an image type",
+	/* nifti_clib refuses codes outside its table, and 0 and BINARY as well. */
+	if (dt == DT_UNKNOWN || dt == DT_BINARY || !nifti_datatype_is_valid((int)dt, 1))
+		return bmeq_fail(BMEQ_E_FORMAT, "header datatype %lld is not a NIfTI datatype",
 				 (long long)dt);
 	return BMEQ_OK;
 }
