@@ -69,10 +69,11 @@ bmeq_status bmeq_itk_grid_from_lps(const bmeq_itk_geometry *geo, const size_t di
 typedef struct bmeq_n4_params {
 	double shrink_mm;       /* target voxel size of the fitting image: each axis is
 				   shrunk by floor(shrink_mm / spacing), at least 1, so
-				   thick slices are not shrunk further (default 2.5) */
+				   5 mm slices shrink 2-fold where 0.9 mm pixels shrink
+				   11-fold (default 10; 0 = no shrinking, slow) */
 	int levels;             /* B-spline fitting levels, 1..4 (default 3); the
 				   control mesh doubles at each level */
-	int iterations[4];      /* maximum iterations per level (default 25 15 10 -) */
+	int iterations[4];      /* maximum iterations per level (default 20 15 10 -) */
 	double spline_distance_mm; /* control point distance at the first level along
 				   each axis, > 0 (default 150); at least 1 mesh span
 				   per axis */
@@ -80,8 +81,8 @@ typedef struct bmeq_n4_params {
 	int histogram_bins;     /* intensity histogram bins (default 200) */
 } bmeq_n4_params;
 
-/* Fills p with the defaults above, chosen for speed (under a second for a
- * 320x320x24 scan on one core). */
+/* Fills p with the defaults above, chosen for speed (about 0.3 s for a
+ * 320x320x24 scan on one core, see bench/RESULTS.md). */
 void bmeq_n4_params_default(bmeq_n4_params *p);
 
 /* Estimates the smooth multiplicative bias field of in with N4 and returns
@@ -89,11 +90,15 @@ void bmeq_n4_params_default(bmeq_n4_params *p);
  * both on in's grid, the field at full resolution (the fitted B-spline is
  * evaluated on the full grid) and normalised to geometric mean 1 over the
  * fitting voxels. Either out pointer may be NULL when not wanted.
+ * The fitted spline is evaluated directly on the full grid; its domain is
+ * the shrunk image's extent stretched onto the full extent (as in ITK's
+ * BSplineControlPointImageFilter), a sub-percent stretch of a smooth field.
  * mask (optional, NULL = all voxels) marks with non-zero the voxels used for
  * fitting; voxels <= 0 are never used (log domain). Outside the fitting
  * voxels the field is the spline's extension, so the whole image is corrected.
  * params NULL means the defaults.
- * BMEQ_E_ARG for bad parameters or non-finite voxels, BMEQ_E_PROCESS when
+ * BMEQ_E_ARG for bad parameters, non-finite voxels or an axis of fewer than
+ * 4 voxels, BMEQ_E_PROCESS when
  * fewer than 64 voxels are usable (empty mask), BMEQ_E_UNSUPPORTED for a
  * sheared grid, BMEQ_E_NOMEM, BMEQ_E_INTERNAL for an ITK exception. */
 bmeq_status bmeq_itk_n4(const bmeq_volume *in, const uint8_t *mask, const bmeq_n4_params *params,
