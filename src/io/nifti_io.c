@@ -232,7 +232,8 @@ static bmeq_status precheck_header(const uint8_t *hdr, int ver)
 		return bmeq_fail(BMEQ_E_FORMAT, "header dimensions are invalid (dim[0]=%lld, dim[1]=%lld)",
 				 (long long)d0, (long long)d1);
 	/* nifti_clib refuses codes outside its table, and 0 and BINARY as well. */
-	if (dt == DT_UNKNOWN || dt == DT_BINARY || !nifti_datatype_is_valid((int)dt, 1))
+	if (dt == DT_UNKNOWN || dt == DT_BINARY || !nifti_datatype_is_valid((int)dt, 1) ||
+	    !nifti_is_valid_datatype((int)dt))
 		return bmeq_fail(BMEQ_E_FORMAT, "header datatype %lld is not a NIfTI datatype",
 				 (long long)dt);
 	return BMEQ_OK;
