@@ -143,7 +143,7 @@ typedef struct bmeq_phantom_acq {
 	double scanner_scale;      /* multiplies all signal */
 	double bias_coef[9];       /* log-bias polynomial (x, y, z, x2, y2, z2, xy, xz, yz), 0: none */
 	uint64_t noise_seed;
-	int supersample;           /* in-plane sub-samples per axis at edges (default 4) */
+	int supersample;           /* in-plane sub-samples per axis at edges (default 3) */
 	/* storage (used by the writer only) */
 	int datatype;              /* BMEQ_DT_INT16, BMEQ_DT_UINT16 or BMEQ_DT_FLOAT32 */
 	double scl_slope, scl_inter;

@@ -124,9 +124,16 @@ static double bias_at(const bmeq_phantom_acq *q, const double w[3])
 	return exp(e);
 }
 
+/* A primitive that may touch a row: the voxel range its bounding sphere
+ * reaches, and a cache of its state. The signed distance bound is
+ * 1-Lipschitz, so a primitive whose surface is d mm from a voxel centre stays
+ * wholly in (or out of) the boxes of the next (d - half-diagonal) / step
+ * voxels of the row without being evaluated again. */
 typedef struct rowcand {
 	uint16_t idx;
-	long lo, hi;
+	int cacheable;
+	int inside;
+	long lo, hi, next;
 } rowcand;
 
 /* Fills image, labels and truth maps voxel by voxel. */
@@ -141,8 +148,8 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 	uint16_t cand[BMEQ_PH_MAX_PRIM];
 	double s0[BMEQ_PH_MAX_PRIM];
 	bmeq_ph_plan plan;
-	int ss = q->supersample > 0 ? (q->supersample > 8 ? 8 : q->supersample) : 4;
-	int ns = (int)ceil(q->thickness_mm / 0.8);
+	int ss = q->supersample > 0 ? (q->supersample > 8 ? 8 : q->supersample) : 3;
+	int ns = (int)ceil(q->thickness_mm / 1.0);
 
 	/* body = R^T (world - t) */
 	for (int a = 0; a < 4; a++)
@@ -160,7 +167,8 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 	}
 	double hd = sqrt(bmeq_ph_dot(half[0], half[0]) + bmeq_ph_dot(half[1], half[1]) +
 			 bmeq_ph_dot(half[2], half[2]));
-	/* Slices are thick: first split through the slice into ~0.8 mm slabs,
+	double step = sqrt(bmeq_ph_dot(ax[0], ax[0]));
+	/* Slices are thick: first split through the slice into ~1 mm slabs,
 	 * then each slab in-plane ss x ss; sample points are the leaves. */
 	memset(&plan, 0, sizeof(plan));
 	plan.nlevels = 2;
@@ -186,20 +194,45 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 				rc[nrc].idx = (uint16_t)c;
 				rc[nrc].lo = lo;
 				rc[nrc].hi = hi;
+				rc[nrc].next = lo;
+				rc[nrc].inside = 0;
+				/* Lesions need their distance at every voxel (soft edge). */
+				rc[nrc].cacheable = pr->role != BMEQ_PH_LESION;
 				nrc++;
 			}
 			size_t base = (k * nj + j) * ni;
 			for (size_t i = 0; i < ni; i++) {
 				double pt[3];
 				size_t nc = 0;
+				uint32_t masks[3] = {0, 0, 0};
 				bmeq_ph_accum acc;
-				for (size_t c = 0; c < nrc; c++)
-					if ((long)i >= rc[c].lo && (long)i <= rc[c].hi)
-						cand[nc++] = rc[c].idx;
+				long li = (long)i;
 				for (int r = 0; r < 3; r++)
 					pt[r] = p0[r] + (double)i * ax[0][r];
+				for (size_t c = 0; c < nrc; c++) {
+					rowcand *q1 = &rc[c];
+					const bmeq_ph_prim *pr = &m->prim[q1->idx];
+					if (li < q1->lo || li > q1->hi)
+						continue;
+					if (q1->cacheable && li < q1->next) {
+						if (q1->inside)
+							masks[pr->group] |= 1u << pr->role;
+						continue;
+					}
+					double s = bmeq_ph_prim_eval(pr, pt);
+					if (q1->cacheable && fabs(s) > hd) {
+						double kk = floor((fabs(s) - hd) / step - 1e-9);
+						q1->inside = s < 0.0;
+						q1->next = li + 1 + (kk > 0.0 ? (long)(kk < 1e9 ? kk : 1e9) : 0);
+						if (q1->inside)
+							masks[pr->group] |= 1u << pr->role;
+						continue;
+					}
+					s0[nc] = s;
+					cand[nc++] = q1->idx;
+				}
 				memset(&acc, 0, sizeof(acc));
-				bmeq_ph_sample_box(m, &plan, pt, half, cand, nc, 1.0, &acc, s0);
+				bmeq_ph_sample_box(m, &plan, pt, half, cand, s0, nc, masks, 1.0, &acc);
 
 				double we[2] = {0.0, 0.0};
 				for (size_t c = 0; c < nc; c++) {

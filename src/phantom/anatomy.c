@@ -124,7 +124,7 @@ void bmeq_ph_acq_default(bmeq_phantom_acq *q)
 	q->bias_coef[1] = 0.25;
 	q->bias_coef[4] = 0.12;
 	q->noise_seed = 1;
-	q->supersample = 4;
+	q->supersample = 3;
 	q->datatype = 4; /* BMEQ_DT_INT16 */
 	q->nifti_version = 1;
 	q->qform_code = 1;

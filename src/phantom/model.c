@@ -54,6 +54,54 @@ static double atom_eval(const bmeq_ph_atom *a, const double p[3])
 	return a->complement ? -s : s;
 }
 
+static int atom_inside(const bmeq_ph_atom *a, const double p[3])
+{
+	double d[3] = {p[0] - a->c[0], p[1] - a->c[1], p[2] - a->c[2]};
+	int in = 0;
+
+	/* The signs of atom_eval without square roots or inverse cosines. */
+	switch (a->kind) {
+	case BMEQ_PH_ATOM_ELL: {
+		double q0 = bmeq_ph_dot(a->axis[0], d) * a->inv_r[0];
+		double q1 = bmeq_ph_dot(a->axis[1], d) * a->inv_r[1];
+		double q2 = bmeq_ph_dot(a->axis[2], d) * a->inv_r[2];
+		in = q0 * q0 + q1 * q1 + q2 * q2 < 1.0;
+		break;
+	}
+	case BMEQ_PH_ATOM_ELLCYL: {
+		double q0 = bmeq_ph_dot(a->axis[0], d) * a->inv_r[0];
+		double q1 = bmeq_ph_dot(a->axis[1], d) * a->inv_r[1];
+		in = q0 * q0 + q1 * q1 < 1.0;
+		break;
+	}
+	case BMEQ_PH_ATOM_SLAB: {
+		double t = bmeq_ph_dot(a->axis[0], d);
+		in = t > a->t0 && t < a->t1;
+		break;
+	}
+	case BMEQ_PH_ATOM_CONE: {
+		/* angle < half  <=>  dot > cos(half) * len */
+		double t = bmeq_ph_dot(a->axis[0], d), l2 = bmeq_ph_dot(d, d), c = a->cos_half;
+		if (c >= 0.0)
+			in = t > 0.0 && t * t > c * c * l2;
+		else
+			in = t >= 0.0 || t * t < c * c * l2;
+		if (l2 == 0.0)
+			in = 0;
+		break;
+	}
+	}
+	return a->complement ? !in : in;
+}
+
+int bmeq_ph_prim_inside(const bmeq_ph_prim *pr, const double p[3])
+{
+	for (int i = 0; i < pr->natoms; i++)
+		if (!atom_inside(&pr->atom[i], p))
+			return 0;
+	return 1;
+}
+
 double bmeq_ph_prim_eval(const bmeq_ph_prim *pr, const double p[3])
 {
 	/* Intersection: the largest atom value bounds the distance both inside
@@ -140,6 +188,7 @@ static bmeq_ph_atom atom_cone(const double c[3], const double n[3], double half_
 	memcpy(a.axis[0], n, sizeof(a.axis[0]));
 	bmeq_ph_normalize(a.axis[0]);
 	a.half_angle = half_deg * PI / 180.0;
+	a.cos_half = cos(a.half_angle);
 	return a;
 }
 

@@ -81,6 +81,7 @@ typedef struct bmeq_ph_atom {
 	double min_r;         /* smallest radius (distance scale) */
 	double t0, t1;        /* SLAB */
 	double half_angle;    /* CONE, radians */
+	double cos_half;
 } bmeq_ph_atom;
 
 /* Roles a primitive plays in the tissue composition. */
@@ -128,6 +129,9 @@ bmeq_status bmeq_ph_model_build(const bmeq_phantom_anatomy *a, int contrast, bme
 
 /* Signed distance bound of primitive pr at body point p. */
 double bmeq_ph_prim_eval(const bmeq_ph_prim *pr, const double p[3]);
+
+/* 1 when p is inside pr (the sign of bmeq_ph_prim_eval, computed faster). */
+int bmeq_ph_prim_inside(const bmeq_ph_prim *pr, const double p[3]);
 
 /* Results of composing role masks (one uint32 per group) at a sample. */
 typedef struct bmeq_ph_sample {
@@ -201,11 +205,13 @@ typedef struct bmeq_ph_plan {
 } bmeq_ph_plan;
 
 /* Adds the weighted properties of the box centred at body point p with
- * half-axes half[3][3] to acc, considering only primitives cand[0..ncand). s0,
- * when not NULL, receives the centre's signed distance per candidate. */
+ * half-axes half[3][3] to acc. Only primitives cand[0..ncand) are looked at;
+ * s_init, when not NULL, holds their signed distances at p (already known to
+ * the caller). masks (NULL: none) holds the roles of primitives the caller
+ * already knows to contain the whole box. */
 void bmeq_ph_sample_box(const bmeq_ph_model *m, const bmeq_ph_plan *plan, const double p[3],
-			double half[3][3], const uint16_t *cand, size_t ncand, double weight,
-			bmeq_ph_accum *acc, double *s0);
+			double half[3][3], const uint16_t *cand, const double *s_init, size_t ncand,
+			const uint32_t *masks, double weight, bmeq_ph_accum *acc);
 
 /* ---- small JSON writer (json.c) ---- */
 

@@ -26,7 +26,7 @@ static void accumulate(const bmeq_ph_model *m, const uint32_t masks[3], double w
 
 static void box_rec(const bmeq_ph_model *m, const bmeq_ph_plan *plan, int level, const double p[3],
 		    double half[3][3], const uint16_t *cand, size_t ncand,
-		    const uint32_t in_masks[3], double weight, bmeq_ph_accum *acc, double *s0)
+		    const uint32_t in_masks[3], double weight, bmeq_ph_accum *acc, const double *s_init)
 {
 	uint16_t near[BMEQ_PH_MAX_PRIM];
 	size_t nn = 0;
@@ -34,17 +34,23 @@ static void box_rec(const bmeq_ph_model *m, const bmeq_ph_plan *plan, int level,
 	int leaf = level >= plan->nlevels;
 	double hd = 0.0;
 
-	if (!leaf)
-		hd = sqrt(bmeq_ph_dot(half[0], half[0]) + bmeq_ph_dot(half[1], half[1]) +
-			  bmeq_ph_dot(half[2], half[2]));
+	if (leaf) {
+		for (size_t c = 0; c < ncand; c++) {
+			const bmeq_ph_prim *pr = &m->prim[cand[c]];
+			if (bmeq_ph_prim_inside(pr, p))
+				masks[pr->group] |= 1u << pr->role;
+		}
+		accumulate(m, masks, weight, acc);
+		return;
+	}
+	hd = sqrt(bmeq_ph_dot(half[0], half[0]) + bmeq_ph_dot(half[1], half[1]) +
+		  bmeq_ph_dot(half[2], half[2]));
 	for (size_t c = 0; c < ncand; c++) {
 		const bmeq_ph_prim *pr = &m->prim[cand[c]];
-		double s = bmeq_ph_prim_eval(pr, p);
-		if (s0)
-			s0[c] = s;
-		if (leaf ? s < 0.0 : s < -hd)
+		double s = s_init ? s_init[c] : bmeq_ph_prim_eval(pr, p);
+		if (s < -hd)
 			masks[pr->group] |= 1u << pr->role;
-		else if (!leaf && s <= hd)
+		else if (s <= hd)
 			near[nn++] = cand[c];
 	}
 	if (nn == 0) {
@@ -65,17 +71,29 @@ static void box_rec(const bmeq_ph_model *m, const bmeq_ph_plan *plan, int level,
 				for (int x = 0; x < 3; x++)
 					q[x] = p[x] + fi * half[0][x] + fj * half[1][x] +
 					       fk * half[2][x];
-				box_rec(m, plan, level + 1, q, ch, near, nn, masks, w, acc, NULL);
+				if (level + 1 < plan->nlevels) {
+					box_rec(m, plan, level + 1, q, ch, near, nn, masks, w, acc,
+						NULL);
+					continue;
+				}
+				/* Children are sample points: test them here. */
+				uint32_t mk[3] = {masks[0], masks[1], masks[2]};
+				for (size_t c = 0; c < nn; c++) {
+					const bmeq_ph_prim *pr = &m->prim[near[c]];
+					if (bmeq_ph_prim_inside(pr, q))
+						mk[pr->group] |= 1u << pr->role;
+				}
+				accumulate(m, mk, w, acc);
 			}
 		}
 	}
 }
 
 void bmeq_ph_sample_box(const bmeq_ph_model *m, const bmeq_ph_plan *plan, const double p[3],
-			double half[3][3], const uint16_t *cand, size_t ncand, double weight,
-			bmeq_ph_accum *acc, double *s0)
+			double half[3][3], const uint16_t *cand, const double *s_init, size_t ncand,
+			const uint32_t *masks, double weight, bmeq_ph_accum *acc)
 {
 	static const uint32_t none[3] = {0, 0, 0};
 
-	box_rec(m, plan, 0, p, half, cand, ncand, none, weight, acc, s0);
+	box_rec(m, plan, 0, p, half, cand, ncand, masks ? masks : none, weight, acc, s_init);
 }

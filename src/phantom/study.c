@@ -145,7 +145,7 @@ void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, u
 	for (int i = 3; i < 9; i++)
 		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.2, 0.2);
 	q->noise_seed = bmeq_ph_rng_next(&r);
-	q->supersample = 4;
+	q->supersample = 3;
 	q->scl_slope = 0.0;
 	q->scl_inter = 0.0;
 }

@@ -1,5 +1,6 @@
 /* study_write.c - writing a phantom study: BIDS-like scans, truth label maps,
  * manifest.csv and truth.json. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -64,8 +64,8 @@ void bmeq_ph_truth_volumes(const bmeq_ph_model *m, const bmeq_phantom_hip *h, in
 						cand[nc++] = all[c];
 				}
 				if (nc)
-					bmeq_ph_sample_box(m, &plan, p, half, cand, nc, 1.0, &acc,
-							   NULL);
+					bmeq_ph_sample_box(m, &plan, p, half, cand, NULL, nc, NULL,
+							   1.0, &acc);
 			}
 	double ml = cell * cell * cell / 1000.0;
 	t->head_ml = acc.region[1 + side] * ml;

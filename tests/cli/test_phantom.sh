@@ -1,0 +1,77 @@
+#!/bin/bash
+# test_phantom.sh BMEQ DATA TMP - `bmeq phantom`: a 2 x 3 study (6 scans, so every storage
+# variant) is written, loads with `bmeq info` and with nibabel in the intended orientation
+# (tests/tools/check_phantom.py), the same seed gives identical voxels, and usage errors exit 2.
+set -u
+BMEQ=$1
+TMP=$3
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+fail=0
+rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
+
+err() {
+	echo "FAIL: $*" >&2
+	fail=1
+}
+
+"$BMEQ" phantom -o "$TMP/a" --subjects 2 --sessions 3 --seed 11 >"$TMP/a.out" 2>"$TMP/a.err" ||
+	err "phantom exited $?: $(head -3 "$TMP/a.err")"
+[ -s "$TMP/a.err" ] && err "phantom wrote to stderr: $(head -3 "$TMP/a.err")"
+n=$(find "$TMP/a" -name '*_acq-STIR_T2w.nii.gz' | wc -l)
+[ "$n" -eq 6 ] || err "expected 6 scans, found $n"
+[ -f "$TMP/a/sub-02/ses-03/anat/sub-02_ses-03_acq-STIR_T2w.nii.gz" ] || err "BIDS-like path missing"
+[ "$(wc -l <"$TMP/a/manifest.csv")" -eq 7 ] || err "manifest.csv should have a header and 6 rows"
+
+# Every scan and truth map reads with bmeq info.
+mapfile -t files < <(find "$TMP/a" -name '*.nii.gz' | sort)
+"$BMEQ" info "${files[@]}" >"$TMP/info.out" 2>"$TMP/info.err" ||
+	err "bmeq info failed on the study: $(head -3 "$TMP/info.err")"
+grep -q 'orientation *L' "$TMP/info.out" || err "no flipped (L...) scan in the study"
+
+# nibabel: orientation, labels on the grid, variants, datatypes.
+if [ -x "$PY" ] && "$PY" -c 'import nibabel' 2>/dev/null; then
+	"$PY" "$HERE/../tools/check_phantom.py" "$TMP/a" --require-all-variants >"$TMP/check.out" 2>&1 ||
+		err "nibabel check: $(grep FAIL "$TMP/check.out" | head -5)"
+else
+	echo "SKIP: /usr/bin/python3 with nibabel not available" >&2
+fi
+
+# Same seed: identical decoded voxels (compared as bmeq reads them, not as gzip bytes).
+"$BMEQ" phantom -o "$TMP/b" --subjects 1 --sessions 3 --seed 11 2>"$TMP/b.err" ||
+	err "second run exited $?"
+for k in 01 02 03; do
+	f=sub-01/ses-$k/anat/sub-01_ses-${k}_acq-STIR_T2w.nii.gz
+	if [ -x "$PY" ] && "$PY" -c 'import nibabel' 2>/dev/null; then
+		"$PY" - "$TMP/a/$f" "$TMP/b/$f" <<'PYEOF' || err "$f differs between runs with the same seed"
+import sys, nibabel as nib, numpy as np
+a, b = (nib.load(p) for p in sys.argv[1:3])
+sys.exit(0 if np.array_equal(np.asarray(a.dataobj), np.asarray(b.dataobj))
+         and np.array_equal(a.affine, b.affine) else 1)
+PYEOF
+	else
+		cmp -s <(gzip -dc "$TMP/a/$f") <(gzip -dc "$TMP/b/$f") || err "$f differs"
+	fi
+done
+# A different seed gives different anatomy.
+"$BMEQ" phantom -o "$TMP/c" --subjects 1 --sessions 1 --seed 12 2>/dev/null || err "seed 12 run failed"
+cmp -s <(gzip -dc "$TMP/a/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") \
+	<(gzip -dc "$TMP/c/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") &&
+	err "seeds 11 and 12 gave the same scan"
+
+# Usage errors: exit 2 with a bmeq: phantom: message; unwritable output: exit 4.
+"$BMEQ" phantom >/dev/null 2>"$TMP/u1.err"
+[ $? -eq 2 ] || err "missing -o should exit 2"
+grep -q '^bmeq: phantom: ' "$TMP/u1.err" || err "usage message format"
+"$BMEQ" phantom -o "$TMP/x" --subjects 0 >/dev/null 2>&1
+[ $? -eq 2 ] || err "--subjects 0 should exit 2"
+"$BMEQ" phantom -o "$TMP/x" --seed -4 >/dev/null 2>&1
+[ $? -eq 2 ] || err "--seed -4 should exit 2"
+"$BMEQ" phantom -o "$TMP/x" --bogus >/dev/null 2>&1
+[ $? -eq 2 ] || err "unknown option should exit 2"
+"$BMEQ" phantom -o /proc/bmeq-no-such-dir --subjects 1 --sessions 1 >/dev/null 2>&1
+[ $? -eq 4 ] || err "unwritable output should exit 4"
+"$BMEQ" phantom --help | grep -q 'usage: bmeq phantom' || err "--help"
+
+[ $fail -eq 0 ] && rm -rf "$TMP"
+exit $fail

@@ -1,0 +1,342 @@
+/* test_phantom.c - the synthetic hip phantom: truth volumes against the
+ * formulas of its analytic shapes, determinism, orientation (the patient's
+ * left at negative RAS x), storage variants and written files. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bmeq/nifti_io.h"
+#include "bmeq/phantom.h"
+#include "check.h"
+
+#define PI 3.14159265358979323846
+
+/* A small field of view around both hips keeps the tests fast. */
+static void small_fov(bmeq_phantom_params *p)
+{
+	p->acq.fov_mm[0] = 300.0;
+	p->acq.fov_mm[1] = 140.0;
+	p->acq.fov_centre[2] = -10.0;
+	p->acq.inplane_mm = 1.0;
+	p->acq.nslices = 16;
+}
+
+/* Volume of the part of an elliptic cylinder (semi-axes a, b; a == b here)
+ * from the sphere centre to length L that lies outside the sphere of radius
+ * r: pi a^2 L minus the sphere's share of the cylinder. */
+static double neck_formula(double r, double a, double L)
+{
+	double t0 = sqrt(r * r - a * a);
+	double inside = PI * a * a * t0 + PI * (r * r * (r - t0) - (r * r * r - t0 * t0 * t0) / 3.0);
+	return (PI * a * a * L - inside) / 1000.0;
+}
+
+static void test_analytic_volumes(void)
+{
+	bmeq_phantom_params p;
+	bmeq_phantom_scan *sc = NULL;
+
+	bmeq_phantom_params_default(&p);
+	small_fov(&p);
+	/* Round neck so that its volume has a closed form. */
+	for (int s = 0; s < 2; s++)
+		p.anat.hip[s].neck_radius[1] = p.anat.hip[s].neck_radius[0];
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_OK);
+	if (!sc)
+		return;
+	for (int s = 0; s < 2; s++) {
+		const bmeq_phantom_hip *h = &p.anat.hip[s];
+		double r = h->head_radius;
+		double head = 4.0 / 3.0 * PI * r * r * r / 1000.0;
+		double neck = neck_formula(r, h->neck_radius[0], h->neck_length);
+		CHECK_NEAR(sc->truth[s].head_ml, head, 0.005 * head);
+		CHECK_NEAR(sc->truth[s].neck_ml, neck, 0.02 * neck);
+		/* The label maps on a 1 x 1 x 4.8 mm grid still come within 2 %. */
+		CHECK_NEAR(sc->truth[s].head_grid_ml, head, 0.02 * head);
+		CHECK_NEAR(sc->truth[s].neck_grid_ml, neck, 0.04 * neck);
+		CHECK_NEAR(sc->truth[s].head_radius_mm, r, 1e-12);
+	}
+	/* The right hip's focal lesion is an ellipsoid wholly inside the head's
+	 * marrow: its edema volume is 4/3 pi abc. */
+	const bmeq_phantom_lesion *le = &p.anat.hip[BMEQ_PHANTOM_RIGHT].lesion[0];
+	CHECK(p.anat.hip[BMEQ_PHANTOM_RIGHT].nlesions == 1);
+	double ell = 4.0 / 3.0 * PI * le->radii[0] * le->radii[1] * le->radii[2] / 1000.0;
+	CHECK_NEAR(sc->truth[0].edema_head_ml, ell, 0.02 * ell);
+	CHECK_NEAR(sc->truth[0].edema_neck_ml, 0.0, 1e-12);
+	CHECK(sc->truth[0].lesion_count == 1);
+	/* The left hip's diffuse edema runs from the head into the neck. */
+	CHECK(sc->truth[1].edema_head_ml > 5.0);
+	CHECK(sc->truth[1].edema_neck_ml > 1.0);
+	CHECK(sc->truth[1].edema_head_ml < sc->truth[1].head_ml);
+	CHECK(sc->truth[1].lesion_count == 1);
+	bmeq_phantom_scan_destroy(sc);
+}
+
+/* Truth label maps: label 1 (right head) at positive x, 2 (left head) at
+ * negative x, centroids on the truth head centres; edema voxels lie inside
+ * the region labels and are brighter than normal marrow on STIR. */
+static void test_orientation_and_labels(int orient, int flip)
+{
+	bmeq_phantom_params p;
+	bmeq_phantom_scan *sc = NULL;
+
+	bmeq_phantom_params_default(&p);
+	small_fov(&p);
+	p.acq.orient = orient;
+	p.acq.flip_lr = flip;
+	p.acq.oblique_deg = 18.0;
+	p.acq.oblique_tilt_deg = 5.0;
+	p.acq.rotation_deg[2] = 3.0;
+	p.acq.translation_mm[0] = 4.0;
+	if (orient == BMEQ_PHANTOM_AXIAL) {
+		p.acq.fov_mm[1] = 160.0;
+		p.acq.nslices = 20;
+	}
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_OK);
+	if (!sc)
+		return;
+	const bmeq_grid *g = &sc->image->grid;
+	char code[4];
+	bmeq_grid_orientation(g, code);
+	CHECK(code[0] == (flip ? 'L' : 'R'));
+	size_t n = bmeq_grid_nvox(g);
+	double sum[3][3] = {{0}}, cnt[3] = {0};
+	double ed_sum = 0, ed_n = 0, marrow_sum = 0, marrow_n = 0;
+	int outside = 0;
+	for (size_t v = 0; v < n; v++) {
+		int l = sc->labels[v];
+		if (sc->edema[v] && sc->edema[v] != l)
+			outside++;
+		if (l != 1 && l != 2)
+			continue;
+		double ijk[3] = {(double)(v % g->dim[0]), (double)((v / g->dim[0]) % g->dim[1]),
+				 (double)(v / (g->dim[0] * g->dim[1]))}, w[3];
+		bmeq_grid_voxel_to_world(g, ijk, w);
+		for (int r = 0; r < 3; r++)
+			sum[l][r] += w[r];
+		cnt[l]++;
+		if (l == 2 && sc->edema[v]) {
+			ed_sum += sc->image->data[v];
+			ed_n++;
+		} else if (l == 1 && !sc->edema[v]) {
+			marrow_sum += sc->image->data[v];
+			marrow_n++;
+		}
+	}
+	CHECK(outside == 0);
+	CHECK(cnt[1] > 100 && cnt[2] > 100);
+	for (int l = 1; l <= 2 && cnt[1] > 0 && cnt[2] > 0; l++)
+		for (int r = 0; r < 3; r++)
+			CHECK_NEAR(sum[l][r] / cnt[l], sc->truth[l - 1].head_centre_ras[r], 2.5);
+	CHECK(cnt[1] > 0 && sum[1][0] / cnt[1] > 50.0);  /* patient's right: +x */
+	CHECK(cnt[2] > 0 && sum[2][0] / cnt[2] < -50.0); /* patient's left: -x */
+	CHECK(ed_n > 0 && marrow_n > 0 && ed_sum / ed_n > 1.5 * marrow_sum / marrow_n);
+	bmeq_phantom_scan_destroy(sc);
+}
+
+static void test_determinism(void)
+{
+	bmeq_phantom_subject s1, s2, s3;
+	bmeq_phantom_params p1, p2, p3;
+	bmeq_phantom_scan *a = NULL, *b = NULL, *c = NULL;
+
+	bmeq_phantom_subject_make(7, 2, &s1);
+	bmeq_phantom_subject_make(7, 2, &s2);
+	bmeq_phantom_subject_make(8, 2, &s3);
+	CHECK(memcmp(&s1, &s2, sizeof(s1)) == 0);
+	CHECK(s1.anat.hip[0].head_radius != s3.anat.hip[0].head_radius);
+	bmeq_phantom_session_params(7, &s1, 2, 1, 3, &p1);
+	bmeq_phantom_session_params(7, &s2, 2, 1, 3, &p2);
+	bmeq_phantom_session_params(8, &s3, 2, 1, 3, &p3);
+	small_fov(&p1);
+	small_fov(&p2);
+	small_fov(&p3);
+	CHECK(bmeq_phantom_scan_make(&p1, &a) == BMEQ_OK);
+	CHECK(bmeq_phantom_scan_make(&p2, &b) == BMEQ_OK);
+	CHECK(bmeq_phantom_scan_make(&p3, &c) == BMEQ_OK);
+	if (a && b && c) {
+		size_t n = bmeq_grid_nvox(&a->image->grid);
+		CHECK(bmeq_grid_same(&a->image->grid, &b->image->grid, 0.0));
+		CHECK(memcmp(a->image->data, b->image->data, n * sizeof(float)) == 0);
+		CHECK(memcmp(a->labels, b->labels, n) == 0);
+		CHECK(memcmp(a->edema, b->edema, n) == 0);
+		CHECK(memcmp(a->truth, b->truth, sizeof(a->truth)) == 0);
+		CHECK(!bmeq_grid_same(&a->image->grid, &c->image->grid, 0.01) ||
+		      memcmp(a->image->data, c->image->data, n * sizeof(float)) != 0);
+	}
+	bmeq_phantom_scan_destroy(a);
+	bmeq_phantom_scan_destroy(b);
+	bmeq_phantom_scan_destroy(c);
+}
+
+/* Left and right are drawn separately, and subjects differ. */
+static void test_anatomy_ranges(void)
+{
+	for (unsigned i = 0; i < 40; i++) {
+		bmeq_phantom_subject s;
+		bmeq_phantom_subject_make(123, i, &s);
+		const bmeq_phantom_hip *r = &s.anat.hip[0], *l = &s.anat.hip[1];
+		CHECK(r->head_centre[0] > 0.0 && l->head_centre[0] < 0.0);
+		CHECK(r->head_radius != l->head_radius);
+		CHECK(r->neck_shaft_deg != l->neck_shaft_deg);
+		for (int k = 0; k < 2; k++) {
+			const bmeq_phantom_hip *h = &s.anat.hip[k];
+			CHECK(h->head_radius >= 20.0 && h->head_radius <= 27.0);
+			CHECK(h->neck_shaft_deg >= 120.0 && h->neck_shaft_deg <= 140.0);
+			CHECK(h->edema_ratio >= 2.5 && h->edema_ratio <= 5.0);
+			CHECK((s.trajectory[k] == BMEQ_PHANTOM_TRAJ_NONE) == (h->nlesions == 0));
+		}
+	}
+}
+
+static void test_trajectories(void)
+{
+	CHECK_NEAR(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_COMPLETE, 0, 3), 1.0, 1e-12);
+	CHECK_NEAR(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_COMPLETE, 2, 3), 0.0, 1e-12);
+	double part = bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_PARTIAL, 2, 3);
+	CHECK(part > 0.5 && part < 0.9);
+	CHECK_NEAR(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_STABLE, 2, 3), 1.0, 1e-12);
+	CHECK(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_PROGRESSION, 2, 3) >
+	      bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_PROGRESSION, 0, 3));
+	CHECK_NEAR(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_NEW, 0, 3), 0.0, 1e-12);
+	CHECK(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_NEW, 2, 3) > 0.9);
+	CHECK_NEAR(bmeq_phantom_trajectory_scale(BMEQ_PHANTOM_TRAJ_NONE, 1, 3), 0.0, 1e-12);
+
+	/* The default six subjects cover every class and pattern. */
+	int traj_seen[6] = {0}, pat_seen[5] = {0}, eff = 0, clear = 0;
+	for (unsigned i = 0; i < 6; i++) {
+		bmeq_phantom_subject s;
+		bmeq_phantom_subject_make(1, i, &s);
+		for (int k = 0; k < 2; k++) {
+			traj_seen[s.trajectory[k]] = 1;
+			pat_seen[s.anat.hip[k].pattern] = 1;
+			eff += s.anat.hip[k].effusion_mm > 0.0;
+			clear += s.trajectory[k] == BMEQ_PHANTOM_TRAJ_NONE;
+		}
+	}
+	for (int t = 0; t < 6; t++)
+		CHECK(traj_seen[t]);
+	for (int t = 0; t < 5; t++)
+		CHECK(pat_seen[t]);
+	CHECK(eff >= 2 && clear >= 2);
+}
+
+/* Every study of 6 scans or more holds every storage variant. */
+static void test_variants(void)
+{
+	int orient[3] = {0}, flip[2] = {0}, dt16 = 0, du16 = 0, df32 = 0, v1 = 0, v2 = 0;
+	int both = 0, qonly = 0, sonly = 0;
+	const unsigned nsub = 2, nses = 3;
+
+	for (unsigned i = 0; i < nsub; i++) {
+		bmeq_phantom_subject s;
+		bmeq_phantom_subject_make(1, i, &s);
+		for (unsigned k = 0; k < nses; k++) {
+			bmeq_phantom_params p;
+			bmeq_grid g;
+			bmeq_phantom_session_params(1, &s, i, k, nses, &p);
+			CHECK(bmeq_phantom_grid(&p.acq, &g) == BMEQ_OK);
+			orient[p.acq.orient] = 1;
+			flip[p.acq.flip_lr] = 1;
+			dt16 |= p.acq.datatype == BMEQ_DT_INT16;
+			du16 |= p.acq.datatype == BMEQ_DT_UINT16;
+			df32 |= p.acq.datatype == BMEQ_DT_FLOAT32;
+			v1 |= p.acq.nifti_version == 1;
+			v2 |= p.acq.nifti_version == 2;
+			both |= p.acq.qform_code > 0 && p.acq.sform_code > 0;
+			qonly |= p.acq.qform_code > 0 && p.acq.sform_code == 0;
+			sonly |= p.acq.qform_code == 0 && p.acq.sform_code > 0;
+			CHECK(p.acq.inplane_mm >= 0.7 && p.acq.inplane_mm <= 1.2);
+			CHECK(p.acq.thickness_mm >= 3.0 && p.acq.thickness_mm <= 5.5);
+			CHECK(p.acq.gap_mm > 0.0);
+			CHECK(p.acq.snr >= 10.0 && p.acq.snr <= 30.0);
+			CHECK_NEAR(g.spacing[2], p.acq.thickness_mm + p.acq.gap_mm, 1e-9);
+			CHECK(g.dim[2] >= 20 && g.dim[2] <= 44);
+		}
+	}
+	CHECK(orient[0] && orient[1] && orient[2] && flip[0] && flip[1]);
+	CHECK(dt16 && du16 && df32 && v1 && v2 && both && qonly && sonly);
+}
+
+/* A written study reads back through bmeq_nifti_read on the scan's grid. */
+static void test_written_study(void)
+{
+	char dir[] = "/tmp/bmeq_test_phantom_XXXXXX";
+	char path[512];
+	bmeq_volume *v = NULL;
+	bmeq_nifti_info info;
+	uint16_t *lab = NULL;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(bmeq_phantom_study_write(dir, 1, 1, 5, NULL) == BMEQ_OK);
+	snprintf(path, sizeof(path), "%s/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz", dir);
+	CHECK(bmeq_nifti_read(path, NULL, &v, &info) == BMEQ_OK);
+	if (v) {
+		bmeq_phantom_subject s;
+		bmeq_phantom_params p;
+		bmeq_grid g;
+		bmeq_phantom_subject_make(5, 0, &s);
+		bmeq_phantom_session_params(5, &s, 0, 0, 1, &p);
+		CHECK(bmeq_phantom_grid(&p.acq, &g) == BMEQ_OK);
+		CHECK(bmeq_grid_same(&v->grid, &g, 0.01));
+		CHECK(info.datatype == BMEQ_DT_INT16);
+		snprintf(path, sizeof(path),
+			 "%s/derivatives/truth/sub-01/ses-01/anat/"
+			 "sub-01_ses-01_acq-STIR_desc-hips_dseg.nii.gz",
+			 dir);
+		CHECK(bmeq_nifti_read_labels(path, &v->grid, &lab) == BMEQ_OK);
+		size_t n = bmeq_grid_nvox(&v->grid), c[5] = {0};
+		for (size_t i = 0; lab && i < n; i++)
+			if (lab[i] < 5)
+				c[lab[i]]++;
+		CHECK(c[1] > 0 && c[2] > 0 && c[3] > 0 && c[4] > 0);
+	}
+	free(lab);
+	bmeq_volume_destroy(v);
+	/* Bad arguments are refused without writing. */
+	CHECK(bmeq_phantom_study_write(dir, 0, 1, 5, NULL) == BMEQ_E_ARG);
+	CHECK(bmeq_phantom_study_write("/proc/no/such/dir", 1, 1, 5, NULL) == BMEQ_E_WRITE);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
+static void test_bad_params(void)
+{
+	bmeq_phantom_params p;
+	bmeq_phantom_scan *sc = (bmeq_phantom_scan *)&p;
+
+	bmeq_phantom_params_default(&p);
+	p.acq.inplane_mm = 0.0;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.anat.hip[1].head_radius = -3.0;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.acq.fov_mm[0] = 1e9;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_scan_destroy(NULL);
+}
+
+int main(void)
+{
+	test_analytic_volumes();
+	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 0);
+	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 1);
+	test_orientation_and_labels(BMEQ_PHANTOM_AXIAL, 0);
+	test_orientation_and_labels(BMEQ_PHANTOM_OBLIQUE, 1);
+	test_determinism();
+	test_anatomy_ranges();
+	test_trajectories();
+	test_variants();
+	test_written_study();
+	test_bad_params();
+	CHECK_DONE();
+}
