@@ -14,6 +14,11 @@ struct bmeq_cc_workspace {
 	size_t run_cap;
 	uint32_t *row_first;    /* runs of row r are [row_first[r], row_first[r + 1]) */
 	size_t row_cap;
+	uint64_t *bits;         /* foreground bits of the rows of two slices (ring), padded */
+	uint32_t *done;         /* per bit word: runs of its row ended before the word */
+	size_t bits_cap;        /* words in bits and done */
+	uint32_t *rowbuf;       /* one row of labels, assembled before it is stored */
+	size_t rowbuf_cap;
 	uint64_t *counts;       /* per provisional label: voxels (size filter) */
 	uint32_t *remap;        /* provisional -> final label */
 	size_t comp_cap;
