@@ -1,0 +1,81 @@
+#!/bin/bash
+# test_segment.sh BMEQ DATA TMP - `bmeq segment`: a real T1 hip gives both heads, a label map on
+# the scan's grid and the per-side CSV; --roi replaces the segmentation (other labels reported as
+# label-N); a mask on another grid, a missing scan and usage errors get their exit codes.
+set -u
+BMEQ=$1
+DATA=$2
+TMP=$3
+fail=0
+rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
+err() {
+	echo "FAIL: $*" >&2
+	fail=1
+}
+PY=/usr/bin/python3
+SCAN=$DATA/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post_hipcrop.nii.gz
+STEM=C3N-02978_t1_tse_cor_post_hipcrop
+
+"$BMEQ" segment "$SCAN" -o "$TMP/out" >"$TMP/stdout" 2>"$TMP/stderr"
+rc=$?
+[ $rc -eq 0 ] || err "segment exit $rc: $(cat "$TMP/stderr")"
+[ -s "$TMP/out/${STEM}_roi.nii.gz" ] || err "no ROI map written"
+[ -s "$TMP/out/${STEM}_segment.csv" ] || err "no CSV written"
+cmp -s "$TMP/stdout" "$TMP/out/${STEM}_segment.csv" || err "stdout differs from the CSV file"
+head -1 "$TMP/stdout" | grep -q '^side,found,reason,centre_x,centre_y,centre_z,radius_mm,head_ml,neck_ml' ||
+	err "CSV header: $(head -1 "$TMP/stdout")"
+grep -q '^right,1,' "$TMP/stdout" || err "right head not found"
+grep -q '^left,1,' "$TMP/stdout" || err "left head not found"
+
+# The map lies on the scan's grid, holds labels 1-4, and the right head (1) lies at larger x.
+$PY - "$SCAN" "$TMP/out/${STEM}_roi.nii.gz" <<'PYEOF' || err "ROI map check failed"
+import sys, numpy as np, nibabel as nib
+s = nib.load(sys.argv[1]); r = nib.load(sys.argv[2])
+assert r.shape == s.shape, (r.shape, s.shape)
+assert np.allclose(r.affine, s.affine, atol=1e-3)
+assert r.get_data_dtype() == np.uint8
+L = np.asarray(r.dataobj)
+assert set(np.unique(L)) == {0, 1, 2, 3, 4}, np.unique(L)
+def cx(l):
+    ijk = np.argwhere(L == l).mean(0)
+    return (r.affine @ np.r_[ijk, 1])[0]
+assert cx(1) > cx(2) + 100, (cx(1), cx(2))
+PYEOF
+
+# --roi: the map just written, plus a label 9 region, is read back as the user's regions.
+$PY - "$TMP/out/${STEM}_roi.nii.gz" "$TMP/user.nii.gz" <<'PYEOF' || err "could not make the user mask"
+import sys, numpy as np, nibabel as nib
+r = nib.load(sys.argv[1]); L = np.asarray(r.dataobj).copy()
+L[0:4, 0:4, 0:2] = 9
+nib.save(nib.Nifti1Image(L, r.affine, r.header), sys.argv[2])
+PYEOF
+"$BMEQ" segment "$SCAN" -o "$TMP/roi" --roi "$TMP/user.nii.gz" >"$TMP/stdout" 2>"$TMP/stderr"
+rc=$?
+[ $rc -eq 0 ] || err "--roi exit $rc: $(cat "$TMP/stderr")"
+grep -q '^label-9,1,' "$TMP/stdout" || err "label 9 not reported as label-9: $(cat "$TMP/stdout")"
+grep -q '^right,1,' "$TMP/stdout" || err "--roi right head missing"
+
+# A mask on another grid: exit 3 with a message naming the grid.
+$PY - "$TMP/user.nii.gz" "$TMP/small.nii.gz" <<'PYEOF' || err "could not make the small mask"
+import sys, numpy as np, nibabel as nib
+r = nib.load(sys.argv[1]); L = np.asarray(r.dataobj)[:100]
+nib.save(nib.Nifti1Image(L, r.affine), sys.argv[2])
+PYEOF
+"$BMEQ" segment "$SCAN" -o "$TMP/bad" --roi "$TMP/small.nii.gz" >"$TMP/stdout" 2>"$TMP/stderr"
+rc=$?
+[ $rc -eq 3 ] || err "mask on another grid: exit $rc, want 3"
+grep -qi 'grid' "$TMP/stderr" || err "grid mismatch message: $(cat "$TMP/stderr")"
+grep -q '^bmeq: segment: ' "$TMP/stderr" || err "message format: $(cat "$TMP/stderr")"
+
+# Missing scan: 3; usage errors: 2.
+"$BMEQ" segment "$TMP/nope.nii.gz" -o "$TMP/x" >/dev/null 2>&1
+[ $? -eq 3 ] || err "missing scan: want exit 3"
+"$BMEQ" segment "$SCAN" >/dev/null 2>&1
+[ $? -eq 2 ] || err "no -o: want exit 2"
+"$BMEQ" segment -o "$TMP/x" >/dev/null 2>&1
+[ $? -eq 2 ] || err "no scan: want exit 2"
+"$BMEQ" segment "$SCAN" "$SCAN" -o "$TMP/x" >/dev/null 2>&1
+[ $? -eq 2 ] || err "two scans: want exit 2"
+
+[ $fail -eq 0 ] && echo "test_segment: all checks passed"
+exit $fail
