@@ -39,9 +39,13 @@ typedef struct bmeq_edema_params {
 	double min_lesion_ml;       /* and lesions smaller than this (default 0.02 mL) */
 	double reference_reject_k;  /* bright-tail rejection for the reference (default 3) */
 	size_t min_reference_voxels;/* fewer reference voxels: status error (default 200) */
+	double rim_mm;              /* rim guard depth: edema within this distance of a
+				     * region's edge counts only when joined to edema
+				     * deeper inside (partial volume with cartilage and
+				     * joint fluid); 0 disables (default 2.5) */
 } bmeq_edema_params;
 
-/* Fills the documented defaults (rule "median*1.8"... see README). */
+/* Fills the documented defaults (rule "median*2.0"... see README). */
 void bmeq_edema_params_init(bmeq_edema_params *p);
 
 /* What is known of a side from segmentation (optional). */

@@ -25,7 +25,7 @@ static const char measure_help[] =
 	"  --csv FILE             write the scans table here instead of DIR/scans.csv\n"
 	"  --lesions-csv FILE     write the lesions table here instead of DIR/lesions.csv\n"
 	"  --rule RULE            threshold rule over the reference: median*K (default\n"
-	"                         median*1.8), mean+Ksd, q3+Kiqr, median+Krsd\n"
+	"                         median*2.0), mean+Ksd, q3+Kiqr, median+Krsd\n"
 	"  --connectivity C       lesion connectivity 6, 18 or 26 (default 26)\n"
 	"  --min-lesion-voxels N  drop lesions with fewer voxels (default 10)\n"
 	"  --min-lesion-ml V      drop lesions smaller than V mL (default 0.02)\n"

@@ -6,6 +6,7 @@
 
 #include "bmeq/components.h"
 #include "bmeq/edema.h"
+#include "measure_internal.h"
 
 /* What one pass over the labelled voxels gathers per component. */
 typedef struct lesion_acc {
@@ -21,12 +22,13 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->rule.kind = BMEQ_RULE_MEDIAN_RATIO;
-	p->rule.k = 1.8;
+	p->rule.k = 2.0;
 	p->connectivity = 26;
 	p->min_lesion_voxels = 10;
 	p->min_lesion_ml = 0.02;
 	p->reference_reject_k = 3.0;
 	p->min_reference_voxels = 200;
+	p->rim_mm = 2.5;
 }
 
 void bmeq_edema_result_destroy(bmeq_edema_result *r)
@@ -295,6 +297,13 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	bmeq_threshold_roi16(scan->data, roi, n, (float)r->threshold, r->edema_map);
 	for (size_t i = 0; i < n; i++)
 		mask[i] = r->edema_map[i] != 0;
+	if (params->rim_mm > 0.0) {
+		if ((st = bmeq_rim_guard(g, roi, params->rim_mm, mask)) != BMEQ_OK)
+			goto fail;
+		for (size_t i = 0; i < n; i++)
+			if (!mask[i])
+				r->edema_map[i] = 0;
+	}
 
 	/* Lesions: 3D components; those below the minimum size are dropped by
 	 * the labeller (label 0) and so from the map. */
