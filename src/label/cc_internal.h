@@ -15,7 +15,8 @@ struct bmeq_cc_workspace {
 	uint32_t *row_first;    /* runs of row r are [row_first[r], row_first[r + 1]) */
 	size_t row_cap;
 	uint64_t *bits;         /* foreground bits of the rows of two slices (ring), padded */
-	uint32_t *done;         /* per bit word: runs of its row ended before the word */
+	uint64_t *starts;       /* run-start bits, same layout */
+	uint32_t *before;        /* per bit word: runs of its row starting before the word */
 	size_t bits_cap;        /* words in bits and done */
 	uint32_t *rowbuf;       /* one row of labels, assembled before it is stored */
 	size_t rowbuf_cap;

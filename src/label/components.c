@@ -39,8 +39,9 @@ void bmeq_cc_workspace_destroy(bmeq_cc_workspace *ws)
 	free(ws->lab);
 	free(ws->row_first);
 	free(ws->bits);
+	free(ws->starts);
 	free(ws->rowbuf);
-	free(ws->done);
+	free(ws->before);
 	free(ws->counts);
 	free(ws->remap);
 	free(ws);
@@ -91,10 +92,14 @@ static bmeq_status reserve_bits(bmeq_cc_workspace *ws, size_t need)
 	if (!b)
 		return bmeq_fail(BMEQ_E_NOMEM, "components: cannot allocate %zu bit words", need);
 	ws->bits = b;
-	uint32_t *d = realloc(ws->done, need * sizeof(*d));
+	uint64_t *st = realloc(ws->starts, need * sizeof(*st));
+	if (!st)
+		return bmeq_fail(BMEQ_E_NOMEM, "components: cannot allocate %zu bit words", need);
+	ws->starts = st;
+	uint32_t *d = realloc(ws->before, need * sizeof(*d));
 	if (!d)
 		return bmeq_fail(BMEQ_E_NOMEM, "components: cannot allocate %zu bit words", need);
-	ws->done = d;
+	ws->before = d;
 	ws->bits_cap = need;
 	return BMEQ_OK;
 }
@@ -151,12 +156,14 @@ static inline uint64_t fg_bits(const uint8_t *p)
 }
 
 /* Writes the runs of one row as start/end pairs into xs and returns their
- * number; also stores the row's foreground bits in bits[0..nw-1] and, per
- * word, how many runs were complete before it (a lower bound for the index
- * of a run holding a voxel of that word). Every change between background
- * and foreground is a bit of m ^ (m << 1 | carry); the boundaries alternate
- * start, end, start ... so they are stored in order without branching. */
-static size_t row_runs(const uint8_t *row, size_t nx, uint32_t *xs, uint64_t *bits, uint32_t *done)
+ * number; also stores the row's foreground bits, its run-start bits and,
+ * per word, the number of runs starting before the word, so that the run
+ * holding any voxel is found by counting bits. Every change between
+ * background and foreground is a bit of m ^ (m << 1 | carry); the
+ * boundaries alternate start, end, start ... so they are stored in order
+ * without branching on which one they are. */
+static size_t row_runs(const uint8_t *row, size_t nx, uint32_t *xs, uint64_t *bits, uint64_t *starts,
+		       uint32_t *before)
 {
 	size_t k = 0, w = 0;
 	uint64_t carry = 0;
@@ -171,9 +178,10 @@ static size_t row_runs(const uint8_t *row, size_t nx, uint32_t *xs, uint64_t *bi
 			memcpy(tail, row + base, nx - base);
 			m = fg_bits(tail);
 		}
-		bits[w] = m;
-		done[w] = (uint32_t)(k / 2);
 		uint64_t t = m ^ ((m << 1) | carry);
+		bits[w] = m;
+		starts[w] = m & t;
+		before[w] = (uint32_t)((k + 1) / 2);
 		carry = m >> 63;
 		while (t) {
 			xs[k++] = (uint32_t)(base + (size_t)__builtin_ctzll(t));
@@ -215,61 +223,46 @@ static inline int bit_at(const uint64_t *bits, ptrdiff_t x)
 	return (int)((bits[(q >> 6) - 1] >> (q & 63)) & 1);
 }
 
-/* Index of the run that holds voxel x, searching forward from run i. */
-static inline uint32_t run_at(const uint32_t *xs, uint32_t i, uint32_t x)
+/* Number of set bits, without branches and without relying on the POPCNT
+ * instruction, which the portable build may not assume. */
+static inline uint32_t popcount64(uint64_t v)
 {
-	while (xs[2 * i + 1] <= x)
-		i++;
-	return i;
+	v = v - ((v >> 1) & 0x5555555555555555ull);
+	v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+	v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+	return (uint32_t)((v * 0x0101010101010101ull) >> 56);
 }
 
-/* Touching runs for the voxel x of the current row: the run of the other
- * row holding x, or else (diagonal contact) those holding x - 1 and x + 1,
- * which then are two different runs. Unites each with run ci and returns
- * the end of the last one, so that the caller can skip voxels that could
- * only touch it again. */
-static inline uint32_t join_voxel(const uint32_t *xs, uint32_t *lab, const uint64_t *n,
-				  const uint32_t *nd, uint32_t n_first, uint32_t ci, uint32_t x, int d,
-				  uint32_t *ni, uint32_t *last_n)
+/* One row as the joiner sees it (pointers into the bit ring). */
+typedef struct bit_row {
+	const uint64_t *bits;    /* foreground, padded by a zero word on each side */
+	const uint64_t *starts;  /* run starts */
+	const uint32_t *before;  /* runs starting before each word */
+	uint32_t first;          /* index of the row's first run */
+} bit_row;
+
+/* Index of the run holding foreground voxel x of row r: the runs that
+ * start at or before x, counted from the row's first. */
+static inline uint32_t run_of(const bit_row *r, uint32_t x)
 {
-	uint32_t cand[2], end = x;
-	int nc = 0;
+	size_t w = x >> 6;
+	uint64_t upto = ~0ull >> (63 - (x & 63));
 
-	if (bit_at(n, (ptrdiff_t)x)) {
-		cand[nc++] = x;
-	} else if (d) {
-		if (bit_at(n, (ptrdiff_t)x - 1))
-			cand[nc++] = x - 1;
-		if (bit_at(n, (ptrdiff_t)x + 1))
-			cand[nc++] = x + 1;
-	}
-	for (int q = 0; q < nc; q++) {
-		uint32_t lo = n_first + nd[cand[q] >> 6], i = *ni > lo ? *ni : lo;
-
-		i = run_at(xs, i, cand[q]);
-		if (i != *last_n) {
-			unite(lab, ci, i);
-			*last_n = i;
-		}
-		*ni = i;
-		end = xs[2 * i + 1];
-	}
-	return end;
+	return r->first + r->before[w] + popcount64(r->starts[w] & upto) - 1;
 }
 
-/* One row pair: the current row (bits c, runs from c_first, done counts
- * cd) and an earlier neighbouring row (n, n_first, nd). d = 1 when voxels
- * diagonal along x touch. The words holding contacts are found without
- * branching, 64 words at a time, so that the common case (nothing touches)
- * costs a few bit operations; then only voxels of the current row that
- * touch the other row are visited, in increasing x, so both run cursors
- * only move forward, and after a contact the voxels that could only repeat
- * the same pair of runs are skipped. */
-static void join_rows(const uint32_t *xs, uint32_t *lab, const uint64_t *c, const uint32_t *cd,
-		      uint32_t c_first, const uint64_t *n, const uint32_t *nd, uint32_t n_first,
+/* Joins the runs of the current row c with those of an earlier row n that
+ * they touch. d = 1 when voxels diagonal along x touch. The words holding
+ * contacts are found without branching, 64 words at a time, so the common
+ * case (nothing touches) costs a few bit operations per word; then each
+ * contact voxel of the current row is mapped to its run and to the touching
+ * run of the other row by bit counting (no searching), and the voxels that
+ * could only repeat the same pair of runs are skipped. */
+static void join_rows(const uint32_t *xs, uint32_t *lab, const bit_row *c, const bit_row *n,
 		      size_t nw, int d)
 {
-	uint32_t ci = c_first, ni = n_first, last_c = UINT32_MAX, last_n = UINT32_MAX;
+	const uint64_t *nb = n->bits;
+	uint32_t last_c = UINT32_MAX, last_n = UINT32_MAX;
 	uint64_t ow[64];
 
 	for (size_t g = 0; g < nw; g += 64) {
@@ -278,10 +271,10 @@ static void join_rows(const uint32_t *xs, uint32_t *lab, const uint64_t *c, cons
 
 		for (size_t j = 0; j < gn; j++) {
 			size_t w = g + j;
-			uint64_t n0 = n[w], reach = n0;
+			uint64_t n0 = nb[w], reach = n0;
 			if (d)
-				reach |= (n0 << 1) | (n[w - 1] >> 63) | (n0 >> 1) | (n[w + 1] << 63);
-			ow[j] = c[w] & reach;
+				reach |= (n0 << 1) | (nb[w - 1] >> 63) | (n0 >> 1) | (nb[w + 1] << 63);
+			ow[j] = c->bits[w] & reach;
 			live |= (uint64_t)(ow[j] != 0) << j;
 		}
 		while (live) {
@@ -291,21 +284,30 @@ static void join_rows(const uint32_t *xs, uint32_t *lab, const uint64_t *c, cons
 			live &= live - 1;
 			while (o) {
 				uint32_t x = (uint32_t)(64 * w + (size_t)__builtin_ctzll(o));
-				uint32_t lo = c_first + cd[w];
+				uint32_t ci = run_of(c, x);
+				/* The other row's voxel x, else the diagonal ones
+				 * (x - 1 and x + 1 then lie in two different runs). */
+				int hx = bit_at(nb, (ptrdiff_t)x);
+				int hl = d & bit_at(nb, (ptrdiff_t)x - 1);
+				int hr = d & bit_at(nb, (ptrdiff_t)x + 1);
+				uint32_t p = hx ? x : hl ? x - 1 : x + 1;
+				uint32_t ni = run_of(n, p);
 
-				o &= o - 1;
-				ci = run_at(xs, ci > lo ? ci : lo, x);
-				if (ci != last_c) {
+				if (ci != last_c || ni != last_n) {
+					unite(lab, ci, ni);
 					last_c = ci;
-					last_n = UINT32_MAX;
+					last_n = ni;
 				}
-				uint32_t nend = join_voxel(xs, lab, n, nd, n_first, ci, x, d, &ni, &last_n);
+				if (!hx && hl && hr) {
+					ni = run_of(n, x + 1);
+					unite(lab, ci, ni);
+					last_n = ni;
+				}
 				/* Voxels before both run ends touch the same runs again. */
-				uint32_t cend = xs[2 * ci + 1], lim = cend < nend ? cend : nend;
-				if (lim >= 64 * (w + 1))
-					o = 0;
-				else if (lim > x + 1)
-					o &= ~0ull << (lim - 64 * w);
+				uint32_t cend = xs[2 * ci + 1], nend = xs[2 * last_n + 1];
+				uint32_t sh = (cend < nend ? cend : nend) - (uint32_t)(64 * w);
+				o &= o - 1;
+				o &= sh >= 64 ? 0 : ~0ull << sh;
 			}
 		}
 	}
@@ -340,17 +342,18 @@ static bmeq_status scan_and_join(bmeq_cc_workspace *ws, const uint8_t *mask, siz
 	for (size_t z = 0; z < nz; z++) {
 		for (size_t y = 0; y < ny; y++) {
 			size_t r = z * ny + y, slot = ((z & 1) * ny + y) * stride + 1;
-			uint64_t *bits = ws->bits + slot;
-			uint32_t *done = ws->done + slot;
+			uint64_t *bits = ws->bits + slot, *starts = ws->starts + slot;
+			uint32_t *before = ws->before + slot;
 
 			if ((st = reserve_runs(ws, k + row_max)) != BMEQ_OK)
 				return st;
 			ws->row_first[r] = (uint32_t)k;
-			size_t n = row_runs(mask + r * nx, nx, ws->xs + 2 * k, bits, done);
+			size_t n = row_runs(mask + r * nx, nx, ws->xs + 2 * k, bits, starts, before);
 			if (!n)
 				continue;
 			for (size_t i = k; i < k + n; i++)
 				ws->lab[i] = (uint32_t)i;
+			bit_row cur = { bits, starts, before, (uint32_t)k };
 			for (size_t q = 0; q < nnb; q++) {
 				if ((nb[q].dz < 0 && z == 0) || (nb[q].dy < 0 && y == 0) ||
 				    (nb[q].dy > 0 && y + 1 == ny))
@@ -359,9 +362,10 @@ static bmeq_status scan_and_join(bmeq_cc_workspace *ws, const uint8_t *mask, siz
 				size_t rn = zn * ny + yn, nslot = ((zn & 1) * ny + yn) * stride + 1;
 				/* row rn + 1 has started, so its first run bounds row rn */
 				uint32_t n0 = ws->row_first[rn], n1 = ws->row_first[rn + 1];
-				if (n0 < n1)
-					join_rows(ws->xs, ws->lab, bits, done, (uint32_t)k, ws->bits + nslot,
-						  ws->done + nslot, n0, nw, nb[q].d);
+				if (n0 < n1) {
+					bit_row other = { ws->bits + nslot, ws->starts + nslot, ws->before + nslot, n0 };
+					join_rows(ws->xs, ws->lab, &cur, &other, nw, nb[q].d);
+				}
 			}
 			k += n;
 		}
