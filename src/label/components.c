@@ -155,6 +155,16 @@ static inline uint64_t fg_bits(const uint8_t *p)
 #endif
 }
 
+/* Number of set bits, without branches and without relying on the POPCNT
+ * instruction, which the portable build may not assume. */
+static inline uint32_t popcount64(uint64_t v)
+{
+	v = v - ((v >> 1) & 0x5555555555555555ull);
+	v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+	v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+	return (uint32_t)((v * 0x0101010101010101ull) >> 56);
+}
+
 /* Writes the runs of one row as start/end pairs into xs and returns their
  * number; also stores the row's foreground bits, its run-start bits and,
  * per word, the number of runs starting before the word, so that the run
@@ -183,10 +193,19 @@ static size_t row_runs(const uint8_t *row, size_t nx, uint32_t *xs, uint64_t *bi
 		starts[w] = m & t;
 		before[w] = (uint32_t)((k + 1) / 2);
 		carry = m >> 63;
-		while (t) {
-			xs[k++] = (uint32_t)(base + (size_t)__builtin_ctzll(t));
+		/* Most words hold at most four boundaries: store four
+		 * unconditionally (the spare slots are overwritten later; the
+		 * caller reserves room) so that the loop branch is predictable. */
+		uint32_t nt = popcount64(t), *o = xs + k;
+		for (int q = 0; q < 4; q++) {
+			o[q] = (uint32_t)(base + (size_t)__builtin_ctzll(t | (1ull << 63)));
 			t &= t - 1;
 		}
+		for (uint32_t q = 4; q < nt; q++) {
+			o[q] = (uint32_t)(base + (size_t)__builtin_ctzll(t));
+			t &= t - 1;
+		}
+		k += nt;
 	}
 	if (k & 1)
 		xs[k++] = (uint32_t)nx;
@@ -210,10 +229,7 @@ static inline void unite(uint32_t *lab, uint32_t a, uint32_t b)
 {
 	a = find_root(lab, a);
 	b = find_root(lab, b);
-	if (a < b)
-		lab[b] = a;
-	else
-		lab[a] = b;
+	lab[a > b ? a : b] = a < b ? a : b;
 }
 
 /* Foreground bit of x in a padded bit row (x may be -1 or nx: padding). */
@@ -221,16 +237,6 @@ static inline int bit_at(const uint64_t *bits, ptrdiff_t x)
 {
 	size_t q = (size_t)(x + 64);
 	return (int)((bits[(q >> 6) - 1] >> (q & 63)) & 1);
-}
-
-/* Number of set bits, without branches and without relying on the POPCNT
- * instruction, which the portable build may not assume. */
-static inline uint32_t popcount64(uint64_t v)
-{
-	v = v - ((v >> 1) & 0x5555555555555555ull);
-	v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
-	v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
-	return (uint32_t)((v * 0x0101010101010101ull) >> 56);
 }
 
 /* One row as the joiner sees it (pointers into the bit ring). */
@@ -251,63 +257,76 @@ static inline uint32_t run_of(const bit_row *r, uint32_t x)
 	return r->first + r->before[w] + popcount64(r->starts[w] & upto) - 1;
 }
 
-/* Joins the runs of the current row c with those of an earlier row n that
- * they touch. d = 1 when voxels diagonal along x touch. The words holding
- * contacts are found without branching, 64 words at a time, so the common
- * case (nothing touches) costs a few bit operations per word; then each
- * contact voxel of the current row is mapped to its run and to the touching
- * run of the other row by bit counting (no searching), and the voxels that
- * could only repeat the same pair of runs are skipped. */
-static void join_rows(const uint32_t *xs, uint32_t *lab, const bit_row *c, const bit_row *n,
-		      size_t nw, int d)
+/* Joins the runs of the current row c that hold the contact voxels o (bits
+ * of word w) with the touching runs of an earlier row n. d = 1 when voxels
+ * diagonal along x touch. Each contact voxel is mapped to its run and to the
+ * touching run of the other row by bit counting (no searching), and the
+ * voxels that could only repeat the same pair of runs are skipped. */
+static void join_word(const uint32_t *xs, uint32_t *lab, const bit_row *c, const bit_row *n,
+		      size_t w, uint64_t o, int d)
 {
 	const uint64_t *nb = n->bits;
 	uint32_t last_c = UINT32_MAX, last_n = UINT32_MAX;
-	uint64_t ow[64];
+
+	while (o) {
+		uint32_t x = (uint32_t)(64 * w + (size_t)__builtin_ctzll(o));
+		uint32_t ci = run_of(c, x);
+		/* The other row's voxel x, else the diagonal ones (x - 1 and
+		 * x + 1 then lie in two different runs). */
+		int hx = bit_at(nb, (ptrdiff_t)x);
+		int hl = d & bit_at(nb, (ptrdiff_t)x - 1);
+		int hr = d & bit_at(nb, (ptrdiff_t)x + 1);
+		uint32_t p = hx ? x : hl ? x - 1 : x + 1;
+		uint32_t ni = run_of(n, p);
+
+		if (ci != last_c || ni != last_n) {
+			unite(lab, ci, ni);
+			last_c = ci;
+			last_n = ni;
+		}
+		if (!hx && hl && hr) {
+			ni = run_of(n, x + 1);
+			unite(lab, ci, ni);
+			last_n = ni;
+		}
+		/* Voxels before both run ends touch the same runs again. */
+		uint32_t cend = xs[2 * ci + 1], nend = xs[2 * last_n + 1];
+		uint32_t sh = (cend < nend ? cend : nend) - (uint32_t)(64 * w);
+		o &= o - 1;
+		o &= sh >= 64 ? 0 : ~0ull << sh;
+	}
+}
+
+/* Joins the current row c with its nq earlier neighbouring rows n[] (x
+ * tolerance d[]). The contact words of all of them are found in one pass
+ * without branching, 64 words at a time, so the common case (nothing
+ * touches) costs a few bit operations per word and row pair. */
+static void join_rows(const uint32_t *xs, uint32_t *lab, const bit_row *c, const bit_row *n,
+		      const int *d, size_t nq, size_t nw)
+{
+	uint64_t ow[4][64];
 
 	for (size_t g = 0; g < nw; g += 64) {
 		size_t gn = nw - g < 64 ? nw - g : 64;
-		uint64_t live = 0;
+		uint64_t live[4] = { 0, 0, 0, 0 };
 
 		for (size_t j = 0; j < gn; j++) {
 			size_t w = g + j;
-			uint64_t n0 = nb[w], reach = n0;
-			if (d)
-				reach |= (n0 << 1) | (nb[w - 1] >> 63) | (n0 >> 1) | (nb[w + 1] << 63);
-			ow[j] = c->bits[w] & reach;
-			live |= (uint64_t)(ow[j] != 0) << j;
+			uint64_t cw = c->bits[w];
+			for (size_t q = 0; q < nq; q++) {
+				const uint64_t *nb = n[q].bits;
+				uint64_t n0 = nb[w], reach = n0;
+				if (d[q])
+					reach |= (n0 << 1) | (nb[w - 1] >> 63) | (n0 >> 1) | (nb[w + 1] << 63);
+				ow[q][j] = cw & reach;
+				live[q] |= (uint64_t)(ow[q][j] != 0) << j;
+			}
 		}
-		while (live) {
-			size_t j = (size_t)__builtin_ctzll(live), w = g + j;
-			uint64_t o = ow[j];
-
-			live &= live - 1;
-			while (o) {
-				uint32_t x = (uint32_t)(64 * w + (size_t)__builtin_ctzll(o));
-				uint32_t ci = run_of(c, x);
-				/* The other row's voxel x, else the diagonal ones
-				 * (x - 1 and x + 1 then lie in two different runs). */
-				int hx = bit_at(nb, (ptrdiff_t)x);
-				int hl = d & bit_at(nb, (ptrdiff_t)x - 1);
-				int hr = d & bit_at(nb, (ptrdiff_t)x + 1);
-				uint32_t p = hx ? x : hl ? x - 1 : x + 1;
-				uint32_t ni = run_of(n, p);
-
-				if (ci != last_c || ni != last_n) {
-					unite(lab, ci, ni);
-					last_c = ci;
-					last_n = ni;
-				}
-				if (!hx && hl && hr) {
-					ni = run_of(n, x + 1);
-					unite(lab, ci, ni);
-					last_n = ni;
-				}
-				/* Voxels before both run ends touch the same runs again. */
-				uint32_t cend = xs[2 * ci + 1], nend = xs[2 * last_n + 1];
-				uint32_t sh = (cend < nend ? cend : nend) - (uint32_t)(64 * w);
-				o &= o - 1;
-				o &= sh >= 64 ? 0 : ~0ull << sh;
+		for (size_t q = 0; q < nq; q++) {
+			while (live[q]) {
+				size_t j = (size_t)__builtin_ctzll(live[q]);
+				live[q] &= live[q] - 1;
+				join_word(xs, lab, c, &n[q], g + j, ow[q][j], d[q]);
 			}
 		}
 	}
@@ -330,7 +349,8 @@ static bmeq_status scan_and_join(bmeq_cc_workspace *ws, const uint8_t *mask, siz
 {
 	const nb_row *nb = conn == 26 ? nb26 : conn == 18 ? nb18 : nb6;
 	const size_t nnb = conn == 6 ? 2 : 4;
-	const size_t row_max = nx / 2 + 1;
+	/* runs of one row, plus the spare boundary slots row_runs may write */
+	const size_t row_max = nx / 2 + 4;
 	/* A bit row is nw words plus one zero word on each side. */
 	const size_t nw = (nx + 63) / 64, stride = nw + 2;
 	size_t k = 0;
@@ -353,7 +373,9 @@ static bmeq_status scan_and_join(bmeq_cc_workspace *ws, const uint8_t *mask, siz
 				continue;
 			for (size_t i = k; i < k + n; i++)
 				ws->lab[i] = (uint32_t)i;
-			bit_row cur = { bits, starts, before, (uint32_t)k };
+			bit_row cur = { bits, starts, before, (uint32_t)k }, other[4];
+			int dq[4];
+			size_t nq = 0;
 			for (size_t q = 0; q < nnb; q++) {
 				if ((nb[q].dz < 0 && z == 0) || (nb[q].dy < 0 && y == 0) ||
 				    (nb[q].dy > 0 && y + 1 == ny))
@@ -362,11 +384,13 @@ static bmeq_status scan_and_join(bmeq_cc_workspace *ws, const uint8_t *mask, siz
 				size_t rn = zn * ny + yn, nslot = ((zn & 1) * ny + yn) * stride + 1;
 				/* row rn + 1 has started, so its first run bounds row rn */
 				uint32_t n0 = ws->row_first[rn], n1 = ws->row_first[rn + 1];
-				if (n0 < n1) {
-					bit_row other = { ws->bits + nslot, ws->starts + nslot, ws->before + nslot, n0 };
-					join_rows(ws->xs, ws->lab, &cur, &other, nw, nb[q].d);
-				}
+				if (n0 == n1)
+					continue;
+				other[nq] = (bit_row){ ws->bits + nslot, ws->starts + nslot, ws->before + nslot, n0 };
+				dq[nq++] = nb[q].d;
 			}
+			if (nq)
+				join_rows(ws->xs, ws->lab, &cur, other, dq, nq, nw);
 			k += n;
 		}
 	}
