@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "bmeq/longitudinal.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
 
@@ -34,6 +35,7 @@ typedef struct bmeq_batch_opts {
 	int resume;                  /* skip scans whose record is complete and whose
 					inputs' SHA-256 and parameters are unchanged */
 	bmeq_measure_opts measure;
+	bmeq_response_rule response_rule; /* how follow-ups are classified */
 	const char *config_text;     /* canonical text of the configuration (provenance) */
 	bmeq_progress_fn progress;   /* may be NULL */
 	void *progress_ctx;

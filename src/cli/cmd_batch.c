@@ -162,7 +162,8 @@ int bmeq_cmd_batch(int argc, char **argv)
 			bmeq_cli_error("batch", config, "cannot read the configuration file");
 			return BMEQ_EXIT_INPUT;
 		}
-		st = bmeq_config_apply(config_text, n, &opts.measure, NULL, NULL);
+		st = bmeq_config_apply(config_text, n, &opts.measure, bmeq_response_rule_config_key,
+				       &opts.response_rule);
 		if (st != BMEQ_OK) {
 			free(config_text);
 			return bmeq_cli_status("batch", config, st);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bmeq/itk.h"
 #include "bmeq/status.h"
 #include "cli.h"
 
@@ -47,6 +48,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
 		printf("bmeq %s\n", bmeq_version());
 		return BMEQ_EXIT_OK;
+	}
+	/* ITK runs single-threaded everywhere: bmeq parallelises over scans
+	 * (batch -j), and a threaded reduction inside ITK could otherwise make a
+	 * scan's numbers depend on how many threads measured it. */
+	if (bmeq_itk_set_threads(1) != BMEQ_OK) {
+		fprintf(stderr, "bmeq: %s\n", bmeq_last_error());
+		return BMEQ_EXIT_PROCESS;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

@@ -24,6 +24,7 @@ void bmeq_batch_opts_init(bmeq_batch_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
 	bmeq_measure_opts_init(&o->measure);
+	bmeq_response_rule_init(&o->response_rule);
 }
 
 double bmeq_batch_now(void)
@@ -505,14 +506,11 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	for (size_t i = 0; i < study->n; i++)
 		c.todo[c.ntodo++] = i;
 
-	/* One level of parallelism at a time: with several workers each ITK
-	 * filter runs single-threaded; a lone worker gives ITK every core. */
+	/* One level of parallelism: scans run in parallel and ITK, whose
+	 * threaded reductions could change the last bits of a result with the
+	 * thread count, runs single-threaded (the CLI sets it once), so the
+	 * numbers do not depend on -j. */
 	nthreads = opts->jobs < (int)c.ntodo ? opts->jobs : (int)(c.ntodo ? c.ntodo : 1);
-	{
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		int itk_threads = (int)(cores > 0 ? cores : 1) / nthreads;
-		bmeq_itk_set_threads(itk_threads > 0 ? itk_threads : 1);
-	}
 	threads = calloc((size_t)nthreads, sizeof(*threads));
 	if (!threads) {
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");

@@ -109,6 +109,13 @@ bmeq_status bmeq_batch_provenance(const bmeq_study *s, const char *outdir,
 	jkey(&b, "  ", "threshold_rule");
 	jstr(&b, rule);
 	jputs(&b, ",\n");
+	{
+		char rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
+		bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
+		jkey(&b, "  ", "response_rule");
+		jstr(&b, rtext);
+		jputs(&b, ",\n");
+	}
 	jkey(&b, "  ", "parameters");
 	jstr(&b, params);
 	jputs(&b, ",\n");
