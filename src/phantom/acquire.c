@@ -27,8 +27,8 @@ bmeq_status bmeq_phantom_grid(const bmeq_phantom_acq *q, bmeq_grid *g)
 	} else if (q->orient == BMEQ_PHANTOM_OBLIQUE) {
 		/* Turn the coronal plane about S-I (towards the neck's anteversion)
 		 * and tilt it about A-P. */
-		double cz = cos(q->oblique_deg * DEG), sz = sin(q->oblique_deg * DEG);
-		double cy = cos(q->oblique_tilt_deg * DEG), sy = sin(q->oblique_tilt_deg * DEG);
+		double cz = bmeq_ph_cos(q->oblique_deg * DEG), sz = bmeq_ph_sin(q->oblique_deg * DEG);
+		double cy = bmeq_ph_cos(q->oblique_tilt_deg * DEG), sy = bmeq_ph_sin(q->oblique_tilt_deg * DEG);
 		for (int a = 0; a < 3; a++) {
 			double x = e[a][0], y = e[a][1], z = e[a][2];
 			double x1 = cy * x + sy * z, z1 = -sy * x + cy * z;
@@ -113,15 +113,38 @@ static void voxel_labels(const bmeq_ph_accum *a, uint8_t *lab, uint8_t *ed)
 	}
 }
 
-static double bias_at(const bmeq_phantom_acq *q, const double w[3])
+/* The log of the coil bias at world point w: a smooth polynomial. */
+static double log_bias_at(const bmeq_phantom_acq *q, const double w[3])
 {
 	double x = (w[0] - q->fov_centre[0]) / 150.0, y = (w[1] - q->fov_centre[1]) / 150.0;
 	double z = (w[2] - q->fov_centre[2]) / 150.0;
 	const double *c = q->bias_coef;
-	double e = c[0] * x + c[1] * y + c[2] * z + c[3] * x * x + c[4] * y * y + c[5] * z * z +
-		   c[6] * x * y + c[7] * x * z + c[8] * y * z;
 
-	return exp(e);
+	return c[0] * x + c[1] * y + c[2] * z + c[3] * x * x + c[4] * y * y + c[5] * z * z +
+	       c[6] * x * y + c[7] * x * z + c[8] * y * z;
+}
+
+/* The bias along row (j, k), exponentiated every BIAS_STEP voxels and
+ * interpolated linearly in between (the field varies over centimetres). */
+#define BIAS_STEP 8
+static void row_bias(const bmeq_phantom_acq *q, const bmeq_grid *g, size_t j, size_t k,
+		     double *out)
+{
+	size_t n = g->dim[0];
+
+	for (size_t i0 = 0; i0 < n; i0 += BIAS_STEP) {
+		size_t i1 = i0 + BIAS_STEP < n ? i0 + BIAS_STEP : n - 1;
+		double w0[3], w1[3], a[3] = {(double)i0, (double)j, (double)k};
+		double b[3] = {(double)i1, (double)j, (double)k};
+		bmeq_grid_voxel_to_world(g, a, w0);
+		bmeq_grid_voxel_to_world(g, b, w1);
+		double e0 = bmeq_ph_exp(log_bias_at(q, w0)), e1 = bmeq_ph_exp(log_bias_at(q, w1));
+		size_t end = i0 + BIAS_STEP < n ? i0 + BIAS_STEP : n;
+		for (size_t i = i0; i < end; i++) {
+			double f = i1 > i0 ? (double)(i - i0) / (double)(i1 - i0) : 0.0;
+			out[i] = e0 + (e1 - e0) * f;
+		}
+	}
 }
 
 /* A primitive that may touch a row: the voxel range its bounding sphere
@@ -138,7 +161,7 @@ typedef struct rowcand {
 
 /* Fills image, labels and truth maps voxel by voxel. */
 static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_phantom_scan *sc,
-		   double W[4][4])
+		   double W[4][4], double *bias)
 {
 	const bmeq_grid *g = &sc->image->grid;
 	const bmeq_phantom_acq *q = &p->acq;
@@ -201,6 +224,7 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 				nrc++;
 			}
 			size_t base = (k * nj + j) * ni;
+			row_bias(q, g, j, k, bias);
 			for (size_t i = 0; i < ni; i++) {
 				double pt[3];
 				size_t nc = 0;
@@ -254,9 +278,7 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 					}
 					v += acc.red_marrow * m->intensity[BMEQ_PH_T_RED_MARROW] * tex;
 				}
-				double wp[3], ijk[3] = {(double)i, (double)j, (double)k};
-				bmeq_grid_voxel_to_world(g, ijk, wp);
-				img[base + i] = (float)(v * bias_at(q, wp) * q->scanner_scale);
+				img[base + i] = (float)(v * bias[i] * q->scanner_scale);
 				voxel_labels(&acc, &sc->labels[base + i], &sc->edema[base + i]);
 			}
 		}
@@ -356,7 +378,13 @@ bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_sc
 		goto fail;
 	}
 	bmeq_ph_rigid(&p->acq, sc->world_from_body);
-	render(p, m, sc, sc->world_from_body);
+	double *bias = malloc(g.dim[0] * sizeof(*bias));
+	if (!bias) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	render(p, m, sc, sc->world_from_body, bias);
+	free(bias);
 	add_noise(p, m, sc->image);
 	st = make_truth(p, m, sc);
 	if (st != BMEQ_OK)

@@ -21,13 +21,13 @@ void bmeq_ph_hip_frame_make(const bmeq_phantom_hip *h, int side, bmeq_ph_hip_fra
 	/* Shaft: down and slightly medial. In the (lateral, superior) plane its
 	 * angle is phi; the head direction from the junction is phi - th (the
 	 * neck-shaft angle opens medially and upwards). */
-	double ds_lat = -sin(a), ds_up = -cos(a);
+	double ds_lat = -bmeq_ph_sin(a), ds_up = -bmeq_ph_cos(a);
 	f->shaft[0] = lat * ds_lat;
 	f->shaft[2] = ds_up;
-	double phi = atan2(ds_up, ds_lat), hd = phi - th;
-	double h_lat = cos(hd), h_up = sin(hd); /* h_lat < 0: medial */
+	double phi = bmeq_ph_atan2(ds_up, ds_lat), hd = phi - th;
+	double h_lat = bmeq_ph_cos(hd), h_up = bmeq_ph_sin(hd); /* h_lat < 0: medial */
 	/* Anteversion turns the head forwards about the vertical. */
-	double head[3] = {lat * h_lat * cos(av), -h_lat * sin(av), h_up};
+	double head[3] = {lat * h_lat * bmeq_ph_cos(av), -h_lat * bmeq_ph_sin(av), h_up};
 	bmeq_ph_normalize(head);
 	for (int i = 0; i < 3; i++)
 		f->neck[i] = -head[i];
@@ -36,9 +36,9 @@ void bmeq_ph_hip_frame_make(const bmeq_phantom_hip *h, int side, bmeq_ph_hip_fra
 	bmeq_ph_axpy(h->head_centre, h->neck_length + 8.0, f->neck, f->junction);
 
 	double inc = h->acetabular_incl_deg * DEG, aav = h->acetabular_av_deg * DEG;
-	f->cup_open[0] = lat * sin(inc) * cos(aav);
-	f->cup_open[1] = sin(inc) * sin(aav);
-	f->cup_open[2] = -cos(inc);
+	f->cup_open[0] = lat * bmeq_ph_sin(inc) * bmeq_ph_cos(aav);
+	f->cup_open[1] = bmeq_ph_sin(inc) * bmeq_ph_sin(aav);
+	f->cup_open[2] = -bmeq_ph_cos(inc);
 	bmeq_ph_normalize(f->cup_open);
 }
 
@@ -46,7 +46,7 @@ void bmeq_ph_rigid(const bmeq_phantom_acq *acq, double m[4][4])
 {
 	double ax = acq->rotation_deg[0] * DEG, ay = acq->rotation_deg[1] * DEG;
 	double az = acq->rotation_deg[2] * DEG;
-	double cx = cos(ax), sx = sin(ax), cy = cos(ay), sy = sin(ay), cz = cos(az), sz = sin(az);
+	double cx = bmeq_ph_cos(ax), sx = bmeq_ph_sin(ax), cy = bmeq_ph_cos(ay), sy = bmeq_ph_sin(ay), cz = bmeq_ph_cos(az), sz = bmeq_ph_sin(az);
 	/* R = Rz * Ry * Rx */
 	double r[3][3] = {
 		{cz * cy, cz * sy * sx - sz * cx, cz * sy * cx + sz * sx},

@@ -126,7 +126,7 @@ double bmeq_phantom_trajectory_scale(int traj, unsigned session, unsigned nsessi
 	case BMEQ_PHANTOM_TRAJ_NEW: v = tau >= 0.5 ? tau : 0.0; break;
 	default: v = 0.0; break;
 	}
-	return v > 0.0 ? cbrt(v) : 0.0;
+	return v > 0.0 ? bmeq_ph_cbrt(v) : 0.0;
 }
 
 const char *bmeq_phantom_pattern_name(int pattern)

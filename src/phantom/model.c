@@ -41,13 +41,13 @@ static double atom_eval(const bmeq_ph_atom *a, const double p[3])
 			break; /* the apex is on the surface */
 		double c = bmeq_ph_dot(a->axis[0], d) / len;
 		c = c > 1.0 ? 1.0 : c < -1.0 ? -1.0 : c;
-		double diff = acos(c) - a->half_angle;
+		double diff = bmeq_ph_acos(c) - a->half_angle;
 		if (diff > 0.5 * PI)
 			s = len;
 		else if (diff < -0.5 * PI)
 			s = -len;
 		else
-			s = len * sin(diff);
+			s = len * bmeq_ph_sin(diff);
 		break;
 	}
 	}
@@ -188,7 +188,7 @@ static bmeq_ph_atom atom_cone(const double c[3], const double n[3], double half_
 	memcpy(a.axis[0], n, sizeof(a.axis[0]));
 	bmeq_ph_normalize(a.axis[0]);
 	a.half_angle = half_deg * PI / 180.0;
-	a.cos_half = cos(a.half_angle);
+	a.cos_half = bmeq_ph_cos(a.half_angle);
 	return a;
 }
 
@@ -547,7 +547,7 @@ double bmeq_ph_texture(const bmeq_ph_model *m, const double p[3])
 	if (m->tex_amp == 0.0)
 		return 1.0;
 	for (int w = 0; w < 4; w++)
-		t += cos(bmeq_ph_dot(m->tex_k[w], p) + m->tex_phase[w]);
+		t += bmeq_ph_cos(bmeq_ph_dot(m->tex_k[w], p) + m->tex_phase[w]);
 	return 1.0 + 0.5 * m->tex_amp * t;
 }
 

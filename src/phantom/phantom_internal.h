@@ -47,6 +47,16 @@ static inline void bmeq_ph_axpy(const double a[3], double s, const double b[3], 
 	o[2] = a[2] + s * b[2];
 }
 
+/* ---- libm-independent transcendental functions (detmath.c) ---- */
+
+double bmeq_ph_exp(double x);
+double bmeq_ph_log(double x);
+double bmeq_ph_sin(double x);
+double bmeq_ph_cos(double x);
+double bmeq_ph_atan2(double y, double x);
+double bmeq_ph_acos(double c);
+double bmeq_ph_cbrt(double v);
+
 /* ---- random numbers (rng.c): xoshiro256** seeded through splitmix64 ---- */
 
 typedef struct bmeq_ph_rng {

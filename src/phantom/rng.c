@@ -66,5 +66,5 @@ double bmeq_ph_rng_normal(bmeq_ph_rng *r)
 	double u = 1.0 - bmeq_ph_rng_uniform(r);
 	double v = bmeq_ph_rng_uniform(r);
 
-	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+	return sqrt(-2.0 * bmeq_ph_log(u)) * bmeq_ph_cos(6.283185307179586 * v);
 }
