@@ -92,6 +92,10 @@ void bmeq_response_rule_text(const bmeq_response_rule *r, char *out, size_t cap)
  * unknown key, a value that is not a number, or one out of range. */
 bmeq_status bmeq_response_rule_set(bmeq_response_rule *r, const char *key, const char *value);
 
+/* bmeq_response_rule_set in the shape of bmeq_config_key_fn (bmeq/config.h):
+ * ctx is the bmeq_response_rule to change. For `bmeq batch --config`. */
+bmeq_status bmeq_response_rule_config_key(void *ctx, const char *key, const char *value);
+
 /* Applies one configuration line "key = value" (spaces optional) to r.
  * Blank lines and lines starting with '#' or ';' (after spaces) are ignored;
  * a '#' after the value starts a comment. BMEQ_E_FORMAT for a line without
@@ -156,6 +160,10 @@ typedef struct bmeq_compare_opts {
 				      radius (2.2, so that the neck is included) */
 	double region_min_mm;      /* ... but at least this (45 mm) */
 	double region_default_mm;  /* radius when the head radius is unknown (60 mm) */
+	int refine;                /* 1 (default): a second pass at full resolution in a
+				      sphere of refine_factor x head radius,
+				      started from the first */
+	double refine_factor;      /* 2.2: the same sphere as the first pass */
 	double max_centre_error_mm;/* quality: the baseline head centre mapped through
 				      the transform lies within this of the follow-up's
 				      detected centre (5 mm) */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bmeq/longitudinal.h"
+#include "compare_internal.h"
 
 static const char *const side_names[2] = {"right", "left"};
 
@@ -20,6 +21,8 @@ void bmeq_compare_opts_init(bmeq_compare_opts *o)
 	o->region_factor = 2.2;
 	o->region_min_mm = 45.0;
 	o->region_default_mm = 60.0;
+	o->refine = 1;
+	o->refine_factor = 2.2;
 	o->max_centre_error_mm = 5.0;
 }
 
@@ -59,25 +62,6 @@ void bmeq_timepoint_failed(bmeq_timepoint *tp, const char *message)
 		tp->edema_ml[s] = NAN;
 		tp->message[s] = message;
 	}
-}
-
-/* 0 right (labels 1, 3), 1 left (2, 4), -1 anything else. */
-static int label_side(uint16_t l)
-{
-	if (l == BMEQ_LABEL_RIGHT_HEAD || l == BMEQ_LABEL_RIGHT_NECK)
-		return 0;
-	if (l == BMEQ_LABEL_LEFT_HEAD || l == BMEQ_LABEL_LEFT_NECK)
-		return 1;
-	return -1;
-}
-
-static double voxel_ml(const bmeq_grid *g)
-{
-	const double (*a)[4] = g->affine;
-	double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
-		     a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
-		     a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
-	return fabs(det) / 1000.0;
 }
 
 static void rigid_apply(const bmeq_rigid *t, const double x[3], double y[3])
@@ -191,6 +175,23 @@ static int register_side(const bmeq_timepoint *b, const bmeq_timepoint *f,
 		bmeq_clear_error();
 		return -1;
 	}
+	/* The first pass works on shrunken images over a wide region, which
+	 * finds the pose robustly; thick slices and noise leave it a millimetre
+	 * or so off. A second pass at full resolution over the head and the
+	 * acetabulum alone, started from there with small steps, tightens it. */
+	if (o->refine && t.flags == 0) {
+		bmeq_reg_params q = p;
+		bmeq_rigid t2;
+		q.radius = gb->radius > 0.0 ? o->refine_factor * gb->radius : 0.7 * p.radius;
+		q.levels = 1;
+		q.finest_mm = 0.0;
+		q.max_step_mm = 0.5;
+		if (bmeq_itk_register_rigid(b->image, f->image, &t, &q, &t2) == BMEQ_OK &&
+		    t2.flags == 0)
+			t = t2;
+		else
+			bmeq_clear_error();
+	}
 	rigid_apply(&t, gb->centre, mapped);
 	for (int k = 0; k < 3; k++)
 		err += (mapped[k] - gf->centre[k]) * (mapped[k] - gf->centre[k]);
@@ -214,45 +215,11 @@ static int register_side(const bmeq_timepoint *b, const bmeq_timepoint *f,
 	return 0;
 }
 
-/* Counts resolved / persistent / new voxels of side s between the baseline
- * map and the follow-up map carried onto the baseline grid (fu). A voxel
- * counts for the side when its label there belongs to the side, so
- * resolved + persistent is exactly the baseline's edema of the side. */
-static void split_side(const uint16_t *bm, const uint16_t *fu, size_t n, int s, double vml,
-		       bmeq_side_change *c, uint8_t *change_map)
-{
-	size_t res = 0, per = 0, nw = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int bl = bm[i] && label_side(bm[i]) == s;
-		int fl = fu[i] && label_side(fu[i]) == s;
-		if (!bl && !fl)
-			continue;
-		uint8_t v;
-		if (bl)
-			v = fu[i] ? 2 : 1;
-		else if (bm[i] == 0)
-			v = 3;
-		else
-			continue; /* follow-up edema of this side on baseline edema of the other */
-		res += v == 1;
-		per += v == 2;
-		nw += v == 3;
-		if (change_map)
-			change_map[i] = v;
-	}
-	c->resolved_ml = (double)res * vml;
-	c->persistent_ml = (double)per * vml;
-	c->new_ml = (double)nw * vml;
-	c->registered = 1;
-}
-
 bmeq_status bmeq_compare_timepoints(const bmeq_timepoint *baseline, const bmeq_timepoint *followup,
 				    const bmeq_compare_opts *opts, bmeq_comparison *out,
 				    uint8_t *change_map)
 {
 	bmeq_compare_opts defaults;
-	uint16_t *fu = NULL;
 	bmeq_status st;
 
 	if (!baseline || !followup || !out)
@@ -275,39 +242,32 @@ bmeq_status bmeq_compare_timepoints(const bmeq_timepoint *baseline, const bmeq_t
 	for (int s = 0; s < 2; s++) {
 		bmeq_side_change *c = &out->side[s];
 		side_volumes(baseline, followup, &opts->rule, s, c);
+		if (baseline->side_status[s] != BMEQ_SIDE_OK ||
+		    followup->side_status[s] != BMEQ_SIDE_OK)
+			continue; /* the message already says why */
 		if (!spatial) {
 			if (opts->spatial)
 				append(c->message, sizeof(c->message),
 				       "not registered: image or edema map not available");
 			continue;
 		}
-		if (baseline->side_status[s] != BMEQ_SIDE_OK ||
-		    followup->side_status[s] != BMEQ_SIDE_OK)
-			continue; /* the message already says why */
 		if (register_side(baseline, followup, opts, s, c) != 0)
 			continue;
-		if (!fu) {
-			fu = malloc(n * sizeof(*fu));
-			if (!fu)
-				return bmeq_fail(BMEQ_E_NOMEM, "compare: out of memory");
-		}
-		st = bmeq_itk_resample_labels_u16(followup->edema_map, &followup->image->grid, bg,
-						  &c->transform, fu);
+		double ml[3];
+		st = bmeq_compare_split(bg, baseline->edema_map, &followup->image->grid,
+					followup->edema_map, &c->transform, s, ml, change_map);
 		if (st != BMEQ_OK) {
-			char tmp[200];
-			char why[160];
+			char tmp[200], why[160];
 			clean_reason(bmeq_last_error(), why, sizeof(why));
-			snprintf(tmp, sizeof(tmp), "resampling failed: %s", why);
+			snprintf(tmp, sizeof(tmp), "edema maps not compared: %s", why);
 			append(c->message, sizeof(c->message), tmp);
 			bmeq_clear_error();
-			if (st == BMEQ_E_NOMEM) {
-				free(fu);
-				return bmeq_fail(st, "compare: out of memory");
-			}
 			continue;
 		}
-		split_side(baseline->edema_map, fu, n, s, voxel_ml(bg), c, change_map);
+		c->resolved_ml = ml[0];
+		c->persistent_ml = ml[1];
+		c->new_ml = ml[2];
+		c->registered = 1;
 	}
-	free(fu);
 	return BMEQ_OK;
 }

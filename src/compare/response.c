@@ -134,6 +134,11 @@ bmeq_status bmeq_response_rule_set(bmeq_response_rule *r, const char *key, const
 	return BMEQ_OK;
 }
 
+bmeq_status bmeq_response_rule_config_key(void *ctx, const char *key, const char *value)
+{
+	return bmeq_response_rule_set(ctx, key, value);
+}
+
 /* Splits "key = value # comment" in place; returns 1 for a setting, 0 for a
  * blank or comment line, -1 for a line without '='. */
 static int split_line(char *s, char **key, char **value)

@@ -1,0 +1,128 @@
+#!/bin/bash
+# test_compare.sh BMEQ DATA TMP - `bmeq compare`: usage contract, failed scans
+# reported as not_evaluable rows, and a phantom pair end to end (classes
+# against the phantom's truth where the true change is clear of the cut-offs,
+# the change map on the baseline's grid).
+set -u
+BMEQ=$1
+TMP=$3
+PY=/usr/bin/python3
+fail=0
+rm -rf "$TMP"
+mkdir -p "$TMP"
+
+expect() { # expect CODE DESCRIPTION -- command...
+	local want=$1 what=$2
+	shift 3
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	local got=$?
+	if [ "$got" != "$want" ]; then
+		echo "FAIL: $what: exit $got, expected $want"
+		cat "$TMP/err"
+		fail=1
+	fi
+}
+
+# ---- usage ----
+expect 0 "help" -- "$BMEQ" compare --help
+grep -q "usage: bmeq compare BASELINE FOLLOWUP" "$TMP/out" || { echo "FAIL: help text"; fail=1; }
+expect 2 "no scans" -- "$BMEQ" compare
+expect 2 "one scan" -- "$BMEQ" compare a.nii.gz
+expect 2 "three scans" -- "$BMEQ" compare a.nii.gz b.nii.gz c.nii.gz
+expect 2 "unknown option" -- "$BMEQ" compare --bogus a.nii.gz b.nii.gz
+expect 2 "missing value" -- "$BMEQ" compare a.nii.gz b.nii.gz -o
+grep -q "^bmeq: compare: " "$TMP/err" || { echo "FAIL: diagnostic format"; fail=1; }
+
+# ---- bad rule configuration ----
+printf 'response.partial_pct = -5\n' >"$TMP/bad.conf"
+expect 3 "bad rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/bad.conf"
+grep -q "bad.conf:1:" "$TMP/err" || { echo "FAIL: config error names the line"; fail=1; }
+expect 3 "missing rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/none.conf"
+
+# ---- unreadable scans: exit 3, and the table still says not_evaluable ----
+expect 3 "missing scans" -- "$BMEQ" compare "$TMP/sub-01_ses-1_T2w.nii.gz" \
+	"$TMP/sub-01_ses-2_T2w.nii.gz" -o "$TMP/missing"
+$PY - "$TMP/missing/response.csv" <<'EOF' || fail=1
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert [r["side"] for r in rows] == ["right", "left"], rows
+for r in rows:
+    assert r["response"] == "not_evaluable", r
+    assert r["subject"] == "01" and r["baseline_session"] == "1" and r["session"] == "2", r
+    assert r["edema_ml"] == "" and r["resolved_ml"] == "", r
+    assert "baseline:" in r["message"] and "follow-up:" in r["message"], r
+EOF
+
+# ---- a phantom pair end to end ----
+"$BMEQ" phantom -o "$TMP/ph" --subjects 1 --sessions 2 >/dev/null 2>"$TMP/err" ||
+	{ echo "FAIL: phantom"; cat "$TMP/err"; exit 1; }
+B="$TMP/ph/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz"
+F="$TMP/ph/sub-01/ses-02/anat/sub-01_ses-02_acq-STIR_T2w.nii.gz"
+printf '# shared configuration\nthreshold.rule = median*1.8\nresponse.measurable_ml = 0.5\n' \
+	>"$TMP/rule.conf"
+expect 0 "phantom pair" -- "$BMEQ" compare "$B" "$F" -o "$TMP/out1" --rule-config "$TMP/rule.conf"
+cat "$TMP/out"
+$PY - "$TMP/out1" "$TMP/ph" "$B" <<'EOF' || fail=1
+import csv, json, os, sys
+import nibabel as nib
+import numpy as np
+out, ph, base = sys.argv[1:4]
+with open(os.path.join(out, "response.csv"), newline="") as f:
+    header = f.readline().strip()
+    assert header == ("subject,side,baseline_session,session,baseline_edema_ml,edema_ml,"
+                      "change_ml,change_pct,resolved_ml,persistent_ml,new_ml,response,"
+                      "response_rule,early_retreatment,message"), header
+rows = list(csv.DictReader(open(os.path.join(out, "response.csv"), newline="")))
+assert [r["side"] for r in rows] == ["right", "left"]
+truth = json.load(open(os.path.join(ph, "truth.json")))
+scans = {s["session"]: s for s in truth["scans"]}
+rule = dict(measurable=0.5, partial=30.0, prog_pct=20.0, prog_ml=1.0)
+
+def clear(b, f):
+    """The class when the true change is at least 10 points from a cut-off."""
+    m = rule["measurable"]
+    if abs(b - m) < 0.1 * m or abs(f - m) < 0.1 * m:
+        return None
+    if b < m:
+        return "new" if f >= m else "none"
+    if f < m:
+        return "complete"
+    pct = 100.0 * (f - b) / b
+    if abs(pct + rule["partial"]) < 10 or abs(pct - rule["prog_pct"]) < 10:
+        return None
+    if pct <= -rule["partial"]:
+        return "partial"
+    if pct >= rule["prog_pct"] and f - b >= rule["prog_ml"]:
+        return "progression"
+    return "stable"
+
+checked = 0
+for r in rows:
+    b = scans["01"][r["side"]]["edema_ml"]
+    f = scans["02"][r["side"]]["edema_ml"]
+    want = clear(b, f)
+    print(f"{r['side']}: truth {b:.2f} -> {f:.2f} mL ({want}); bmeq {r['baseline_edema_ml']} -> "
+          f"{r['edema_ml']} mL ({r['response']}); resolved {r['resolved_ml']} persistent "
+          f"{r['persistent_ml']} new {r['new_ml']}; {r['message']}")
+    assert r["response_rule"] == "measurable>=0.5ml;partial<=-30%;progression>=+20%&>=+1ml"
+    assert r["early_retreatment"] == ("yes" if r["response"] == "partial" else "no")
+    if want is not None:
+        checked += 1
+        if r["response"] != want:
+            print(f"FAIL: {r['side']} class {r['response']}, truth says {want}")
+            sys.exit(1)
+assert checked >= 1
+change = os.path.join(out, "sub-01_ses-02_acq-STIR_T2w_change.nii.gz")
+if any(r["resolved_ml"] != "" for r in rows):
+    img, ref = nib.load(change), nib.load(base)
+    assert img.shape == ref.shape, (img.shape, ref.shape)
+    assert np.allclose(img.affine, ref.affine, atol=1e-3), (img.affine, ref.affine)
+    vals = set(np.unique(np.asarray(img.dataobj)).tolist())
+    assert vals <= {0, 1, 2, 3}, vals
+EOF
+
+if [ "$fail" != 0 ]; then
+	echo "test_compare: FAILED"
+	exit 1
+fi
+echo "test_compare: all passed"
