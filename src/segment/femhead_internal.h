@@ -34,6 +34,9 @@ typedef struct bmeq_fh_sampler {
 	double inv[16];   /* world -> voxel, row-major */
 } bmeq_fh_sampler;
 
+/* Rays cast from a head centre by the refinement (bmeq_fh_directions order). */
+#define BMEQ_FH_NRAYS 256
+
 /* A head candidate and, after refinement, its fitted sphere. */
 typedef struct bmeq_fh_cand {
 	double c[3];      /* centre, RAS mm */
@@ -43,6 +46,7 @@ typedef struct bmeq_fh_cand {
 	double rms;       /* RMS residual of the inlier edges, mm */
 	int polarity;     /* +1: brighter outside (STIR), -1: brighter inside (T1) */
 	int ok;           /* refinement converged to a plausible sphere */
+	uint8_t edge[BMEQ_FH_NRAYS]; /* 1: ray a met the fitted surface's edge */
 } bmeq_fh_cand;
 
 bmeq_status bmeq_fh_sampler_init(bmeq_fh_sampler *s, const bmeq_volume *scan);

@@ -13,7 +13,7 @@
 
 #include "femhead_internal.h"
 
-#define FH_NECK_RAYS 512
+#define FH_NECK_RAYS 1024
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -46,6 +46,50 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 
 	if (!dir || !score)
 		goto done;
+
+	/* First choice: the gap in the head's edge. Everywhere but where the
+	 * neck leaves it, the sphere's surface is an edge (cortex against
+	 * cartilage, fluid or the acetabulum); towards the neck the bone goes on
+	 * without one, whatever the marrow signal (fatty, edematous, mixed). The
+	 * gap is a disc of about 45 degrees' radius; its centre is the axis. */
+	{
+		double gd[BMEQ_FH_NRAYS][3], g[3] = {0, 0, 0};
+		int ng = 0;
+
+		bmeq_fh_directions(gd, BMEQ_FH_NRAYS);
+		for (int a = 0; a < BMEQ_FH_NRAYS; a++)
+			if (!c->edge[a] && gd[a][2] <= 0.2 &&
+			    !(lateral_sign && lateral_sign * gd[a][0] < 0.1)) {
+				for (int k = 0; k < 3; k++)
+					g[k] += gd[a][k];
+				ng++;
+			}
+		if (ng >= 6) {
+			normalise(g);
+			/* Mean shift in a 40-degree cone drops stray gaps (an
+			 * effusion or lesion blurring a few rays) far from the neck. */
+			for (int it = 0; it < 5; it++) {
+				double nx[3] = {0, 0, 0};
+				int cnt = 0;
+
+				for (int a = 0; a < BMEQ_FH_NRAYS; a++) {
+					double d = gd[a][0] * g[0] + gd[a][1] * g[1] + gd[a][2] * g[2];
+
+					if (!c->edge[a] && d > cos(40 * FH_PI / 180)) {
+						for (int k = 0; k < 3; k++)
+							nx[k] += gd[a][k];
+						cnt++;
+					}
+				}
+				if (cnt < 4)
+					break;
+				normalise(nx);
+				memcpy(g, nx, sizeof(g));
+			}
+			memcpy(axis, g, sizeof(axis));
+			goto done;
+		}
+	}
 	bmeq_fh_directions(dir, FH_NECK_RAYS);
 
 	/* Marrow statistics: the inner part of the head, away from the edge. */
@@ -68,45 +112,76 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 	double spread = inner[nin - 1 - nin / 50] - inner[nin / 50];
 	if (tol < 0.15 * spread + 1e-6 * fabs(med))
 		tol = 0.15 * spread + 1e-6 * fabs(med);
+	/* Bone-like: near the head's median marrow signal. */
+	double lo = med - tol, hi = med + tol;
 
+	/* Tube score: the neck is a bony cylinder, so a candidate axis is judged
+	 * on its centre line and a ring at 0.4 R around it (the neck's radius is
+	 * 0.6-0.7 R) from 2 to 20 mm outside the sphere.
+	 * A single ray would also follow a thin bony path into the trochanter. */
+	double best = -1;
+	int ibest = -1;
 	for (int a = 0; a < FH_NECK_RAYS; a++) {
+		const double *u = dir[a];
 		int good = 0, tot = 0;
+		double e1[3], e2[3], ref[3] = {0, 0, 1};
 
 		score[a] = 0;
 		/* The neck leaves the head inferiorly; a ray upwards cannot be it. */
-		if (dir[a][2] > 0.2 || (lateral_sign && lateral_sign * dir[a][0] < 0.1))
+		if (u[2] > 0.2 || (lateral_sign && lateral_sign * u[0] < 0.1))
 			continue;
-		for (double r = R + 2; r <= R + 16; r += 1.0) {
-			double p[3] = {c->c[0] + r * dir[a][0], c->c[1] + r * dir[a][1],
-				       c->c[2] + r * dir[a][2]};
-			double v = bmeq_fh_sample(s, p);
-
-			tot++;
-			good += isfinite(v) && fabs(v - med) <= tol;
+		if (fabs(u[2]) > 0.9) {
+			ref[0] = 1;
+			ref[2] = 0;
 		}
+		e1[0] = u[1] * ref[2] - u[2] * ref[1];
+		e1[1] = u[2] * ref[0] - u[0] * ref[2];
+		e1[2] = u[0] * ref[1] - u[1] * ref[0];
+		normalise(e1);
+		e2[0] = u[1] * e1[2] - u[2] * e1[1];
+		e2[1] = u[2] * e1[0] - u[0] * e1[2];
+		e2[2] = u[0] * e1[1] - u[1] * e1[0];
+		for (double r = R + 2; r <= R + 20; r += 2.0)
+			for (int q = 0; q < 7; q++) {
+				double ang = q * (2 * FH_PI / 6), rr = q ? 0.5 * R : 0;
+				double p[3];
+
+				for (int k = 0; k < 3; k++)
+					p[k] = c->c[k] + r * u[k] +
+					       rr * (cos(ang) * e1[k] + sin(ang) * e2[k]);
+				double v = bmeq_fh_sample(s, p);
+
+				tot++;
+				good += isfinite(v) && v >= lo && v <= hi;
+			}
 		score[a] = (double)good / tot;
+		if (score[a] > best) {
+			best = score[a];
+			ibest = a;
+		}
 	}
+	if (ibest < 0 || best < 0.5)
+		goto done;
+	/* Many directions inside the neck score alike (a plateau): its centroid,
+	 * not the first maximum, is the axis; then mean shift within 20 degrees
+	 * so other bone (trochanter, shaft) at the plateau's rim drops out. */
 	double acc[3] = {0, 0, 0};
 	for (int a = 0; a < FH_NECK_RAYS; a++)
-		if (score[a] > 0.7)
+		if (score[a] >= best - 0.05)
 			for (int k = 0; k < 3; k++)
-				acc[k] += score[a] * score[a] * dir[a][k];
-	if (acc[0] * acc[0] + acc[1] * acc[1] + acc[2] * acc[2] < 1e-9)
-		goto done;
+				acc[k] += dir[a][k];
 	normalise(acc);
-	/* Mean shift within a 35-degree cone: the broad mean is pulled towards
-	 * the trochanter or shaft by marrow-like rays at the cone's rim. */
-	for (int it = 0; it < 4; it++) {
+	for (int it = 0; it < 5; it++) {
 		double nx[3] = {0, 0, 0};
 
 		for (int a = 0; a < FH_NECK_RAYS; a++) {
 			double d = dir[a][0] * acc[0] + dir[a][1] * acc[1] + dir[a][2] * acc[2];
 
-			if (score[a] > 0.7 && d > cos(35 * FH_PI / 180))
+			if (score[a] >= best - 0.1 && d > cos(20 * FH_PI / 180))
 				for (int k = 0; k < 3; k++)
-					nx[k] += score[a] * score[a] * dir[a][k];
+					nx[k] += score[a] * dir[a][k];
 		}
-		if (nx[0] * nx[0] + nx[1] * nx[1] + nx[2] * nx[2] < 1e-9)
+		if (nx[0] * nx[0] + nx[1] * nx[1] + nx[2] * nx[2] < 1e-12)
 			break;
 		normalise(nx);
 		memcpy(acc, nx, sizeof(acc));

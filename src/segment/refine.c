@@ -15,7 +15,7 @@
 
 #include "femhead_internal.h"
 
-#define FH_NRAYS 256
+#define FH_NRAYS BMEQ_FH_NRAYS
 #define FH_DR 0.5            /* profile step, mm */
 #define FH_MAXS 128          /* samples per profile */
 /* Edge-to-surface offsets. Inner edge: the subchondral cortex of the head
@@ -273,6 +273,7 @@ void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq
 		ninl = 0;
 		rms = 0;
 		for (int a = 0; a < FH_NRAYS; a++) {
+			c->edge[a] = 0;
 			if (!has[a])
 				continue;
 			double dx = pts[a][0] - cc[0], dy = pts[a][1] - cc[1], dz = pts[a][2] - cc[2];
@@ -280,6 +281,7 @@ void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq
 			if (fabs(e) < 1.5) {
 				ninl++;
 				rms += e * e;
+				c->edge[a] = 1;
 			}
 		}
 	}
