@@ -224,9 +224,15 @@ static inline uint32_t find_root(uint32_t *lab, uint32_t x)
 	return x;
 }
 
-/* Links the sets of runs a and b; the root stays the lower run index. */
+/* Links the sets of runs a and b; the root stays the lower run index.
+ * b < a here (b lies in an earlier row); a run of the current row that is
+ * still alone, the common case, just joins b's set. */
 static inline void unite(uint32_t *lab, uint32_t a, uint32_t b)
 {
+	if (lab[a] == a) {
+		lab[a] = find_root(lab, b);
+		return;
+	}
 	a = find_root(lab, a);
 	b = find_root(lab, b);
 	lab[a > b ? a : b] = a < b ? a : b;
