@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# bmeq batch end to end on a small phantom study with bad scans mixed in:
+#   failure isolation (status=error rows, exit 6, the rest measured), identical tables
+#   for -j 1 and -j 2, SIGKILL part-way then --resume gives identical tables, --resume
+#   reuses finished scans, a second batch on a locked OUT is refused, manifest columns
+#   are carried through, and bad manifests refuse to start.
+set -euo pipefail
+bmeq=$1 data=$2 tmp=$3
+rm -rf "$tmp" && mkdir -p "$tmp"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tables="scans.csv lesions.csv response.csv response_interval.csv"
+same_tables() {
+  for t in $tables; do
+    cmp -s "$1/$t" "$2/$t" || { diff "$1/$t" "$2/$t" | head -5 >&2; fail "$t differs: $1 vs $2"; }
+  done
+}
+
+"$bmeq" phantom -o "$tmp/study" --subjects 2 --sessions 2 --seed 11 >/dev/null
+
+# Bad inputs, each its own subject so the good subjects' comparisons are untouched.
+bad=$tmp/bad
+mkdir -p "$bad"
+cp "$data/nifti_reader_js/not-nifti.nii" "$bad/not_nifti.nii"
+cp "$data/derived/truncated_gzip_stream.nii.gz" "$bad/truncated.nii.gz"
+cp "$data/nibabel/example4d.nii.gz" "$bad/four_d.nii.gz"
+/usr/bin/python3 - "$bad" <<'EOF'
+import sys, numpy as np, nibabel as nib
+d = sys.argv[1]
+aff = np.diag([0.8, 0.8, 4.0, 1.0])
+nib.save(nib.Nifti1Image(np.zeros((64, 64, 8), np.int16), aff), d + "/all_zero.nii.gz")
+a = np.full((64, 64, 8), 100, np.float32); a[3, 3, 3] = np.nan
+nib.save(nib.Nifti1Image(a, aff), d + "/nan.nii.gz")
+nib.save(nib.Nifti1Image(np.ones((64, 64, 1), np.int16), aff), d + "/single_slice.nii.gz")
+EOF
+{
+  echo "subject,session,path,date,cycle,harris_hip_score"
+  tail -n +2 "$tmp/study/manifest.csv" | while IFS=, read -r s ses p date cycle dose; do
+    echo "$s,$ses,study/$p,$date,$cycle,\"29,90\""
+  done
+  echo "b1,01,bad/missing.nii.gz,,0,"
+  echo "b2,01,bad/not_nifti.nii,,0,"
+  echo "b3,01,bad/truncated.nii.gz,,0,"
+  echo "b4,01,bad/four_d.nii.gz,,0,"
+  echo "b5,01,bad/all_zero.nii.gz,,0,"
+  echo "b6,01,bad/nan.nii.gz,,0,"
+  echo "b7,01,bad/single_slice.nii.gz,,0,"
+} > "$tmp/manifest.csv"
+
+# 1. Failure isolation and -j 1.
+rc=0
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out1" -j 1 --quiet > /dev/null || rc=$?
+[ "$rc" = 6 ] || fail "exit code $rc, expected 6 (some scans failed)"
+/usr/bin/python3 - "$tmp/out1" <<'EOF'
+import csv, sys
+out = sys.argv[1]
+rows = list(csv.DictReader(open(out + "/scans.csv", newline="")))
+cols = list(csv.reader(open(out + "/scans.csv", newline="")))[0]
+want = ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_fraction", "head_ml",
+        "head_edema_ml", "neck_ml", "neck_edema_ml", "lesions", "largest_lesion_ml",
+        "reference_intensity", "threshold", "threshold_rule", "edema_to_reference_ratio", "scan",
+        "message", "cycle", "harris_hip_score"]
+assert cols == want, cols
+bad = {r["subject"]: r for r in rows if r["subject"].startswith("b")}
+assert sorted(bad) == ["b%d" % i for i in range(1, 8)], sorted(bad)
+for s, r in bad.items():
+    assert r["status"] == "error" and r["message"], (s, r)
+    assert "\n" not in r["message"]
+for key, word in (("b1", "cannot open"), ("b2", "not a NIfTI"), ("b3", "truncated"),
+                  ("b4", "volume"), ("b5", "all zero"), ("b6", "NaN"), ("b7", "2D")):
+    assert word in bad[key]["message"], (key, bad[key]["message"])
+good = [r for r in rows if not r["subject"].startswith("b")]
+assert len(good) == 8 and all(r["status"] in ("ok", "not_found") for r in good), good
+assert all(r["harris_hip_score"] == "29,90" for r in good)
+resp = list(csv.DictReader(open(out + "/response.csv", newline="")))
+assert len(resp) == 4, len(resp)  # 2 subjects x 1 follow-up x 2 sides
+assert all(r["response"] in ("complete", "partial", "stable", "progression", "new", "none")
+           for r in resp), resp
+EOF
+
+# 2. -j 2 gives the same bytes.
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out2" -j 2 --quiet > /dev/null || true
+same_tables "$tmp/out1" "$tmp/out2"
+
+# 3. --resume on a finished run reuses every scan whose input still exists (the missing
+#    one is retried: it may have arrived since) and changes nothing.
+cp -r "$tmp/out2" "$tmp/out2b"
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out2" -j 2 --resume 2> "$tmp/resume.err" > /dev/null || true
+grep -q "10 reused" "$tmp/resume.err" || fail "resume did not reuse every scan: $(cat "$tmp/resume.err")"
+same_tables "$tmp/out2" "$tmp/out2b"
+
+# 4. SIGKILL part-way, then --resume: identical tables.
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out3" -j 1 --quiet > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$( (find "$tmp/out3" -name scan_record.csv 2>/dev/null || true) | wc -l)
+  [ "$n" -ge 2 ] && break
+  sleep 0.1
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+[ ! -f "$tmp/out3/scans.csv" ] || fail "a killed batch left scans.csv"
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out3" -j 2 --resume --quiet > /dev/null || true
+same_tables "$tmp/out1" "$tmp/out3"
+leftovers=$(find "$tmp/out3" -name '*.tmp*' | wc -l)
+[ "$leftovers" = 0 ] || fail "temporary files left after resume: $leftovers"
+
+# 5. A second batch on the same OUT is refused while the first holds the lock.
+/usr/bin/python3 - "$tmp/out1/.bmeq-batch.lock" <<'EOF' &
+import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+time.sleep(30)
+EOF
+holder=$!
+sleep 1
+rc=0
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out1" --quiet > /dev/null 2> "$tmp/lock.err" || rc=$?
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+[ "$rc" = 4 ] || fail "locked OUT: exit $rc, expected 4"
+grep -q "another bmeq batch" "$tmp/lock.err" || fail "no lock message: $(cat "$tmp/lock.err")"
+
+# 6. Bad manifests refuse to start with one clear line and exit 3.
+printf 'subject,path\n1,a.nii\n' > "$tmp/m_missing.csv"
+printf 'subject,session,path\n1,1,"a.nii\n' > "$tmp/m_quote.csv"
+printf 'subject,session,path\n1,1,a.nii\n1,1,b.nii\n' > "$tmp/m_dup.csv"
+for m in missing quote dup; do
+  rc=0
+  "$bmeq" batch "$tmp/m_$m.csv" -o "$tmp/out_$m" 2> "$tmp/m.err" > /dev/null || rc=$?
+  [ "$rc" = 3 ] || fail "manifest $m: exit $rc, expected 3"
+  [ "$(wc -l < "$tmp/m.err")" = 1 ] || fail "manifest $m: not one line: $(cat "$tmp/m.err")"
+  [ ! -e "$tmp/out_$m/scans.csv" ] || fail "manifest $m: a table was written"
+done
+echo "batch tests passed"
