@@ -304,35 +304,32 @@ static void join_word(const uint32_t *xs, uint32_t *lab, const bit_row *c, const
 }
 
 /* Joins the current row c with its nq earlier neighbouring rows n[] (x
- * tolerance d[]). The contact words of all of them are found in one pass
- * without branching, 64 words at a time, so the common case (nothing
- * touches) costs a few bit operations per word and row pair. */
+ * tolerance d[]). The contact words are found without branching, 64 words
+ * at a time, so the common case (nothing touches) costs a few bit
+ * operations per word and row pair. */
 static void join_rows(const uint32_t *xs, uint32_t *lab, const bit_row *c, const bit_row *n,
 		      const int *d, size_t nq, size_t nw)
 {
-	uint64_t ow[4][64];
+	uint64_t ow[64];
 
-	for (size_t g = 0; g < nw; g += 64) {
-		size_t gn = nw - g < 64 ? nw - g : 64;
-		uint64_t live[4] = { 0, 0, 0, 0 };
+	for (size_t q = 0; q < nq; q++) {
+		const uint64_t *nb = n[q].bits;
+		for (size_t g = 0; g < nw; g += 64) {
+			size_t gn = nw - g < 64 ? nw - g : 64;
+			uint64_t live = 0;
 
-		for (size_t j = 0; j < gn; j++) {
-			size_t w = g + j;
-			uint64_t cw = c->bits[w];
-			for (size_t q = 0; q < nq; q++) {
-				const uint64_t *nb = n[q].bits;
+			for (size_t j = 0; j < gn; j++) {
+				size_t w = g + j;
 				uint64_t n0 = nb[w], reach = n0;
 				if (d[q])
 					reach |= (n0 << 1) | (nb[w - 1] >> 63) | (n0 >> 1) | (nb[w + 1] << 63);
-				ow[q][j] = cw & reach;
-				live[q] |= (uint64_t)(ow[q][j] != 0) << j;
+				ow[j] = c->bits[w] & reach;
+				live |= (uint64_t)(ow[j] != 0) << j;
 			}
-		}
-		for (size_t q = 0; q < nq; q++) {
-			while (live[q]) {
-				size_t j = (size_t)__builtin_ctzll(live[q]);
-				live[q] &= live[q] - 1;
-				join_word(xs, lab, c, &n[q], g + j, ow[q][j], d[q]);
+			while (live) {
+				size_t j = (size_t)__builtin_ctzll(live);
+				live &= live - 1;
+				join_word(xs, lab, c, &n[q], g + j, ow[j], d[q]);
 			}
 		}
 	}
