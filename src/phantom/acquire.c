@@ -298,8 +298,9 @@ static void add_noise(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq
 	double sigma = q->scanner_scale * m->intensity[BMEQ_PH_T_MUSCLE] / q->snr;
 	bmeq_ph_rng_seed(&rng, q->noise_seed, 0x6e6f697365ull, 0);
 	for (size_t i = 0; i < n; i++) {
-		double re = v->data[i] + sigma * bmeq_ph_rng_normal(&rng);
-		double im = sigma * bmeq_ph_rng_normal(&rng);
+		double n1, n2;
+		bmeq_ph_rng_normal2(&rng, &n1, &n2);
+		double re = v->data[i] + sigma * n1, im = sigma * n2;
 		v->data[i] = (float)sqrt(re * re + im * im);
 	}
 }

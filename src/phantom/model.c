@@ -15,19 +15,23 @@ static double atom_eval(const bmeq_ph_atom *a, const double p[3])
 	double s = 0.0;
 
 	switch (a->kind) {
-	case BMEQ_PH_ATOM_ELL: {
-		double q0 = bmeq_ph_dot(a->axis[0], d) * a->inv_r[0];
-		double q1 = bmeq_ph_dot(a->axis[1], d) * a->inv_r[1];
-		double q2 = bmeq_ph_dot(a->axis[2], d) * a->inv_r[2];
-		/* (rho - 1) * min radius never exceeds the distance to the surface
-		 * (the ellipsoid scaled by rho lies that far inside or outside). */
-		s = (sqrt(q0 * q0 + q1 * q1 + q2 * q2) - 1.0) * a->min_r;
-		break;
-	}
+	case BMEQ_PH_ATOM_ELL:
 	case BMEQ_PH_ATOM_ELLCYL: {
-		double q0 = bmeq_ph_dot(a->axis[0], d) * a->inv_r[0];
-		double q1 = bmeq_ph_dot(a->axis[1], d) * a->inv_r[1];
-		s = (sqrt(q0 * q0 + q1 * q1) - 1.0) * a->min_r;
+		int na = a->kind == BMEQ_PH_ATOM_ELL ? 3 : 2;
+		double rho2 = 0.0, slab = -HUGE_VAL;
+		for (int i = 0; i < na; i++) {
+			double t = bmeq_ph_dot(a->axis[i], d), q = t * a->inv_r[i];
+			double o = fabs(t) - a->r[i];
+			rho2 += q * q;
+			slab = o > slab ? o : slab;
+		}
+		/* (rho - 1) * min radius never exceeds the distance to the surface
+		 * (the ellipsoid scaled by rho lies that far inside or outside);
+		 * outside, the bounding slabs along each axis give a second bound
+		 * that is much tighter off the ends of long, flat shapes. */
+		s = (sqrt(rho2) - 1.0) * a->min_r;
+		if (s > 0.0 && slab > s)
+			s = slab;
 		break;
 	}
 	case BMEQ_PH_ATOM_SLAB: {
@@ -36,18 +40,19 @@ static double atom_eval(const bmeq_ph_atom *a, const double p[3])
 		break;
 	}
 	case BMEQ_PH_ATOM_CONE: {
-		double len = sqrt(bmeq_ph_dot(d, d));
-		if (len < 1e-9)
+		/* Signed distance to the cone's surface: len sin(angle - half) when
+		 * the two angles differ by at most 90 degrees (expanded so that no
+		 * inverse cosine is needed), else the distance to the apex. */
+		double l2 = bmeq_ph_dot(d, d);
+		if (l2 < 1e-18)
 			break; /* the apex is on the surface */
-		double c = bmeq_ph_dot(a->axis[0], d) / len;
-		c = c > 1.0 ? 1.0 : c < -1.0 ? -1.0 : c;
-		double diff = bmeq_ph_acos(c) - a->half_angle;
-		if (diff > 0.5 * PI)
-			s = len;
-		else if (diff < -0.5 * PI)
-			s = -len;
+		double len = sqrt(l2), t = bmeq_ph_dot(a->axis[0], d);
+		double q = l2 - t * t, sn = q > 0.0 ? sqrt(q) : 0.0; /* len sin(angle) */
+		double cosdiff = t * a->cos_half + sn * a->sin_half;
+		if (cosdiff >= 0.0)
+			s = sn * a->cos_half - t * a->sin_half;
 		else
-			s = len * bmeq_ph_sin(diff);
+			s = t < len * a->cos_half ? len : -len;
 		break;
 	}
 	}
@@ -129,6 +134,7 @@ static bmeq_ph_atom atom_ell(const double c[3], double ax[3][3], const double r[
 	a.min_r = r[0];
 	for (int i = 0; i < 3; i++) {
 		a.inv_r[i] = 1.0 / r[i];
+		a.r[i] = r[i];
 		if (r[i] < a.min_r)
 			a.min_r = r[i];
 	}
@@ -160,6 +166,8 @@ static bmeq_ph_atom atom_cyl(const double c[3], const double w[3], const double 
 	bmeq_ph_cross(a.axis[2], a.axis[0], a.axis[1]);
 	a.inv_r[0] = 1.0 / r0;
 	a.inv_r[1] = 1.0 / r1;
+	a.r[0] = r0;
+	a.r[1] = r1;
 	a.min_r = r0 < r1 ? r0 : r1;
 	return a;
 }
@@ -189,6 +197,7 @@ static bmeq_ph_atom atom_cone(const double c[3], const double n[3], double half_
 	bmeq_ph_normalize(a.axis[0]);
 	a.half_angle = half_deg * PI / 180.0;
 	a.cos_half = bmeq_ph_cos(a.half_angle);
+	a.sin_half = bmeq_ph_sin(a.half_angle);
 	return a;
 }
 

@@ -70,6 +70,7 @@ uint64_t bmeq_ph_rng_next(bmeq_ph_rng *r);
 double bmeq_ph_rng_uniform(bmeq_ph_rng *r);               /* [0, 1) */
 double bmeq_ph_rng_range(bmeq_ph_rng *r, double lo, double hi);
 double bmeq_ph_rng_normal(bmeq_ph_rng *r);                /* standard normal */
+void bmeq_ph_rng_normal2(bmeq_ph_rng *r, double *a, double *b); /* two at once */
 
 /* ---- the shape model (model.c) ---- */
 
@@ -87,11 +88,11 @@ typedef struct bmeq_ph_atom {
 	int complement;       /* 1: the outside of the set */
 	double c[3];
 	double axis[3][3];    /* unit rows */
-	double inv_r[3];      /* 1 / radii */
+	double r[3], inv_r[3]; /* radii and their inverses */
 	double min_r;         /* smallest radius (distance scale) */
 	double t0, t1;        /* SLAB */
 	double half_angle;    /* CONE, radians */
-	double cos_half;
+	double cos_half, sin_half;
 } bmeq_ph_atom;
 
 /* Roles a primitive plays in the tissue composition. */

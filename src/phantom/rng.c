@@ -68,3 +68,20 @@ double bmeq_ph_rng_normal(bmeq_ph_rng *r)
 
 	return sqrt(-2.0 * bmeq_ph_log(u)) * bmeq_ph_cos(6.283185307179586 * v);
 }
+
+void bmeq_ph_rng_normal2(bmeq_ph_rng *r, double *a, double *b)
+{
+	/* Marsaglia's polar method: two normals for one logarithm and no
+	 * trigonometry. */
+	for (;;) {
+		double u = 2.0 * bmeq_ph_rng_uniform(r) - 1.0;
+		double v = 2.0 * bmeq_ph_rng_uniform(r) - 1.0;
+		double s = u * u + v * v;
+		if (s > 0.0 && s < 1.0) {
+			double f = sqrt(-2.0 * bmeq_ph_log(s) / s);
+			*a = u * f;
+			*b = v * f;
+			return;
+		}
+	}
+}
