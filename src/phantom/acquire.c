@@ -355,6 +355,24 @@ bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_sc
 	if (!(p->acq.scanner_scale > 0.0) || !isfinite(p->acq.scanner_scale) ||
 	    !isfinite(p->acq.snr))
 		return bmeq_fail(BMEQ_E_ARG, "phantom: scanner scale must be positive");
+	/* Positions and angles must be finite, or voxel indices become garbage. */
+	const bmeq_phantom_acq *q = &p->acq;
+	double chk = q->oblique_deg + q->oblique_tilt_deg;
+	for (int i = 0; i < 3; i++)
+		chk += q->fov_centre[i] + q->rotation_deg[i] + q->translation_mm[i];
+	for (int i = 0; i < 9; i++)
+		chk += q->bias_coef[i];
+	for (int s = 0; s < 2; s++) {
+		const bmeq_phantom_hip *h = &p->anat.hip[s];
+		chk += h->head_centre[0] + h->head_centre[1] + h->head_centre[2] + h->effusion_mm +
+		       h->edema_scale + h->neck_shaft_deg + h->anteversion_deg + h->adduction_deg;
+		for (int l = 0; l < h->nlesions && l < BMEQ_PHANTOM_MAX_LESIONS; l++)
+			for (int i = 0; i < 3; i++)
+				chk += h->lesion[l].centre[i] + h->lesion[l].radii[i] +
+				       h->lesion[l].margin_mm;
+	}
+	if (!isfinite(chk))
+		return bmeq_fail(BMEQ_E_ARG, "phantom: a position, angle or size is not finite");
 	st = bmeq_phantom_grid(&p->acq, &g);
 	if (st != BMEQ_OK)
 		return st;

@@ -360,6 +360,12 @@ static void test_bad_params(void)
 	bmeq_phantom_params_default(&p);
 	p.acq.fov_mm[0] = 1e9;
 	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.acq.fov_centre[1] = NAN;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.anat.hip[0].lesion[0].radii[0] = INFINITY;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
 	bmeq_phantom_scan_destroy(NULL);
 }
 
