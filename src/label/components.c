@@ -468,11 +468,15 @@ static void stream_row(uint32_t *dst, const uint32_t *src, size_t n)
 }
 #endif
 
-/* Writes the label volume row by row. Each row with runs is assembled in a
- * small buffer that stays in L1 (zeroed, then the runs filled in). */
+/* Writes the label volume row by row. On x86 each row with runs is
+ * assembled in a small buffer that stays in L1 and is all zero between rows
+ * (only the run positions are cleared again), then streamed out. */
 static void write_labels(const bmeq_cc_workspace *ws, size_t nx, size_t nrows, uint32_t *labels,
 			 uint32_t *rowbuf)
 {
+#if defined(__SSE2__)
+	memset(rowbuf, 0, nx * sizeof(*rowbuf));
+#endif
 	for (size_t r = 0; r < nrows; r++) {
 		uint32_t *out = labels + r * nx;
 		uint32_t i0 = ws->row_first[r], i1 = ws->row_first[r + 1];
@@ -485,8 +489,8 @@ static void write_labels(const bmeq_cc_workspace *ws, size_t nx, size_t nrows, u
 #else
 		uint32_t *row = out;
 		(void)rowbuf;
-#endif
 		memset(row, 0, nx * sizeof(*row));
+#endif
 		for (uint32_t i = i0; i < i1; i++) {
 			uint32_t l = ws->lab[i];
 			for (uint32_t x = ws->xs[2 * i]; x < ws->xs[2 * i + 1]; x++)
@@ -494,6 +498,9 @@ static void write_labels(const bmeq_cc_workspace *ws, size_t nx, size_t nrows, u
 		}
 #if defined(__SSE2__)
 		stream_row(out, row, nx);
+		for (uint32_t i = i0; i < i1; i++)
+			for (uint32_t x = ws->xs[2 * i]; x < ws->xs[2 * i + 1]; x++)
+				row[x] = 0;
 #endif
 	}
 #if defined(__SSE2__)
