@@ -47,7 +47,7 @@ typedef struct bmeq_scan_result {
  * neither segmentation nor bias correction runs, so the result depends only on
  * the image inside them. Statuses: those of bmeq_nifti_read for the inputs,
  * BMEQ_E_GRID for masks on another grid, BMEQ_E_FORMAT for unusable images
- * (2D, non-finite voxels, no signal), BMEQ_E_PROCESS when no reference can be
+ * (2D, non-finite voxels, no signal, no qform/sform so no left and right), BMEQ_E_PROCESS when no reference can be
  * estimated. *out owned by the caller. */
 bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char *reference_path,
 			      const bmeq_measure_opts *opts, bmeq_scan_result **out);

@@ -284,6 +284,16 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	if ((st = build_regions(roi, n, geom, r, rm)) != BMEQ_OK)
 		goto fail;
 
+	/* No region at all (neither head in view): nothing to threshold; every
+	 * side is reported not found with its reason. */
+	size_t nroi = 0;
+	for (size_t i = 0; i < n; i++)
+		nroi += roi[i] != 0;
+	if (nroi == 0) {
+		r->reference_intensity = r->threshold = NAN;
+		goto regions_done;
+	}
+
 	/* Reference and threshold. */
 	st = reference ? mask_reference(scan, reference, params, &r->reference)
 		       : auto_reference(scan, roi, params, &r->reference);
@@ -433,6 +443,7 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 				}
 	}
 
+regions_done:
 	/* Fractions, ratios and status per region. */
 	for (size_t k = 0; k < r->nregions; k++) {
 		bmeq_edema_region *reg = &r->regions[k];

@@ -152,8 +152,16 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	bmeq_read_opts_init(&ro);
 	ro.volume = opts->volume;
-	if ((st = bmeq_nifti_read(path, &ro, &r->image, NULL)) != BMEQ_OK)
+	bmeq_nifti_info info;
+	if ((st = bmeq_nifti_read(path, &ro, &r->image, &info)) != BMEQ_OK)
 		goto fail;
+	/* Without a qform or sform nothing says which side is the patient's
+	 * left: a measurement per side would be a guess. */
+	if (info.affine_source == BMEQ_AFFINE_PIXDIM) {
+		st = bmeq_fail(BMEQ_E_FORMAT,
+			       "neither qform nor sform is set: the patient's left and right are unknown");
+		goto fail;
+	}
 	if ((st = check_image(r->image)) != BMEQ_OK)
 		goto fail;
 	size_t n = bmeq_grid_nvox(&r->image->grid);
