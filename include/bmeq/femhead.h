@@ -54,7 +54,8 @@ typedef struct bmeq_femhead_params {
 	double radius_max_mm;
 	double sep_min_mm;       /* centre-to-centre distance of the two heads */
 	double sep_max_mm;       /* (default 120 .. 260) */
-	double min_confidence;   /* a lone head below this is not reported (0.45) */
+	double min_confidence;   /* heads of a pair below this are not reported, a
+				  * lone head below this + 0.1 (default 0.45) */
 	double qc_confidence;    /* found heads below this get qc = 0 (0.6) */
 	int label_necks;         /* 1 (default): label the necks too */
 } bmeq_femhead_params;

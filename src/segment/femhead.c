@@ -117,8 +117,11 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 		for (size_t j = i + 1; j < nc; j++) {
 			double sc = pair_score(&cand[i], &cand[j], &p);
 
-			if (sc > best && cand[i].conf >= 0.5 * p.min_confidence &&
-			    cand[j].conf >= 0.5 * p.min_confidence) {
+			/* Phantom and real hips score 0.68-0.92; structures that
+			 * merely look round on a few slices (kidneys, bowel on an
+			 * abdominal MR) score about 0.35. */
+			if (sc > best && cand[i].conf >= p.min_confidence &&
+			    cand[j].conf >= p.min_confidence) {
 				best = sc;
 				bi = (int)i;
 				bj = (int)j;
@@ -134,10 +137,11 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 		for (int k = 0; k < 2; k++)
 			bmeq_fh_neck_axis(&s, hc[k], k == BMEQ_FEMHEAD_RIGHT ? 1 : -1, &res->side[k]);
 	} else {
-		/* A lone head must be convincing on its own. */
+		/* A lone head must be convincing on its own, without the
+		 * partner that confirms a pair. */
 		int b = -1;
 		for (size_t i = 0; i < nc; i++)
-			if (cand[i].ok && cand[i].conf >= p.min_confidence &&
+			if (cand[i].ok && cand[i].conf >= p.min_confidence + 0.1 &&
 			    (b < 0 || cand[i].conf > cand[b].conf))
 				b = (int)i;
 		if (b >= 0) {

@@ -246,6 +246,29 @@ static void test_real_hips(void)
 	CHECK(rows == 4);
 }
 
+/* No hip in view (an abdominal MR): both sides not found, nothing labelled. */
+static void test_no_hips(void)
+{
+	char path[1024];
+	bmeq_volume *v = NULL;
+	bmeq_femhead_result r;
+
+	snprintf(path, sizeof(path), "%s/totalsegmentator/example_mr_sm.nii.gz", BMEQ_TEST_DATA);
+	CHECK(bmeq_nifti_read(path, NULL, &v, NULL) == BMEQ_OK);
+	if (!v)
+		return;
+	size_t n = bmeq_grid_nvox(&v->grid), nl = 0;
+	uint8_t *lab = malloc(n);
+	CHECK(bmeq_femhead_segment(v, NULL, lab, &r) == BMEQ_OK);
+	for (size_t i = 0; i < n; i++)
+		nl += lab[i] != 0;
+	printf("abdominal MR: found %d %d\n", r.side[0].found, r.side[1].found);
+	CHECK(!r.side[0].found && !r.side[1].found);
+	CHECK(nl == 0);
+	free(lab);
+	bmeq_volume_destroy(v);
+}
+
 static void test_api(void)
 {
 	bmeq_femhead_result r;
@@ -298,6 +321,7 @@ int main(void)
 		return 1;
 	}
 	test_api();
+	test_no_hips();
 	test_one_sided(BMEQ_PHANTOM_RIGHT);
 	test_one_sided(BMEQ_PHANTOM_LEFT);
 	test_real_hips();
