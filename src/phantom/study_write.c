@@ -65,8 +65,15 @@ static const char *dtype_name(int dt)
 }
 
 static void side_json(bmeq_ph_json *j, const char *key, const bmeq_phantom_side_truth *t,
-		      const bmeq_phantom_hip *h)
+		      const bmeq_phantom_hip *h, int side, double W[4][4])
 {
+	bmeq_ph_hip_frame f;
+	double axis[3];
+
+	/* The neck axis in this scan's world frame (rotation only). */
+	bmeq_ph_hip_frame_make(h, side, &f);
+	for (int r = 0; r < 3; r++)
+		axis[r] = W[r][0] * f.neck[0] + W[r][1] * f.neck[1] + W[r][2] * f.neck[2];
 	bmeq_ph_json_begin(j, key, '{');
 	bmeq_ph_json_num(j, "edema_scale", h->edema_scale, 4);
 	bmeq_ph_json_num(j, "head_ml", t->head_ml, 3);
@@ -81,6 +88,8 @@ static void side_json(bmeq_ph_json *j, const char *key, const bmeq_phantom_side_
 	bmeq_ph_json_int(j, "lesion_count", t->lesion_count);
 	bmeq_ph_json_vec(j, "head_centre_ras", t->head_centre_ras, 3, 3);
 	bmeq_ph_json_num(j, "head_radius_mm", t->head_radius_mm, 3);
+	bmeq_ph_json_vec(j, "neck_axis_ras", axis, 3, 5);
+	bmeq_ph_json_num(j, "neck_length_mm", h->neck_length, 3);
 	bmeq_ph_json_end(j, '}');
 }
 
@@ -226,8 +235,10 @@ static void scan_json(bmeq_ph_json *j, const scan_paths *sp, const char *t1rel, 
 		bmeq_ph_json_vec(j, NULL, sc->world_from_body[r], 4, 6);
 	bmeq_ph_json_end(j, ']');
 	bmeq_ph_json_end(j, '}');
-	side_json(j, "right", &sc->truth[0], &p->anat.hip[0]);
-	side_json(j, "left", &sc->truth[1], &p->anat.hip[1]);
+	double W[4][4];
+	memcpy(W, sc->world_from_body, sizeof(W));
+	side_json(j, "right", &sc->truth[0], &p->anat.hip[0], 0, W);
+	side_json(j, "left", &sc->truth[1], &p->anat.hip[1], 1, W);
 	bmeq_ph_json_end(j, '}');
 }
 
@@ -324,6 +335,12 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 			 "*_ml: analytic shapes integrated in the body frame; *_grid_ml: truth "
 			 "label voxels x voxel volume (slice spacing) on the scan's grid; "
 			 "lesion_count: 26-connected components of the side's edema truth map");
+	bmeq_ph_json_str(&j, "region_note",
+			 "head = the femoral head sphere (cortex included); neck = the neck "
+			 "cylinder outside that sphere up to neck_length_mm from the head centre "
+			 "along neck_axis_ras (a unit vector from the head towards the shaft); a "
+			 "voxel carries a label when at least half of it lies in that side's head "
+			 "and neck, and edema labels when at least half of it is edema in marrow");
 
 	bmeq_ph_json_begin(&j, "subjects", '[');
 	for (unsigned s = 0; s < nsubjects; s++) {
