@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		best = t < best ? t : best;
 	}
 	double mc_bytes = 2.0 * (double)n * sizeof(float), mc_gbs = mc_bytes / best / 1e9;
-	printf("voxels %zu\nmemcpy_first_s %.6f\nmemcpy_s %.6f\nmemcpy_gbs %.2f\n", n, first, best, mc_gbs);
+	printf("voxels %zu\nmemcpy_first_s %.9f\nmemcpy_s %.9f\nmemcpy_gbs %.2f\n", n, first, best, mc_gbs);
 
 	double th_bytes = (double)n * (sizeof(float) + 2 * sizeof(uint16_t)), auto_ratio = 0.0;
 	for (int p = BMEQ_CPU_AUTO; p <= BMEQ_CPU_AVX512; p++) {
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 			best = t < best ? t : best;
 		}
 		double gbs = th_bytes / best / 1e9;
-		printf("roi16_%s_first_s %.6f\nroi16_%s_s %.6f\nroi16_%s_gbs %.2f\nroi16_%s_vs_memcpy %.2f\n", name,
+		printf("roi16_%s_first_s %.9f\nroi16_%s_s %.9f\nroi16_%s_gbs %.2f\nroi16_%s_vs_memcpy %.2f\n", name,
 		       first, name, best, name, gbs, name, gbs / mc_gbs);
 		if (p == BMEQ_CPU_AUTO) {
 			auto_ratio = gbs / mc_gbs;
