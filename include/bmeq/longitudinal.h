@@ -141,7 +141,9 @@ typedef struct bmeq_timepoint {
 	const char *message[2];        /* NULL or why a side is not ok */
 } bmeq_timepoint;
 
-/* Fills tp from a measured scan (tp points into r; r must outlive tp). */
+/* Fills tp from a measured scan (tp points into r; r must outlive tp). With
+ * a user ROI (no segmentation ran) each head's centre is its label's centroid
+ * and its radius that of a ball of the label's volume. */
 void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r);
 
 /* Fills tp for a scan that failed as a whole (both sides BMEQ_SIDE_ERROR,
@@ -157,13 +159,17 @@ typedef struct bmeq_compare_opts {
 	bmeq_reg_params reg;       /* registration settings; region, centre and
 				      radius are set per side */
 	double region_factor;      /* registration sphere radius = factor x head
-				      radius (2.2, so that the neck is included) */
+				      radius (1.8: head, acetabulum and the upper
+				      neck; 2.2 was no more accurate on the phantom
+				      and 1.8x slower) */
 	double region_min_mm;      /* ... but at least this (45 mm) */
 	double region_default_mm;  /* radius when the head radius is unknown (60 mm) */
-	int refine;                /* 1 (default): a second pass at full resolution in a
-				      sphere of refine_factor x head radius,
-				      started from the first */
-	double refine_factor;      /* 2.2: the same sphere as the first pass */
+	int refine;                /* 1 (default): a second, single-level pass with
+				      small steps in a sphere of refine_factor x
+				      head radius, started from the first */
+	double refine_factor;      /* 1.8: the same sphere as the first pass */
+	double refine_mm;          /* voxel size aimed at by the second pass (1.5 mm;
+				      0 = full resolution) */
 	double max_centre_error_mm;/* quality: the baseline head centre mapped through
 				      the transform lies within this of the follow-up's
 				      detected centre (5 mm) */
