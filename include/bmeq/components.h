@@ -12,7 +12,10 @@
  * neighbouring rows with a union-find over runs, and writes the labels row
  * by row. A workspace keeps the run buffers between calls so that labelling
  * many masks does not fault in fresh memory each time; after a call it also
- * holds what bmeq_components_stats needs.
+ * holds what bmeq_components_stats needs. The bit counting that maps voxels
+ * to runs uses POPCNT/BMI2 when the CPU has them (chosen at run time; the
+ * generic variant is always built and gives identical labels; setting
+ * BMEQ_CPU_FEATURES=scalar selects it).
  */
 #ifndef BMEQ_COMPONENTS_H
 #define BMEQ_COMPONENTS_H
