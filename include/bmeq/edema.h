@@ -43,6 +43,10 @@ typedef struct bmeq_edema_params {
 				     * region's edge counts only when joined to edema
 				     * deeper inside (partial volume with cartilage and
 				     * joint fluid); 0 disables (default 2.5) */
+	int halfmax;                /* 1 (default): each lesion's edge at half its own
+				     * contrast over the reference (see halfmax.c) */
+	double halfmax_floor;       /* lesion thresholds never below this x the
+				     * reference (default 1.6) */
 } bmeq_edema_params;
 
 /* Fills the documented defaults (rule "median*2.0"... see README). */

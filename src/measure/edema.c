@@ -29,6 +29,8 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->reference_reject_k = 3.0;
 	p->min_reference_voxels = 200;
 	p->rim_mm = 2.5;
+	p->halfmax = 1;
+	p->halfmax_floor = 1.6;
 }
 
 void bmeq_edema_result_destroy(bmeq_edema_result *r)
@@ -310,10 +312,16 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	if (params->rim_mm > 0.0) {
 		if ((st = bmeq_rim_guard(g, roi, params->rim_mm, mask)) != BMEQ_OK)
 			goto fail;
-		for (size_t i = 0; i < n; i++)
-			if (!mask[i])
-				r->edema_map[i] = 0;
 	}
+	if (params->halfmax) {
+		st = bmeq_halfmax_refine(scan, roi, r->reference_intensity, params->halfmax_floor, mask);
+		if (st != BMEQ_OK)
+			goto fail;
+	}
+	/* The map follows the mask: voxels dropped lose their label, grown ones
+	 * take their region's. */
+	for (size_t i = 0; i < n; i++)
+		r->edema_map[i] = mask[i] ? roi[i] : 0;
 
 	/* Lesions: 3D components; those below the minimum size are dropped by
 	 * the labeller (label 0) and so from the map. */

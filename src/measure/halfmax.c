@@ -1,0 +1,134 @@
+/* halfmax.c - each lesion's edge at half its own contrast.
+ *
+ * Edema fades into normal marrow over a few millimetres, and thick slices
+ * blur it further, so where "the edge" lies depends on the lesion's own
+ * brightness: one global threshold cuts a faint lesion (2.5x marrow) inside
+ * its edge and a bright one (5x) outside it, and on a 2 mL lesion that is a
+ * 20-40% volume error. As in half-maximum contouring of lesions in other
+ * quantitative imaging, each lesion found by the global threshold gets its
+ * own threshold halfway between the reference and the lesion's plateau (its
+ * 75th intensity percentile; on the phantom the 90th, biased up by noise,
+ * gave 5.8% median under-estimation, the 75th 2.5%, the 50th 1.4% but
+ * over-counted lesions under 2 mL): bright lesions shrink to it, faint ones grow to
+ * it through neighbouring region voxels for at most a few steps. The lesion
+ * threshold never drops below floor_ratio x reference, so growth cannot leak
+ * into red marrow or noise.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bmeq/components.h"
+#include "bmeq/threshold.h"
+#include "measure_internal.h"
+
+#define PLATEAU_QUANTILE 0.75
+#define GROW_STEPS 3
+
+bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
+				double floor_ratio, uint8_t *edema)
+{
+	const bmeq_grid *g = &scan->grid;
+	size_t n = bmeq_grid_nvox(g);
+	uint32_t *labels = malloc(n * sizeof(*labels)), count = 0;
+	size_t *start = NULL, *fill = NULL;
+	float *vals = NULL;
+	double *thr = NULL;
+	bmeq_status st;
+
+	if (!labels)
+		return bmeq_fail(BMEQ_E_NOMEM, "half-maximum: out of memory");
+	st = bmeq_components_label(NULL, edema, g->dim, NULL, labels, &count);
+	if (st != BMEQ_OK || count == 0) {
+		free(labels);
+		return st;
+	}
+	/* Voxels grouped by lesion (counting sort), to take each lesion's quantile. */
+	start = calloc((size_t)count + 2, sizeof(*start));
+	fill = calloc((size_t)count + 2, sizeof(*fill));
+	thr = malloc(((size_t)count + 1) * sizeof(*thr));
+	if (!start || !fill || !thr) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "half-maximum: out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[labels[i] + 1] += labels[i] != 0;
+	for (size_t c = 1; c <= count + 1; c++)
+		start[c] += start[c - 1];
+	size_t total = start[count + 1];
+	vals = malloc((total ? total : 1) * sizeof(*vals));
+	if (!vals) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "half-maximum: out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (labels[i]) {
+			size_t k = start[labels[i]] + fill[labels[i]]++;
+			vals[k] = scan->data[i];
+		}
+	thr[0] = INFINITY;
+	for (uint32_t c = 1; c <= count; c++) {
+		double plateau;
+		st = bmeq_quantile(vals + start[c], start[c + 1] - start[c], PLATEAU_QUANTILE, &plateau);
+		if (st != BMEQ_OK)
+			goto done;
+		double t = reference + 0.5 * (plateau - reference);
+		thr[c] = t > floor_ratio * reference ? t : floor_ratio * reference;
+	}
+	/* Shrink: lesion voxels at or below their lesion's threshold go. */
+	for (size_t i = 0; i < n; i++)
+		if (labels[i] && !(scan->data[i] > thr[labels[i]])) {
+			edema[i] = 0;
+			labels[i] = 0;
+		}
+	/* Grow: region voxels next to a lesion and above its threshold join it,
+	 * one 26-neighbour step per pass. */
+	const size_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2];
+	for (int step = 0; step < GROW_STEPS; step++) {
+		size_t added = 0;
+		for (size_t z = 0; z < nz; z++)
+			for (size_t y = 0; y < ny; y++)
+				for (size_t x = 0; x < nx; x++) {
+					size_t i = (z * ny + y) * nx + x;
+					if (labels[i] || !roi[i])
+						continue;
+					uint32_t best = 0;
+					for (int dz = -1; dz <= 1; dz++) {
+						if ((dz < 0 && z == 0) || (dz > 0 && z + 1 == nz))
+							continue;
+						for (int dy = -1; dy <= 1; dy++) {
+							if ((dy < 0 && y == 0) || (dy > 0 && y + 1 == ny))
+								continue;
+							for (int dx = -1; dx <= 1; dx++) {
+								if ((dx < 0 && x == 0) || (dx > 0 && x + 1 == nx))
+									continue;
+								size_t j = (size_t)((ptrdiff_t)i + dz * (ptrdiff_t)(nx * ny) +
+										    dy * (ptrdiff_t)nx + dx);
+								uint32_t c = labels[j];
+								/* Marked this pass (high bit) or not a lesion: skip. */
+								if (c && !(c & 0x80000000u) &&
+								    (!best || thr[c] < thr[best]))
+									best = c;
+							}
+						}
+					}
+					if (best && scan->data[i] > thr[best]) {
+						labels[i] = best | 0x80000000u;
+						edema[i] = 1;
+						added++;
+					}
+				}
+		for (size_t i = 0; i < n; i++)
+			labels[i] &= 0x7fffffffu;
+		if (!added)
+			break;
+	}
+	st = BMEQ_OK;
+done:
+	free(labels);
+	free(start);
+	free(fill);
+	free(vals);
+	free(thr);
+	return st;
+}
