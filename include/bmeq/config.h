@@ -3,6 +3,9 @@
  * One setting per line, `key = value`; '#' starts a comment; blank lines are
  * ignored. Keys:
  *   threshold.rule          median*1.8 | mean+3sd | q3+1.5iqr | median+4rsd ...
+ *   threshold.halfmax       yes | no (each lesion's edge at half its own contrast)
+ *   threshold.halfmax_floor ratio >= 1 (lesion thresholds never below it x reference)
+ *   threshold.rim_mm        0-50 (rim guard depth; 0 disables)
  *   lesion.connectivity     6 | 18 | 26
  *   lesion.min_voxels       integer >= 1
  *   lesion.min_ml           mL >= 0

@@ -78,6 +78,27 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		m->edema.min_reference_voxels = z;
 		return BMEQ_OK;
 	}
+	if (strcmp(key, "threshold.halfmax") == 0) {
+		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+			m->edema.halfmax = 1;
+		else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+			m->edema.halfmax = 0;
+		else
+			return bmeq_fail(BMEQ_E_ARG, "must be yes or no");
+		return BMEQ_OK;
+	}
+	if (strcmp(key, "threshold.halfmax_floor") == 0) {
+		if (parse_real(val, 1.0, &d))
+			return bmeq_fail(BMEQ_E_ARG, "needs a ratio >= 1");
+		m->edema.halfmax_floor = d;
+		return BMEQ_OK;
+	}
+	if (strcmp(key, "threshold.rim_mm") == 0) {
+		if (parse_real(val, 0.0, &d) || d > 50.0)
+			return bmeq_fail(BMEQ_E_ARG, "needs a depth in mm, 0 to 50");
+		m->edema.rim_mm = d;
+		return BMEQ_OK;
+	}
 	if (strcmp(key, "bias.correct") == 0) {
 		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
 			m->bias_correct = 1;
