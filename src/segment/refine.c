@@ -133,10 +133,10 @@ static double median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_fh_cand *c)
+static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_fh_cand *c,
+		   double (*D)[FH_MAXS])
 {
 	double dir[FH_NRAYS][3];
-	double D[FH_NRAYS][FH_MAXS];
 	double pts[FH_NRAYS][3], w[FH_NRAYS], strength[FH_NRAYS], tmp[FH_NRAYS];
 	int has[FH_NRAYS];
 	double rlo = p->radius_min_mm - 6, rhi = p->radius_max_mm + 6;
@@ -295,4 +295,18 @@ void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq
 	c->rms = ninl ? sqrt(rms / (double)ninl) : 0;
 	c->conf = (double)ninl / FH_NRAYS;
 	c->ok = c->r >= p->radius_min_mm - 2 && c->r <= p->radius_max_mm + 2;
+}
+
+void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_fh_cand *c)
+{
+	/* The profiles (256 KiB) live on the heap so the batch's worker threads
+	 * need no large stacks. Without memory the candidate is just not used. */
+	double (*D)[FH_MAXS] = malloc(FH_NRAYS * sizeof(*D));
+
+	c->ok = 0;
+	c->conf = 0;
+	if (!D)
+		return;
+	refine(s, p, c, D);
+	free(D);
 }
