@@ -193,8 +193,10 @@ static int register_side(const bmeq_timepoint *b, const bmeq_timepoint *f,
 	}
 	for (int k = 0; k < 3; k++)
 		d[k] = gf->centre[k] - gb->centre[k];
-	/* The sphere holds the head, the neck and the acetabulum around it:
-	 * enough bone edges to fix all six parameters, little soft tissue. */
+	/* The sphere holds the head, the acetabulum and the upper neck: enough
+	 * bone edges to fix all six parameters (a head alone is a ball, blind
+	 * to rotation about its centre), little soft tissue that moves between
+	 * visits, and the rotation centre where the edema is. */
 	p.region = BMEQ_REGION_SPHERE;
 	memcpy(p.centre, gb->centre, sizeof(p.centre));
 	p.radius = gb->radius > 0.0 ? o->region_factor * gb->radius : o->region_default_mm;
