@@ -700,11 +700,87 @@ static void test_phantom(void)
 	phantom_pair(1, 0, 2, 0.0, 0.0);
 }
 
+/* A timepoint from a measured scan (as bmeq compare and the batch build it). */
+static void test_timepoint_from_scan(void)
+{
+	const size_t dim[3] = {40, 40, 40};
+	const double sp[3] = {1.0, 1.0, 1.0}, org[3] = {-20.0, -20.0, -20.0};
+	bmeq_volume *v = NULL;
+	bmeq_grid g;
+	bmeq_edema_region reg[3];
+	bmeq_edema_result er;
+	bmeq_scan_result r;
+	bmeq_timepoint tp;
+
+	CHECK(bmeq_grid_make(&g, dim, sp, org) == BMEQ_OK);
+	CHECK(bmeq_volume_create(&g, &v) == BMEQ_OK);
+	if (!v)
+		return;
+	size_t n = bmeq_grid_nvox(&g);
+	uint16_t *roi = calloc(n, sizeof(*roi)), *em = calloc(n, sizeof(*em));
+	CHECK(roi && em);
+	if (!roi || !em)
+		goto done;
+	memset(reg, 0, sizeof(reg));
+	strcpy(reg[0].side, "right");
+	strcpy(reg[0].status, "ok");
+	reg[0].edema_ml = 3.25;
+	strcpy(reg[1].side, "left");
+	strcpy(reg[1].status, "not_found");
+	strcpy(reg[1].message, "no credible head");
+	strcpy(reg[2].side, "label-7");
+	strcpy(reg[2].status, "ok");
+	memset(&er, 0, sizeof(er));
+	er.nregions = 3;
+	er.regions = reg;
+	er.edema_map = em;
+	memset(&r, 0, sizeof(r));
+	r.image = v;
+	r.roi = roi;
+	r.edema = &er;
+	r.geom[0].found = 1;
+	r.geom[0].radius = 24.0;
+	r.geom[0].centre[0] = 5.0;
+
+	bmeq_timepoint_from_scan(&tp, &r);
+	CHECK(tp.image == v && tp.edema_map == em);
+	CHECK(tp.side_status[0] == BMEQ_SIDE_OK && tp.edema_ml[0] == 3.25 && !tp.message[0]);
+	CHECK(tp.side_status[1] == BMEQ_SIDE_NOT_FOUND && isnan(tp.edema_ml[1]));
+	CHECK(tp.message[1] && strcmp(tp.message[1], "no credible head") == 0);
+	CHECK(tp.geom[0].found && tp.geom[0].radius == 24.0 && tp.geom[0].centre[0] == 5.0);
+
+	/* A user ROI: the head centre is the label's centroid, the radius that
+	 * of a ball of its volume. A 10x10x10 cube of label 2 at voxels 5..14. */
+	for (size_t k = 5; k < 15; k++)
+		for (size_t j = 5; j < 15; j++)
+			for (size_t i = 5; i < 15; i++)
+				roi[i + dim[0] * (j + dim[1] * k)] = BMEQ_LABEL_LEFT_HEAD;
+	r.roi_from_user = 1;
+	bmeq_timepoint_from_scan(&tp, &r);
+	CHECK(!tp.geom[0].found && tp.geom[1].found);
+	for (int c = 0; c < 3; c++)
+		CHECK_NEAR(tp.geom[1].centre[c], -20.0 + 9.5, 1e-9);
+	CHECK_NEAR(tp.geom[1].radius, cbrt(3.0 * 1000.0 / (4.0 * 3.14159265358979)), 1e-9);
+
+	/* No edema result: both sides are errors. */
+	r.edema = NULL;
+	bmeq_timepoint_from_scan(&tp, &r);
+	CHECK(tp.side_status[0] == BMEQ_SIDE_ERROR && tp.side_status[1] == BMEQ_SIDE_ERROR);
+	bmeq_timepoint_failed(&tp, "unreadable");
+	CHECK(!tp.image && tp.side_status[1] == BMEQ_SIDE_ERROR &&
+	      strcmp(tp.message[0], "unreadable") == 0);
+done:
+	free(roi);
+	free(em);
+	bmeq_volume_destroy(v);
+}
+
 int main(void)
 {
 	test_rule_text_and_settings();
 	test_classify_boundaries();
 	test_tables();
+	test_timepoint_from_scan();
 	test_spatial();
 	test_phantom();
 	CHECK_DONE();
