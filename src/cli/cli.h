@@ -25,6 +25,7 @@ int bmeq_cmd_info(int argc, char **argv);
 int bmeq_cmd_measure(int argc, char **argv);
 int bmeq_cmd_compare(int argc, char **argv);
 int bmeq_cmd_batch(int argc, char **argv);
+int bmeq_cmd_merge(int argc, char **argv);
 int bmeq_cmd_phantom(int argc, char **argv);
 int bmeq_cmd_segment(int argc, char **argv);
 

@@ -9,11 +9,12 @@
 
 #include "bmeq/batch.h"
 #include "bmeq/config.h"
+#include "bmeq/shard.h"
 #include "cli.h"
 
 static const char batch_help[] =
 	"usage: bmeq batch STUDY_DIR|MANIFEST.csv -o OUT [-j N] [--resume] [--pattern GLOB]\n"
-	"                  [--config FILE] [--quiet]\n"
+	"                  [--config FILE] [--shard K/N] [--quiet]\n"
 	"\n"
 	"Measures every scan of a study, compares every follow-up with the subject's\n"
 	"baseline and previous visit, and writes OUT/scans.csv, OUT/lesions.csv,\n"
@@ -29,6 +30,8 @@ static const char batch_help[] =
 	"  --resume        reuse scans already complete in OUT with unchanged inputs\n"
 	"  --pattern GLOB  which files in anat/ are scans (default *acq-STIR*)\n"
 	"  --config FILE   settings (key = value), see README\n"
+	"  --shard K/N     run only the K-th (1..N) of N slices of whole subjects; OUT\n"
+	"                  is that shard's folder; join the N folders with bmeq merge\n"
 	"  --quiet         no progress lines\n"
 	"\n"
 	"Exit status: 0 all scans measured, 6 some scans failed (status=error rows),\n"
@@ -109,6 +112,7 @@ int bmeq_cmd_batch(int argc, char **argv)
 	char *config_text = NULL;
 	bmeq_status st;
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	int shard_k = 0, shard_n = 0;
 
 	for (int i = 1; i < argc; i++)
 		if (bmeq_cli_is_help(argv[i])) {
@@ -142,6 +146,16 @@ int bmeq_cmd_batch(int argc, char **argv)
 			i++;
 		} else if (strcmp(o, "--pattern") == 0) {
 			pattern = v;
+			i++;
+		} else if (strcmp(o, "--shard") == 0) {
+			char tail;
+			if (sscanf(v, "%d/%d%c", &shard_k, &shard_n, &tail) != 2 || shard_n < 1 ||
+			    shard_n > BMEQ_SHARDS_MAX || shard_k < 1 || shard_k > shard_n) {
+				bmeq_cli_error("batch", "--shard",
+					       "needs K/N with 1 <= K <= N <= %d (K counts from 1)",
+					       BMEQ_SHARDS_MAX);
+				return BMEQ_EXIT_USAGE;
+			}
 			i++;
 		} else if (strcmp(o, "--config") == 0) {
 			config = v;
@@ -194,7 +208,10 @@ int bmeq_cmd_batch(int argc, char **argv)
 	opts.progress = progress;
 	opts.progress_ctx = &ps;
 
-	st = bmeq_batch_run(study, outdir, &opts, &sum);
+	if (shard_n)
+		st = bmeq_batch_run_shard(study, shard_k, shard_n, outdir, &opts, &sum);
+	else
+		st = bmeq_batch_run(study, outdir, &opts, &sum);
 	bmeq_study_destroy(study);
 	free(config_text);
 	if (st != BMEQ_OK)
@@ -205,10 +222,13 @@ int bmeq_cmd_batch(int argc, char **argv)
 		return 130;
 	}
 	if (!ps.quiet)
-		fprintf(stderr, "bmeq: batch: %zu scans (%zu failed, %zu reused) in %.1f s\n", sum.scans,
+		fprintf(stderr, "bmeq: batch: %s%zu scans (%zu failed, %zu reused) in %.1f s\n",
+			shard_n ? "this shard: " : "", sum.scans,
 			sum.failed, sum.skipped, sum.seconds);
 	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
 	       "%s/provenance.json\n",
 	       outdir, outdir, outdir, outdir, outdir);
+	if (shard_n)
+		printf("%s/shard.csv\n", outdir);
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

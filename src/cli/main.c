@@ -20,6 +20,7 @@ static const command commands[] = {
 	{"measure", bmeq_cmd_measure, "measure edema per hip in one scan"},
 	{"compare", bmeq_cmd_compare, "compare two visits: change, resolved/new edema and response per hip"},
 	{"batch", bmeq_cmd_batch, "measure and compare a whole study into trial tables"},
+	{"merge", bmeq_cmd_merge, "join the shard folders of a study run on many machines"},
 };
 
 static void usage(FILE *f)

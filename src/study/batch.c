@@ -35,7 +35,7 @@ double bmeq_batch_now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int mkdirs(const char *path)
+int bmeq_batch_mkdirs(const char *path)
 {
 	char buf[4096];
 	size_t n = strlen(path);
@@ -298,7 +298,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	*failed = *skipped = 0;
 	memset(&rec, 0, sizeof(rec));
 	bmeq_batch_scan_dir(c->outdir, it, dir, sizeof(dir));
-	if (mkdirs(dir) != 0)
+	if (bmeq_batch_mkdirs(dir) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create folder: %s", dir, strerror(errno));
 	snprintf(rec.params, sizeof(rec.params), "%s", c->params);
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
@@ -484,7 +484,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	memset(summary, 0, sizeof(*summary));
 	if (opts->jobs < 1 || opts->jobs > 256)
 		return bmeq_fail(BMEQ_E_ARG, "jobs must be 1..256");
-	if (mkdirs(outdir) != 0)
+	if (bmeq_batch_mkdirs(outdir) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create the output folder: %s", outdir,
 				 strerror(errno));
 	if (access(outdir, W_OK) != 0)

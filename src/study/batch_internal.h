@@ -42,4 +42,18 @@ bmeq_status bmeq_batch_provenance(const bmeq_study *s, const char *outdir,
 				  const bmeq_batch_opts *opts, const char *params,
 				  const bmeq_batch_summary *summary);
 
+/* Creates path and its parents; 0 on success, -1 with errno set. */
+int bmeq_batch_mkdirs(const char *path);
+
+/* As bmeq_batch_provenance, with the host named by the caller (a merge names
+ * the shards' hosts); host NULL: this machine's name. */
+bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
+				       const bmeq_batch_opts *opts, const char *params,
+				       const bmeq_batch_summary *summary, const char *host);
+
+/* Shard folders (shard.c, merge.c; see bmeq/shard.h). */
+#define BMEQ_SHARD_MARKER "shard.csv"       /* written last: the shard is complete */
+#define BMEQ_SHARD_STUDY "shard_study.csv"  /* the whole study, in study order */
+#define BMEQ_SHARD_FORMAT "bmeq-shard-1"
+
 #endif

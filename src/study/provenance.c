@@ -83,6 +83,13 @@ bmeq_status bmeq_batch_provenance(const bmeq_study *s, const char *outdir,
 				  const bmeq_batch_opts *opts, const char *params,
 				  const bmeq_batch_summary *summary)
 {
+	return bmeq_batch_provenance_host(s, outdir, opts, params, summary, NULL);
+}
+
+bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
+				       const bmeq_batch_opts *opts, const char *params,
+				       const bmeq_batch_summary *summary, const char *host_name)
+{
 	jbuf b = {0};
 	char host[256] = "", when[64], path[4200], dir[4096];
 	time_t now = time(NULL);
@@ -90,7 +97,9 @@ bmeq_status bmeq_batch_provenance(const bmeq_study *s, const char *outdir,
 	char rule[BMEQ_RULE_TEXT_MAX] = "";
 	bmeq_status st;
 
-	if (gethostname(host, sizeof(host) - 1) != 0)
+	if (host_name)
+		snprintf(host, sizeof(host), "%s", host_name);
+	else if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "unknown");
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
