@@ -3,7 +3,7 @@
 #   failure isolation (status=error rows, exit 6, the rest measured), identical tables
 #   for -j 1 and -j 2, SIGKILL part-way then --resume gives identical tables, --resume
 #   reuses finished scans, a second batch on a locked OUT is refused, manifest columns
-#   are carried through, and bad manifests refuse to start.
+#   are carried through, bad manifests refuse to start, failing writes stop it cleanly.
 set -euo pipefail
 bmeq=$1 data=$2 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
@@ -131,4 +131,13 @@ for m in missing quote dup; do
   [ "$(wc -l < "$tmp/m.err")" = 1 ] || fail "manifest $m: not one line: $(cat "$tmp/m.err")"
   [ ! -e "$tmp/out_$m/scans.csv" ] || fail "manifest $m: a table was written"
 done
+# 7. A write that fails (the file-size limit stands in for a full disk) stops the batch with
+#    one clear line and exit 4, and leaves neither temporary files nor a half-written table.
+rc=0
+(trap '' XFSZ; ulimit -f 8; "$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out_full" -j 2 --quiet) \
+  > /dev/null 2> "$tmp/full.err" || rc=$?
+[ "$rc" = 4 ] || fail "failing writes: exit $rc, expected 4"
+grep -q "write failed" "$tmp/full.err" || fail "no write error: $(cat "$tmp/full.err")"
+[ "$(find "$tmp/out_full" -name '*.tmp*' | wc -l)" = 0 ] || fail "temporary files left behind"
+[ ! -e "$tmp/out_full/scans.csv" ] || fail "scans.csv written although writes failed"
 echo "batch tests passed"
