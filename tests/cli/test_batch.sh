@@ -3,7 +3,8 @@
 #   failure isolation (status=error rows, exit 6, the rest measured), identical tables
 #   for -j 1 and -j 2, SIGKILL part-way then --resume gives identical tables, --resume
 #   reuses finished scans, a second batch on a locked OUT is refused, manifest columns
-#   are carried through, bad manifests refuse to start, failing writes stop it cleanly.
+#   are carried through, bad manifests refuse to start, failing writes and SIGTERM stop
+#   it cleanly.
 set -euo pipefail
 bmeq=$1 data=$2 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
@@ -140,4 +141,21 @@ rc=0
 grep -q "write failed" "$tmp/full.err" || fail "no write error: $(cat "$tmp/full.err")"
 [ "$(find "$tmp/out_full" -name '*.tmp*' | wc -l)" = 0 ] || fail "temporary files left behind"
 [ ! -e "$tmp/out_full/scans.csv" ] || fail "scans.csv written although writes failed"
+# 8. SIGTERM stops cleanly: exit 130, finished scans kept, and --resume completes identically.
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out_term" -j 1 --quiet > /dev/null 2> "$tmp/term.err" &
+pid=$!
+for _ in $(seq 1 600); do
+  n=$( (find "$tmp/out_term" -name scan_record.csv 2>/dev/null || true) | wc -l)
+  [ "$n" -ge 1 ] && break
+  sleep 0.1
+done
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 130 ] || fail "SIGTERM: exit $rc, expected 130"
+grep -q "rerun with --resume" "$tmp/term.err" || fail "no interruption message: $(cat "$tmp/term.err")"
+kept=$(find "$tmp/out_term" -name scan_record.csv | wc -l)
+[ "$kept" -ge 1 ] || fail "no finished scan kept after SIGTERM"
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out_term" -j 2 --resume --quiet > /dev/null || true
+same_tables "$tmp/out1" "$tmp/out_term"
 echo "batch tests passed"
