@@ -6,7 +6,9 @@
 #
 # Everything the cluster has (slurm.conf, munge key and socket, state, spool, logs and the
 # daemons' pid files) lives under DIR, so it never touches a system Slurm or munge: own
-# ports (BMEQ_SLURM_PORT, default 16817, and the next one), own munge socket. The daemons
+# ports (BMEQ_SLURM_PORT and the next one; by default the first pair from 16817 on that
+# nothing listens on, so a system Slurm or a second test cluster does not collide), own
+# munge socket. The daemons
 # run in the foreground (-D / -F) as children started here, so their pids are known, and
 # they are stopped by pid (checked against the daemon's name, so a reused pid is never
 # signalled). Clients need SLURM_CONF=DIR/etc/slurm.conf (bmeq_slurm_up exports it).
@@ -14,7 +16,7 @@
 # Returns non-zero (and says why on stderr) when Slurm cannot be installed or started;
 # callers that may skip (tests) decide what that means.
 
-BMEQ_SLURM_PORT=${BMEQ_SLURM_PORT:-16817}
+BMEQ_SLURM_PORT=${BMEQ_SLURM_PORT:-}    # empty: the first free pair from 16817 on
 BMEQ_SLURM_WAIT=${BMEQ_SLURM_WAIT:-60}   # seconds for the node to become idle
 
 _bs_log() { echo "slurm-cluster: $*" >&2; }
@@ -54,6 +56,11 @@ _bs_alive() {
     local st
     st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
     [[ -n $st && $st != Z* ]]
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+_bs_listening() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # Stops the daemon named $1 whose pid is in file $2: TERM, up to 15 s, then KILL.
@@ -129,14 +136,21 @@ bmeq_slurm_up() {
         bmeq_slurm_down "$d"; return 1
     fi
 
+    local port=${BMEQ_SLURM_PORT:-16817}
+    if [[ -z $BMEQ_SLURM_PORT ]]; then
+        while _bs_listening "$port" || _bs_listening $((port + 1)); do
+            port=$((port + 2))
+            ((port < 16917)) || { _bs_log "no free port pair in 16817..16916"; bmeq_slurm_down "$d"; return 1; }
+        done
+    fi
     cpus=$(nproc)
     mem=$(awk '/^MemTotal:/ { print int($2 / 1024 * 0.8) }' /proc/meminfo)
     # No cgroups, accounting or mail: proctrack/linuxproc and task/none work in containers.
     cat >"$d/etc/slurm.conf" <<CONF
 ClusterName=bmeqci
 SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort=$BMEQ_SLURM_PORT
-SlurmdPort=$((BMEQ_SLURM_PORT + 1))
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
 SlurmUser=root
 SlurmdUser=root
