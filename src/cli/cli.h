@@ -28,6 +28,7 @@ int bmeq_cmd_batch(int argc, char **argv);
 int bmeq_cmd_merge(int argc, char **argv);
 int bmeq_cmd_phantom(int argc, char **argv);
 int bmeq_cmd_segment(int argc, char **argv);
+int bmeq_cmd_report(int argc, char **argv);
 
 /* Prints "bmeq: <cmd>: <what>: <reason>\n" to stderr. what may be NULL. */
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)

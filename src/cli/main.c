@@ -21,6 +21,7 @@ static const command commands[] = {
 	{"compare", bmeq_cmd_compare, "compare two visits: change, resolved/new edema and response per hip"},
 	{"batch", bmeq_cmd_batch, "measure and compare a whole study into trial tables"},
 	{"merge", bmeq_cmd_merge, "join the shard folders of a study run on many machines"},
+	{"report", bmeq_cmd_report, "QC pictures and the HTML report of a batch's output folder"},
 };
 
 static void usage(FILE *f)

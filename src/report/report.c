@@ -1,0 +1,381 @@
+/* report.c - the report of a batch folder: gather what OUT holds about each
+ * scan, draw the QC pictures (in parallel) and write the page. */
+#define _DEFAULT_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bmeq/csv.h"
+#include "report_internal.h"
+
+void bmeq_report_opts_init(bmeq_report_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->jobs = 1;
+	o->pictures = 1;
+}
+
+static char *dup_str(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static void free_scans(bmeq_rp_scan *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].subject);
+		free(v[i].session);
+		free(v[i].path);
+	}
+	free(v);
+}
+
+static double num(const char *s)
+{
+	char *end;
+	double v;
+
+	if (!s[0])
+		return NAN;
+	v = strtod(s, &end);
+	return *end ? NAN : v;
+}
+
+static int side_index(const char *side)
+{
+	return strcmp(side, "right") == 0 ? 0 : strcmp(side, "left") == 0 ? 1 : -1;
+}
+
+static long find_scan(const bmeq_rp_scan *v, size_t n, const char *subject, const char *session)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].subject, subject) == 0 && strcmp(v[i].session, session) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* The completion record, read through the public CSV reader: the report
+ * depends on the files the batch documents, not on the batch's code. */
+static void read_record(bmeq_rp_scan *s)
+{
+	char path[4200];
+	bmeq_csv_table *t = NULL;
+
+	snprintf(path, sizeof(path), "%s/scan_record.csv", s->dir);
+	if (bmeq_csv_read_file(path, &t) != BMEQ_OK || t->ncols != 2) {
+		bmeq_csv_table_destroy(t);
+		return;
+	}
+	s->has_record = 1;
+	for (size_t r = 0; r < t->nrows; r++) {
+		const char *k = bmeq_csv_cell(t, r, 0), *v = bmeq_csv_cell(t, r, 1);
+		if (strcmp(k, "status") == 0)
+			snprintf(s->status, sizeof(s->status), "%s", v);
+		else if (strcmp(k, "message") == 0)
+			snprintf(s->message, sizeof(s->message), "%s", v);
+		else if (strcmp(k, "stem") == 0)
+			snprintf(s->stem, sizeof(s->stem), "%s", v);
+		else if (strcmp(k, "params") == 0) {
+			const char *p = strstr(v, "volume=");
+			if (p)
+				s->volume = strtol(p + 7, NULL, 10);
+		}
+		for (int side = 0; side < 2; side++) {
+			const char *name = side ? "left_" : "right_";
+			size_t nl = strlen(name);
+			if (strncmp(k, name, nl) != 0)
+				continue;
+			if (strcmp(k + nl, "found") == 0)
+				s->found[side] = atoi(v) == 1;
+			else if (strcmp(k + nl, "centre") == 0 &&
+				 sscanf(v, "%lf %lf %lf", &s->centre[side][0], &s->centre[side][1],
+					&s->centre[side][2]) != 3)
+				s->found[side] = 0;
+			else if (strcmp(k + nl, "radius") == 0)
+				s->radius[side] = atof(v);
+		}
+	}
+	bmeq_csv_table_destroy(t);
+}
+
+/* The scans: the study's order when given, else the order of scans.csv
+ * (the batch writes it in study order). */
+static bmeq_status collect(const bmeq_study *study, const char *outdir,
+			   const bmeq_csv_table *scans, bmeq_rp_scan **out, size_t *nout)
+{
+	size_t cap = study ? study->n : scans->nrows, n = 0;
+	bmeq_rp_scan *v = calloc(cap ? cap : 1, sizeof(*v));
+	long cs = bmeq_csv_column(scans, "subject"), ce = bmeq_csv_column(scans, "session"),
+	     cp = bmeq_csv_column(scans, "scan");
+
+	if (!v)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < cap; i++) {
+		const char *subject = study ? study->items[i].subject : bmeq_csv_cell(scans, i, cs);
+		const char *session = study ? study->items[i].session : bmeq_csv_cell(scans, i, ce);
+		const char *path = study ? study->items[i].path : bmeq_csv_cell(scans, i, cp);
+		if (find_scan(v, n, subject, session) >= 0)
+			continue;
+		bmeq_rp_scan *s = &v[n];
+		s->subject = dup_str(subject);
+		s->session = dup_str(session);
+		s->path = dup_str(path);
+		n++;
+		if (!s->subject || !s->session || !s->path) {
+			free_scans(v, n);
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		}
+		if (session[0])
+			snprintf(s->dir, sizeof(s->dir), "%s/%s/%s", outdir, subject, session);
+		else
+			snprintf(s->dir, sizeof(s->dir), "%s/%s", outdir, subject);
+		s->volume = -1;
+		for (int side = 0; side < 2; side++) {
+			s->edema_ml[side] = s->fraction[side] = NAN;
+			s->change_ml[side] = s->change_pct[side] = NAN;
+			s->resolved_ml[side] = s->persistent_ml[side] = s->new_ml[side] = NAN;
+		}
+		s->threshold = NAN;
+		read_record(s);
+		/* The baseline is the subject's first scan in study order. */
+		s->baseline = n - 1;
+		s->is_baseline = 1;
+		for (size_t j = 0; j + 1 < n; j++)
+			if (strcmp(v[j].subject, subject) == 0) {
+				s->baseline = j;
+				s->is_baseline = 0;
+				break;
+			}
+	}
+	*out = v;
+	*nout = n;
+	return BMEQ_OK;
+}
+
+static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
+{
+	long cs = bmeq_csv_column(t, "subject"), ce = bmeq_csv_column(t, "session"),
+	     cd = bmeq_csv_column(t, "side"), cst = bmeq_csv_column(t, "status"),
+	     cml = bmeq_csv_column(t, "edema_ml"), cf = bmeq_csv_column(t, "edema_fraction"),
+	     cth = bmeq_csv_column(t, "threshold"), cr = bmeq_csv_column(t, "threshold_rule"),
+	     cm = bmeq_csv_column(t, "message");
+
+	for (size_t r = 0; r < t->nrows; r++) {
+		long i = find_scan(v, n, bmeq_csv_cell(t, r, cs), bmeq_csv_cell(t, r, ce));
+		int side = side_index(bmeq_csv_cell(t, r, cd));
+		if (i < 0 || side < 0)
+			continue;
+		bmeq_rp_scan *s = &v[i];
+		snprintf(s->side_status[side], sizeof(s->side_status[side]), "%s",
+			 bmeq_csv_cell(t, r, cst));
+		s->edema_ml[side] = num(bmeq_csv_cell(t, r, cml));
+		s->fraction[side] = num(bmeq_csv_cell(t, r, cf));
+		if (isfinite(num(bmeq_csv_cell(t, r, cth))))
+			s->threshold = num(bmeq_csv_cell(t, r, cth));
+		snprintf(s->rule, sizeof(s->rule), "%s", bmeq_csv_cell(t, r, cr));
+		snprintf(s->side_message[side], sizeof(s->side_message[side]), "%s",
+			 bmeq_csv_cell(t, r, cm));
+		/* Without a record (a folder copied without it), the table still
+		 * says whether the scan failed. */
+		if (!s->has_record && strcmp(bmeq_csv_cell(t, r, cst), "error") == 0) {
+			snprintf(s->status, sizeof(s->status), "error");
+			snprintf(s->message, sizeof(s->message), "%s", bmeq_csv_cell(t, r, cm));
+		}
+	}
+}
+
+static void fill_responses(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
+{
+	long cs = bmeq_csv_column(t, "subject"), ce = bmeq_csv_column(t, "session"),
+	     cd = bmeq_csv_column(t, "side"), cr = bmeq_csv_column(t, "response"),
+	     cer = bmeq_csv_column(t, "early_retreatment"), cc = bmeq_csv_column(t, "change_ml"),
+	     cp = bmeq_csv_column(t, "change_pct"), crs = bmeq_csv_column(t, "resolved_ml"),
+	     cpe = bmeq_csv_column(t, "persistent_ml"), cn = bmeq_csv_column(t, "new_ml"),
+	     cm = bmeq_csv_column(t, "message");
+
+	for (size_t r = 0; r < t->nrows; r++) {
+		long i = find_scan(v, n, bmeq_csv_cell(t, r, cs), bmeq_csv_cell(t, r, ce));
+		int side = side_index(bmeq_csv_cell(t, r, cd));
+		if (i < 0 || side < 0)
+			continue;
+		bmeq_rp_scan *s = &v[i];
+		s->has_response[side] = 1;
+		snprintf(s->response[side], sizeof(s->response[side]), "%s", bmeq_csv_cell(t, r, cr));
+		snprintf(s->early[side], sizeof(s->early[side]), "%s", bmeq_csv_cell(t, r, cer));
+		snprintf(s->response_message[side], sizeof(s->response_message[side]), "%s",
+			 bmeq_csv_cell(t, r, cm));
+		s->change_ml[side] = num(bmeq_csv_cell(t, r, cc));
+		s->change_pct[side] = num(bmeq_csv_cell(t, r, cp));
+		s->resolved_ml[side] = num(bmeq_csv_cell(t, r, crs));
+		s->persistent_ml[side] = num(bmeq_csv_cell(t, r, cpe));
+		s->new_ml[side] = num(bmeq_csv_cell(t, r, cn));
+	}
+}
+
+static int file_exists(const char *dir, const char *stem, const char *suffix)
+{
+	char path[4400];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s%s", dir, stem, suffix);
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* ---- pictures in parallel ------------------------------------------------- */
+
+typedef struct pic_ctx {
+	bmeq_rp_scan *scans;
+	size_t n, next;
+	pthread_mutex_t lock;
+	bmeq_status fatal;
+	char fatal_msg[1024];
+} pic_ctx;
+
+static void note(char *buf, size_t cap, const char *why)
+{
+	snprintf(buf, cap, "%s", why);
+}
+
+static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
+{
+	bmeq_status st;
+
+	if (strcmp(s->status, "ok") != 0) {
+		note(s->qc_note, sizeof(s->qc_note), "the scan failed");
+		return BMEQ_OK;
+	}
+	st = bmeq_rp_scan_qc(s);
+	if (st == BMEQ_E_WRITE || st == BMEQ_E_NOMEM)
+		return st;
+	s->qc = st == BMEQ_OK;
+	if (st != BMEQ_OK)
+		note(s->qc_note, sizeof(s->qc_note), bmeq_last_error());
+	if (s->is_baseline)
+		return BMEQ_OK;
+	if (!file_exists(s->dir, s->stem, "_change.nii.gz")) {
+		note(s->change_note, sizeof(s->change_note), "no change map (not registered)");
+		return BMEQ_OK;
+	}
+	st = bmeq_rp_change_qc(&c->scans[s->baseline], s);
+	if (st == BMEQ_E_WRITE || st == BMEQ_E_NOMEM)
+		return st;
+	s->change_qc = st == BMEQ_OK;
+	if (st != BMEQ_OK)
+		note(s->change_note, sizeof(s->change_note), bmeq_last_error());
+	return BMEQ_OK;
+}
+
+static void *pic_worker(void *arg)
+{
+	pic_ctx *c = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		size_t k = c->fatal == BMEQ_OK && c->next < c->n ? c->next++ : c->n;
+		pthread_mutex_unlock(&c->lock);
+		if (k >= c->n)
+			break;
+		bmeq_status st = draw_one(c, &c->scans[k]);
+		if (st != BMEQ_OK) {
+			pthread_mutex_lock(&c->lock);
+			if (c->fatal == BMEQ_OK) {
+				c->fatal = st;
+				snprintf(c->fatal_msg, sizeof(c->fatal_msg), "%s", bmeq_last_error());
+			}
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
+	return NULL;
+}
+
+static bmeq_status draw_all(bmeq_rp_scan *v, size_t n, int jobs)
+{
+	pic_ctx c;
+	pthread_t th[64];
+	int nt = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs, started = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.scans = v;
+	c.n = n;
+	pthread_mutex_init(&c.lock, NULL);
+	if ((size_t)nt > n)
+		nt = (int)(n ? n : 1);
+	for (; started < nt; started++)
+		if (pthread_create(&th[started], NULL, pic_worker, &c) != 0)
+			break;
+	if (started == 0)
+		pic_worker(&c);
+	for (int t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&c.lock);
+	if (c.fatal != BMEQ_OK)
+		return bmeq_fail(c.fatal, "%s", c.fatal_msg);
+	return BMEQ_OK;
+}
+
+bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
+			      const bmeq_report_opts *opts, bmeq_report_summary *sum)
+{
+	bmeq_report_opts defaults;
+	bmeq_report_summary local;
+	bmeq_csv_table *scans = NULL, *resp = NULL;
+	bmeq_rp_scan *v = NULL;
+	size_t n = 0;
+	char path[4200];
+	bmeq_status st;
+
+	if (!opts) {
+		bmeq_report_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (!sum)
+		sum = &local;
+	memset(sum, 0, sizeof(*sum));
+	snprintf(path, sizeof(path), "%s/scans.csv", outdir);
+	if ((st = bmeq_csv_read_file(path, &scans)) != BMEQ_OK)
+		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
+	if (bmeq_csv_column(scans, "subject") < 0 || bmeq_csv_column(scans, "session") < 0 ||
+	    bmeq_csv_column(scans, "scan") < 0 || bmeq_csv_column(scans, "side") < 0) {
+		bmeq_csv_table_destroy(scans);
+		return bmeq_fail(BMEQ_E_FORMAT, "%s: not a bmeq scans table", path);
+	}
+	if ((st = collect(study, outdir, scans, &v, &n)) != BMEQ_OK)
+		goto done;
+	fill_scan_rows(v, n, scans);
+	/* response.csv is absent when no subject has two visits' comparison
+	 * yet; the page then shows no responses. */
+	snprintf(path, sizeof(path), "%s/response.csv", outdir);
+	if (bmeq_csv_read_file(path, &resp) == BMEQ_OK)
+		fill_responses(v, n, resp);
+	if (opts->pictures) {
+		if ((st = draw_all(v, n, opts->jobs)) != BMEQ_OK)
+			goto done;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			v[i].qc = v[i].stem[0] && file_exists(v[i].dir, v[i].stem, "_qc.png");
+			v[i].change_qc = v[i].stem[0] && file_exists(v[i].dir, v[i].stem, "_change_qc.png");
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		int expect_change = !v[i].is_baseline && strcmp(v[i].status, "ok") == 0;
+		sum->pictures += (size_t)v[i].qc + (size_t)v[i].change_qc;
+		sum->pictures_skipped += (size_t)(strcmp(v[i].status, "ok") == 0 && !v[i].qc) +
+					 (size_t)(expect_change && !v[i].change_qc &&
+						  file_exists(v[i].dir, v[i].stem, "_change.nii.gz"));
+	}
+	st = bmeq_rp_html(outdir, v, n, sum);
+done:
+	free_scans(v, n);
+	bmeq_csv_table_destroy(scans);
+	bmeq_csv_table_destroy(resp);
+	return st;
+}
