@@ -226,8 +226,8 @@ int bmeq_cmd_batch(int argc, char **argv)
 			shard_n ? "this shard: " : "", sum.scans,
 			sum.failed, sum.skipped, sum.seconds);
 	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
-	       "%s/provenance.json\n",
-	       outdir, outdir, outdir, outdir, outdir);
+	       "%s/provenance.json\n%s/report.html\n",
+	       outdir, outdir, outdir, outdir, outdir, outdir);
 	if (shard_n)
 		printf("%s/shard.csv\n", outdir);
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;

@@ -17,6 +17,7 @@
 #include "bmeq/batch.h"
 #include "bmeq/csv.h"
 #include "bmeq/hash.h"
+#include "bmeq/report.h"
 #include "bmeq/tables.h"
 
 void bmeq_batch_opts_init(bmeq_batch_opts *o)
@@ -542,6 +543,13 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 		goto done;
 	summary->seconds = bmeq_batch_now() - c.t0;
 	st = bmeq_batch_provenance(study, outdir, opts, c.params, summary);
+	if (st == BMEQ_OK) {
+		/* Last: the QC pictures and report.html read the finished tables. */
+		bmeq_report_opts ro;
+		bmeq_report_opts_init(&ro);
+		ro.jobs = opts->jobs;
+		st = bmeq_report_write(study, outdir, &ro, NULL);
+	}
 done:
 	summary->seconds = bmeq_batch_now() - c.t0;
 	pthread_mutex_destroy(&c.lock);
