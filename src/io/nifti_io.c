@@ -959,12 +959,13 @@ bmeq_status bmeq_nifti_read_labels(const char *path, const bmeq_grid *g, uint16_
 		return st;
 	/* 0.01 mm absorbs float32 rounding of affines written by other tools. */
 	if (!bmeq_grid_same(&v->grid, g, 1e-2)) {
+		st = bmeq_fail(BMEQ_E_GRID,
+			       "mask grid (%zux%zux%zu) differs from the scan's (%zux%zux%zu) or is "
+			       "placed differently",
+			       v->grid.dim[0], v->grid.dim[1], v->grid.dim[2], g->dim[0], g->dim[1],
+			       g->dim[2]);
 		bmeq_volume_destroy(v);
-		return bmeq_fail(BMEQ_E_GRID,
-				 "mask grid (%zux%zux%zu) differs from the scan's (%zux%zux%zu) or is "
-				 "placed differently",
-				 v->grid.dim[0], v->grid.dim[1], v->grid.dim[2], g->dim[0], g->dim[1],
-				 g->dim[2]);
+		return st;
 	}
 	n = bmeq_grid_nvox(g);
 	lab = malloc(n * sizeof(*lab));
