@@ -10,6 +10,8 @@ packages=(
   libnifti2-dev zlib1g-dev libinsighttoolkit5-dev libpng-dev nettle-dev
   # tests: independent checks with nibabel/scipy, clang + runtime for fuzzing and LeakSanitizer
   python3 python3-numpy python3-scipy python3-nibabel clang libclang-rt-14-dev
+  # tests: report.html rendered in a real browser (headless)
+  chromium
 
 )
 

@@ -150,6 +150,7 @@ static const char script[] =
 	" var rows=Array.prototype.slice.call(b.rows);\n"
 	" rows.sort(function(p,q){var r=cmp(key(p.cells[col]),key(q.cells[col]));return asc?r:-r;});\n"
 	" for(var j=0;j<rows.length;j++)b.appendChild(rows[j]);});}\n"
+	"document.documentElement.setAttribute('data-script','ok');\n"
 	"})();\n";
 
 /* Edema over the sessions of one subject and side. */

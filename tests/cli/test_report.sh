@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# QC pictures and report.html of a batch: a phantom study (2 subjects x 2 sessions) plus a
+# scan that fails, whose path holds markup. Every QC PNG is decoded (tests/tools/png_read.py,
+# independent of libpng) and checked: its size, its panels, edema colour on every side that
+# has edema and none on an edema-free side, resolved/persistent colours on the change
+# pictures. The page: self-contained (no URL to elsewhere), every subject and the failed
+# scan listed, markup from paths escaped, thumbnails linking to pictures that exist.
+# `bmeq report OUT` redraws the same from OUT alone.
+set -euo pipefail
+bmeq=$1 data=$2 tmp=$3
+tools=$(cd "$(dirname "$0")/../tools" && pwd)
+rm -rf "$tmp" && mkdir -p "$tmp"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cd "$tmp"
+
+"$bmeq" phantom -o study --subjects 2 --sessions 2 --seed 5 >/dev/null
+{
+  head -1 study/manifest.csv
+  tail -n +2 study/manifest.csv | sed 's|^\([^,]*\),\([^,]*\),|\1,\2,study/|'
+  echo "x9,01,study/<b>evil&amp;.nii.gz,,0,0.0"
+} > manifest.csv
+rc=0
+"$bmeq" batch manifest.csv -o out -j 2 --quiet > batch.stdout || rc=$?
+[ "$rc" = 6 ] || fail "batch exit $rc, expected 6 (one scan fails)"
+grep -qx "out/report.html" batch.stdout || fail "batch does not list report.html"
+[ -s out/report.html ] || fail "no report.html"
+
+check() {
+/usr/bin/python3 - out "$tools" <<'EOF2'
+import csv, glob, os, re, sys
+out, tools = sys.argv[1], sys.argv[2]
+sys.path.insert(0, tools)
+import png_read
+
+def rows(name):
+    return list(csv.DictReader(open(os.path.join(out, name), newline="")))
+
+scans = rows("scans.csv")
+resp = rows("response.csv")
+ok = {(r["subject"], r["session"]) for r in scans if r["status"] != "error"}
+assert len(ok) == 4, ok
+
+def colour_mask(img, kind):
+    r, g, b = (img[..., k].astype(int) for k in range(3))
+    if kind == "red":
+        return (r - g >= 100) & (r - b >= 100)
+    if kind == "blue":
+        return (b - r >= 100) & (b - g >= 50)
+    if kind == "yellow":
+        return (r - b >= 120) & (g - b >= 100)
+    raise ValueError(kind)
+
+def panel_count(img, p, kind):
+    x, y, w, h = p[:4]
+    # The R and L letters (yellow) sit at the panel's edges: leave 24 px there.
+    sub = img[y:y + h, x + 24:x + w - 24]
+    return int(colour_mask(sub, kind).sum())
+
+edema_free_seen = edema_seen = 0
+for subject, session in sorted(ok):
+    d = os.path.join(out, subject, session)
+    pics = glob.glob(d + "/*_qc.png")
+    scan_pic = [p for p in pics if not p.endswith("_change_qc.png")]
+    assert len(scan_pic) == 1, (d, pics)
+    w, h, ch, img, text = png_read.read(scan_pic[0])
+    assert (w, h, ch) == (542, 722, 3), (scan_pic[0], w, h, ch)
+    panels = png_read.panels(text)
+    assert panels, "no bmeq-panels text"
+    for side in ("right", "left"):
+        row = [r for r in scans if (r["subject"], r["session"], r["side"]) == (subject, session, side)][0]
+        mine = [p for p in panels if p[4] == side]
+        assert any(p[5] == "centre" for p in mine), (scan_pic[0], side, panels)
+        red = sum(panel_count(img, p, "red") for p in mine)
+        edema = float(row["edema_ml"])
+        if edema > 0.5:
+            assert red >= 50, (scan_pic[0], side, edema, red)
+            assert any(p[5] == "edema" for p in mine), (scan_pic[0], side)
+            edema_seen += 1
+        elif edema == 0:
+            assert red == 0, (scan_pic[0], side, red)
+            assert not any(p[5] == "edema" for p in mine)
+            edema_free_seen += 1
+assert edema_seen >= 2 and edema_free_seen >= 2, (edema_seen, edema_free_seen)
+
+change_seen = 0
+for r in resp:
+    d = os.path.join(out, r["subject"], r["session"])
+    pics = glob.glob(d + "/*_change_qc.png")
+    assert len(pics) == 1, (d, pics)
+    w, h, ch, img, text = png_read.read(pics[0])
+    assert w == 542 and ch == 3 and h > 600, (pics[0], w, h, ch)
+    panels = png_read.panels(text)
+    base = [p for p in panels if p[4] == r["side"] and p[5] == "baseline"]
+    fu = [p for p in panels if p[4] == r["side"] and p[5] == "followup"]
+    assert len(base) == 1 and len(fu) == 1, panels
+    resolved, persistent, new = (float(r[k]) for k in ("resolved_ml", "persistent_ml", "new_ml"))
+    blue = panel_count(img, base[0], "blue")
+    yb, yf = panel_count(img, base[0], "yellow"), panel_count(img, fu[0], "yellow")
+    if resolved > 1:
+        assert blue >= 50, (pics[0], r["side"], resolved, blue)
+        change_seen += 1
+    if persistent > 1:
+        assert yb >= 50 and yf >= 50, (pics[0], r["side"], persistent, yb, yf)
+        change_seen += 1
+    if resolved == persistent == new == 0:
+        assert blue == 0 and yb == 0 and yf == 0 and panel_count(img, fu[0], "red") == 0, \
+            (pics[0], r["side"], blue, yb, yf)
+    # The follow-up panel shows no resolved edema, the baseline panel no new edema.
+    assert panel_count(img, fu[0], "blue") == 0
+    assert panel_count(img, base[0], "red") == 0
+assert change_seen >= 2, change_seen
+
+html = open(os.path.join(out, "report.html"), encoding="utf-8").read()
+assert html.startswith("<!DOCTYPE html>")
+assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//|ftp:)""", html, re.I), "external URL"
+assert not re.search(r"@import|url\(", html), "external style resource"
+for s in sorted({r["subject"] for r in scans}):
+    assert 'data-subject="%s"' % s in html, s
+assert "<b>evil" not in html and "&lt;b&gt;evil&amp;amp;" in html, "path markup not escaped"
+assert html.count('class="failed-scan"') == 1
+for link in re.findall(r'href="([^"]+\.png)"', html):
+    assert os.path.isfile(os.path.join(out, link)), link
+assert len(re.findall(r'href="([^"]+_qc\.png)"', html)) == 6
+assert html.count("<svg") == 2 * 3  # per subject and side (two phantom subjects, one failed)
+print("ok")
+EOF2
+}
+check || fail "pictures or page"
+[ "$(find out -name '*.tmp*' | wc -l)" = 0 ] || fail "temporary files left behind"
+
+# Redrawn from OUT alone: same pictures, same page (but for nothing).
+rm -f out/*/*/*_qc.png out/report.html
+"$bmeq" report out -j 2 > report.stdout 2> report.stderr || fail "bmeq report failed: $(cat report.stderr)"
+grep -qx "out/report.html" report.stdout || fail "bmeq report does not print the page"
+check || fail "pictures or page after bmeq report"
+# --no-pictures writes only the page and still links the pictures that exist.
+"$bmeq" report out --no-pictures > /dev/null 2>&1 || fail "--no-pictures failed"
+[ "$(grep -o 'href="[^"]*_qc.png"' out/report.html | wc -l)" = 6 ] || fail "--no-pictures page lost the pictures"
+# Not a batch folder: exit 3; usage: exit 2.
+rc=0; "$bmeq" report study > /dev/null 2>&1 || rc=$?
+[ "$rc" = 3 ] || fail "report on a folder without scans.csv: exit $rc, expected 3"
+rc=0; "$bmeq" report > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "report without OUT: exit $rc, expected 2"
+echo "test_report: ok"
