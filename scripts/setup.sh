@@ -11,7 +11,7 @@ packages=(
   # tests: independent checks with nibabel/scipy, clang + runtime for fuzzing and LeakSanitizer
   python3 python3-numpy python3-scipy python3-nibabel clang libclang-rt-14-dev
   # tests: report.html rendered in a real browser (headless)
-  chromium
+  chromium fonts-dejavu-core
 
 )
 
