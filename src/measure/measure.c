@@ -17,6 +17,11 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	bmeq_edema_params_init(&o->edema);
 	o->bias_correct = 1;
 	bmeq_n4_params_default(&o->n4);
+	/* 15 mm fitting voxels instead of the bridge's 10: on a 320x320x24 phantom
+	 * N4's B-spline fit went from 1.18 s to 0.37 s (6k instead of 19k fitting
+	 * voxels) while the phantom's head-edema error moved from 2.5% to 3.0%;
+	 * the coil field varies over ~150 mm, far above either spacing. */
+	o->n4.shrink_mm = 15.0;
 	o->volume = -1;
 }
 
