@@ -13,7 +13,8 @@
  * A merge checks that the shard folders are the N shards of one study made
  * with one set of parameters, links (or copies) every scan's outputs into
  * OUT and writes the tables and provenance.json byte-identical to a batch
- * run on one machine (provenance differs in host, timings and jobs only).
+ * run on one machine (provenance differs in host, timings and jobs only),
+ * then the QC pictures and report.html as the batch does (bmeq/report.h).
  */
 #ifndef BMEQ_SHARD_H
 #define BMEQ_SHARD_H
@@ -47,9 +48,22 @@ bmeq_status bmeq_shard_assign(const bmeq_study *s, int nshards, int *shard_of);
 bmeq_status bmeq_batch_run_shard(const bmeq_study *study, int k, int nshards, const char *outdir,
 				 const bmeq_batch_opts *opts, bmeq_batch_summary *summary);
 
+typedef struct bmeq_merge_opts {
+	int jobs;     /* QC pictures drawn in parallel (>= 1; default 1) */
+	int pictures; /* 1 (default): redraw the QC pictures, so report.html is
+			 the single run's in every case; 0: keep the shards'
+			 pictures (linked) and only write the page, which then
+			 says "not drawn" without the reason for a picture a
+			 shard could not draw */
+} bmeq_merge_opts;
+
+/* Defaults: jobs 1, pictures 1. */
+void bmeq_merge_opts_init(bmeq_merge_opts *o);
+
 /* Merges the finished shard folders dirs[0..ndirs) (any order) into outdir
  * (created): every scan's folder, scans.csv, lesions.csv, response.csv,
- * response_interval.csv and provenance.json. The summary counts come from
+ * response_interval.csv, provenance.json, then the QC pictures and
+ * report.html. opts may be NULL (defaults). The summary counts come from
  * the shards (failed, reused, comparisons; seconds is their sum).
  * BMEQ_E_IO when a folder is no finished shard (no shard.csv, or a scan's
  * record is missing); BMEQ_E_FORMAT when the folders are not exactly the
@@ -58,7 +72,7 @@ bmeq_status bmeq_batch_run_shard(const bmeq_study *study, int k, int nshards, co
  * BMEQ_E_ARG when outdir is one of the shard folders; BMEQ_E_WRITE when
  * outdir cannot be written. Not thread-safe for one outdir. */
 bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *outdir,
-			   bmeq_batch_summary *summary);
+			   const bmeq_merge_opts *opts, bmeq_batch_summary *summary);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,8 @@
 #
 #   sbatch --dependency=afterok:JOBID --kill-on-invalid-dep=yes bmeq-merge.sh BMEQ WORK N OUT
 #
-# Writes OUT exactly as `bmeq batch` on one machine would (tables byte-identical).
+# Writes OUT exactly as `bmeq batch` on one machine would (tables and report byte-identical);
+# the QC pictures are redrawn with the job's CPUs (--cpus-per-task).
 # Some failed scans (bmeq's exit 6) are reported in the log and the tables, not as a failed job.
 #SBATCH --job-name=bmeq-merge
 set -euo pipefail
@@ -18,7 +19,7 @@ for ((k = 1; k <= n; k++)); do
     shards+=("$work/shard-$k")
 done
 rc=0
-"$bmeq" merge "${shards[@]}" -o "$out" || rc=$?
+"$bmeq" merge "${shards[@]}" -o "$out" -j "${SLURM_CPUS_PER_TASK:-1}" || rc=$?
 if ((rc == 6)); then
     echo "bmeq-merge: merged; some scans failed (see the status=error rows in $out/scans.csv)" >&2
     rc=0

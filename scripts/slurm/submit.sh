@@ -12,7 +12,8 @@
 #   -c CPUS            CPUs per shard task, used as bmeq -j (default 4)
 #   -m MEM             memory per shard task, sbatch syntax (default 4G)
 #   -t TIME            time limit per shard task (default 02:00:00)
-#   -M MEM, -T TIME    memory and time limit of the merge job (default 1G, 00:30:00)
+#   -C CPUS, -M MEM, -T TIME   CPUs (QC pictures), memory and time limit of the merge job
+#                      (default 1, 2G, 00:30:00)
 #   -b BMEQ            the bmeq program (default: bmeq on PATH)
 #   -A ACCOUNT         account to charge (default: none given)
 #   -- ...             passed to every `bmeq batch` (e.g. --config FILE --pattern GLOB)
@@ -24,12 +25,12 @@
 # failure reuses the finished scans (the shards run with --resume).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-n= out= work= partition= cpus=4 mem=4G time=02:00:00 mmem=1G mtime=00:30:00 bmeq=bmeq account=
+n= out= work= partition= cpus=4 mem=4G time=02:00:00 mcpus=1 mmem=2G mtime=00:30:00 bmeq=bmeq account=
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
-while getopts "n:o:w:p:c:m:t:M:T:b:A:h" opt; do
+while getopts "n:o:w:p:c:m:t:C:M:T:b:A:h" opt; do
     case $opt in
         n) n=$OPTARG ;; o) out=$OPTARG ;; w) work=$OPTARG ;; p) partition=$OPTARG ;;
-        c) cpus=$OPTARG ;; m) mem=$OPTARG ;; t) time=$OPTARG ;; M) mmem=$OPTARG ;;
+        c) cpus=$OPTARG ;; m) mem=$OPTARG ;; t) time=$OPTARG ;; C) mcpus=$OPTARG ;; M) mmem=$OPTARG ;;
         T) mtime=$OPTARG ;; b) bmeq=$OPTARG ;; A) account=$OPTARG ;; *) usage ;;
     esac
 done
@@ -39,7 +40,8 @@ study=$1
 shift
 [[ ${1:-} == -- ]] && shift
 [[ $n =~ ^[1-9][0-9]*$ && -n $out ]] || usage
-[[ $cpus =~ ^[1-9][0-9]*$ ]] || { echo "submit.sh: -c needs a number of CPUs" >&2; exit 2; }
+[[ $cpus =~ ^[1-9][0-9]*$ && $mcpus =~ ^[1-9][0-9]*$ ]] ||
+    { echo "submit.sh: -c and -C need a number of CPUs" >&2; exit 2; }
 if [[ $bmeq != */* ]]; then
     bmeq=$(command -v "$bmeq") || { echo "submit.sh: $bmeq not found on PATH (use -b)" >&2; exit 2; }
 fi
@@ -58,7 +60,7 @@ array=$(sbatch --parsable "${common[@]}" --array="0-$((n - 1))" --cpus-per-task=
     "$here/bmeq-array.sh" "$bmeq" "$study" "$work" "$n" "$@")
 array=${array%%;*}   # --parsable may add ";cluster"
 merge=$(sbatch --parsable "${common[@]}" --dependency="afterok:$array" --kill-on-invalid-dep=yes \
-    --cpus-per-task=1 --mem="$mmem" --time="$mtime" --output="$work/logs/merge.out" \
+    --cpus-per-task="$mcpus" --mem="$mmem" --time="$mtime" --output="$work/logs/merge.out" \
     "$here/bmeq-merge.sh" "$bmeq" "$work" "$n" "$out")
 merge=${merge%%;*}
 echo "array $array"

@@ -2,24 +2,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bmeq/shard.h"
 #include "cli.h"
 
 static const char merge_help[] =
-	"usage: bmeq merge OUT_SHARD... -o OUT [--quiet]\n"
+	"usage: bmeq merge OUT_SHARD... -o OUT [-j N] [--no-pictures] [--quiet]\n"
 	"\n"
 	"Joins the folders of `bmeq batch --shard K/N` (all N of them, any order) into\n"
 	"OUT as one batch run on one machine would have written it: OUT/scans.csv,\n"
 	"OUT/lesions.csv, OUT/response.csv, OUT/response_interval.csv (byte-identical),\n"
-	"OUT/provenance.json (the same but for host and timings) and every scan's\n"
-	"folder OUT/<subject>/<session>/ (hard links to the shards' files where the\n"
-	"file system allows, else copies).\n"
+	"OUT/provenance.json (the same but for host and timings), every scan's folder\n"
+	"OUT/<subject>/<session>/ (hard links to the shards' files where the file\n"
+	"system allows, else copies), the QC pictures and OUT/report.html.\n"
 	"\n"
 	"Refuses folders that are not finished shards, shards of different studies or\n"
 	"made with different settings or bmeq versions, and missing or repeated shards.\n"
 	"\n"
 	"  -o DIR          output folder (required; not one of the shard folders)\n"
+	"  -j N            QC pictures drawn in parallel (default: the number of cores)\n"
+	"  --no-pictures   keep the shards' QC pictures instead of redrawing them (faster;\n"
+	"                  a picture a shard could not draw is then listed without reason)\n"
 	"  --quiet         no summary line\n"
 	"\n"
 	"Exit status: 0 merged and every scan measured, 6 merged but some scans failed\n"
@@ -33,13 +37,16 @@ int bmeq_cmd_merge(int argc, char **argv)
 	size_t ndirs = 0;
 	int quiet = 0;
 	bmeq_batch_summary sum;
+	bmeq_merge_opts mo;
 	bmeq_status st;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 
 	for (int i = 1; i < argc; i++)
 		if (bmeq_cli_is_help(argv[i])) {
 			fputs(merge_help, stdout);
 			return BMEQ_EXIT_OK;
 		}
+	bmeq_merge_opts_init(&mo);
 	dirs = calloc((size_t)argc, sizeof(*dirs));
 	if (!dirs) {
 		bmeq_cli_error("merge", NULL, "out of memory");
@@ -51,6 +58,15 @@ int bmeq_cmd_merge(int argc, char **argv)
 			dirs[ndirs++] = o;
 		} else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
 			quiet = 1;
+		} else if (strcmp(o, "--no-pictures") == 0) {
+			mo.pictures = 0;
+		} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jobs") == 0) {
+			if (i + 1 >= argc || bmeq_cli_parse_long(argv[i + 1], 1, 256, &jobs)) {
+				bmeq_cli_error("merge", "-j", "needs a number of workers 1..256");
+				free(dirs);
+				return BMEQ_EXIT_USAGE;
+			}
+			i++;
 		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
 			if (i + 1 >= argc) {
 				bmeq_cli_error("merge", o, "needs a value (try bmeq merge --help)");
@@ -69,7 +85,8 @@ int bmeq_cmd_merge(int argc, char **argv)
 		free(dirs);
 		return BMEQ_EXIT_USAGE;
 	}
-	st = bmeq_merge_run(dirs, ndirs, outdir, &sum);
+	mo.jobs = (int)(jobs > 0 ? jobs : 1);
+	st = bmeq_merge_run(dirs, ndirs, outdir, &mo, &sum);
 	free(dirs);
 	if (st != BMEQ_OK)
 		return bmeq_cli_status("merge", st == BMEQ_E_WRITE || st == BMEQ_E_ARG ? outdir : "shards",
@@ -78,7 +95,7 @@ int bmeq_cmd_merge(int argc, char **argv)
 		fprintf(stderr, "bmeq: merge: %zu shards, %zu scans (%zu failed), %zu comparisons\n",
 			ndirs, sum.scans, sum.failed, sum.comparisons);
 	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
-	       "%s/provenance.json\n",
-	       outdir, outdir, outdir, outdir, outdir);
+	       "%s/provenance.json\n%s/report.html\n",
+	       outdir, outdir, outdir, outdir, outdir, outdir);
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

@@ -14,6 +14,7 @@
 #include "bmeq/config.h"
 #include "bmeq/csv.h"
 #include "bmeq/hash.h"
+#include "bmeq/report.h"
 #include "bmeq/shard.h"
 
 /* What a shard's shard.csv says. */
@@ -370,8 +371,14 @@ static int same_folder(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
+void bmeq_merge_opts_init(bmeq_merge_opts *o)
+{
+	o->jobs = 1;
+	o->pictures = 1;
+}
+
 bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *outdir,
-			   bmeq_batch_summary *summary)
+			   const bmeq_merge_opts *mopts, bmeq_batch_summary *summary)
 {
 	shard_info *si = NULL;
 	const shard_info **by_k = NULL;
@@ -469,6 +476,16 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 	summary->measured = summary->scans - summary->skipped;
 	join_hosts(by_k, n, hosts, sizeof(hosts));
 	st = bmeq_batch_provenance_host(study, outdir, &opts, params, summary, hosts);
+	if (st == BMEQ_OK) {
+		/* Last, as in the batch: the page reads the finished tables. */
+		bmeq_report_opts ro;
+		bmeq_report_opts_init(&ro);
+		if (mopts) {
+			ro.jobs = mopts->jobs;
+			ro.pictures = mopts->pictures;
+		}
+		st = bmeq_report_write(study, outdir, &ro, NULL);
+	}
 done:
 	if (si)
 		for (size_t i = 0; i < ndirs; i++)

@@ -2,13 +2,13 @@
 # bmeq batch --shard K/N and bmeq merge on one machine: the study (three phantom subjects
 # with two visits, plus a subject whose scan is missing) run as 2 shards and merged gives
 # tables byte-identical to one batch run and the same provenance but for host, timings
-# and jobs; 5 shards (one of them empty) merge the same; subjects are never split; merge
+# and jobs (report.html and QC pictures identical too); 5 shards (one of them empty) merge the same; subjects are never split; merge
 # refuses missing, repeated, unfinished, foreign and differently configured shards.
 set -euo pipefail
 bmeq=$1 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-tables="scans.csv lesions.csv response.csv response_interval.csv"
+tables="scans.csv lesions.csv response.csv response_interval.csv report.html"
 same_tables() {
   for t in $tables; do
     cmp -s "$1/$t" "$2/$t" || { diff "$1/$t" "$2/$t" | head -5 >&2; fail "$t differs: $1 vs $2"; }
@@ -67,6 +67,23 @@ for d in "$tmp"/single/0*/0*; do
   done
 done
 ls "$tmp"/m2/01/02/*_change.nii.gz >/dev/null || fail "no change map in the merged output"
+n=0
+for f in "$tmp"/single/*/*/*_qc.png; do
+  cmp -s "$f" "$tmp/m2/${f#"$tmp/single/"}" || fail "QC picture ${f#"$tmp/single/"} differs"
+  n=$((n + 1))
+done
+[ "$n" -ge 9 ] || fail "only $n QC pictures in the single run"
+# --no-pictures keeps the shards' pictures: same tables and pictures; the page lacks only
+# the reason for the failed scan's missing picture.
+"$bmeq" merge "$tmp/s2-1" "$tmp/s2-2" -o "$tmp/m2np" --no-pictures --quiet >/dev/null || [ $? = 6 ] ||
+  fail "merge --no-pictures"
+for t in $tables; do
+  [ "$t" = report.html ] || cmp -s "$tmp/single/$t" "$tmp/m2np/$t" || fail "--no-pictures: $t differs"
+done
+grep -q "01" "$tmp/m2np/report.html" || fail "--no-pictures: no report.html"
+for f in "$tmp"/single/*/*/*_qc.png; do
+  cmp -s "$f" "$tmp/m2np/${f#"$tmp/single/"}" || fail "--no-pictures: ${f#"$tmp/single/"} differs"
+done
 
 # Shards hold whole subjects, disjoint, covering the study, balanced (4 and 3 scans).
 /usr/bin/python3 - "$tmp" <<'PY'

@@ -62,7 +62,7 @@ wait_final() {
 }
 
 # 1. The study as 2 shards plus the merge.
-ids=$(bash "$root/scripts/slurm/submit.sh" -n 2 -o "$tmp/slurm" -c 1 -m 1G -t 10 -M 512M -T 5 \
+ids=$(bash "$root/scripts/slurm/submit.sh" -n 2 -o "$tmp/slurm" -c 1 -m 1G -t 10 -M 1G -T 5 \
   -b "$bmeq" "$manifest")
 array=$(awk '$1 == "array" { print $2 }' <<<"$ids")
 merge=$(awk '$1 == "merge" { print $2 }' <<<"$ids")
@@ -77,7 +77,7 @@ for k in 0 1; do
   grep -q "shard $((k + 1))/2" "$tmp/slurm.shards/logs/shard-$k.out" ||
     fail "task $k did not run shard $((k + 1))/2"
 done
-for t in scans.csv lesions.csv response.csv response_interval.csv; do
+for t in scans.csv lesions.csv response.csv response_interval.csv report.html; do
   cmp -s "$tmp/local/$t" "$tmp/slurm/$t" ||
     { diff "$tmp/local/$t" "$tmp/slurm/$t" | head -5 >&2; fail "$t: Slurm run differs from the local run"; }
 done
