@@ -164,8 +164,13 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	for (int k = 0; k < 2; k++) {
 		if (!hc[k])
 			continue;
+		bmeq_fh_neck nk;
+
 		side_found(&res->side[k], hc[k], &p);
-		bmeq_fh_label(&scan->grid, &res->side[k],
+		/* The neck follows the bone: axis and section measured on the
+		 * image (neckfit.c), not a model of fixed proportions. */
+		bmeq_fh_neck_fit(&s, hc[k], &res->side[k], &nk);
+		bmeq_fh_label(&scan->grid, &res->side[k], &nk,
 			      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_HEAD
 						      : BMEQ_FEMHEAD_LABEL_LEFT_HEAD,
 			      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_NECK

@@ -68,10 +68,33 @@ void bmeq_fh_refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq
 void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int lateral_sign,
 		       bmeq_femhead_side *side);
 
+/* Angles at which the neck's surface radius is measured. */
+#define BMEQ_FH_NECK_NANG 32
+
+/* A measured neck: its cross-section frame (e0 in the neck-shaft plane, e1
+ * across) and the outer bone surface's radius from the axis at angle
+ * 2 pi a / BMEQ_FH_NECK_NANG from e0 towards e1. */
+typedef struct bmeq_fh_neck {
+	double axis[3], e0[3], e1[3];
+	double rho[BMEQ_FH_NECK_NANG];
+	int measured;     /* 0: rho is the (shrunk) model, the image gave no neck */
+} bmeq_fh_neck;
+
+/* Cross-section frame of a neck axis (see bmeq_fh_neck). */
+void bmeq_fh_neck_frame(const double ax[3], double e0[3], double e1[3]);
+
+/* Measures the neck of head c on the image, starting from the axis in
+ * side->neck_axis (bmeq_fh_neck_axis): refines that axis, measures the
+ * surface radius per angle into nk, and updates side's neck geometry. */
+void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femhead_side *side,
+		      bmeq_fh_neck *nk);
+
 /* Writes head and neck labels of one side onto the scan grid and sets the
- * side's head_ml and neck_ml. */
-void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, uint8_t head_label,
-		   uint8_t neck_label, int label_neck, uint8_t *labels);
+ * side's head_ml and neck_ml. The neck (when label_neck) is the part of the
+ * measured section nk within side->neck_length_mm of the centre, outside
+ * the head. */
+void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, const bmeq_fh_neck *nk,
+		   uint8_t head_label, uint8_t neck_label, int label_neck, uint8_t *labels);
 
 /* Unit directions spread evenly over the sphere (Fibonacci lattice). */
 void bmeq_fh_directions(double (*dir)[3], size_t n);

@@ -200,30 +200,17 @@ done:
 	side->neck_length_mm = R + 20.0;
 }
 
-void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, uint8_t head_label,
-		   uint8_t neck_label, int label_neck, uint8_t *labels)
+void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, const bmeq_fh_neck *nk,
+		   uint8_t head_label, uint8_t neck_label, int label_neck, uint8_t *labels)
 {
 	double inv[16];
-	const double *c = side->centre, *ax = side->neck_axis;
-	double R = side->radius_mm, L = side->neck_length_mm;
-	double n0 = side->neck_radius_mm[0], n1 = side->neck_radius_mm[1];
-	double ext = label_neck ? (L > R ? L : R) + (n0 > n1 ? n0 : n1) : R;
+	const double *c = side->centre, *ax = nk->axis, *e0 = nk->e0, *e1 = nk->e1;
+	double R = side->radius_mm, L = side->neck_length_mm, rn = 0;
 	size_t lo[3], hi[3], nh = 0, nn = 0;
-	/* Neck cross-section axes: e0 in the vertical plane through the axis
-	 * (the neck-shaft plane, the shaft being near vertical), e1 across. */
-	double e0[3] = {-ax[2] * ax[0], -ax[2] * ax[1], 1.0 - ax[2] * ax[2]}, e1[3];
-	double e0n = sqrt(e0[0] * e0[0] + e0[1] * e0[1] + e0[2] * e0[2]);
 
-	if (e0n < 1e-6) {
-		e0[0] = 1;
-		e0[1] = e0[2] = 0;
-	} else {
-		for (int a = 0; a < 3; a++)
-			e0[a] /= e0n;
-	}
-	e1[0] = ax[1] * e0[2] - ax[2] * e0[1];
-	e1[1] = ax[2] * e0[0] - ax[0] * e0[2];
-	e1[2] = ax[0] * e0[1] - ax[1] * e0[0];
+	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++)
+		rn = nk->rho[a] > rn ? nk->rho[a] : rn;
+	double ext = label_neck ? (L > R ? L : R) + rn : R;
 
 	side->head_ml = side->neck_ml = 0;
 	if (bmeq_affine_invert(&g->affine[0][0], inv) != BMEQ_OK)
@@ -269,10 +256,24 @@ void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, uint8_t head_lab
 					labels[idx] = head_label;
 					nh++;
 				} else if (label_neck && t > 0 && t <= L) {
-					double q0 = (d[0] * e0[0] + d[1] * e0[1] + d[2] * e0[2]) / n0;
-					double q1 = (d[0] * e1[0] + d[1] * e1[1] + d[2] * e1[2]) / n1;
+					double q0 = d[0] * e0[0] + d[1] * e0[1] + d[2] * e0[2];
+					double q1 = d[0] * e1[0] + d[1] * e1[1] + d[2] * e1[2];
+					double q2 = q0 * q0 + q1 * q1;
 
-					if (q0 * q0 + q1 * q1 <= 1) {
+					/* Outside the largest radius: nothing to look up. */
+					if (q2 > rn * rn)
+						continue;
+					/* The measured radius at this angle, linear
+					 * between the sampled angles. */
+					double f = atan2(q1, q0) * (BMEQ_FH_NECK_NANG / (2 * FH_PI));
+					if (f < 0)
+						f += BMEQ_FH_NECK_NANG;
+					int a0 = (int)f % BMEQ_FH_NECK_NANG;
+					int a1 = (a0 + 1) % BMEQ_FH_NECK_NANG;
+					double w = f - floor(f);
+					double rr = (1 - w) * nk->rho[a0] + w * nk->rho[a1];
+
+					if (q2 <= rr * rr) {
 						labels[idx] = neck_label;
 						nn++;
 					}
