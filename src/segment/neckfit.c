@@ -97,9 +97,16 @@ static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const dou
 		double p[3] = {o[0] + r * u[0], o[1] + r * u[1], o[2] + r * u[2]};
 
 		I[a] = bmeq_fh_sample(s, p);
-		if (!isfinite(I[a]))
-			return NAN;
+		/* The field of view may cut the neck (a slab that ends in
+		 * the hip): keep the part of the ray inside it. */
+		if (!isfinite(I[a])) {
+			m = a;
+			break;
+		}
 	}
+	if (m < NF_PRE + 8)
+		return NAN;
+	double rend = r0 + (m - 2) * NF_DR;
 	/* [1 2 1] twice (sigma about 0.5 mm): noise off, edges kept. */
 	for (int pass = 0; pass < 2; pass++) {
 		T[0] = I[0];
@@ -149,6 +156,10 @@ static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const dou
 	for (int a = first; a < nc && cpos[a] <= cpos[first] + 5.0; a++)
 		if (cscore[a] > cscore[pick])
 			pick = a;
+	/* A ray cut short by the field of view must show its surface well
+	 * inside what it saw; otherwise the strongest step may be noise. */
+	if (rend < rmax && cpos[pick] > rend - 3.0)
+		return NAN;
 	return cpos[pick] <= rmax ? cpos[pick] : NAN;
 }
 
@@ -171,7 +182,9 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 			sorted[nv++] = rho[a];
 	}
 	*cx = *cy = 0;
-	if (nv < BMEQ_FH_NECK_NANG / 2)
+	/* A third of the circle still fixes its centre (a field of view that
+	 * cuts the neck leaves no more). */
+	if (nv < BMEQ_FH_NECK_NANG / 3)
 		return 0;
 	qsort(sorted, (size_t)nv, sizeof(double), cmp_double);
 	med = sorted[nv / 2];
@@ -197,7 +210,7 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 		}
 		nin++;
 	}
-	if (nin < BMEQ_FH_NECK_NANG / 2)
+	if (nin < BMEQ_FH_NECK_NANG / 3)
 		return 0;
 	/* Algebraic circle fit x^2 + y^2 = 2 cx x + 2 cy y + k (Gauss-Jordan). */
 	for (int col = 0; col < 3; col++) {
@@ -281,7 +294,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 				acc[q] += w * p[q];
 			wsum += w;
 		}
-		if (wsum < 2.0 * BMEQ_FH_NECK_NANG)
+		if (wsum < 1.5 * BMEQ_FH_NECK_NANG)
 			break;
 		normalise(acc);
 		if (acc[0] * first[0] + acc[1] * first[1] + acc[2] * first[2] < cos(NF_CONE_DEG * FH_PI / 180))
