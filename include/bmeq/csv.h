@@ -1,5 +1,5 @@
 /* bmeq/csv.h - RFC 4180 CSV: a writer for the trial tables and a strict
- * reader for manifests, plus atomic whole-file writes.
+ * reader for manifests, plus atomic whole-file writes and output folders.
  *
  * Numbers are written in the C locale (bmeq never calls setlocale) with a
  * fixed number of decimals, so the same result always gives the same bytes.
@@ -52,6 +52,10 @@ const char *bmeq_csv_text(const bmeq_csv *w, size_t *len);
  * whole new one, never a half-written file. BMEQ_E_WRITE with the reason
  * (folder not writable, disk full); no temporary is left behind. */
 bmeq_status bmeq_write_file_atomic(const char *path, const void *data, size_t n);
+
+/* Creates folder path and its missing parents (mode 0777 & umask). 0 when
+ * path is a folder afterwards, -1 otherwise (errno says why). */
+int bmeq_mkdirs(const char *path);
 
 /* ---- reading ---- */
 

@@ -48,7 +48,5 @@ int bmeq_cli_parse_double(const char *s, double *out);
 /* True when arg is -h or --help. */
 int bmeq_cli_is_help(const char *arg);
 
-/* Creates directory path and its parents (mode 0777 & umask); 0 on success. */
-int bmeq_cli_mkdirs(const char *path);
 
 #endif

@@ -7,6 +7,7 @@
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/tables.h"
+#include "bmeq/csv.h"
 #include "cli.h"
 
 static const char compare_help[] =
@@ -169,7 +170,7 @@ int bmeq_cmd_compare(int argc, char **argv)
 		bmeq_cli_error("compare", "--rule-config", "%s", bmeq_last_error());
 		return BMEQ_EXIT_INPUT;
 	}
-	if (bmeq_cli_mkdirs(a.outdir) != 0) {
+	if (bmeq_mkdirs(a.outdir) != 0) {
 		bmeq_cli_error("compare", a.outdir, "cannot create the output folder");
 		return BMEQ_EXIT_OUTPUT;
 	}

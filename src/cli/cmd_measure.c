@@ -5,6 +5,7 @@
 
 #include "bmeq/measure.h"
 #include "bmeq/tables.h"
+#include "bmeq/csv.h"
 #include "cli.h"
 
 static const char measure_help[] =
@@ -146,7 +147,7 @@ int bmeq_cmd_measure(int argc, char **argv)
 		}
 	if (parse_args(argc, argv, &a) != 0)
 		return BMEQ_EXIT_USAGE;
-	if (bmeq_cli_mkdirs(a.outdir) != 0) {
+	if (bmeq_mkdirs(a.outdir) != 0) {
 		bmeq_cli_error("measure", a.outdir, "cannot create the output folder");
 		return BMEQ_EXIT_OUTPUT;
 	}

@@ -6,6 +6,7 @@
 
 #include "bmeq/femhead.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/csv.h"
 #include "cli.h"
 
 static const char segment_help[] =
@@ -204,7 +205,7 @@ int bmeq_cmd_segment(int argc, char **argv)
 		rc = bmeq_cli_status(cmd, scan_path, st);
 		goto done;
 	}
-	if (bmeq_cli_mkdirs(outdir) != 0) {
+	if (bmeq_mkdirs(outdir) != 0) {
 		bmeq_cli_error(cmd, outdir, "cannot create the output folder");
 		rc = BMEQ_EXIT_OUTPUT;
 		goto done;

@@ -36,26 +36,6 @@ double bmeq_batch_now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int bmeq_batch_mkdirs(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] == '/' || buf[i] == '\0') {
-			char c = buf[i];
-			buf[i] = '\0';
-			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-				return -1;
-			buf[i] = c;
-		}
-	}
-	struct stat sb;
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
-}
 
 void bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap)
 {
@@ -299,7 +279,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	*failed = *skipped = 0;
 	memset(&rec, 0, sizeof(rec));
 	bmeq_batch_scan_dir(c->outdir, it, dir, sizeof(dir));
-	if (bmeq_batch_mkdirs(dir) != 0)
+	if (bmeq_mkdirs(dir) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create folder: %s", dir, strerror(errno));
 	snprintf(rec.params, sizeof(rec.params), "%s", c->params);
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
@@ -485,7 +465,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	memset(summary, 0, sizeof(*summary));
 	if (opts->jobs < 1 || opts->jobs > 256)
 		return bmeq_fail(BMEQ_E_ARG, "jobs must be 1..256");
-	if (bmeq_batch_mkdirs(outdir) != 0)
+	if (bmeq_mkdirs(outdir) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create the output folder: %s", outdir,
 				 strerror(errno));
 	if (access(outdir, W_OK) != 0)

@@ -42,8 +42,6 @@ bmeq_status bmeq_batch_provenance(const bmeq_study *s, const char *outdir,
 				  const bmeq_batch_opts *opts, const char *params,
 				  const bmeq_batch_summary *summary);
 
-/* Creates path and its parents; 0 on success, -1 with errno set. */
-int bmeq_batch_mkdirs(const char *path);
 
 /* As bmeq_batch_provenance, with the host named by the caller (a merge names
  * the shards' hosts); host NULL: this machine's name. */

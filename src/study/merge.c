@@ -251,7 +251,7 @@ static bmeq_status link_scan(const char *src, const char *dst)
 	char a[4400], b[4400];
 	bmeq_status st = BMEQ_OK;
 
-	if (bmeq_batch_mkdirs(dst) != 0)
+	if (bmeq_mkdirs(dst) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create folder: %s", dst, strerror(errno));
 	DIR *d = opendir(src);
 	if (!d)
@@ -430,7 +430,7 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 		goto done;
 	}
 
-	if (bmeq_batch_mkdirs(outdir) != 0) {
+	if (bmeq_mkdirs(outdir) != 0) {
 		st = bmeq_fail(BMEQ_E_WRITE, "%s: cannot create the output folder: %s", outdir,
 			       strerror(errno));
 		goto done;
