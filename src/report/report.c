@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/workers.h"
 #include "report_internal.h"
 
 void bmeq_report_opts_init(bmeq_report_opts *o)
@@ -300,8 +301,7 @@ static void *pic_worker(void *arg)
 static bmeq_status draw_all(bmeq_rp_scan *v, size_t n, int jobs)
 {
 	pic_ctx c;
-	pthread_t th[64];
-	int nt = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs, started = 0;
+	int nt = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
 
 	memset(&c, 0, sizeof(c));
 	c.scans = v;
@@ -309,13 +309,7 @@ static bmeq_status draw_all(bmeq_rp_scan *v, size_t n, int jobs)
 	pthread_mutex_init(&c.lock, NULL);
 	if ((size_t)nt > n)
 		nt = (int)(n ? n : 1);
-	for (; started < nt; started++)
-		if (pthread_create(&th[started], NULL, pic_worker, &c) != 0)
-			break;
-	if (started == 0)
-		pic_worker(&c);
-	for (int t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
+	bmeq_run_workers(nt, pic_worker, &c);
 	pthread_mutex_destroy(&c.lock);
 	if (c.fatal != BMEQ_OK)
 		return bmeq_fail(c.fatal, "%s", c.fatal_msg);

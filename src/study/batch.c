@@ -16,6 +16,7 @@
 #include "batch_internal.h"
 #include "bmeq/batch.h"
 #include "bmeq/csv.h"
+#include "bmeq/workers.h"
 #include "bmeq/hash.h"
 #include "bmeq/report.h"
 #include "bmeq/tables.h"
@@ -458,7 +459,6 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 			   const bmeq_batch_opts *opts, bmeq_batch_summary *summary)
 {
 	batch_ctx c;
-	pthread_t *threads = NULL;
 	int lock_fd, nthreads;
 	bmeq_status st = BMEQ_OK;
 
@@ -493,19 +493,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	 * thread count, runs single-threaded (the CLI sets it once), so the
 	 * numbers do not depend on -j. */
 	nthreads = opts->jobs < (int)c.ntodo ? opts->jobs : (int)(c.ntodo ? c.ntodo : 1);
-	threads = calloc((size_t)nthreads, sizeof(*threads));
-	if (!threads) {
-		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-		goto done;
-	}
-	int started = 0;
-	for (; started < nthreads; started++)
-		if (pthread_create(&threads[started], NULL, worker, &c) != 0)
-			break;
-	if (started == 0)
-		worker(&c);
-	for (int t = 0; t < started; t++)
-		pthread_join(threads[t], NULL);
+	bmeq_run_workers(nthreads, worker, &c);
 	if (c.fatal != BMEQ_OK) {
 		st = bmeq_fail(c.fatal, "%s", c.fatal_msg);
 		goto done;
@@ -533,7 +521,6 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 done:
 	summary->seconds = bmeq_batch_now() - c.t0;
 	pthread_mutex_destroy(&c.lock);
-	free(threads);
 	free(c.todo);
 	close(lock_fd);
 	return st;

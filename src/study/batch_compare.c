@@ -16,6 +16,7 @@
 
 #include "batch_internal.h"
 #include "bmeq/csv.h"
+#include "bmeq/workers.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
 
@@ -226,7 +227,6 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 	compare_ctx c;
 	bmeq_csv *response = NULL, *interval = NULL;
 	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL};
-	pthread_t *threads = NULL;
 	bmeq_status st = BMEQ_OK;
 	char path[4200];
 
@@ -263,19 +263,7 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 	int nthreads = opts->jobs < (int)c.njobs ? opts->jobs : (int)c.njobs;
 	if (nthreads < 1)
 		nthreads = 1;
-	threads = calloc((size_t)nthreads, sizeof(*threads));
-	if (!threads) {
-		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-		goto done;
-	}
-	int started = 0;
-	for (; started < nthreads; started++)
-		if (pthread_create(&threads[started], NULL, compare_worker, &c) != 0)
-			break;
-	if (started == 0)
-		compare_worker(&c);
-	for (int t = 0; t < started; t++)
-		pthread_join(threads[t], NULL);
+	bmeq_run_workers(nthreads, compare_worker, &c);
 
 	if ((st = bmeq_csv_create(&response)) != BMEQ_OK || (st = bmeq_csv_create(&interval)) != BMEQ_OK)
 		goto done;
@@ -309,7 +297,6 @@ done:
 			bmeq_csv_destroy(c.jobs[k].interval);
 		}
 	free(c.jobs);
-	free(threads);
 	bmeq_csv_destroy(response);
 	bmeq_csv_destroy(interval);
 	pthread_mutex_destroy(&c.lock);
