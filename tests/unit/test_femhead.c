@@ -145,12 +145,14 @@ static void test_phantom_study(const char *tmpdir)
 	double med = nd ? 0.5 * (dices[(nd - 1) / 2] + dices[nd / 2]) : 0;
 	printf("head Dice: median %.3f, min %.3f over %zu heads\n", med, nd ? dices[0] : 0.0, nd);
 	CHECK(med >= 0.92);
-	/* The neck is a model (axis from the edge gap, proportions from the
-	 * radius), so its bound is looser; a wrong axis gives Dice near 0. */
+	/* The neck is measured on the image (axis through the sections'
+	 * centres, surface radius per angle); its end is the model's (R + 20
+	 * mm, the phantom draws R + 16..24), which alone costs up to ~0.08. */
 	qsort(necks, nd, sizeof(double), cmp_double);
 	double nmed = nd ? 0.5 * (necks[(nd - 1) / 2] + necks[nd / 2]) : 0;
 	printf("neck Dice: median %.3f, min %.3f\n", nmed, nd ? necks[0] : 0.0);
-	CHECK(nmed >= 0.75);
+	CHECK(nmed >= 0.88);
+	CHECK(nd && necks[0] >= 0.75);
 	/* The study covers every orientation, storage flip and datatype. */
 	CHECK(seen_orient[0] && seen_orient[1] && seen_orient[2]);
 	CHECK(seen_flip[0] && seen_flip[1]);
