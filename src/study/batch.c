@@ -238,10 +238,24 @@ static int reusable(const char *dir, const bmeq_scan_record *old, const bmeq_sca
 	return 1;
 }
 
+/* Writes dir/lesions<suffix>, then dir/scans<suffix>: a scans table on disk
+ * means its lesions table is complete too. */
+static bmeq_status write_tables(const char *dir, const char *suffix, const bmeq_csv *scans,
+				const bmeq_csv *lesions)
+{
+	char path[4200];
+	bmeq_status st;
+
+	snprintf(path, sizeof(path), "%s/lesions%s", dir, suffix);
+	if ((st = write_csv(path, lesions)) != BMEQ_OK)
+		return st;
+	snprintf(path, sizeof(path), "%s/scans%s", dir, suffix);
+	return write_csv(path, scans);
+}
+
 static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const char *message,
 			       const bmeq_scan_result *r)
 {
-	char path[4200];
 	bmeq_csv *scans = NULL, *lesions = NULL;
 	bmeq_status st;
 
@@ -255,11 +269,7 @@ static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const 
 	} else {
 		bmeq_scans_error_rows(scans, it->subject, it->session, it->path, message, NULL);
 	}
-	snprintf(path, sizeof(path), "%s/lesions.part.csv", dir);
-	if ((st = write_csv(path, lesions)) != BMEQ_OK)
-		goto done;
-	snprintf(path, sizeof(path), "%s/scans.part.csv", dir);
-	st = write_csv(path, scans);
+	st = write_tables(dir, ".part.csv", scans, lesions);
 done:
 	bmeq_csv_destroy(scans);
 	bmeq_csv_destroy(lesions);
@@ -416,11 +426,7 @@ static bmeq_status assemble_tables(const bmeq_study *s, const char *outdir)
 	}
 	if (st != BMEQ_OK)
 		goto done;
-	snprintf(path, sizeof(path), "%s/lesions.csv", outdir);
-	if ((st = write_csv(path, lesions)) != BMEQ_OK)
-		goto done;
-	snprintf(path, sizeof(path), "%s/scans.csv", outdir);
-	st = write_csv(path, scans);
+	st = write_tables(outdir, ".csv", scans, lesions);
 done:
 	bmeq_csv_destroy(scans);
 	bmeq_csv_destroy(lesions);
