@@ -1,23 +1,36 @@
 #!/bin/bash
-# fuzz.sh [SECONDS] - builds the libFuzzer target for the NIfTI reader with clang in build-fuzz
-# (ASan + UBSan, coverage-instrumented reader) and runs it for SECONDS (default 60) on a scratch
-# copy of the seed corpus. Crashes are written to build-fuzz/artifacts/; save a reproducer under
-# tests/fuzz/regressions/ so that the fuzz-replay test keeps running it.
+# fuzz.sh [SECONDS] [TARGET...] - builds the libFuzzer targets with clang in build-fuzz (ASan +
+# UBSan, coverage-instrumented sources) and runs each for SECONDS (default 60) on a scratch copy
+# of its seed corpus. Targets: nifti (the NIfTI reader from memory), manifest (the manifest CSV
+# reader), config (the batch configuration parser); default all three. Crashes are written to
+# build-fuzz/artifacts/; save a reproducer under tests/fuzz/regressions/ (nifti) or the target's
+# corpus folder so that the fuzz-replay tests keep running it.
 set -euo pipefail
 secs=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(nifti manifest config)
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 jobs=${BMEQ_JOBS:-2}
 
-# Only the C compiler matters (the fuzz target compiles the reader's sources itself); C++ stays
+# Only the C compiler matters (the fuzz targets compile their sources themselves); C++ stays
 # g++ because ITK 5.2's headers refuse Debian's clang, and the ITK bridge is not built here.
 CC=clang CXX=g++ cmake -S "$root" -B "$build" -DBMEQ_FUZZ=ON -DBMEQ_BUILD_BENCH=OFF \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$jobs" --target fuzz_nifti
-work=$build/fuzz-corpus
-mkdir -p "$work" "$build/artifacts"
-cp -n "$root"/tests/fuzz/corpus/nifti/* "$work"/ 2>/dev/null || true
-# The regressions are seeds too: libFuzzer starts by running them.
-"$build/tests/fuzz/fuzz_nifti" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
-	-timeout=20 -print_final_stats=1 -artifact_prefix="$build/artifacts/" \
-	"$work" "$root/tests/fuzz/regressions"
+for t in "${targets[@]}"; do
+	cmake --build "$build" -j"$jobs" --target "fuzz_$t"
+done
+mkdir -p "$build/artifacts"
+for t in "${targets[@]}"; do
+	work=$build/fuzz-corpus-$t
+	mkdir -p "$work"
+	cp -n "$root"/tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+	extra=()
+	# The reader's regressions are seeds too: libFuzzer starts by running them.
+	[ "$t" = nifti ] && extra=("$root/tests/fuzz/regressions")
+	echo "== fuzz_$t for $secs s"
+	"$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
+		-timeout=20 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
+		"$work" "${extra[@]}"
+done
