@@ -92,25 +92,13 @@ bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, do
 					size_t i = (z * ny + y) * nx + x;
 					if (labels[i] || !roi[i])
 						continue;
+					size_t nb[26], nn = bmeq_neighbours26(g->dim, x, y, z, nb);
 					uint32_t best = 0;
-					for (int dz = -1; dz <= 1; dz++) {
-						if ((dz < 0 && z == 0) || (dz > 0 && z + 1 == nz))
-							continue;
-						for (int dy = -1; dy <= 1; dy++) {
-							if ((dy < 0 && y == 0) || (dy > 0 && y + 1 == ny))
-								continue;
-							for (int dx = -1; dx <= 1; dx++) {
-								if ((dx < 0 && x == 0) || (dx > 0 && x + 1 == nx))
-									continue;
-								size_t j = (size_t)((ptrdiff_t)i + dz * (ptrdiff_t)(nx * ny) +
-										    dy * (ptrdiff_t)nx + dx);
-								uint32_t c = labels[j];
-								/* Marked this pass (high bit) or not a lesion: skip. */
-								if (c && !(c & 0x80000000u) &&
-								    (!best || thr[c] < thr[best]))
-									best = c;
-							}
-						}
+					for (size_t k = 0; k < nn; k++) {
+						uint32_t c = labels[nb[k]];
+						/* Marked this pass (high bit) or not a lesion: skip. */
+						if (c && !(c & 0x80000000u) && (!best || thr[c] < thr[best]))
+							best = c;
 					}
 					if (best && scan->data[i] > thr[best]) {
 						labels[i] = best | 0x80000000u;

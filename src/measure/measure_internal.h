@@ -7,6 +7,10 @@
 
 #include "bmeq/volume.h"
 
+/* Writes into out the indices of the in-volume 26-neighbours of voxel
+ * (x, y, z) on a grid of dim, and returns how many there are (7 to 26). */
+size_t bmeq_neighbours26(const size_t dim[3], size_t x, size_t y, size_t z, size_t out[26]);
+
 /* Keeps an edema voxel (edema[i] != 0) in the rim of the regions (within
  * rim_mm of their edge along a voxel axis) only when it is joined through
  * rim edema to edema in the interior; rewrites edema as 0/1. See rim.c. */

@@ -51,6 +51,19 @@ static void erode_axis(uint8_t *m, const size_t dim[3], int axis, size_t r, uint
 		}
 }
 
+size_t bmeq_neighbours26(const size_t dim[3], size_t x, size_t y, size_t z, size_t out[26])
+{
+	const size_t nx = dim[0], ny = dim[1], nz = dim[2];
+	size_t k = 0;
+
+	for (size_t zz = z ? z - 1 : 0; zz <= z + 1 && zz < nz; zz++)
+		for (size_t yy = y ? y - 1 : 0; yy <= y + 1 && yy < ny; yy++)
+			for (size_t xx = x ? x - 1 : 0; xx <= x + 1 && xx < nx; xx++)
+				if (xx != x || yy != y || zz != z)
+					out[k++] = (zz * ny + yy) * nx + xx;
+	return k;
+}
+
 bmeq_status bmeq_rim_guard(const bmeq_grid *g, const uint16_t *roi, double rim_mm, uint8_t *edema)
 {
 	size_t n = bmeq_grid_nvox(g), r[3], maxd = 0, steps = 0;
@@ -94,25 +107,10 @@ bmeq_status bmeq_rim_guard(const bmeq_grid *g, const uint16_t *roi, double rim_m
 					size_t i = (z * ny + y) * nx + x;
 					if (reach[i] != 2)
 						continue;
+					size_t nb[26], nn = bmeq_neighbours26(g->dim, x, y, z, nb);
 					int hit = 0;
-					for (int dz = -1; dz <= 1 && !hit; dz++) {
-						if ((dz < 0 && z == 0) || (dz > 0 && z + 1 == nz))
-							continue;
-						for (int dy = -1; dy <= 1 && !hit; dy++) {
-							if ((dy < 0 && y == 0) || (dy > 0 && y + 1 == ny))
-								continue;
-							for (int dx = -1; dx <= 1; dx++) {
-								if ((dx < 0 && x == 0) || (dx > 0 && x + 1 == nx))
-									continue;
-								size_t j = i + (size_t)((ptrdiff_t)dz * (ptrdiff_t)(nx * ny) +
-											 (ptrdiff_t)dy * (ptrdiff_t)nx + dx);
-								if (reach[j] == 1) {
-									hit = 1;
-									break;
-								}
-							}
-						}
-					}
+					for (size_t k = 0; k < nn && !hit; k++)
+						hit = reach[nb[k]] == 1;
 					/* 3 marks "reached in this pass" so one pass is one step. */
 					if (hit) {
 						reach[i] = 3;
