@@ -25,9 +25,16 @@ typedef struct bmeq_measure_opts {
 	int bias_correct;           /* 1 (default): N4 before segmentation and threshold */
 	bmeq_n4_params n4;
 	long volume;                /* volume of a 4D file, -1 (default): must be 3D */
+	double max_scan_mb;         /* refuse scans whose float32 volume is larger (default
+				       1024 MB; the pipeline holds a few copies of it) */
 } bmeq_measure_opts;
 
-/* Defaults: see bmeq_edema_params_init and bmeq_n4_params_default. */
+/* Defaults: see bmeq_edema_params_init and bmeq_n4_params_default;
+ * max_scan_mb BMEQ_MAX_SCAN_MB_DEFAULT. */
+#define BMEQ_MAX_SCAN_MB_DEFAULT 1024.0
+
+/* bmeq_read_opts.max_bytes for a limit in MB (1 MB = 2^20 bytes). */
+uint64_t bmeq_max_scan_bytes(double max_scan_mb);
 void bmeq_measure_opts_init(bmeq_measure_opts *o);
 
 typedef struct bmeq_scan_result {

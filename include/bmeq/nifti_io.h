@@ -61,9 +61,12 @@ typedef struct bmeq_nifti_info {
 
 typedef struct bmeq_read_opts {
 	long volume;              /* 3D volume to take from a 4D file; -1: file must be 3D */
+	uint64_t max_bytes;       /* largest 3D volume accepted, in bytes as float32; files
+				     over twice this are refused before they are read.
+				     0: only the built-in guard against absurd sizes */
 } bmeq_read_opts;
 
-/* Default options: volume = -1. */
+/* Default options: volume = -1, max_bytes = 0. */
 void bmeq_read_opts_init(bmeq_read_opts *o);
 
 /* Loads the scan at path (.nii, .nii.gz, .hdr/.img, .hdr.gz/.img.gz; NIfTI-1,
@@ -74,8 +77,8 @@ void bmeq_read_opts_init(bmeq_read_opts *o);
  * affines are kept as they are. info may be NULL. opts may be NULL (defaults).
  * Statuses: BMEQ_E_IO (missing, unreadable), BMEQ_E_FORMAT (not NIfTI,
  * truncated header, data or gzip stream), BMEQ_E_UNSUPPORTED (RGB, complex,
- * more than one volume without opts->volume, volume out of range),
- * BMEQ_E_NOMEM (absurd dimensions or no memory). *out is owned by the caller. */
+ * more than one volume without opts->volume, volume out of range, a volume or
+ * file over opts->max_bytes), BMEQ_E_NOMEM (absurd dimensions or no memory). *out is owned by the caller. */
 bmeq_status bmeq_nifti_read(const char *path, const bmeq_read_opts *opts,
 			    bmeq_volume **out, bmeq_nifti_info *info);
 

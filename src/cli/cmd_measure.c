@@ -12,7 +12,7 @@ static const char measure_help[] =
 	"usage: bmeq measure SCAN [-o DIR] [--roi MASK] [--reference MASK] [--csv FILE]\n"
 	"                    [--lesions-csv FILE] [--rule RULE] [--connectivity 6|18|26]\n"
 	"                    [--min-lesion-voxels N] [--min-lesion-ml V] [--no-bias-correction]\n"
-	"                    [--volume N]\n"
+	"                    [--volume N] [--max-scan-mb MB]\n"
 	"\n"
 	"Measures bone marrow edema in both femoral heads and necks of one STIR scan.\n"
 	"Writes DIR/<stem>_roi.nii.gz (1 right head, 2 left head, 3 right neck, 4 left neck),\n"
@@ -32,6 +32,7 @@ static const char measure_help[] =
 	"  --min-lesion-ml V      drop lesions smaller than V mL (default 0.02)\n"
 	"  --no-bias-correction   skip N4 bias-field correction\n"
 	"  --volume N             measure volume N (0-based) of a 4D file\n"
+	"  --max-scan-mb MB       refuse scans over MB as float32 (default 1024)\n"
 	"\n"
 	"With --roi and --reference both given, no segmentation or bias correction runs:\n"
 	"the result depends only on the image inside the masks.\n"
@@ -107,6 +108,12 @@ static int parse_args(int argc, char **argv, measure_args *a)
 				bmeq_cli_error("measure", "--volume", "needs a volume index >= 0");
 				return -1;
 			}
+		} else if (strcmp(o, "--max-scan-mb") == 0) {
+			if (bmeq_cli_parse_double(v, &d) || !(d >= 1.0 && d <= 1048576.0)) {
+				bmeq_cli_error("measure", "--max-scan-mb", "needs a size in MB, 1 to 1048576");
+				return -1;
+			}
+			a->opts.max_scan_mb = d;
 		} else {
 			bmeq_cli_error("measure", o, "unknown option (try bmeq measure --help)");
 			return -1;

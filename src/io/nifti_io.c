@@ -49,7 +49,7 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static bmeq_status read_whole_file(const char *path, byte_buf *out)
+static bmeq_status read_whole_file(const char *path, uint64_t max_bytes, byte_buf *out)
 {
 	FILE *f;
 	long len;
@@ -68,6 +68,15 @@ static bmeq_status read_whole_file(const char *path, byte_buf *out)
 	if ((uint64_t)len > MAX_FILE_BYTES) {
 		fclose(f);
 		return bmeq_fail(BMEQ_E_NOMEM, "file of %ld bytes is too large", len);
+	}
+	/* The whole file is held while the volume is decoded, so a file far over
+	 * the scan size limit is refused before it is read. Twice the limit leaves
+	 * room for float64 voxels and headers; 4D files have to fit in it too. */
+	if (max_bytes > 0 && (uint64_t)len / 2 > max_bytes) {
+		fclose(f);
+		return bmeq_fail(BMEQ_E_UNSUPPORTED,
+				 "file of %.0f MB is over twice the scan size limit of %.0f MB",
+				 (double)len / 1048576.0, (double)max_bytes / 1048576.0);
 	}
 	p = malloc(len > 0 ? (size_t)len : 1);
 	if (!p) {
@@ -220,6 +229,23 @@ static int64_t raw_int(const uint8_t *p, int nbytes, int swap)
  * stack overrun found by fuzzing). So the fields it would refuse are checked
  * here first, in the byte order that sizeof_hdr reveals. hdr holds at least
  * 348 bytes (540 for version 2). */
+/* Reads a 4- or 8-byte IEEE float at p, byte-swapped when swap is set. */
+static double raw_real(const uint8_t *p, int nbytes, int swap)
+{
+	uint8_t b[8];
+
+	for (int i = 0; i < nbytes; i++)
+		b[i] = p[swap ? nbytes - 1 - i : i];
+	if (nbytes == 4) {
+		float v;
+		memcpy(&v, b, 4);
+		return v;
+	}
+	double v;
+	memcpy(&v, b, 8);
+	return v;
+}
+
 static bmeq_status precheck_header(const uint8_t *hdr, int ver)
 {
 	int swap = raw_int(hdr, 4, 0) != (ver == 2 ? HDR2_SIZE : HDR1_SIZE);
@@ -236,6 +262,25 @@ static bmeq_status precheck_header(const uint8_t *hdr, int ver)
 	    !nifti_is_valid_datatype((int)dt))
 		return bmeq_fail(BMEQ_E_FORMAT, "header datatype %lld is not a NIfTI datatype",
 				 (long long)dt);
+	/* Without an sform the voxel size is pixdim[1..3]. nifti_clib quietly turns
+	 * a zero, negative or non-finite one into 1 mm, which would scale every
+	 * volume by a made-up factor, so such a header is refused here (a
+	 * singleton axis may keep any value: its size never enters a volume).
+	 * ANALYZE 7.5 headers have no sform field and may carry a negative x size
+	 * as a flip flag; they keep the magnitude. */
+	int nifti = ver == 2 || memcmp(hdr + 344, "n+1", 4) == 0 || memcmp(hdr + 344, "ni1", 4) == 0;
+	int64_t scode = raw_int(hdr + (ver == 2 ? 348 : 254), ver == 2 ? 4 : 2, swap);
+	if (nifti && scode <= 0) {
+		int rsize = ver == 2 ? 8 : 4;
+		const uint8_t *pix = hdr + (ver == 2 ? 104 : 76);
+		for (int i = 1; i <= 3 && i <= d0; i++) {
+			double px = raw_real(pix + i * rsize, rsize, swap);
+			if (raw_int(dim + i * dsize, dsize, swap) > 1 && !(isfinite(px) && px > 0.0))
+				return bmeq_fail(BMEQ_E_FORMAT,
+						 "voxel size pixdim[%d] is %g: it must be positive "
+						 "(no sform gives another)", i, px);
+		}
+	}
 	return BMEQ_OK;
 }
 
@@ -434,6 +479,7 @@ static bmeq_status make_grid(const nifti_image *nim, bmeq_grid *g, bmeq_nifti_in
 void bmeq_read_opts_init(bmeq_read_opts *o)
 {
 	o->volume = -1;
+	o->max_bytes = 0;
 }
 
 bmeq_status bmeq_nifti_read_mem(const void *hdr, size_t hdr_size, const void *img,
@@ -515,6 +561,18 @@ bmeq_status bmeq_nifti_read_mem(const void *hdr, size_t hdr_size, const void *im
 			goto done;
 		}
 		nvox3 *= (size_t)d[i];
+	}
+	/* The configurable limit comes before any voxel is inflated or converted:
+	 * the pipeline holds several float copies of the scan, so a scan over the
+	 * limit would exhaust memory rather than fail cleanly later. */
+	if (opts->max_bytes > 0 && (uint64_t)nvox3 * sizeof(float) > opts->max_bytes) {
+		st = bmeq_fail(BMEQ_E_UNSUPPORTED,
+			       "scan of %lldx%lldx%lld voxels takes %.0f MB as float32, over the scan "
+			       "size limit of %.0f MB",
+			       (long long)d[1], (long long)d[2], (long long)d[3],
+			       (double)nvox3 * sizeof(float) / 1048576.0,
+			       (double)opts->max_bytes / 1048576.0);
+		goto done;
 	}
 	for (int i = 4; i <= 7; i++) {
 		if ((uint64_t)nvols * (uint64_t)d[i] > BMEQ_MAX_VOXELS) {
@@ -654,7 +712,8 @@ bmeq_status bmeq_nifti_read(const char *path, const bmeq_read_opts *opts, bmeq_v
 		}
 		strcpy(img_path, path);
 	}
-	st = read_whole_file(hdr_path ? hdr_path : path, &h);
+	uint64_t max_bytes = opts ? opts->max_bytes : 0;
+	st = read_whole_file(hdr_path ? hdr_path : path, max_bytes, &h);
 	if (st != BMEQ_OK)
 		goto done;
 	if (!img_path && (ends_with(path, ".hdr") || ends_with(path, ".hdr.gz") ||
@@ -666,7 +725,7 @@ bmeq_status bmeq_nifti_read(const char *path, const bmeq_read_opts *opts, bmeq_v
 		}
 	}
 	if (img_path) {
-		st = read_whole_file(img_path, &im);
+		st = read_whole_file(img_path, max_bytes, &im);
 		if (st != BMEQ_OK) {
 			bmeq_fail(st, "image file of the pair: %s", bmeq_last_error());
 			goto done;

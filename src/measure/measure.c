@@ -23,6 +23,12 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	 * the coil field varies over ~150 mm, far above either spacing. */
 	o->n4.shrink_mm = 15.0;
 	o->volume = -1;
+	o->max_scan_mb = BMEQ_MAX_SCAN_MB_DEFAULT;
+}
+
+uint64_t bmeq_max_scan_bytes(double max_scan_mb)
+{
+	return max_scan_mb > 0 ? (uint64_t)(max_scan_mb * 1048576.0) : 0;
 }
 
 void bmeq_scan_result_destroy(bmeq_scan_result *r)
@@ -157,6 +163,7 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	bmeq_read_opts_init(&ro);
 	ro.volume = opts->volume;
+	ro.max_bytes = bmeq_max_scan_bytes(opts->max_scan_mb);
 	bmeq_nifti_info info;
 	if ((st = bmeq_nifti_read(path, &ro, &r->image, &info)) != BMEQ_OK)
 		goto fail;

@@ -76,6 +76,7 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 	}
 	bmeq_read_opts_init(&ro);
 	ro.volume = c->opts->measure.volume;
+	ro.max_bytes = bmeq_max_scan_bytes(c->opts->measure.max_scan_mb);
 	snprintf(path, sizeof(path), "%s/%s_edema.nii.gz", v->dir, v->rec.stem);
 	if (c->copts.spatial && (bmeq_nifti_read(it->path, &ro, &v->image, NULL) != BMEQ_OK ||
 				 bmeq_nifti_read_labels(path, &v->image->grid, &v->edema) != BMEQ_OK)) {

@@ -99,6 +99,12 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		m->edema.rim_mm = d;
 		return BMEQ_OK;
 	}
+	if (strcmp(key, "scan.max_mb") == 0) {
+		if (parse_real(val, 1.0, &d) || d > 1048576.0)
+			return bmeq_fail(BMEQ_E_ARG, "needs a size in MB, 1 to 1048576");
+		m->max_scan_mb = d;
+		return BMEQ_OK;
+	}
 	if (strcmp(key, "bias.correct") == 0) {
 		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
 			m->bias_correct = 1;

@@ -412,6 +412,88 @@ static void test_read_mem(void)
 	check_mem("nifti_reader_js/air2.hdr.gz", "nifti_reader_js/air2.img.gz");
 }
 
+/* Stores the nbytes of v (host order) at p in the header's byte order. */
+static void put_raw(uint8_t *p, const void *v, int nbytes, int swap)
+{
+	const uint8_t *b = v;
+
+	for (int i = 0; i < nbytes; i++)
+		p[swap ? nbytes - 1 - i : i] = b[i];
+}
+
+/* Without an sform the voxel size is pixdim: zero, negative or NaN sizes are
+ * refused (nifti_clib would quietly make them 1 mm); a positive one is used. */
+static void check_pixdim(const char *rel, int ver, int hdr_size)
+{
+	size_t n;
+	uint8_t *b = slurp(rel, &n);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	int32_t sz;
+	memcpy(&sz, b, 4);
+	int swap = sz != hdr_size;
+	const double sizes[] = {0.0, -2.0, NAN, 3.5};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		uint8_t *c = malloc(n);
+		CHECK(c != NULL);
+		if (!c)
+			break;
+		memcpy(c, b, n);
+		if (ver == 2) {
+			int32_t zero = 0;
+			put_raw(c + 348, &zero, 4, swap);
+			put_raw(c + 104 + 2 * 8, &sizes[k], 8, swap);
+		} else {
+			int16_t zero = 0;
+			float f = (float)sizes[k];
+			put_raw(c + 254, &zero, 2, swap);
+			put_raw(c + 76 + 2 * 4, &f, 4, swap);
+		}
+		bmeq_volume *v = NULL;
+		bmeq_status st = bmeq_nifti_read_mem(c, n, NULL, 0, rel, NULL, &v, NULL);
+		if (sizes[k] > 0) {
+			CHECK(st == BMEQ_OK && v && fabs(v->grid.spacing[1] - 3.5) < 1e-6);
+		} else {
+			CHECK(st == BMEQ_E_FORMAT && !v);
+			CHECK(strstr(bmeq_last_error(), "pixdim[2]") != NULL);
+		}
+		bmeq_volume_destroy(v);
+		free(c);
+	}
+	free(b);
+}
+
+static void test_pixdim(void)
+{
+	check_pixdim("nibabel/anatomical.nii", 1, 348);
+	check_pixdim("generated/nifti2_int16_be.nii", 2, 540);
+}
+
+/* The scan size limit: a volume over max_bytes (as float32) is refused with the sizes in the
+ * message, before any voxel is converted; at the limit it is read. */
+static void test_max_bytes(void)
+{
+	char path[1024];
+	bmeq_read_opts ro;
+	bmeq_volume *v = NULL;
+	size_t need = 33 * 41 * 25 * sizeof(float);
+
+	data_path(path, sizeof(path), "nibabel/anatomical.nii");
+	bmeq_read_opts_init(&ro);
+	ro.max_bytes = need;
+	CHECK(bmeq_nifti_read(path, &ro, &v, NULL) == BMEQ_OK && v);
+	bmeq_volume_destroy(v);
+	v = NULL;
+	ro.max_bytes = need - 1;
+	CHECK(bmeq_nifti_read(path, &ro, &v, NULL) == BMEQ_E_UNSUPPORTED && !v);
+	CHECK(strstr(bmeq_last_error(), "33x41x25") && strstr(bmeq_last_error(), "limit"));
+	/* A file more than twice the limit is not even read into memory. */
+	ro.max_bytes = 1000;
+	CHECK(bmeq_nifti_read(path, &ro, &v, NULL) == BMEQ_E_UNSUPPORTED && !v);
+	CHECK(strstr(bmeq_last_error(), "twice the scan size limit") != NULL);
+}
+
 /* A gzip stream is only complete with its 8-byte trailer (CRC-32, length): cutting any of it, or
  * a wrong CRC, must be refused even though every data byte can be inflated. */
 static void test_gzip_trailer(void)
@@ -841,6 +923,8 @@ int main(void)
 	test_misc_errors();
 	test_read_mem();
 	test_gzip_trailer();
+	test_pixdim();
+	test_max_bytes();
 	test_label_round_trip();
 	test_write_variants();
 	test_write_edges();
