@@ -57,7 +57,8 @@ typedef struct bmeq_edema_side_geom {
 	int found;                  /* 1: the head was found on this side */
 	double centre[3];           /* head centre, RAS mm */
 	double radius;              /* fitted head radius, mm (0: unknown) */
-	char reason[128];           /* why not found ("" when found) */
+	char reason[128];           /* why not found; when found "" or a remark for
+				       the message column (e.g. low-confidence review) */
 } bmeq_edema_side_geom;
 
 /* Per side (or user region) result. Volumes in mL. */

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -60,6 +61,11 @@ static bmeq_status read_whole_file(const char *path, uint64_t max_bytes, byte_bu
 	f = fopen(path, "rb");
 	if (!f)
 		return bmeq_fail(BMEQ_E_IO, "cannot open: %s", strerror(errno));
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		return bmeq_fail(BMEQ_E_IO, "is a folder, not a scan");
+	}
 	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
 		int e = errno;
 		fclose(f);

@@ -469,6 +469,8 @@ regions_done:
 			snprintf(reg->message, sizeof(reg->message), "no region voxels on this side");
 		} else {
 			strcpy(reg->status, "ok");
+			if (k < 2 && geom && geom[k].reason[0])
+				snprintf(reg->message, sizeof(reg->message), "%s", geom[k].reason);
 		}
 	}
 	free(rm);

@@ -139,7 +139,19 @@ static bmeq_status segment(bmeq_scan_result *r)
 		r->geom[s].radius = fs->radius_mm;
 		memcpy(r->geom[s].centre, fs->centre, sizeof(r->geom[s].centre));
 		snprintf(r->geom[s].reason, sizeof(r->geom[s].reason), "%s", fs->reason);
+		/* A head the segmentation itself doubts is measured, but its rows
+		 * say so: the number must not pass unread into a trial table. */
+		if (fs->found && !fs->qc)
+			snprintf(r->geom[s].reason, sizeof(r->geom[s].reason),
+				 "review: femoral head found with low confidence %.2f", fs->confidence);
 	}
+	/* One side missing is a one-sided scan; both missing means the scan shows
+	 * no hip that bmeq can find (another body part, a cropped or empty
+	 * field of view), which is a failed scan, not two empty measurements. */
+	if (!fr.side[0].found && !fr.side[1].found)
+		return bmeq_fail(BMEQ_E_PROCESS,
+				 "no femoral head found in the scan (not a hip field of view?); "
+				 "--roi gives the regions by hand");
 	return BMEQ_OK;
 }
 

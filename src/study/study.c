@@ -397,13 +397,37 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
+/* A folder of the study that cannot be read may hide scans: it becomes an
+ * item of its own whose path is the folder, so the batch gives it an error row
+ * with the system's reason instead of leaving the visit out unnoticed. */
+static bmeq_status unreadable(bmeq_study *s, size_t *cap, const char *subject, const char *session,
+			      const char *dir, int err)
+{
+	bmeq_status st = add_warning(s, "%s: cannot read folder: %s", dir, strerror(err));
+	return st != BMEQ_OK ? st : add_item(s, cap, subject, session, dir);
+}
+
+/* 1 when path exists (as anything), 0 when it does not, -1 (errno set) when
+ * that cannot be told, e.g. a parent folder is not searchable. */
+static int exists(const char *path)
+{
+	struct stat sb;
+	if (lstat(path, &sb) == 0)
+		return 1;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+}
+
 static bmeq_status scan_anat(bmeq_study *s, size_t *cap, const char *anat, const char *subject,
 			     const char *session, const char *pattern)
 {
 	char **names;
 	size_t n;
-	bmeq_status st = list_dir(s, anat, &names, &n);
+	DIR *probe = opendir(anat);
 
+	if (!probe)
+		return unreadable(s, cap, subject, session, anat, errno);
+	closedir(probe);
+	bmeq_status st = list_dir(s, anat, &names, &n);
 	if (st != BMEQ_OK)
 		return st;
 	for (size_t i = 0; i < n && st == BMEQ_OK; i++) {
@@ -447,6 +471,12 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 		}
 		char **sess;
 		size_t nsess;
+		DIR *probe = opendir(sub_dir);
+		if (!probe) {
+			st = unreadable(s, &cap, subs[i] + 4, "", sub_dir, errno);
+			continue;
+		}
+		closedir(probe);
 		if ((st = list_dir(s, sub_dir, &sess, &nsess)) != BMEQ_OK)
 			break;
 		for (size_t j = 0; j < nsess && st == BMEQ_OK; j++) {
@@ -460,7 +490,10 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 				   safe_name(sess[j] + 4, 0)) {
 				char anat[4700];
 				snprintf(anat, sizeof(anat), "%s/anat", path);
-				if (is_real_dir(anat))
+				int e = exists(anat);
+				if (e < 0)
+					st = unreadable(s, &cap, subs[i] + 4, sess[j] + 4, path, errno);
+				else if (e > 0 && is_real_dir(anat))
 					st = scan_anat(s, &cap, anat, subs[i] + 4, sess[j] + 4, pattern);
 			}
 		}
