@@ -25,6 +25,10 @@
  * about 0.3 mm. Both measured on the phantom over every orientation. */
 #define FH_INNER_EDGE_OFFSET_MM 1.6
 #define FH_OUTER_EDGE_OFFSET_MM (-0.3)
+/* A bright shell (fluid, cartilage) is at most this thick, and its inner
+ * (bone) edge at least this fraction of its outer edge's mean strength. */
+#define FH_SHELL_MAX_MM 6.0
+#define FH_SHELL_RATIO 0.5
 
 void bmeq_fh_directions(double (*dir)[3], size_t n)
 {
@@ -177,6 +181,25 @@ static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_
 	}
 	if (best < 0)
 		return;
+	/* A bright shell around the head (joint fluid and cartilage on STIR,
+	 * more so around an edematous head whose marrow is bright too) gives a
+	 * rising edge at the bone surface and a falling one a few mm further
+	 * out, against the acetabulum. The outer one can be the stronger; it is
+	 * not the bone when a rising edge of comparable strength lies just
+	 * inside it, where marrow meeting its own cortex (T1) has none. */
+	if (M[best] < 0) {
+		int inner = -1;
+
+		for (int b = best - (int)(FH_SHELL_MAX_MM / FH_DR); b <= best - (int)(1.0 / FH_DR); b++) {
+			if (b < 1 || rlo + b * FH_DR < p->radius_min_mm || cnt[b] < FH_NRAYS / 4)
+				continue;
+			if (M[b] > 0 && M[b] >= M[b - 1] && M[b] >= M[b + 1] &&
+			    (inner < 0 || M[b] > M[inner]))
+				inner = b;
+		}
+		if (inner >= 0 && M[inner] / cnt[inner] >= FH_SHELL_RATIO * bestv)
+			best = inner;
+	}
 	c->polarity = M[best] > 0 ? 1 : -1;
 	c->r = rlo + best * FH_DR;
 
