@@ -6,7 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../data/demo.env
 . "$root/data/demo.env"
-BMEQ_BUILD_DIR=$root/build bash "$root/scripts/build.sh"
+# Only the bmeq program: the tests and benchmarks are not needed to run it.
+BMEQ_BUILD_DIR=$root/build BMEQ_BUILD_TARGET=bmeq bash "$root/scripts/build.sh"
 bmeq=$root/build/src/bmeq
 demo=$root/build/demo
 rm -rf "$demo"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # fuzz.sh [SECONDS] [TARGET...] - builds the libFuzzer targets with clang in build-fuzz (ASan +
-# UBSan, coverage-instrumented sources) and runs each for SECONDS (default 60) on a scratch copy
-# of its seed corpus. Targets: nifti (the NIfTI reader from memory), manifest (the manifest CSV
+# UBSan, coverage-instrumented sources) and runs them side by side, each for SECONDS (default
+# 60) of wall time on a scratch copy of its seed corpus; exits non-zero if any finds a crash,
+# a leak or a timeout, printing the reproducer (base64) so a CI log alone is enough to keep it. Targets: nifti (the NIfTI reader from memory), manifest (the manifest CSV
 # reader), config (the batch configuration parser); default all three. Crashes are written to
 # build-fuzz/artifacts/; save a reproducer under tests/fuzz/regressions/ (nifti) or the target's
 # corpus folder so that the fuzz-replay tests keep running it.
@@ -22,6 +23,7 @@ for t in "${targets[@]}"; do
 	cmake --build "$build" -j"$jobs" --target "fuzz_$t"
 done
 mkdir -p "$build/artifacts"
+pids=()
 for t in "${targets[@]}"; do
 	work=$build/fuzz-corpus-$t
 	mkdir -p "$work"
@@ -29,8 +31,29 @@ for t in "${targets[@]}"; do
 	extra=()
 	# The reader's regressions are seeds too: libFuzzer starts by running them.
 	[ "$t" = nifti ] && extra=("$root/tests/fuzz/regressions")
-	echo "== fuzz_$t for $secs s"
+	echo "== fuzz_$t for $secs s (log: $build/fuzz-$t.log)"
 	"$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
 		-timeout=20 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
-		"$work" "${extra[@]}"
+		"$work" "${extra[@]}" >"$build/fuzz-$t.log" 2>&1 &
+	pids+=($!)
 done
+failed=0
+for i in "${!targets[@]}"; do
+	t=${targets[$i]}
+	if wait "${pids[$i]}"; then
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz-$t.log")
+		secs_run=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$build/fuzz-$t.log")
+		echo "fuzz_$t: no finding in ${runs:-?} runs (${secs_run:-?} per second)"
+	else
+		failed=1
+		echo "fuzz_$t: FINDING (last lines of its log follow)"
+		tail -n 40 "$build/fuzz-$t.log"
+		for a in "$build/artifacts/$t-"*; do
+			[ -f "$a" ] || continue
+			echo "-- reproducer $a (base64; save it under tests/fuzz/):"
+			base64 "$a" | head -c 100000
+			echo
+		done
+	fi
+done
+exit "$failed"

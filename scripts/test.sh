@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds bmeq and runs the whole test suite: the normal build, then the same suite under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
+# Builds bmeq and runs the whole test suite: the normal build; the same suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer with LeakSanitizer's leak check, where any
+# sanitizer report from any process (also those whose exit status a test ignores) fails
+# the run; then every libFuzzer target for BMEQ_FUZZ_SECONDS (default 60) each.
+# Exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
@@ -9,9 +12,26 @@ echo "== build and test (RelWithDebInfo)"
 BMEQ_BUILD_DIR=$root/build bash "$root/scripts/build.sh"
 ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
 
-echo "== build and test with ASan + UBSan"
+echo "== build and test with ASan + UBSan + LeakSanitizer"
 BMEQ_BUILD_DIR=$root/build-asan bash "$root/scripts/build.sh" -DBMEQ_SANITIZE=ON -DBMEQ_BUILD_BENCH=OFF
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+# Reports go to files (one per process) in a folder every test user can write to, so that
+# a leak in a command whose exit status a test does not check still fails the suite.
+logs=$root/build-asan/sanitizer-logs
+rm -rf "$logs" && mkdir -p "$logs" && chmod 1777 "$logs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$logs/asan \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan \
   ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -LE slow
+if [ -n "$(ls -A "$logs")" ]; then
+  for f in "$logs"/*; do
+    echo "-- $f"
+    head -n 60 "$f"
+  done
+  echo "sanitizer reports above: the suite fails" >&2
+  exit 1
+fi
+echo "no sanitizer reports"
+
+echo "== fuzz every target for ${BMEQ_FUZZ_SECONDS:-60} s"
+bash "$root/scripts/fuzz.sh" "${BMEQ_FUZZ_SECONDS:-60}"
 
 echo "== all tests passed"
