@@ -14,6 +14,11 @@
  *      voxels (edge search along rays, robust least-squares sphere fit);
  *   5. find the neck axis (the direction in which the bone continues out of
  *      the sphere, inferolaterally) and label head and neck on the scan grid.
+ * A sphere counts as a femoral head only when it is placed like one: its
+ * measured neck leaves it inferiorly, and a lone head (no partner) has no
+ * mirror twin across the body's midline (the plane of best left-right
+ * symmetry of the scan) closer than sep_min_mm. So a scan without a hip (a
+ * brain, an abdomen) reports no head on either side.
  *
  * Labels: 1 right head, 2 left head, 3 right neck, 4 left neck (the
  * patient's sides from the affine: in RAS+ the patient's right is +x).

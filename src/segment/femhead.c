@@ -5,6 +5,12 @@
  * a lone head (one-sided field of view) takes its side from its neck, which
  * always runs laterally, and failing that from the sign of x (scanner
  * coordinates put the patient's midline near x = 0).
+ *
+ * A sphere is not yet a hip: pairs are tried best first and lone heads by
+ * edge support, and each must pass the anatomical checks of plausible.c (a
+ * neck that leaves the head inferiorly; for a lone head, no mirror twin
+ * across the body's midline closer than the hips can be). A scan without a
+ * hip (a brain, whose orbits fit a 22 mm sphere) gets no head on either side.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
@@ -16,6 +22,10 @@
 #include "femhead_internal.h"
 
 #define FH_MAX_CAND 16
+/* Pairs and lone candidates tried against the anatomical checks; each try
+ * costs a neck fit (a few ms), and real hips pass at the first. */
+#define FH_MAX_PAIRS 4
+#define FH_MAX_LONE 4
 
 void bmeq_femhead_params_init(bmeq_femhead_params *p)
 {
@@ -46,6 +56,21 @@ static void side_found(bmeq_femhead_side *sd, const bmeq_fh_cand *c, const bmeq_
 	sd->confidence = c->conf;
 	sd->fit_rms_mm = c->rms;
 	sd->qc = c->conf >= p->qc_confidence;
+}
+
+/* Neck of candidate c as the head of side k: the axis, the measured neck and
+ * the side's public numbers. Returns 1 when the neck leaves the head as a
+ * femoral neck does (bmeq_fh_neck_descends), else 0 (sd then holds the try). */
+static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, const bmeq_fh_cand *c,
+		    int k, bmeq_femhead_side *sd, bmeq_fh_neck *nk)
+{
+	memset(sd, 0, sizeof(*sd));
+	bmeq_fh_neck_axis(s, c, k == BMEQ_FEMHEAD_RIGHT ? 1 : -1, sd);
+	side_found(sd, c, p);
+	/* The neck follows the bone: axis and section measured on the image
+	 * (neckfit.c), not a model of fixed proportions. */
+	bmeq_fh_neck_fit(s, c, sd, nk);
+	return bmeq_fh_neck_descends(sd->neck_axis);
 }
 
 /* Pair score: both heads' edge support plus a little of their votes, less
@@ -93,6 +118,10 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	if ((st = bmeq_fh_work_build(scan, p.work_spacing_mm, &w)) != BMEQ_OK)
 		return st;
 	st = bmeq_fh_hough(&w, p.radius_min_mm, p.radius_max_mm, cand, FH_MAX_CAND, 20.0, &nc);
+	/* The body's midline, for a head without a partner (plausible.c). */
+	double midline_x = NAN, midline_corr = 0;
+	if (st == BMEQ_OK)
+		bmeq_fh_midline(&w, &midline_x, &midline_corr);
 	bmeq_fh_work_free(&w);
 	if (st != BMEQ_OK)
 		return st;
@@ -111,8 +140,11 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 				cand[i].ok = 0;
 		}
 
-	int bi = -1, bj = -1;
-	double best = -1;
+	/* Every possible pair; they are tried best first, and the first whose
+	 * necks both leave their heads inferiorly wins. */
+	int pi[FH_MAX_CAND * FH_MAX_CAND / 2], pj[FH_MAX_CAND * FH_MAX_CAND / 2];
+	double ps[FH_MAX_CAND * FH_MAX_CAND / 2];
+	int np = 0;
 	for (size_t i = 0; i < nc; i++)
 		for (size_t j = i + 1; j < nc; j++) {
 			double sc = pair_score(&cand[i], &cand[j], &p);
@@ -120,31 +152,58 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 			/* Phantom and real hips score 0.68-0.92; structures that
 			 * merely look round on a few slices (kidneys, bowel on an
 			 * abdominal MR) score about 0.35. */
-			if (sc > best && cand[i].conf >= p.min_confidence &&
-			    cand[j].conf >= p.min_confidence) {
-				best = sc;
-				bi = (int)i;
-				bj = (int)j;
-			}
+			if (sc < 0 || cand[i].conf < p.min_confidence || cand[j].conf < p.min_confidence)
+				continue;
+			pi[np] = (int)i;
+			pj[np] = (int)j;
+			ps[np++] = sc;
 		}
 
 	const bmeq_fh_cand *hc[2] = {NULL, NULL};
-	if (bi >= 0) {
+	bmeq_fh_neck nk[2];
+	int rejected = 0;
+	for (int attempt = 0; attempt < FH_MAX_PAIRS && !hc[0]; attempt++) {
+		/* The best pair not yet tried (the first of equals). */
+		int q = -1;
+		for (int e = 0; e < np; e++)
+			if (ps[e] >= 0 && (q < 0 || ps[e] > ps[q]))
+				q = e;
+		if (q < 0)
+			break;
+		ps[q] = -1;
 		/* RAS+: the larger x is the patient's right. */
-		int rightfirst = cand[bi].c[0] > cand[bj].c[0];
-		hc[BMEQ_FEMHEAD_RIGHT] = rightfirst ? &cand[bi] : &cand[bj];
-		hc[BMEQ_FEMHEAD_LEFT] = rightfirst ? &cand[bj] : &cand[bi];
-		for (int k = 0; k < 2; k++)
-			bmeq_fh_neck_axis(&s, hc[k], k == BMEQ_FEMHEAD_RIGHT ? 1 : -1, &res->side[k]);
-	} else {
+		int rightfirst = cand[pi[q]].c[0] > cand[pj[q]].c[0];
+		const bmeq_fh_cand *r = rightfirst ? &cand[pi[q]] : &cand[pj[q]];
+		const bmeq_fh_cand *l = rightfirst ? &cand[pj[q]] : &cand[pi[q]];
+
+		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, &res->side[0], &nk[0]) &&
+		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, &res->side[1], &nk[1])) {
+			hc[0] = r;
+			hc[1] = l;
+		} else {
+			rejected = 1;
+		}
+	}
+	if (!hc[0]) {
 		/* A lone head must be convincing on its own, without the
-		 * partner that confirms a pair. */
-		int b = -1;
-		for (size_t i = 0; i < nc; i++)
-			if (cand[i].ok && cand[i].conf >= p.min_confidence + 0.1 &&
-			    (b < 0 || cand[i].conf > cand[b].conf))
-				b = (int)i;
-		if (b >= 0) {
+		 * partner that confirms a pair: more edge support, and no
+		 * mirror twin that puts it too near the body's midline. */
+		double mid = midline_x;
+		int tried[FH_MAX_CAND] = {0};
+
+		for (int attempt = 0; attempt < FH_MAX_LONE && !hc[0] && !hc[1]; attempt++) {
+			int b = -1;
+			for (size_t i = 0; i < nc; i++)
+				if (!tried[i] && cand[i].ok && cand[i].conf >= p.min_confidence + 0.1 &&
+				    (b < 0 || cand[i].conf > cand[b].conf))
+					b = (int)i;
+			if (b < 0)
+				break;
+			tried[b] = 1;
+			if (bmeq_fh_lone_has_near_twin(&p, mid, cand, nc, (size_t)b)) {
+				rejected = 1;
+				continue;
+			}
 			bmeq_femhead_side tmp;
 			int k;
 
@@ -154,28 +213,35 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 				k = tmp.neck_axis[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
 			else
 				k = cand[b].c[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
+			if (!fit_side(&s, &p, &cand[b], k, &res->side[k], &nk[k])) {
+				rejected = 1;
+				continue;
+			}
 			hc[k] = &cand[b];
-			bmeq_fh_neck_axis(&s, hc[k], k == BMEQ_FEMHEAD_RIGHT ? 1 : -1, &res->side[k]);
-			snprintf(res->side[1 - k].reason, sizeof(res->side[1 - k].reason),
-				 "no femoral head found on this side (only the %s head is in view)",
-				 k == BMEQ_FEMHEAD_RIGHT ? "right" : "left");
 		}
 	}
 	for (int k = 0; k < 2; k++) {
-		if (!hc[k])
-			continue;
-		bmeq_fh_neck nk;
-
-		side_found(&res->side[k], hc[k], &p);
-		/* The neck follows the bone: axis and section measured on the
-		 * image (neckfit.c), not a model of fixed proportions. */
-		bmeq_fh_neck_fit(&s, hc[k], &res->side[k], &nk);
-		bmeq_fh_label(&scan->grid, &res->side[k], &nk,
-			      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_HEAD
-						      : BMEQ_FEMHEAD_LABEL_LEFT_HEAD,
-			      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_NECK
-						      : BMEQ_FEMHEAD_LABEL_LEFT_NECK,
-			      p.label_necks, labels_out);
+		if (hc[k]) {
+			bmeq_fh_label(&scan->grid, &res->side[k], &nk[k],
+				      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_HEAD
+							      : BMEQ_FEMHEAD_LABEL_LEFT_HEAD,
+				      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_NECK
+							      : BMEQ_FEMHEAD_LABEL_LEFT_NECK,
+				      p.label_necks, labels_out);
+		} else {
+			/* A side not found must not leak the numbers of a rejected
+			 * try, and the reason says why. */
+			memset(&res->side[k], 0, sizeof(res->side[k]));
+			if (hc[1 - k])
+				snprintf(res->side[k].reason, sizeof(res->side[k].reason),
+					 "no femoral head found on this side (only the %s head is in view)",
+					 k == BMEQ_FEMHEAD_RIGHT ? "left" : "right");
+			else
+				snprintf(res->side[k].reason, sizeof(res->side[k].reason), "%s",
+					 rejected ? "no femoral head found on this side (round "
+						    "structures seen, none placed like a hip with a neck)"
+						  : "no femoral head found on this side");
+		}
 	}
 	res->seconds = now_seconds() - t0;
 	return BMEQ_OK;

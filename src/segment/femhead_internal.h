@@ -1,5 +1,6 @@
 /* femhead_internal.h - private to src/segment: the working grid, the sphere
- * Hough transform, the sphere refinement and the labelling of head and neck.
+ * Hough transform, the sphere refinement, the anatomical plausibility checks
+ * and the labelling of head and neck.
  */
 #ifndef BMEQ_FEMHEAD_INTERNAL_H
 #define BMEQ_FEMHEAD_INTERNAL_H
@@ -95,6 +96,23 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
  * the head. */
 void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, const bmeq_fh_neck *nk,
 		   uint8_t head_label, uint8_t neck_label, int label_neck, uint8_t *labels);
+
+/* The body's midsagittal plane x = *x0 (RAS mm) as the plane of best
+ * left-right mirror symmetry of the working image; *x0 is NAN when no plane
+ * with enough image either side is clearly symmetric (*corr the best
+ * normalised correlation found). plausible.c. */
+void bmeq_fh_midline(const bmeq_fh_work *w, double *x0, double *corr);
+
+/* 1 when lone head candidate cand[b] has a mirror twin among cand[0..n)
+ * (similar size, height and depth) on the other side of the midline
+ * midline_x (NAN: unknown, then 0), closer to it than sep_min: a bilateral
+ * pair of round structures too close to the midline to be the hips. */
+int bmeq_fh_lone_has_near_twin(const bmeq_femhead_params *p, double midline_x, const bmeq_fh_cand *cand,
+				size_t n, size_t b);
+
+/* 1 when a neck axis leaves the head inferiorly, as every femoral neck does
+ * (at least 15 degrees below the horizontal). */
+int bmeq_fh_neck_descends(const double axis[3]);
 
 /* Unit directions spread evenly over the sphere (Fibonacci lattice). */
 void bmeq_fh_directions(double (*dir)[3], size_t n);
