@@ -78,9 +78,15 @@ assert all(r["response"] in ("complete", "partial", "stable", "progression", "ne
            for r in resp), resp
 EOF
 
-# 2. -j 2 gives the same bytes.
+# 2. -j 2 gives the same bytes: tables, label maps (regions, edema, change) and QC pictures.
 "$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out2" -j 2 --quiet > /dev/null || true
 same_tables "$tmp/out1" "$tmp/out2"
+maps=0
+while IFS= read -r f; do
+  cmp -s "$f" "$tmp/out2/${f#"$tmp/out1/"}" || fail "${f#"$tmp/out1/"} differs between -j 1 and -j 2"
+  maps=$((maps + 1))
+done < <(find "$tmp/out1" -name '*.nii.gz' -o -name '*.png')
+[ "$maps" -ge 16 ] || fail "only $maps label maps and pictures compared"
 
 # 3. --resume on a finished run reuses every scan whose input still exists (the missing
 #    one is retried: it may have arrived since) and changes nothing.
