@@ -186,8 +186,9 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	}
 	if (!hc[0]) {
 		/* A lone head must be convincing on its own, without the
-		 * partner that confirms a pair: more edge support, and no
-		 * mirror twin that puts it too near the body's midline. */
+		 * partner that confirms a pair: more edge support, and neither
+		 * a mirror twin nor a strongly symmetric scan that puts it too
+		 * near the body's midline. */
 		double mid = midline_x;
 		int tried[FH_MAX_CAND] = {0};
 
@@ -200,7 +201,8 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 			if (b < 0)
 				break;
 			tried[b] = 1;
-			if (bmeq_fh_lone_has_near_twin(&p, mid, cand, nc, (size_t)b)) {
+			if (bmeq_fh_lone_has_near_twin(&p, mid, cand, nc, (size_t)b) ||
+			    !bmeq_fh_lone_position_ok(&p, mid, midline_corr, cand[b].c)) {
 				rejected = 1;
 				continue;
 			}

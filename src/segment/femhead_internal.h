@@ -110,6 +110,11 @@ void bmeq_fh_midline(const bmeq_fh_work *w, double *x0, double *corr);
 int bmeq_fh_lone_has_near_twin(const bmeq_femhead_params *p, double midline_x, const bmeq_fh_cand *cand,
 				size_t n, size_t b);
 
+/* 1 when a lone head centred at c may be a hip by its distance from the
+ * midline midline_x (symmetry correlation corr): 0 only when the scan is
+ * strongly symmetric and c lies within sep_min / 2 - 15 mm of its midline. */
+int bmeq_fh_lone_position_ok(const bmeq_femhead_params *p, double midline_x, double corr, const double c[3]);
+
 /* 1 when a neck axis leaves the head inferiorly, as every femoral neck does
  * (at least 15 degrees below the horizontal). */
 int bmeq_fh_neck_descends(const double axis[3]);
