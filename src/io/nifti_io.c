@@ -207,14 +207,21 @@ static bmeq_status get_prefix(const uint8_t *p, size_t n, size_t want, const uin
 
 /* ---- header ------------------------------------------------------------ */
 
+/* Copies the nbytes (at most 8) at p into b in host order, reversing them
+ * when swap is set. */
+static void host_order(const uint8_t *p, int nbytes, int swap, uint8_t *b)
+{
+	for (int i = 0; i < nbytes; i++)
+		b[i] = p[swap ? nbytes - 1 - i : i];
+}
+
 /* Reads a 2-, 4- or 8-byte signed integer at p in host order, byte-swapped
  * when swap is set. */
 static int64_t raw_int(const uint8_t *p, int nbytes, int swap)
 {
 	uint8_t b[8];
 
-	for (int i = 0; i < nbytes; i++)
-		b[i] = p[swap ? nbytes - 1 - i : i];
+	host_order(p, nbytes, swap, b);
 	if (nbytes == 2) {
 		int16_t v;
 		memcpy(&v, b, 2);
@@ -230,18 +237,12 @@ static int64_t raw_int(const uint8_t *p, int nbytes, int swap)
 	return v;
 }
 
-/* nifti_clib prints to stderr, whatever its debug level, when it refuses a
- * header, and its NIfTI-2 path indexes dim[] with an unchecked dim[0] (a
- * stack overrun found by fuzzing). So the fields it would refuse are checked
- * here first, in the byte order that sizeof_hdr reveals. hdr holds at least
- * 348 bytes (540 for version 2). */
 /* Reads a 4- or 8-byte IEEE float at p, byte-swapped when swap is set. */
 static double raw_real(const uint8_t *p, int nbytes, int swap)
 {
 	uint8_t b[8];
 
-	for (int i = 0; i < nbytes; i++)
-		b[i] = p[swap ? nbytes - 1 - i : i];
+	host_order(p, nbytes, swap, b);
 	if (nbytes == 4) {
 		float v;
 		memcpy(&v, b, 4);
@@ -252,6 +253,11 @@ static double raw_real(const uint8_t *p, int nbytes, int swap)
 	return v;
 }
 
+/* nifti_clib prints to stderr, whatever its debug level, when it refuses a
+ * header, and its NIfTI-2 path indexes dim[] with an unchecked dim[0] (a
+ * stack overrun found by fuzzing). So the fields it would refuse are checked
+ * here first, in the byte order that sizeof_hdr reveals. hdr holds at least
+ * 348 bytes (540 for version 2). */
 static bmeq_status precheck_header(const uint8_t *hdr, int ver)
 {
 	int swap = raw_int(hdr, 4, 0) != (ver == 2 ? HDR2_SIZE : HDR1_SIZE);
