@@ -19,26 +19,7 @@
 #include "bmeq/longitudinal.h"
 #include "bmeq/phantom.h"
 
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "bench_util.h"
 
 typedef struct pair {
 	bmeq_phantom_scan *b, *f;
@@ -103,18 +84,18 @@ static int run(const char *name, pair *p, const bmeq_compare_opts *o, uint8_t *c
 	bmeq_comparison c;
 
 	for (int r = 0; r <= n; r++) {
-		double t0 = cpu_now();
+		double t0 = bench_cpu_s();
 		if (bmeq_compare_timepoints(&p->tb, &p->tf, o, &c, change) != BMEQ_OK) {
 			fprintf(stderr, "%s: %s\n", name, bmeq_last_error());
 			return -1;
 		}
-		double dt = cpu_now() - t0;
+		double dt = bench_cpu_s() - t0;
 		if (r == 0)
 			*first = dt;
 		else
 			t[r - 1] = dt;
 	}
-	*steady = median(t, n);
+	*steady = bench_median(t, n);
 	printf("%-36s first %.3f s, steady %.3f s   (right: %s %s, left: %s %s)\n", name, *first,
 	       *steady, bmeq_response_name(c.side[0].response),
 	       c.side[0].registered ? "registered" : "-", bmeq_response_name(c.side[1].response),
@@ -166,12 +147,12 @@ int main(int argc, char **argv)
 	bmeq_rigid id;
 	bmeq_rigid_identity(&id);
 	for (int r = 0; r < n; r++) {
-		t0 = cpu_now();
+		t0 = bench_cpu_s();
 		if (bmeq_itk_resample_labels_u16(p.ef, fg, bg, &id, res) != BMEQ_OK)
 			return 1;
-		t[r] = cpu_now() - t0;
+		t[r] = bench_cpu_s() - t0;
 	}
-	double s_nn = median(t, n);
+	double s_nn = bench_median(t, n);
 	printf("%-36s steady %.3f s per side\n", "peer: ITK NN resample of whole map", s_nn);
 	printf("ratios (steady): defaults / one 3-level pass %.2fx; whole-map NN x2 sides = %.2fx of the compare; "
 	       "target 2 s -> %.2fx of target\n", s_full / s_one, 2.0 * s_nn / s_full, s_full / 2.0);

@@ -19,33 +19,7 @@
 #include "bmeq/itk.h"
 #include "../tests/unit/itk_phantom.h"
 
-/* Process CPU seconds: with ITK on one thread this is the one-core cost,
- * and unlike wall time it does not grow when other jobs share the cores. */
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *t, int n)
-{
-	qsort(t, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
+#include "bench_util.h"
 
 static int bench_n4(bmeq_volume *scan, int reps)
 {
@@ -63,28 +37,28 @@ static int bench_n4(bmeq_volume *scan, int reps)
 	}
 	double w0 = 0.0;
 	for (int r = 0; r <= reps; r++) {
-		double t0 = now();
+		double t0 = bench_cpu_s();
 		if (r == 1)
-			w0 = wall();
+			w0 = bench_wall_s();
 		if (bmeq_itk_n4(biased, NULL, NULL, &cor, &field) != BMEQ_OK) {
 			fprintf(stderr, "bench_itk: n4: %s\n", bmeq_last_error());
 			return 1;
 		}
-		t[r] = now() - t0;
+		t[r] = bench_cpu_s() - t0;
 		bmeq_volume_destroy(cor);
 		bmeq_volume_destroy(field);
 	}
-	double wsteady = (wall() - w0) / reps;
-	double first = t[0], steady = median(t + 1, reps);
+	double wsteady = (bench_wall_s() - w0) / reps;
+	double first = t[0], steady = bench_median(t + 1, reps);
 	/* Peer: the same N4 on 2.5 mm fitting voxels, close to what ANTs'
 	 * usual shrink factor 4 gives on 0.6-0.9 mm scans. */
 	bmeq_n4_params full;
 	bmeq_n4_params_default(&full);
 	full.shrink_mm = 2.5;
-	double t0 = now();
+	double t0 = bench_cpu_s();
 	if (bmeq_itk_n4(biased, NULL, &full, &cor, &field) != BMEQ_OK)
 		return 1;
-	double tfull = now() - t0;
+	double tfull = bench_cpu_s() - t0;
 	bmeq_volume_destroy(cor);
 	bmeq_volume_destroy(field);
 	printf("n4 320x320x24 1 thread: first %.3f s, steady %.3f s CPU (wall %.3f s; "
@@ -114,19 +88,19 @@ static int bench_reg(bmeq_volume *scan, const double head[3], int reps)
 	p.radius = 45.0;
 	double w0 = 0.0;
 	for (int r = 0; r <= reps; r++) {
-		double t0 = now();
+		double t0 = bench_cpu_s();
 		if (r == 1)
-			w0 = wall();
+			w0 = bench_wall_s();
 		if (bmeq_itk_register_rigid(scan, moved, &init, &p, &res) != BMEQ_OK) {
 			fprintf(stderr, "bench_itk: reg: %s\n", bmeq_last_error());
 			return 1;
 		}
-		t[r] = now() - t0;
+		t[r] = bench_cpu_s() - t0;
 		double err = fabs(bmeq_rigid_angle_deg(&res) - 5.0);
 		worst_ang = err > worst_ang ? err : worst_ang;
 	}
-	double wsteady = (wall() - w0) / reps;
-	double first = t[0], steady = median(t + 1, reps), dc = 0.0;
+	double wsteady = (bench_wall_s() - w0) / reps;
+	double first = t[0], steady = bench_median(t + 1, reps), dc = 0.0;
 	for (int r = 0; r < 3; r++) {
 		double a = res.translation[r], b = truth.translation[r];
 		for (int m = 0; m < 3; m++) {

@@ -18,25 +18,7 @@
 #include "bmeq/nifti_io.h"
 #include "bmeq/phantom.h"
 
-static double wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -79,23 +61,21 @@ int main(int argc, char **argv)
 	double stage[4] = {0};
 	for (int r = 0; r <= reps; r++) {
 		bmeq_scan_result *res = NULL;
-		double c0 = cpu(), w0 = wall();
+		double c0 = bench_cpu_s(), w0 = bench_wall_s();
 		if (bmeq_measure_scan(path, NULL, NULL, NULL, &res) != BMEQ_OK ||
 		    bmeq_scan_write_maps(res, argv[1], "scan") != BMEQ_OK) {
 			fprintf(stderr, "measure: %s\n", bmeq_last_error());
 			return 1;
 		}
-		cpus[r] = cpu() - c0;
-		walls[r] = wall() - w0;
+		cpus[r] = bench_cpu_s() - c0;
+		walls[r] = bench_wall_s() - w0;
 		if (r > 0)
 			for (int s = 0; s < 4; s++)
 				stage[s] += res->seconds[s] / reps;
 		bmeq_scan_result_destroy(res);
 	}
 	printf("first call (fresh process): %.3f s CPU, %.3f s wall\n", cpus[0], walls[0]);
-	qsort(cpus + 1, (size_t)reps, sizeof(double), cmp_double);
-	qsort(walls + 1, (size_t)reps, sizeof(double), cmp_double);
-	double med_cpu = cpus[1 + reps / 2], med_wall = walls[1 + reps / 2];
+	double med_cpu = bench_median(cpus + 1, reps), med_wall = bench_median(walls + 1, reps);
 	printf("steady state (median of %d): %.3f s CPU, %.3f s wall\n", reps, med_cpu, med_wall);
 	printf("stages (mean wall): load %.3f s, N4 %.3f s, segmentation %.3f s, measurement %.3f s\n",
 	       stage[0], stage[1], stage[2], stage[3]);

@@ -21,28 +21,7 @@
 #include "bmeq/nifti_io.h"
 #include "bmeq/phantom.h"
 
-static double cpu_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double wall_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#include "bench_util.h"
 
 static void bench(const char *name, const bmeq_volume *v, int reps)
 {
@@ -56,42 +35,40 @@ static void bench(const char *name, const bmeq_volume *v, int reps)
 	if (reps > 64)
 		reps = 64;
 	for (int i = 0; i <= reps; i++) {
-		c0 = cpu_now();
-		w0 = wall_now();
+		c0 = bench_cpu_s();
+		w0 = bench_wall_s();
 		if (bmeq_femhead_segment(v, NULL, lab, &r) != BMEQ_OK) {
 			fprintf(stderr, "%s: %s\n", name, bmeq_last_error());
 			free(lab);
 			return;
 		}
 		if (i == 0) {
-			first_cpu = cpu_now() - c0;
-			first_wall = wall_now() - w0;
+			first_cpu = bench_cpu_s() - c0;
+			first_wall = bench_wall_s() - w0;
 		} else {
-			cpu[i - 1] = cpu_now() - c0;
-			wall[i - 1] = wall_now() - w0;
+			cpu[i - 1] = bench_cpu_s() - c0;
+			wall[i - 1] = bench_wall_s() - w0;
 		}
 	}
-	qsort(cpu, (size_t)reps, sizeof(double), cmp_double);
-	qsort(wall, (size_t)reps, sizeof(double), cmp_double);
 
 	/* Peer: ITK gradient magnitude on the same scan, one thread. */
 	double peer[64];
 	for (int i = 0; i < reps; i++) {
 		bmeq_volume *gm = NULL;
-		c0 = cpu_now();
+		c0 = bench_cpu_s();
 		if (bmeq_itk_gradient_magnitude(v, 1.0, &gm) != BMEQ_OK) {
 			peer[i] = 0;
 			continue;
 		}
-		peer[i] = cpu_now() - c0;
+		peer[i] = bench_cpu_s() - c0;
 		bmeq_volume_destroy(gm);
 	}
-	qsort(peer, (size_t)reps, sizeof(double), cmp_double);
-	double med = cpu[reps / 2], pmed = peer[reps / 2];
+	double med = bench_median(cpu, reps), pmed = bench_median(peer, reps);
+	double med_wall = bench_median(wall, reps);
 	printf("%-44s %zux%zux%zu  first %.3f s cpu (%.3f wall)  steady %.3f s cpu (%.3f wall)  "
 	       "target 1 s: %.2fx  ITK gradmag %.3f s: %.2fx  heads %d/%d\n",
 	       name, v->grid.dim[0], v->grid.dim[1], v->grid.dim[2], first_cpu, first_wall, med,
-	       wall[reps / 2], med / 1.0, pmed, pmed > 0 ? med / pmed : 0.0, r.side[0].found,
+	       med_wall, med / 1.0, pmed, pmed > 0 ? med / pmed : 0.0, r.side[0].found,
 	       r.side[1].found);
 	free(lab);
 }
