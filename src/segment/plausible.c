@@ -15,7 +15,7 @@
  *     Without a twin the symmetry alone must be strong: a 170 mm field of
  *     view around one phantom hip can be as symmetric about its centre
  *     (correlation up to 0.69) as a real pelvis about its midline (0.65),
- *     though not as a brain (0.97 for the one with the orbit). A lone head within sep_min / 2 - 15 mm
+ *     though not as a straight brain (0.97 for the one with the orbit). A lone head within sep_min / 2 - 15 mm
  *     of a strongly symmetric scan's midline is not a hip either;
  *   - a neck that leaves the head inferiorly: the neck's elevation below the
  *     horizontal is the neck-shaft angle plus the shaft's adduction less 90
@@ -40,8 +40,10 @@
 /* A scan this symmetric shows the body's midline without a twin to confirm
  * it: the brain MRs of tests/data 0.78-0.99 (0.97 for someones_anatomy),
  * whole pelves 0.65-0.97, while 160 fields of view of 130-220 mm cut around
- * one hip (phantom and real) reach at most 0.69. */
-#define FH_MIDLINE_STRONG_CORR 0.8
+ * one hip (phantom and real) reach at most 0.69, three of them 0.6-0.69
+ * about a plane 10-11 mm from the head. The bound keeps a wide margin above
+ * those, since losing a real head is worse than relying on the twin. */
+#define FH_MIDLINE_STRONG_CORR 0.9
 /* A mirror twin: radius and height within these of the candidate's, depth
  * within tan(20 degrees) of their left-right distance. */
 #define FH_TWIN_DR_MM 4.0
