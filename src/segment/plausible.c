@@ -15,13 +15,17 @@
  *     Without a twin the symmetry alone must be strong: a 170 mm field of
  *     view around one phantom hip can be as symmetric about its centre
  *     (correlation up to 0.69) as a real pelvis about its midline (0.65),
- *     though not as a straight brain (0.97 for the one with the orbit). A lone head within sep_min / 2 - 15 mm
- *     of a strongly symmetric scan's midline is not a hip either;
+ *     though not as a straight brain (0.97 for the one with the orbit). A
+ *     lone head within sep_min / 2 - 15 mm of a strongly symmetric scan's
+ *     midline is not a hip either;
  *   - a neck that leaves the head inferiorly: the neck's elevation below the
  *     horizontal is the neck-shaft angle plus the shaft's adduction less 90
  *     degrees, 30-55 degrees in adults (20 even in coxa vara with the leg
  *     abducted); on the phantom and the real hips the measured neck descends
- *     33-63 degrees.
+ *     33-63 degrees. This is a weak test on its own (the "neck" of an orbit
+ *     points anywhere, often steeply down), but it rejects a sphere whose
+ *     only way out runs sideways (one orbit of a brain rolled 15 degrees).
+ * A brain cut to one orbit has neither twin nor midline and still passes.
  */
 #include <math.h>
 #include <stddef.h>
@@ -34,8 +38,8 @@
  * except by chance, which the correlation bound catches). */
 #define FH_MIDLINE_MIN_HALF_MM 70.0
 /* Normalised correlation of the scan with its mirror: 0.65-0.97 about the
- * true midline on the phantom, the real pelvic T1 scans and a brain MR,
- * below 0.5 about any other plane. */
+ * true midline on the phantom, the real pelvic T1 scans and the brain MRs;
+ * below this the plane is not taken for a midline at all. */
 #define FH_MIDLINE_MIN_CORR 0.6
 /* A scan this symmetric shows the body's midline without a twin to confirm
  * it: the brain MRs of tests/data 0.78-0.99 (0.97 for someones_anatomy),
