@@ -1,6 +1,6 @@
 /* test_femhead.c - femoral head and neck segmentation against the phantom's
  * exact truth (every orientation, storage flip and datatype, STIR and T1), a
- * one-sided field of view, the two real T1 hips against a manual annotation,
+ * one-sided field of view, the two real T1 hips against two manual readings,
  * scans without a hip (brains, an abdomen: no head on either side),
  * and the --roi region summary. */
 #define _POSIX_C_SOURCE 200809L
@@ -244,58 +244,91 @@ static void test_bright_shell(const char *tmpdir)
 	bmeq_phantom_scan_destroy(sc);
 }
 
-/* The real T1 hips against tests/data/hip_annotations.tsv. */
-static void test_real_hips(void)
+/* One reader's annotation of the real hips: up to 4 heads. */
+typedef struct annotation {
+	char file[256];
+	int side;          /* BMEQ_FEMHEAD_RIGHT or _LEFT */
+	double centre[3];  /* RAS mm */
+	double radius;     /* bone surface, mm */
+} annotation;
+
+/* Reads tests/data/<name>; sides may be written right/left or R/L. */
+static int read_annotations(const char *name, annotation *a, int cap)
 {
 	char path[1024], line[1024];
-	int rows = 0;
+	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/hip_annotations.tsv", BMEQ_TEST_DATA);
+	snprintf(path, sizeof(path), "%s/%s", BMEQ_TEST_DATA, name);
 	FILE *f = fopen(path, "r");
 	CHECK(f != NULL);
 	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char file[256], side[16];
-		double c[3], mr, rad;
+		return 0;
+	while (n < cap && fgets(line, sizeof(line), f)) {
+		char side[16];
+		double mr;
 
 		if (line[0] == '#' || strncmp(line, "file\t", 5) == 0)
 			continue;
-		if (sscanf(line, "%255s %15s %lf %lf %lf %lf %lf", file, side, &c[0], &c[1], &c[2], &mr,
-			   &rad) != 7)
+		if (sscanf(line, "%255s %15s %lf %lf %lf %lf %lf", a[n].file, side, &a[n].centre[0],
+			   &a[n].centre[1], &a[n].centre[2], &mr, &a[n].radius) != 7)
 			continue;
-		rows++;
+		a[n].side = strcmp(side, "right") == 0 || strcmp(side, "R") == 0 ? BMEQ_FEMHEAD_RIGHT
+										  : BMEQ_FEMHEAD_LEFT;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The real T1 hips against the consensus of two manual readings: reader 1
+ * (tests/data/hip_annotations.tsv, not blind to the automatic result in its
+ * second pass) and reader 2 (hip_annotations_reader2.tsv, blind to both). The
+ * reference is the mean of the two, fixed before the errors were looked at;
+ * the readers themselves lie 1.2-2.7 mm apart, mostly along the 5.2 mm slice
+ * axis. The issue's targets apply unrelaxed: centre within 3 mm, radius
+ * within 2 mm. */
+static void test_real_hips(void)
+{
+	annotation r1[4], r2[4];
+	int n1 = read_annotations("hip_annotations.tsv", r1, 4);
+	int n2 = read_annotations("hip_annotations_reader2.tsv", r2, 4);
+
+	CHECK(n1 == 4 && n2 == 4);
+	for (int i = 0; i < n1; i++) {
+		const annotation *a = &r1[i], *b = NULL;
+		for (int j = 0; j < n2; j++)
+			if (strcmp(r2[j].file, a->file) == 0 && r2[j].side == a->side)
+				b = &r2[j];
+		CHECK(b != NULL);
+		if (!b)
+			continue;
+		double c[3], rad = 0.5 * (a->radius + b->radius);
+		for (int k = 0; k < 3; k++)
+			c[k] = 0.5 * (a->centre[k] + b->centre[k]);
+
 		char scan[1400];
 		bmeq_volume *v = NULL;
-		snprintf(scan, sizeof(scan), "%s/cptac_ucec_pelvis_mri/%s", BMEQ_TEST_DATA, file);
+		snprintf(scan, sizeof(scan), "%s/cptac_ucec_pelvis_mri/%s", BMEQ_TEST_DATA, a->file);
 		CHECK(bmeq_nifti_read(scan, NULL, &v, NULL) == BMEQ_OK);
 		if (!v)
 			continue;
 		size_t n = bmeq_grid_nvox(&v->grid);
 		uint8_t *lab = malloc(n);
 		bmeq_femhead_result r;
-		CHECK(bmeq_femhead_segment(v, NULL, lab, &r) == BMEQ_OK);
-		int s = strcmp(side, "right") == 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
-		double ce = dist3(r.side[s].centre, c);
-		printf("real %s %s: found %d centre (%.1f %.1f %.1f) err %.2f mm, radius %.2f vs %.1f\n",
-		       file, side, r.side[s].found, r.side[s].centre[0], r.side[s].centre[1],
-		       r.side[s].centre[2], ce, r.side[s].radius_mm, rad);
+		CHECK(lab && bmeq_femhead_segment(v, NULL, lab, &r) == BMEQ_OK);
+		const bmeq_femhead_side *sd = &r.side[a->side];
+		double ce = dist3(sd->centre, c);
+		printf("real %s %s: found %d centre (%.1f %.1f %.1f) err %.2f mm (reader 1 %.2f, "
+		       "reader 2 %.2f, readers %.2f apart), radius %.2f vs %.2f\n",
+		       a->file, a->side == BMEQ_FEMHEAD_RIGHT ? "right" : "left", sd->found,
+		       sd->centre[0], sd->centre[1], sd->centre[2], ce, dist3(sd->centre, a->centre),
+		       dist3(sd->centre, b->centre), dist3(a->centre, b->centre), sd->radius_mm, rad);
 		CHECK(r.side[0].found && r.side[1].found);
-		/* The target is 3 mm; the annotation itself is uncertain by 2-3 mm
-		 * along y (5.2 mm slices with gaps), and one head (C3N-00858 right)
-		 * lands at 3.15 mm, 2.3 mm of it along y. In-plane (x, z) the bound
-		 * is the target's 3 mm; in 3D a 3.5 mm ceiling allows for the
-		 * annotation's slice-direction error. */
-		double inplane = sqrt((r.side[s].centre[0] - c[0]) * (r.side[s].centre[0] - c[0]) +
-				      (r.side[s].centre[2] - c[2]) * (r.side[s].centre[2] - c[2]));
-		CHECK(inplane <= 3.0);
-		CHECK(ce <= 3.5);
-		CHECK(fabs(r.side[s].radius_mm - rad) <= 2.0);
+		CHECK(ce <= 3.0);
+		CHECK(fabs(sd->radius_mm - rad) <= 2.0);
 		free(lab);
 		bmeq_volume_destroy(v);
 	}
-	fclose(f);
-	CHECK(rows == 4);
 }
 
 /* A scan without a hip must give no head on either side and no label. The
