@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bmeq/femhead.h"
+#include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/csv.h"
 #include "cli.h"
@@ -24,6 +25,7 @@ static const char segment_help[] =
 	"                 reported with side label-N\n"
 	"  --no-necks     label the heads only\n"
 	"  --volume N     read volume N (0-based) of a 4D file\n"
+	"  --max-scan-mb MB  refuse scans over MB as float32 (default 1024)\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"A side whose head is not in view is reported with found=0 and a reason (exit 0).\n"
@@ -121,6 +123,7 @@ int bmeq_cmd_segment(int argc, char **argv)
 	int opts_done = 0;
 
 	bmeq_read_opts_init(&ro);
+	ro.max_bytes = bmeq_max_scan_bytes(BMEQ_MAX_SCAN_MB_DEFAULT);
 	bmeq_femhead_params_init(&fp);
 	for (int i = 1; i < argc; i++)
 		if (!opts_done && bmeq_cli_is_help(argv[i])) {
@@ -136,7 +139,8 @@ int bmeq_cmd_segment(int argc, char **argv)
 		if (!opts_done && strcmp(a, "--") == 0) {
 			opts_done = 1;
 		} else if (!opts_done && (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 ||
-					  strcmp(a, "--roi") == 0 || strcmp(a, "--volume") == 0)) {
+					  strcmp(a, "--roi") == 0 || strcmp(a, "--volume") == 0 ||
+					  strcmp(a, "--max-scan-mb") == 0)) {
 			if (i + 1 >= argc) {
 				bmeq_cli_error(cmd, a, "missing value (see bmeq segment --help)");
 				return BMEQ_EXIT_USAGE;
@@ -151,6 +155,13 @@ int bmeq_cmd_segment(int argc, char **argv)
 					return BMEQ_EXIT_USAGE;
 				}
 				ro.volume = n;
+			} else if (strcmp(a, "--max-scan-mb") == 0) {
+				double mb;
+				if (bmeq_cli_parse_double(v, &mb) != 0 || !(mb >= 1.0 && mb <= 1048576.0)) {
+					bmeq_cli_error(cmd, a, "needs a size in MB, 1 to 1048576");
+					return BMEQ_EXIT_USAGE;
+				}
+				ro.max_bytes = bmeq_max_scan_bytes(mb);
 			} else {
 				outdir = v;
 			}

@@ -128,4 +128,6 @@ expect 5 "no femoral head found" "$user_bmeq" measure "$bad/abdomen.nii.gz" -o "
 expect 3 "scan size limit of 20 MB" "$user_bmeq" measure "$bad/huge.nii.gz" -o "$work/m" \
   --max-scan-mb 20
 expect 3 "grid" "$user_bmeq" measure "$good" -o "$work/m" --roi "$bad/other_grid_mask.nii.gz"
+expect 3 "scan size limit of 20 MB" "$user_bmeq" segment "$bad/huge.nii.gz" -o "$work/m" \
+  --max-scan-mb 20
 echo "bad inputs: all checks passed"
