@@ -63,6 +63,14 @@ bmeq_status bmeq_grid_world_to_voxel(const bmeq_grid *g, const double xyz[3], do
  * into out (16 row-major doubles). BMEQ_E_ARG if singular. */
 bmeq_status bmeq_affine_invert(const double *a, double *out);
 
+/* Solves a small dense linear system in place by Gauss-Jordan elimination
+ * with partial pivoting. m holds n rows of cols doubles (row-major): the
+ * first n columns are the matrix, the other cols - n the right-hand sides,
+ * which on return hold the solutions. Returns 0, or -1 (m then undefined)
+ * when a pivot's magnitude is below tol (a singular or near-singular system).
+ * For the 3x3 to 4x4 systems of affines and least-squares fits. */
+int bmeq_gauss_jordan(double *m, int n, int cols, double tol);
+
 /* Writes the three orientation letters of g ("RAS", "LPS", "LIA" ...) into
  * out (4 bytes with the terminator): for each voxel axis, the world direction
  * it points to most. */

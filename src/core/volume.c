@@ -43,9 +43,39 @@ void bmeq_grid_voxel_to_world(const bmeq_grid *g, const double ijk[3], double xy
 			 g->affine[r][2] * ijk[2] + g->affine[r][3];
 }
 
+int bmeq_gauss_jordan(double *m, int n, int cols, double tol)
+{
+	for (int c = 0; c < n; c++) {
+		int p = c;
+		for (int r = c + 1; r < n; r++)
+			if (fabs(m[r * cols + c]) > fabs(m[p * cols + c]))
+				p = r;
+		/* Written so that a NaN pivot counts as singular too. */
+		if (!(fabs(m[p * cols + c]) >= tol))
+			return -1;
+		if (p != c)
+			for (int k = 0; k < cols; k++) {
+				double t = m[c * cols + k];
+				m[c * cols + k] = m[p * cols + k];
+				m[p * cols + k] = t;
+			}
+		double inv = 1.0 / m[c * cols + c];
+		for (int k = 0; k < cols; k++)
+			m[c * cols + k] *= inv;
+		for (int r = 0; r < n; r++) {
+			if (r == c)
+				continue;
+			double f = m[r * cols + c];
+			for (int k = 0; k < cols; k++)
+				m[r * cols + k] -= f * m[c * cols + k];
+		}
+	}
+	return 0;
+}
+
 bmeq_status bmeq_affine_invert(const double *a, double *out)
 {
-	/* Gauss-Jordan with partial pivoting on a 4x8 tableau. */
+	/* The 4x8 tableau [A | I]: its right half becomes the inverse. */
 	double m[4][8];
 
 	for (int r = 0; r < 4; r++)
@@ -53,30 +83,8 @@ bmeq_status bmeq_affine_invert(const double *a, double *out)
 			m[r][c] = a[r * 4 + c];
 			m[r][c + 4] = (r == c) ? 1.0 : 0.0;
 		}
-	for (int c = 0; c < 4; c++) {
-		int p = c;
-		for (int r = c + 1; r < 4; r++)
-			if (fabs(m[r][c]) > fabs(m[p][c]))
-				p = r;
-		if (!(fabs(m[p][c]) > 1e-12))
-			return bmeq_fail(BMEQ_E_ARG, "affine is singular");
-		if (p != c)
-			for (int k = 0; k < 8; k++) {
-				double t = m[c][k];
-				m[c][k] = m[p][k];
-				m[p][k] = t;
-			}
-		double inv = 1.0 / m[c][c];
-		for (int k = 0; k < 8; k++)
-			m[c][k] *= inv;
-		for (int r = 0; r < 4; r++) {
-			if (r == c)
-				continue;
-			double f = m[r][c];
-			for (int k = 0; k < 8; k++)
-				m[r][k] -= f * m[c][k];
-		}
-	}
+	if (bmeq_gauss_jordan(&m[0][0], 4, 8, 1e-12) != 0)
+		return bmeq_fail(BMEQ_E_ARG, "affine is singular");
 	for (int r = 0; r < 4; r++)
 		for (int c = 0; c < 4; c++)
 			out[r * 4 + c] = m[r][c + 4];

@@ -212,29 +212,11 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 	}
 	if (nin < BMEQ_FH_NECK_NANG / 3)
 		return 0;
-	/* Algebraic circle fit x^2 + y^2 = 2 cx x + 2 cy y + k (Gauss-Jordan). */
-	for (int col = 0; col < 3; col++) {
-		int piv = col;
-		for (int r = col + 1; r < 3; r++)
-			if (fabs(A[r][col]) > fabs(A[piv][col]))
-				piv = r;
-		if (fabs(A[piv][col]) < 1e-9)
-			return 0;
-		for (int k = 0; k < 4; k++) {
-			double t = A[col][k];
-			A[col][k] = A[piv][k];
-			A[piv][k] = t;
-		}
-		for (int r = 0; r < 3; r++) {
-			if (r == col)
-				continue;
-			double f = A[r][col] / A[col][col];
-			for (int k = col; k < 4; k++)
-				A[r][k] -= f * A[col][k];
-		}
-	}
-	*cx = A[0][3] / A[0][0];
-	*cy = A[1][3] / A[1][1];
+	/* Algebraic circle fit x^2 + y^2 = 2 cx x + 2 cy y + k. */
+	if (bmeq_gauss_jordan(&A[0][0], 3, 4, 1e-9) != 0)
+		return 0;
+	*cx = A[0][3];
+	*cy = A[1][3];
 	return nin;
 }
 

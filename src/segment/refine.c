@@ -87,31 +87,12 @@ static int fit_sphere(const double (*p)[3], const double *w, size_t n, double c[
 			A[a][4] += w[i] * row[a] * b;
 		}
 	}
-	/* Gauss-Jordan with partial pivoting on the 4x5 augmented matrix. */
-	for (int col = 0; col < 4; col++) {
-		int piv = col;
-		for (int r = col + 1; r < 4; r++)
-			if (fabs(A[r][col]) > fabs(A[piv][col]))
-				piv = r;
-		if (fabs(A[piv][col]) < 1e-12)
-			return 0;
-		if (piv != col)
-			for (int k = 0; k < 5; k++) {
-				double t = A[col][k];
-				A[col][k] = A[piv][k];
-				A[piv][k] = t;
-			}
-		for (int r = 0; r < 4; r++) {
-			if (r == col)
-				continue;
-			double f = A[r][col] / A[col][col];
-			for (int k = col; k < 5; k++)
-				A[r][k] -= f * A[col][k];
-		}
-	}
+	/* The 4x5 augmented normal equations. */
+	if (bmeq_gauss_jordan(&A[0][0], 4, 5, 1e-12) != 0)
+		return 0;
 	double x[4];
 	for (int a = 0; a < 4; a++)
-		x[a] = A[a][4] / A[a][a];
+		x[a] = A[a][4];
 	double r2 = x[3] + x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
 	if (!(r2 > 0))
 		return 0;

@@ -1,4 +1,5 @@
 /* test_volume.c - grids, affine inversion, orientation letters. */
+#include <math.h>
 #include <string.h>
 
 #include "bmeq/volume.h"
@@ -42,6 +43,21 @@ int main(void)
 	double inv[4][4], sing[4][4] = {{1, 0, 0, 0}, {0, 0, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
 	CHECK(bmeq_affine_invert(&sing[0][0], &inv[0][0]) == BMEQ_E_ARG);
 	CHECK(bmeq_last_error()[0] != '\0');
+
+	/* Gauss-Jordan: a system whose first pivot is zero (row swap needed), two
+	 * right-hand sides; a singular one and one holding a NaN are refused. */
+	double m[3][5] = {{0, 2, 1, 7, 3}, {1, 1, 1, 6, 0}, {2, 1, 3, 13, 0}};
+	CHECK(bmeq_gauss_jordan(&m[0][0], 3, 5, 1e-12) == 0);
+	CHECK_NEAR(m[0][3], 1.0, 1e-12); /* x, y, z = 1, 2, 3 */
+	CHECK_NEAR(m[1][3], 2.0, 1e-12);
+	CHECK_NEAR(m[2][3], 3.0, 1e-12);
+	CHECK_NEAR(m[0][4], -2.0, 1e-12); /* 3 x the inverse's first column */
+	CHECK_NEAR(m[1][4], 1.0, 1e-12);
+	CHECK_NEAR(m[2][4], 1.0, 1e-12);
+	double s2[2][3] = {{1, 2, 3}, {2, 4, 6}};
+	CHECK(bmeq_gauss_jordan(&s2[0][0], 2, 3, 1e-12) == -1);
+	double nan2[2][3] = {{NAN, 0, 1}, {0, 1, 1}};
+	CHECK(bmeq_gauss_jordan(&nan2[0][0], 2, 3, 1e-12) == -1);
 
 	size_t bad[3] = {0, 1, 1};
 	CHECK(bmeq_grid_make(&g, bad, sp, org) == BMEQ_E_ARG);
