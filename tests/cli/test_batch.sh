@@ -10,11 +10,8 @@ bmeq=$1 data=$2 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 tables="scans.csv lesions.csv response.csv response_interval.csv"
-same_tables() {
-  for t in $tables; do
-    cmp -s "$1/$t" "$2/$t" || { diff "$1/$t" "$2/$t" | head -5 >&2; fail "$t differs: $1 vs $2"; }
-  done
-}
+# shellcheck source=same_outputs.sh
+. "$(dirname "$0")/same_outputs.sh"
 
 "$bmeq" phantom -o "$tmp/study" --subjects 2 --sessions 2 --seed 11 >/dev/null
 

@@ -9,27 +9,8 @@ bmeq=$1 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 tables="scans.csv lesions.csv response.csv response_interval.csv report.html"
-same_tables() {
-  for t in $tables; do
-    cmp -s "$1/$t" "$2/$t" || { diff "$1/$t" "$2/$t" | head -5 >&2; fail "$t differs: $1 vs $2"; }
-  done
-}
-# provenance.json equal but for the run's host, time, jobs and durations.
-same_provenance() {
-  /usr/bin/python3 - "$1/provenance.json" "$2/provenance.json" <<'PY'
-import json, sys
-def strip(p):
-    d = json.load(open(p))
-    for k in ("host", "finished_utc", "jobs"):
-        d.pop(k)
-    d["summary"].pop("seconds")
-    for i in d["inputs"]:
-        i.pop("seconds")
-    return d
-a, b = strip(sys.argv[1]), strip(sys.argv[2])
-assert a == b, (a, b)
-PY
-}
+# shellcheck source=same_outputs.sh
+. "$(dirname "$0")/same_outputs.sh"
 # expect CODE TEXT cmd...: cmd exits CODE and says TEXT on stderr.
 expect() {
   local code=$1 text=$2 rc=0
