@@ -356,9 +356,11 @@ static bmeq_status add_item(bmeq_study *s, size_t *cap, const char *subject, con
 	return BMEQ_OK;
 }
 
-/* Lists entries of dir matching prefix (or all when NULL), sorted, so that
- * discovery order never depends on the file system. */
-static bmeq_status list_dir(bmeq_study *s, const char *dir, char ***names, size_t *n)
+/* Lists the entries of dir not starting with '.', in file-system order (the
+ * study's items are sorted once found, so discovery order never depends on
+ * the file system). A folder that cannot be opened gives no entries and
+ * *err = errno (else 0); the caller decides what that means. */
+static bmeq_status list_dir(const char *dir, char ***names, size_t *n, int *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -366,8 +368,9 @@ static bmeq_status list_dir(bmeq_study *s, const char *dir, char ***names, size_
 
 	*names = NULL;
 	*n = 0;
+	*err = d ? 0 : errno;
 	if (!d)
-		return add_warning(s, "%s: cannot read folder: %s", dir, strerror(errno));
+		return BMEQ_OK;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
@@ -422,14 +425,13 @@ static bmeq_status scan_anat(bmeq_study *s, size_t *cap, const char *anat, const
 {
 	char **names;
 	size_t n;
-	DIR *probe = opendir(anat);
+	int err;
+	bmeq_status st = list_dir(anat, &names, &n, &err);
 
-	if (!probe)
-		return unreadable(s, cap, subject, session, anat, errno);
-	closedir(probe);
-	bmeq_status st = list_dir(s, anat, &names, &n);
 	if (st != BMEQ_OK)
 		return st;
+	if (err)
+		return unreadable(s, cap, subject, session, anat, err);
 	for (size_t i = 0; i < n && st == BMEQ_OK; i++) {
 		if (!is_nifti_name(names[i]) || fnmatch(pattern, names[i], 0) != 0)
 			continue;
@@ -457,7 +459,10 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 		bmeq_study_destroy(s);
 		return bmeq_fail(BMEQ_E_IO, "%s: not a folder", dir);
 	}
-	st = list_dir(s, dir, &subs, &nsubs);
+	int err;
+	st = list_dir(dir, &subs, &nsubs, &err);
+	if (st == BMEQ_OK && err)
+		st = add_warning(s, "%s: cannot read folder: %s", dir, strerror(err));
 	for (size_t i = 0; i < nsubs && st == BMEQ_OK; i++) {
 		char sub_dir[4096];
 		if (strncmp(subs[i], "sub-", 4) != 0 || !subs[i][4])
@@ -471,14 +476,12 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 		}
 		char **sess;
 		size_t nsess;
-		DIR *probe = opendir(sub_dir);
-		if (!probe) {
-			st = unreadable(s, &cap, subs[i] + 4, "", sub_dir, errno);
+		if ((st = list_dir(sub_dir, &sess, &nsess, &err)) != BMEQ_OK)
+			break;
+		if (err) {
+			st = unreadable(s, &cap, subs[i] + 4, "", sub_dir, err);
 			continue;
 		}
-		closedir(probe);
-		if ((st = list_dir(s, sub_dir, &sess, &nsess)) != BMEQ_OK)
-			break;
 		for (size_t j = 0; j < nsess && st == BMEQ_OK; j++) {
 			char path[4608];
 			snprintf(path, sizeof(path), "%s/%s", sub_dir, sess[j]);
