@@ -122,4 +122,10 @@ int bmeq_fh_neck_descends(const double axis[3]);
 /* Unit directions spread evenly over the sphere (Fibonacci lattice). */
 void bmeq_fh_directions(double (*dir)[3], size_t n);
 
+/* Scales v to unit length (a zero vector stays zero). */
+void bmeq_fh_normalise(double v[3]);
+
+/* qsort comparison of doubles, ascending. */
+int bmeq_fh_cmp_double(const void *a, const void *b);
+
 #endif

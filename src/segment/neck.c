@@ -15,24 +15,6 @@
 
 #define FH_NECK_RAYS 1024
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void normalise(double v[3])
-{
-	double n = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-
-	if (n > 0) {
-		v[0] /= n;
-		v[1] /= n;
-		v[2] /= n;
-	}
-}
-
 void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int lateral_sign,
 		       bmeq_femhead_side *side)
 {
@@ -65,7 +47,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 				ng++;
 			}
 		if (ng >= 6) {
-			normalise(g);
+			bmeq_fh_normalise(g);
 			/* Mean shift in a 40-degree cone drops stray gaps (an
 			 * effusion or lesion blurring a few rays) far from the neck. */
 			for (int it = 0; it < 5; it++) {
@@ -83,7 +65,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 				}
 				if (cnt < 4)
 					break;
-				normalise(nx);
+				bmeq_fh_normalise(nx);
 				memcpy(g, nx, sizeof(g));
 			}
 			memcpy(axis, g, sizeof(axis));
@@ -104,7 +86,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 		}
 	if (nin < 20)
 		goto done;
-	qsort(inner, nin, sizeof(double), cmp_double);
+	qsort(inner, nin, sizeof(double), bmeq_fh_cmp_double);
 	double med = inner[nin / 2], q1 = inner[nin / 4], q3 = inner[3 * nin / 4];
 	double tol = 1.5 * (q3 - q1);
 	/* Floor on the tolerance: a very homogeneous phantom head would otherwise
@@ -137,7 +119,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 		e1[0] = u[1] * ref[2] - u[2] * ref[1];
 		e1[1] = u[2] * ref[0] - u[0] * ref[2];
 		e1[2] = u[0] * ref[1] - u[1] * ref[0];
-		normalise(e1);
+		bmeq_fh_normalise(e1);
 		e2[0] = u[1] * e1[2] - u[2] * e1[1];
 		e2[1] = u[2] * e1[0] - u[0] * e1[2];
 		e2[2] = u[0] * e1[1] - u[1] * e1[0];
@@ -170,7 +152,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 		if (score[a] >= best - 0.05)
 			for (int k = 0; k < 3; k++)
 				acc[k] += dir[a][k];
-	normalise(acc);
+	bmeq_fh_normalise(acc);
 	for (int it = 0; it < 5; it++) {
 		double nx[3] = {0, 0, 0};
 
@@ -183,7 +165,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 		}
 		if (nx[0] * nx[0] + nx[1] * nx[1] + nx[2] * nx[2] < 1e-12)
 			break;
-		normalise(nx);
+		bmeq_fh_normalise(nx);
 		memcpy(acc, nx, sizeof(acc));
 	}
 	memcpy(axis, acc, sizeof(axis));

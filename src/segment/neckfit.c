@@ -40,24 +40,6 @@
 #define NF_PRE 10        /* profile samples inside rmin (room for the fall before a rise) */
 #define NF_CONE_DEG 36.0 /* the refined axis stays within this of the first estimate */
 
-static void normalise(double v[3])
-{
-	double n = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-
-	if (n > 0) {
-		v[0] /= n;
-		v[1] /= n;
-		v[2] /= n;
-	}
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 void bmeq_fh_neck_frame(const double ax[3], double e0[3], double e1[3])
 {
 	/* e0 in the vertical plane through the axis (the neck-shaft plane, the
@@ -186,7 +168,7 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 	 * cuts the neck leaves no more). */
 	if (nv < BMEQ_FH_NECK_NANG / 3)
 		return 0;
-	qsort(sorted, (size_t)nv, sizeof(double), cmp_double);
+	qsort(sorted, (size_t)nv, sizeof(double), bmeq_fh_cmp_double);
 	med = sorted[nv / 2];
 	/* Rays that stopped at something else (a vessel, a lesion's edge) or ran
 	 * on into other bone are dropped: the neck's section is near round
@@ -332,7 +314,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 			double p[3];
 			for (int q = 0; q < 3; q++)
 				p[q] = o[q] + cx * e0[q] + cy * e1[q] - c->c[q];
-			normalise(p);
+			bmeq_fh_normalise(p);
 			double w = (double)nin;
 			for (int q = 0; q < 3; q++)
 				acc[q] += w * p[q];
@@ -340,7 +322,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 		}
 		if (wsum < 1.5 * BMEQ_FH_NECK_NANG)
 			break;
-		normalise(acc);
+		bmeq_fh_normalise(acc);
 		if (acc[0] * first[0] + acc[1] * first[1] + acc[2] * first[2] < cos(NF_CONE_DEG * FH_PI / 180))
 			break;
 		double change = acc[0] * ax[0] + acc[1] * ax[1] + acc[2] * ax[2];
@@ -382,7 +364,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 				v[n++] = rho[k][a];
 		raw[a] = NAN;
 		if (n >= 2) {
-			qsort(v, (size_t)n, sizeof(double), cmp_double);
+			qsort(v, (size_t)n, sizeof(double), bmeq_fh_cmp_double);
 			raw[a] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 			nraw++;
 		}
@@ -406,7 +388,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 			nk->rho[a] = NAN;
 			continue;
 		}
-		qsort(v, (size_t)n, sizeof(double), cmp_double);
+		qsort(v, (size_t)n, sizeof(double), bmeq_fh_cmp_double);
 		nk->rho[a] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 	}
 	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {

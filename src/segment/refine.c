@@ -30,6 +30,24 @@
 #define FH_SHELL_MAX_MM 6.0
 #define FH_SHELL_RATIO 0.5
 
+int bmeq_fh_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void bmeq_fh_normalise(double v[3])
+{
+	double n = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+
+	if (n > 0) {
+		v[0] /= n;
+		v[1] /= n;
+		v[2] /= n;
+	}
+}
+
 void bmeq_fh_directions(double (*dir)[3], size_t n)
 {
 	const double golden = FH_PI * (3.0 - sqrt(5.0));
@@ -103,18 +121,11 @@ static int fit_sphere(const double (*p)[3], const double *w, size_t n, double c[
 	return 1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(double *v, size_t n)
 {
 	if (!n)
 		return 0;
-	qsort(v, n, sizeof(double), cmp_double);
+	qsort(v, n, sizeof(double), bmeq_fh_cmp_double);
 	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
