@@ -33,13 +33,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bmeq_itk_set_threads(1);
-	bmeq_phantom_params_default(&p);
-	p.acq.inplane_mm = 1.2;
-	p.acq.fov_mm[0] = 384.0;
-	p.acq.fov_mm[1] = 384.0;
-	p.acq.thickness_mm = 4.0;
-	p.acq.gap_mm = 1.0;
-	p.acq.nslices = 24;
+	bench_scan_params(&p);
 	if (bmeq_phantom_scan_make(&p, &sc) != BMEQ_OK) {
 		fprintf(stderr, "phantom: %s\n", bmeq_last_error());
 		return 1;
