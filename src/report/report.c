@@ -64,6 +64,25 @@ static long find_scan(const bmeq_rp_scan *v, size_t n, const char *subject, cons
 	return -1;
 }
 
+/* The columns subject, session and side of a per-side table. */
+static void key_columns(const bmeq_csv_table *t, long key[3])
+{
+	key[0] = bmeq_csv_column(t, "subject");
+	key[1] = bmeq_csv_column(t, "session");
+	key[2] = bmeq_csv_column(t, "side");
+}
+
+/* The scan and side that row r of a per-side table is about (key from
+ * key_columns); NULL when it names no scan of v or no side. */
+static bmeq_rp_scan *row_scan(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t,
+			      const long key[3], size_t r, int *side)
+{
+	long i = find_scan(v, n, bmeq_csv_cell(t, r, key[0]), bmeq_csv_cell(t, r, key[1]));
+
+	*side = side_index(bmeq_csv_cell(t, r, key[2]));
+	return i < 0 || *side < 0 ? NULL : &v[i];
+}
+
 /* The completion record, read through the public CSV reader: the report
  * depends on the files the batch documents, not on the batch's code. */
 static void read_record(bmeq_rp_scan *s)
@@ -164,18 +183,17 @@ static bmeq_status collect(const bmeq_study *study, const char *outdir,
 
 static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 {
-	long cs = bmeq_csv_column(t, "subject"), ce = bmeq_csv_column(t, "session"),
-	     cd = bmeq_csv_column(t, "side"), cst = bmeq_csv_column(t, "status"),
+	long key[3], cst = bmeq_csv_column(t, "status"),
 	     cml = bmeq_csv_column(t, "edema_ml"), cf = bmeq_csv_column(t, "edema_fraction"),
 	     cth = bmeq_csv_column(t, "threshold"), cr = bmeq_csv_column(t, "threshold_rule"),
 	     cm = bmeq_csv_column(t, "message");
 
+	key_columns(t, key);
 	for (size_t r = 0; r < t->nrows; r++) {
-		long i = find_scan(v, n, bmeq_csv_cell(t, r, cs), bmeq_csv_cell(t, r, ce));
-		int side = side_index(bmeq_csv_cell(t, r, cd));
-		if (i < 0 || side < 0)
+		int side;
+		bmeq_rp_scan *s = row_scan(v, n, t, key, r, &side);
+		if (!s)
 			continue;
-		bmeq_rp_scan *s = &v[i];
 		snprintf(s->side_status[side], sizeof(s->side_status[side]), "%s",
 			 bmeq_csv_cell(t, r, cst));
 		s->edema_ml[side] = num(bmeq_csv_cell(t, r, cml));
@@ -196,19 +214,18 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 
 static void fill_responses(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 {
-	long cs = bmeq_csv_column(t, "subject"), ce = bmeq_csv_column(t, "session"),
-	     cd = bmeq_csv_column(t, "side"), cr = bmeq_csv_column(t, "response"),
+	long key[3], cr = bmeq_csv_column(t, "response"),
 	     cer = bmeq_csv_column(t, "early_retreatment"), cc = bmeq_csv_column(t, "change_ml"),
 	     cp = bmeq_csv_column(t, "change_pct"), crs = bmeq_csv_column(t, "resolved_ml"),
 	     cpe = bmeq_csv_column(t, "persistent_ml"), cn = bmeq_csv_column(t, "new_ml"),
 	     cm = bmeq_csv_column(t, "message");
 
+	key_columns(t, key);
 	for (size_t r = 0; r < t->nrows; r++) {
-		long i = find_scan(v, n, bmeq_csv_cell(t, r, cs), bmeq_csv_cell(t, r, ce));
-		int side = side_index(bmeq_csv_cell(t, r, cd));
-		if (i < 0 || side < 0)
+		int side;
+		bmeq_rp_scan *s = row_scan(v, n, t, key, r, &side);
+		if (!s)
 			continue;
-		bmeq_rp_scan *s = &v[i];
 		s->has_response[side] = 1;
 		snprintf(s->response[side], sizeof(s->response[side]), "%s", bmeq_csv_cell(t, r, cr));
 		snprintf(s->early[side], sizeof(s->early[side]), "%s", bmeq_csv_cell(t, r, cer));
