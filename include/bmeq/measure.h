@@ -35,6 +35,15 @@ typedef struct bmeq_measure_opts {
 
 /* bmeq_read_opts.max_bytes for a limit in MB (1 MB = 2^20 bytes). */
 uint64_t bmeq_max_scan_bytes(double max_scan_mb);
+
+/* 1 when mb is an accepted max_scan_mb (1 MB to 1 TiB), else 0; the message
+ * for a refused value (config key or command-line option). Inline: the
+ * configuration parser is also built alone, for fuzzing. */
+static inline int bmeq_max_scan_mb_ok(double mb)
+{
+	return mb >= 1.0 && mb <= 1048576.0;
+}
+#define BMEQ_MAX_SCAN_MB_RANGE "needs a size in MB, 1 to 1048576"
 void bmeq_measure_opts_init(bmeq_measure_opts *o);
 
 typedef struct bmeq_scan_result {

@@ -109,8 +109,8 @@ static int parse_args(int argc, char **argv, measure_args *a)
 				return -1;
 			}
 		} else if (strcmp(o, "--max-scan-mb") == 0) {
-			if (bmeq_cli_parse_double(v, &d) || !(d >= 1.0 && d <= 1048576.0)) {
-				bmeq_cli_error("measure", "--max-scan-mb", "needs a size in MB, 1 to 1048576");
+			if (bmeq_cli_parse_double(v, &d) || !bmeq_max_scan_mb_ok(d)) {
+				bmeq_cli_error("measure", "--max-scan-mb", BMEQ_MAX_SCAN_MB_RANGE);
 				return -1;
 			}
 			a->opts.max_scan_mb = d;

@@ -157,8 +157,8 @@ int bmeq_cmd_segment(int argc, char **argv)
 				ro.volume = n;
 			} else if (strcmp(a, "--max-scan-mb") == 0) {
 				double mb;
-				if (bmeq_cli_parse_double(v, &mb) != 0 || !(mb >= 1.0 && mb <= 1048576.0)) {
-					bmeq_cli_error(cmd, a, "needs a size in MB, 1 to 1048576");
+				if (bmeq_cli_parse_double(v, &mb) != 0 || !bmeq_max_scan_mb_ok(mb)) {
+					bmeq_cli_error(cmd, a, BMEQ_MAX_SCAN_MB_RANGE);
 					return BMEQ_EXIT_USAGE;
 				}
 				ro.max_bytes = bmeq_max_scan_bytes(mb);

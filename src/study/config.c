@@ -100,8 +100,8 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		return BMEQ_OK;
 	}
 	if (strcmp(key, "scan.max_mb") == 0) {
-		if (parse_real(val, 1.0, &d) || d > 1048576.0)
-			return bmeq_fail(BMEQ_E_ARG, "needs a size in MB, 1 to 1048576");
+		if (parse_real(val, 1.0, &d) || !bmeq_max_scan_mb_ok(d))
+			return bmeq_fail(BMEQ_E_ARG, BMEQ_MAX_SCAN_MB_RANGE);
 		m->max_scan_mb = d;
 		return BMEQ_OK;
 	}
