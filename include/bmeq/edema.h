@@ -47,6 +47,12 @@ typedef struct bmeq_edema_params {
 				     * contrast over the reference (see halfmax.c) */
 	double halfmax_floor;       /* lesion thresholds never below this x the
 				     * reference (default 1.6) */
+	double band;                /* the range: edema_ml_low and edema_ml_high are
+				     * the volumes with the rule's factor k times
+				     * (1 + band) and (1 - band) (default 0.10) */
+	int factor_from_reader;     /* 1: rule.k was set by a reader for this scan
+				     * (manifest threshold_factor, --threshold-factor);
+				     * recorded as threshold_source "reader" */
 } bmeq_edema_params;
 
 /* Fills the documented defaults (rule "median*2.0"... see README). */
@@ -67,6 +73,7 @@ typedef struct bmeq_edema_region {
 	char status[16];            /* "ok", "not_found" or "error" */
 	char message[256];
 	double region_ml, edema_ml, edema_fraction;
+	double edema_ml_low, edema_ml_high; /* edema_ml over the rule's band (params.band) */
 	double head_ml, head_edema_ml, neck_ml, neck_edema_ml;
 	size_t lesions;
 	double largest_lesion_ml;
@@ -88,6 +95,8 @@ typedef struct bmeq_edema_result {
 	double reference_intensity; /* median of the reference voxels */
 	double threshold;
 	char rule_text[BMEQ_RULE_TEXT_MAX];
+	double threshold_low, threshold_high; /* the band's thresholds (high gives edema_ml_low) */
+	int factor_from_reader;     /* copied from the params: "reader" or "auto" source */
 	bmeq_refstats reference;
 	size_t nregions;
 	bmeq_edema_region *regions; /* sorted: right, left, then label-N ascending */

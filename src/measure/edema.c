@@ -31,6 +31,8 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->rim_mm = 2.5;
 	p->halfmax = 1;
 	p->halfmax_floor = 1.6;
+	p->band = 0.10;
+	p->factor_from_reader = 0;
 }
 
 void bmeq_edema_result_destroy(bmeq_edema_result *r)
@@ -239,6 +241,54 @@ static int neck_label(uint16_t l)
 	return l == BMEQ_LABEL_RIGHT_NECK || l == BMEQ_LABEL_LEFT_NECK;
 }
 
+/* ---- detection ---------------------------------------------------------- */
+
+/* Edema voxels (mask 0/1) of the regions at one threshold: the rule's
+ * threshold, then the rim guard and the half-maximum edges. The range
+ * (edema_ml_low/high) calls it again at the band's thresholds, so every
+ * stage that shapes the volume also shapes its range. */
+static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
+			  const bmeq_edema_params *params, double reference, double threshold,
+			  uint8_t *mask)
+{
+	size_t n = bmeq_grid_nvox(&scan->grid);
+	bmeq_status st;
+
+	bmeq_threshold_mask(scan->data, n, (float)threshold, mask);
+	for (size_t i = 0; i < n; i++)
+		mask[i] &= roi[i] != 0;
+	if (params->rim_mm > 0.0) {
+		if ((st = bmeq_rim_guard(&scan->grid, roi, params->rim_mm, mask)) != BMEQ_OK)
+			return st;
+	}
+	if (params->halfmax) {
+		st = bmeq_halfmax_refine(scan, roi, reference, params->halfmax_floor, mask);
+		if (st != BMEQ_OK)
+			return st;
+	}
+	return BMEQ_OK;
+}
+
+/* Per region edema volume (mL) of mask after the lesion size filter, into
+ * ml[region index]. labels is scratch of nvox. */
+static bmeq_status region_volumes(const bmeq_grid *g, const uint16_t *roi, const uint8_t *mask,
+				  const bmeq_cc_options *cco, const region_map *rm, uint32_t *labels,
+				  double *ml, size_t nregions)
+{
+	size_t n = bmeq_grid_nvox(g);
+	uint32_t count = 0;
+	bmeq_status st = bmeq_components_label(NULL, mask, g->dim, cco, labels, &count);
+
+	if (st != BMEQ_OK)
+		return st;
+	for (size_t k = 0; k < nregions; k++)
+		ml[k] = 0.0;
+	for (size_t i = 0; i < n; i++)
+		if (labels[i] && roi[i] && rm->index_of[roi[i]] >= 0)
+			ml[rm->index_of[roi[i]]] += cco->voxel_ml;
+	return BMEQ_OK;
+}
+
 bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
 			       const bmeq_edema_params *params, bmeq_edema_result **out)
@@ -283,6 +333,12 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	}
 	if ((st = bmeq_rule_format(&params->rule, r->rule_text, sizeof(r->rule_text))) != BMEQ_OK)
 		goto fail;
+	if (!(params->band >= 0.0 && params->band < 1.0)) {
+		st = bmeq_fail(BMEQ_E_ARG, "threshold band %g must be in [0, 1)", params->band);
+		goto fail;
+	}
+	r->factor_from_reader = params->factor_from_reader;
+	r->threshold_low = r->threshold_high = NAN;
 	if ((st = build_regions(roi, n, geom, r, rm)) != BMEQ_OK)
 		goto fail;
 
@@ -305,19 +361,8 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	if ((st = bmeq_rule_apply(&params->rule, &r->reference, &r->threshold)) != BMEQ_OK)
 		goto fail;
 
-	/* Edema voxels carry their region's label. */
-	bmeq_threshold_roi16(scan->data, roi, n, (float)r->threshold, r->edema_map);
-	for (size_t i = 0; i < n; i++)
-		mask[i] = r->edema_map[i] != 0;
-	if (params->rim_mm > 0.0) {
-		if ((st = bmeq_rim_guard(g, roi, params->rim_mm, mask)) != BMEQ_OK)
-			goto fail;
-	}
-	if (params->halfmax) {
-		st = bmeq_halfmax_refine(scan, roi, r->reference_intensity, params->halfmax_floor, mask);
-		if (st != BMEQ_OK)
-			goto fail;
-	}
+	if ((st = detect(scan, roi, params, r->reference_intensity, r->threshold, mask)) != BMEQ_OK)
+		goto fail;
 	/* The map follows the mask: voxels dropped lose their label, grown ones
 	 * take their region's. */
 	for (size_t i = 0; i < n; i++)
@@ -449,6 +494,39 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 						r->lesions[li].depth_mm = stats[c].depth;
 					li++;
 				}
+	}
+
+	/* The range: the same detection with the rule's factor moved by the
+	 * band either way (a higher threshold gives the low volume). */
+	{
+		double *ml = calloc(r->nregions, sizeof(*ml));
+		bmeq_rule band_rule = params->rule;
+		if (!ml) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		for (int b = 0; b < 2 && st == BMEQ_OK; b++) {
+			double t;
+			band_rule.k = params->rule.k * (b == 0 ? 1.0 + params->band : 1.0 - params->band);
+			st = bmeq_rule_apply(&band_rule, &r->reference, &t);
+			if (st == BMEQ_OK)
+				st = detect(scan, roi, params, r->reference_intensity, t, mask);
+			if (st == BMEQ_OK)
+				st = region_volumes(g, roi, mask, &cco, rm, labels, ml, r->nregions);
+			for (size_t k = 0; st == BMEQ_OK && k < r->nregions; k++) {
+				if (b == 0)
+					r->regions[k].edema_ml_low = ml[k];
+				else
+					r->regions[k].edema_ml_high = ml[k];
+			}
+			if (b == 0)
+				r->threshold_high = t;
+			else
+				r->threshold_low = t;
+		}
+		free(ml);
+		if (st != BMEQ_OK)
+			goto fail;
 	}
 
 regions_done:
