@@ -6,6 +6,8 @@
  *   threshold.halfmax       yes | no (each lesion's edge at half its own contrast)
  *   threshold.halfmax_floor ratio >= 1 (lesion thresholds never below it x reference)
  *   threshold.rim_mm        0-50 (rim guard depth; 0 disables)
+ *   threshold.band          0 <= fraction < 1 (edema_ml_low/high: the rule's
+ *                           factor x (1 +- band); default 0.10)
  *   lesion.connectivity     6 | 18 | 26
  *   lesion.min_voxels       integer >= 1
  *   lesion.min_ml           mL >= 0

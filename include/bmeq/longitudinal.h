@@ -24,6 +24,12 @@
  * Comparisons at a cut-off are made on the unrounded volumes with a margin of
  * 1e-9 (mL or percentage points), so that 10 -> 7 mL is a partial response
  * although 0.3 is not exact in binary.
+ *
+ * Uncertain response: each visit's volume comes with a range (edema_ml_low,
+ * edema_ml_high: the threshold rule's factor moved by its band). A response
+ * is uncertain when the class could differ for volumes anywhere within both
+ * visits' ranges (bmeq_response_uncertain); response.csv says so in its
+ * uncertain column and the message names the classes and the ranges.
  */
 #ifndef BMEQ_LONGITUDINAL_H
 #define BMEQ_LONGITUDINAL_H
@@ -115,6 +121,25 @@ bmeq_status bmeq_response_rule_read_file(bmeq_response_rule *r, const char *path
 bmeq_response bmeq_response_classify(const bmeq_response_rule *r, int baseline_ok,
 				     double baseline_ml, int followup_ok, double followup_ml);
 
+/* Bit (1u << class) for each class reachable by some pair of volumes within
+ * [baseline_lo, baseline_hi] x [followup_lo, followup_hi] (each range is
+ * widened to hold its point value baseline_ml / followup_ml). Both sides must
+ * be measured ("ok"); a non-finite bound counts as no range (the point value).
+ * The class is evaluated at the ranges' ends, the point values and the
+ * measurable cut-off where it lies inside a range; those points reach every
+ * class the rectangle holds except stable strictly between a partial and a
+ * progression corner, which is added then (the ratio follow-up / baseline
+ * passes through the stable band on the way). */
+unsigned bmeq_response_classes_within(const bmeq_response_rule *r, double baseline_ml,
+				      double baseline_lo, double baseline_hi, double followup_ml,
+				      double followup_lo, double followup_hi);
+
+/* 1 when bmeq_response_classes_within holds more than one class: the response
+ * class could change within the visits' ranges. */
+int bmeq_response_uncertain(const bmeq_response_rule *r, double baseline_ml, double baseline_lo,
+			    double baseline_hi, double followup_ml, double followup_lo,
+			    double followup_hi);
+
 /* ---- one visit ----------------------------------------------------------- */
 
 /* Status of one side of a visit. */
@@ -138,6 +163,10 @@ typedef struct bmeq_timepoint {
 	bmeq_edema_side_geom geom[2];  /* right, left: head centre and radius */
 	int side_status[2];            /* BMEQ_SIDE_* */
 	double edema_ml[2];            /* right, left */
+	int has_range;                 /* 1: edema_ml_low/high below hold each ok side's
+					  range (0, e.g. a zeroed timepoint: the point
+					  values alone, never uncertain) */
+	double edema_ml_low[2], edema_ml_high[2]; /* right, left */
 	const char *message[2];        /* NULL or why a side is not ok */
 } bmeq_timepoint;
 
@@ -187,7 +216,11 @@ typedef struct bmeq_side_change {
 	double resolved_ml;        /* baseline edema without follow-up edema */
 	double persistent_ml;      /* edema in both */
 	double new_ml;             /* follow-up edema without baseline edema */
+	double baseline_ml_low, baseline_ml_high; /* each visit's range (NaN: none) */
+	double followup_ml_low, followup_ml_high;
 	bmeq_response response;
+	int uncertain;             /* 1: the class could differ within the ranges; the
+				      message starts with "uncertain: ..." */
 	int registered;            /* 1: the spatial columns hold values */
 	bmeq_rigid transform;      /* baseline world -> follow-up world (RAS mm) */
 	double centre_error_mm;    /* quality measure above (NaN: not registered) */
@@ -217,10 +250,10 @@ bmeq_status bmeq_compare_timepoints(const bmeq_timepoint *baseline, const bmeq_t
 
 /* ---- response.csv and response_interval.csv ------------------------------ */
 
-#define BMEQ_RESPONSE_NCOLUMNS 15
+#define BMEQ_RESPONSE_NCOLUMNS 16
 /* subject, side, baseline_session, session, baseline_edema_ml, edema_ml,
  * change_ml, change_pct, resolved_ml, persistent_ml, new_ml, response,
- * response_rule, early_retreatment, message */
+ * uncertain (yes/no), response_rule, early_retreatment, message */
 extern const char *const bmeq_response_columns[BMEQ_RESPONSE_NCOLUMNS];
 
 /* Writes the header row of response.csv / response_interval.csv (the same

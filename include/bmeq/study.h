@@ -1,7 +1,7 @@
 /* bmeq/study.h - the scans of a study: from a BIDS-like folder or a manifest.
  *
  * A study is a list of scans, each with subject, session, path and optional
- * date, roi and reference, plus the manifest's other columns carried through
+ * date, roi, reference and threshold_factor, plus the manifest's other columns carried through
  * unchanged into the tables. Subjects and sessions name output folders
  * (OUT/<subject>/<session>/), so they must be safe file names.
  */
@@ -23,6 +23,9 @@ typedef struct bmeq_scan_item {
 	char *date;        /* "" when unknown; ISO 8601 dates sort correctly */
 	char *roi;         /* "" or a label map path */
 	char *reference;   /* "" or a reference mask path */
+	double threshold_factor; /* 0: automatic; > 0: a reader's factor for the
+				    threshold rule of this scan (replaces the rule's
+				    k; threshold_source "reader") */
 	char **extra;      /* nextra values, parallel to bmeq_study.extra_names */
 	size_t line;       /* manifest line (0 for discovered scans) */
 } bmeq_scan_item;
@@ -37,9 +40,11 @@ typedef struct bmeq_study {
 } bmeq_study;
 
 /* Reads a manifest CSV with columns subject, session, path (required) and
- * date, roi, reference (optional); relative paths resolve against the
- * manifest's folder. BMEQ_E_FORMAT (with "line N" when it applies) for a
- * missing column, bad quoting, an empty or unsafe subject/session, or a
+ * date, roi, reference, threshold_factor (optional; they are not carried
+ * through as extra columns); relative paths resolve against the manifest's
+ * folder. BMEQ_E_FORMAT (with "line N" when it applies) for a missing column,
+ * bad quoting, an empty or unsafe subject/session, a threshold_factor that
+ * is neither empty nor accepted by bmeq_threshold_factor_parse, or a
  * duplicate subject/session pair; BMEQ_E_IO when unreadable. */
 bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out);
 
@@ -51,6 +56,15 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out);
  * warning. Two matching files for one subject/session: BMEQ_E_FORMAT naming
  * both (use --pattern to choose). No scan found: BMEQ_E_IO. */
 bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study **out);
+
+/* Largest accepted reader factor: a factor is a multiplier or a number of
+ * spreads over the reference (median*K, mean+Ksd ...), never near this. */
+#define BMEQ_THRESHOLD_FACTOR_MAX 100.0
+
+/* Parses a reader's threshold factor (manifest threshold_factor,
+ * `measure --threshold-factor`): a decimal number, 0 < K <= 100, surrounding
+ * spaces allowed. BMEQ_E_ARG with the reason otherwise (*k unchanged). */
+bmeq_status bmeq_threshold_factor_parse(const char *text, double *k);
 
 /* Frees s. Accepts NULL. */
 void bmeq_study_destroy(bmeq_study *s);

@@ -3,6 +3,10 @@
  * Column names and order are part of bmeq's interface (trial databases
  * import them): scans.csv begins with BMEQ_SCANS_COLUMNS, lesions.csv with
  * BMEQ_LESIONS_COLUMNS; the manifest's own clinical columns follow, unchanged.
+ * edema_ml_low and edema_ml_high follow edema_ml: the volume with the rule's
+ * factor moved up and down by the band (bmeq_edema_params.band; the higher
+ * threshold gives the lower volume), so a reader sees how far the number
+ * swings on this scan; threshold_source follows threshold_rule.
  * Volumes are written with 3 decimals (mL, i.e. 1 uL), fractions and ratios
  * with 4, intensities with 3, coordinates and depths with 2.
  */
@@ -18,10 +22,15 @@
 extern "C" {
 #endif
 
-#define BMEQ_SCANS_NCOLUMNS 19
+#define BMEQ_SCANS_NCOLUMNS 22
 extern const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS];
 #define BMEQ_LESIONS_NCOLUMNS 12
 extern const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS];
+
+/* The threshold_source column: "reader" when a reader set the rule's factor
+ * for the scan (manifest threshold_factor, measure --threshold-factor), else
+ * "auto". Never NULL. */
+const char *bmeq_threshold_source_name(int factor_from_reader);
 
 /* Extra columns carried through from a manifest (names and this row's values). */
 typedef struct bmeq_extra_cols {

@@ -36,6 +36,9 @@ static const char compare_help[] =
 	"otherwise with both measurable; new = only the follow-up measurable; none =\n"
 	"neither; not_evaluable = a scan failed or a femoral head was not found.\n"
 	"early_retreatment is yes when this (first) follow-up is a partial response.\n"
+	"uncertain is yes when the class could differ for volumes anywhere within each\n"
+	"visit's range (edema_ml_low-edema_ml_high of bmeq measure); the message says\n"
+	"which classes.\n"
 	"When a registration fails its quality check the volumes and class are still\n"
 	"reported; resolved/persistent/new are left empty and the message says why.\n"
 	"Exit status: 0 ok, 2 usage, 3 bad input, 4 output not writable, 5 processing failed.\n";

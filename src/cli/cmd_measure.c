@@ -4,13 +4,15 @@
 #include <string.h>
 
 #include "bmeq/measure.h"
+#include "bmeq/study.h"
 #include "bmeq/tables.h"
 #include "bmeq/csv.h"
 #include "cli.h"
 
 static const char measure_help[] =
 	"usage: bmeq measure SCAN [-o DIR] [--roi MASK] [--reference MASK] [--csv FILE]\n"
-	"                    [--lesions-csv FILE] [--rule RULE] [--connectivity 6|18|26]\n"
+	"                    [--lesions-csv FILE] [--rule RULE] [--threshold-factor K]\n"
+	"                    [--connectivity 6|18|26]\n"
 	"                    [--min-lesion-voxels N] [--min-lesion-ml V] [--no-bias-correction]\n"
 	"                    [--volume N] [--max-scan-mb MB]\n"
 	"\n"
@@ -18,6 +20,8 @@ static const char measure_help[] =
 	"Writes DIR/<stem>_roi.nii.gz (1 right head, 2 left head, 3 right neck, 4 left neck),\n"
 	"DIR/<stem>_edema.nii.gz (the region label on edema voxels), DIR/scans.csv (one row\n"
 	"per side) and DIR/lesions.csv (one row per lesion), and prints a summary.\n"
+	"edema_ml_low and edema_ml_high are the volumes with the rule's K moved by 10%\n"
+	"either way: how far the number swings on this scan.\n"
 	"\n"
 	"  -o DIR                 output folder (created; default: .)\n"
 	"  --roi MASK             regions drawn or corrected by hand, on the scan's grid:\n"
@@ -27,6 +31,8 @@ static const char measure_help[] =
 	"  --lesions-csv FILE     write the lesions table here instead of DIR/lesions.csv\n"
 	"  --rule RULE            threshold rule over the reference: median*K (default\n"
 	"                         median*2.0), mean+Ksd, q3+Kiqr, median+Krsd\n"
+	"  --threshold-factor K   a reader's factor for this scan: replaces the rule's K\n"
+	"                         (0 < K <= 100); threshold_source says reader\n"
 	"  --connectivity C       lesion connectivity 6, 18 or 26 (default 26)\n"
 	"  --min-lesion-voxels N  drop lesions with fewer voxels (default 10)\n"
 	"  --min-lesion-ml V      drop lesions smaller than V mL (default 0.02)\n"
@@ -40,6 +46,7 @@ static const char measure_help[] =
 
 typedef struct measure_args {
 	const char *scan, *outdir, *roi, *reference, *csv, *lesions_csv;
+	double factor;              /* 0: the rule's own K */
 	bmeq_measure_opts opts;
 } measure_args;
 
@@ -85,6 +92,11 @@ static int parse_args(int argc, char **argv, measure_args *a)
 				bmeq_cli_error("measure", "--rule", "%s", bmeq_last_error());
 				return -1;
 			}
+		} else if (strcmp(o, "--threshold-factor") == 0) {
+			if (bmeq_threshold_factor_parse(v, &a->factor) != BMEQ_OK) {
+				bmeq_cli_error("measure", "--threshold-factor", "%s", bmeq_last_error());
+				return -1;
+			}
 		} else if (strcmp(o, "--connectivity") == 0) {
 			if (bmeq_cli_parse_long(v, 6, 26, &l) || (l != 6 && l != 18 && l != 26)) {
 				bmeq_cli_error("measure", "--connectivity", "must be 6, 18 or 26");
@@ -122,6 +134,12 @@ static int parse_args(int argc, char **argv, measure_args *a)
 	if (!a->scan) {
 		bmeq_cli_error("measure", NULL, "no scan given (try bmeq measure --help)");
 		return -1;
+	}
+	/* After every option, so that --rule in any position keeps its kind
+	 * and takes the reader's factor. */
+	if (a->factor > 0.0) {
+		a->opts.edema.rule.k = a->factor;
+		a->opts.edema.factor_from_reader = 1;
 	}
 	return 0;
 }
@@ -206,13 +224,16 @@ int bmeq_cmd_measure(int argc, char **argv)
 	if (rc == BMEQ_EXIT_OK)
 		rc = write_table(lesions_path, lesions);
 	if (rc == BMEQ_EXIT_OK) {
-		printf("%s: reference %.3f, threshold %.3f (%s)\n", a.scan, r->edema->reference_intensity,
-		       r->edema->threshold, r->edema->rule_text);
+		printf("%s: reference %.3f, threshold %.3f (%s, %s)\n", a.scan,
+		       r->edema->reference_intensity, r->edema->threshold, r->edema->rule_text,
+		       bmeq_threshold_source_name(r->edema->factor_from_reader));
 		for (size_t k = 0; k < r->edema->nregions; k++) {
 			const bmeq_edema_region *g = &r->edema->regions[k];
 			if (strcmp(g->status, "ok") == 0)
-				printf("  %-8s edema %8.3f mL of %8.3f mL (%5.1f%%), %zu lesion(s)\n", g->side,
-				       g->edema_ml, g->region_ml, 100.0 * g->edema_fraction, g->lesions);
+				printf("  %-8s edema %8.3f mL (%.3f-%.3f) of %8.3f mL (%5.1f%%), %zu "
+				       "lesion(s)\n",
+				       g->side, g->edema_ml, g->edema_ml_low, g->edema_ml_high, g->region_ml,
+				       100.0 * g->edema_fraction, g->lesions);
 			else
 				printf("  %-8s %s: %s\n", g->side, g->status, g->message);
 		}

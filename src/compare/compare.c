@@ -67,9 +67,10 @@ void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 	for (int s = 0; s < 2; s++) {
 		tp->geom[s] = r->geom[s];
 		tp->side_status[s] = BMEQ_SIDE_ERROR;
-		tp->edema_ml[s] = NAN;
+		tp->edema_ml[s] = tp->edema_ml_low[s] = tp->edema_ml_high[s] = NAN;
 		tp->message[s] = "no edema result";
 	}
+	tp->has_range = 1;
 	if (r->roi_from_user && r->roi && r->image)
 		user_roi_geometry(tp, r);
 	if (!r->edema)
@@ -83,7 +84,10 @@ void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 				tp->side_status[s] = BMEQ_SIDE_OK;
 			else if (strcmp(g->status, "not_found") == 0)
 				tp->side_status[s] = BMEQ_SIDE_NOT_FOUND;
-			tp->edema_ml[s] = tp->side_status[s] == BMEQ_SIDE_OK ? g->edema_ml : NAN;
+			int ok = tp->side_status[s] == BMEQ_SIDE_OK;
+			tp->edema_ml[s] = ok ? g->edema_ml : NAN;
+			tp->edema_ml_low[s] = ok ? g->edema_ml_low : NAN;
+			tp->edema_ml_high[s] = ok ? g->edema_ml_high : NAN;
 			tp->message[s] = g->message[0] ? g->message : NULL;
 		}
 	}
@@ -146,6 +150,49 @@ static const char *status_word(int st)
 	return st == BMEQ_SIDE_NOT_FOUND ? "femoral head not found" : "scan failed";
 }
 
+/* "low-high" of a visit's range, or its point value when it has none. */
+static void range_text(double ml, double lo, double hi, char *out, size_t cap)
+{
+	if (isfinite(lo) && isfinite(hi))
+		snprintf(out, cap, "%.2f-%.2f mL", lo < ml ? lo : ml, hi > ml ? hi : ml);
+	else
+		snprintf(out, cap, "%.2f mL", ml);
+}
+
+/* Sets c->uncertain and, when set, says in the message which classes the
+ * visits' ranges allow: the point class first, then the others in the
+ * order of the enum. */
+static void uncertainty(const bmeq_response_rule *rule, bmeq_side_change *c)
+{
+	unsigned classes = bmeq_response_classes_within(rule, c->baseline_ml, c->baseline_ml_low,
+							c->baseline_ml_high, c->followup_ml,
+							c->followup_ml_low, c->followup_ml_high);
+	char list[96], br[40], fr[40], tmp[200];
+	size_t nclass = 0;
+
+	classes &= ~(1u << BMEQ_RESPONSE_NOT_EVALUABLE);
+	for (unsigned k = classes; k; k &= k - 1)
+		nclass++;
+	c->uncertain = nclass > 1;
+	if (!c->uncertain)
+		return;
+	snprintf(list, sizeof(list), "%s", bmeq_response_name(c->response));
+	classes &= ~(1u << c->response);
+	for (int k = 0, left = (int)nclass - 1; k <= BMEQ_RESPONSE_NONE; k++) {
+		if (!(classes & (1u << k)))
+			continue;
+		size_t n = strlen(list);
+		snprintf(list + n, sizeof(list) - n, "%s%s", --left ? ", " : " or ",
+			 bmeq_response_name((bmeq_response)k));
+	}
+	range_text(c->baseline_ml, c->baseline_ml_low, c->baseline_ml_high, br, sizeof(br));
+	range_text(c->followup_ml, c->followup_ml_low, c->followup_ml_high, fr, sizeof(fr));
+	snprintf(tmp, sizeof(tmp),
+		 "uncertain: class could be %s within the visits' ranges (baseline %s, follow-up %s)",
+		 list, br, fr);
+	append(c->message, sizeof(c->message), tmp);
+}
+
 /* Volumes, change and class of side s; the reason when it is not evaluable. */
 static void side_volumes(const bmeq_timepoint *b, const bmeq_timepoint *f,
 			 const bmeq_response_rule *rule, int s, bmeq_side_change *c)
@@ -162,7 +209,13 @@ static void side_volumes(const bmeq_timepoint *b, const bmeq_timepoint *f,
 	c->centre_error_mm = NAN;
 	c->registered = 0;
 	bmeq_rigid_identity(&c->transform);
+	c->baseline_ml_low = bok && b->has_range ? b->edema_ml_low[s] : NAN;
+	c->baseline_ml_high = bok && b->has_range ? b->edema_ml_high[s] : NAN;
+	c->followup_ml_low = fok && f->has_range ? f->edema_ml_low[s] : NAN;
+	c->followup_ml_high = fok && f->has_range ? f->edema_ml_high[s] : NAN;
 	c->response = bmeq_response_classify(rule, bok, c->baseline_ml, fok, c->followup_ml);
+	if (c->response != BMEQ_RESPONSE_NOT_EVALUABLE)
+		uncertainty(rule, c);
 	if (!bok) {
 		snprintf(tmp, sizeof(tmp), "baseline: %s",
 			 b->message[s] ? b->message[s] : status_word(b->side_status[s]));

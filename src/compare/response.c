@@ -247,3 +247,56 @@ bmeq_response bmeq_response_classify(const bmeq_response_rule *r, int baseline_o
 		return BMEQ_RESPONSE_PROGRESSION;
 	return BMEQ_RESPONSE_STABLE;
 }
+
+/* The range [lo, hi] of a visit widened to hold its point value; a
+ * non-finite bound is no range. */
+static void range_of(double ml, double lo, double hi, double out[2])
+{
+	out[0] = isfinite(lo) && lo < ml ? lo : ml;
+	out[1] = isfinite(hi) && hi > ml ? hi : ml;
+}
+
+unsigned bmeq_response_classes_within(const bmeq_response_rule *r, double baseline_ml,
+				      double baseline_lo, double baseline_hi, double followup_ml,
+				      double followup_lo, double followup_hi)
+{
+	double rb[2], rf[2], b[4], f[4];
+	int nb = 0, nf = 0;
+	unsigned classes = 0;
+
+	if (!r || !isfinite(baseline_ml) || !isfinite(followup_ml))
+		return 1u << BMEQ_RESPONSE_NOT_EVALUABLE;
+	range_of(baseline_ml, baseline_lo, baseline_hi, rb);
+	range_of(followup_ml, followup_lo, followup_hi, rf);
+	/* The class regions are bounded by the measurable cut-off on each axis
+	 * (lines parallel to them), the partial and progression ratios (rays
+	 * from the origin) and the progression difference (a diagonal): inside
+	 * each measurable cell the ratio and the difference are extreme at the
+	 * cell's corners, so its corners reach its classes. */
+	b[nb++] = rb[0];
+	b[nb++] = baseline_ml;
+	b[nb++] = rb[1];
+	if (r->measurable_ml > rb[0] && r->measurable_ml < rb[1])
+		b[nb++] = r->measurable_ml;
+	f[nf++] = rf[0];
+	f[nf++] = followup_ml;
+	f[nf++] = rf[1];
+	if (r->measurable_ml > rf[0] && r->measurable_ml < rf[1])
+		f[nf++] = r->measurable_ml;
+	for (int i = 0; i < nb; i++)
+		for (int j = 0; j < nf; j++)
+			classes |= 1u << bmeq_response_classify(r, 1, b[i], 1, f[j]);
+	/* Between a partial and a progression pair of volumes lies a stable one. */
+	if ((classes & (1u << BMEQ_RESPONSE_PARTIAL)) && (classes & (1u << BMEQ_RESPONSE_PROGRESSION)))
+		classes |= 1u << BMEQ_RESPONSE_STABLE;
+	return classes;
+}
+
+int bmeq_response_uncertain(const bmeq_response_rule *r, double baseline_ml, double baseline_lo,
+			    double baseline_hi, double followup_ml, double followup_lo,
+			    double followup_hi)
+{
+	unsigned c = bmeq_response_classes_within(r, baseline_ml, baseline_lo, baseline_hi,
+						  followup_ml, followup_lo, followup_hi);
+	return (c & (c - 1)) != 0;
+}

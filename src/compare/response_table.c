@@ -8,7 +8,7 @@
 const char *const bmeq_response_columns[BMEQ_RESPONSE_NCOLUMNS] = {
 	"subject", "side", "baseline_session", "session", "baseline_edema_ml", "edema_ml",
 	"change_ml", "change_pct", "resolved_ml", "persistent_ml", "new_ml", "response",
-	"response_rule", "early_retreatment", "message",
+	"uncertain", "response_rule", "early_retreatment", "message",
 };
 
 bmeq_status bmeq_response_header(bmeq_csv *w, const bmeq_extra_cols *extras)
@@ -52,6 +52,7 @@ bmeq_status bmeq_response_rows(bmeq_csv *w, const char *subject, const char *bas
 		F(bmeq_csv_number(w, x->registered ? x->persistent_ml : NAN, 3));
 		F(bmeq_csv_number(w, x->registered ? x->new_ml : NAN, 3));
 		F(bmeq_csv_field(w, bmeq_response_name(x->response)));
+		F(bmeq_csv_field(w, x->uncertain ? "yes" : "no"));
 		F(bmeq_csv_field(w, c->rule_text));
 		F(bmeq_csv_field(w, early && early[s] ? "yes" : "no"));
 		F(bmeq_csv_field(w, x->message));

@@ -132,7 +132,9 @@ static const char style[] =
 	"figure{margin:0;background:#fff;border:1px solid #ccc;padding:.4em}"
 	"figure img{width:260px;height:auto;display:block}figcaption{font-size:.85em;max-width:260px}"
 	"svg{background:#fff;border:1px solid #ccc}"
-	".note{color:#555;font-size:.9em}";
+	".note{color:#555;font-size:.9em}"
+	".range{color:#555}.uncertain{color:#8a5a00;font-style:italic}"
+	".reader{color:#1f5fd0;font-size:.85em}";
 
 static const char script[] =
 	"(function(){\n"
@@ -209,7 +211,10 @@ static void chart(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t count, in
 		sb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", x, y,
 			  side ? "#1f5fd0" : "#c03020");
 		sb_esc(b, s->session);
-		sb_printf(b, ": %.3f mL</title></circle>", e);
+		sb_printf(b, ": %.3f mL", e);
+		if (isfinite(s->edema_ml_low[side]) && isfinite(s->edema_ml_high[side]))
+			sb_printf(b, " (%.3f-%.3f)", s->edema_ml_low[side], s->edema_ml_high[side]);
+		sb_puts(b, "</title></circle>");
 		px_prev = x;
 		py_prev = y;
 	}
@@ -232,6 +237,51 @@ static const char *reason(const bmeq_rp_scan *s)
 	return "scan failed";
 }
 
+/* The volume with its range beside it ("4.100 (3.600-4.700)": the rule's
+ * factor moved by the band), sorted by the volume; a reader's factor is
+ * marked. */
+static void edema_cell(sbuf *b, const bmeq_rp_scan *s, int side)
+{
+	double e = s->edema_ml[side], lo = s->edema_ml_low[side], hi = s->edema_ml_high[side];
+
+	if (isfinite(e))
+		sb_printf(b, "<td class=\"num\" data-v=\"%.3f\">", e);
+	else
+		sb_puts(b, "<td class=\"num\">");
+	sb_num(b, e, 3);
+	if (isfinite(e) && isfinite(lo) && isfinite(hi))
+		sb_printf(b, " <span class=\"range\" title=\"edema with the threshold factor "
+			     "moved by its band\">(%.3f-%.3f)</span>",
+			  lo, hi);
+	if (isfinite(e) && strcmp(s->threshold_source, "reader") == 0) {
+		sb_puts(b, " <span class=\"reader\" title=\"threshold factor set by a reader: ");
+		sb_esc(b, s->rule);
+		sb_puts(b, "\">reader</span>");
+	}
+	sb_puts(b, "</td>");
+}
+
+/* The response class; an uncertain one is marked, with the reason (from the
+ * message column) as its title. */
+static void response_cell(sbuf *b, const bmeq_rp_scan *s, int side)
+{
+	const char *name = s->has_response[side] ? s->response[side] : s->is_baseline ? "baseline" : "-";
+
+	if (!(s->has_response[side] && s->uncertain[side])) {
+		sb_puts(b, "<td>");
+		sb_esc(b, name);
+		sb_puts(b, "</td>");
+		return;
+	}
+	sb_puts(b, "<td class=\"uncertain\" data-v=\"");
+	sb_esc(b, name);
+	sb_puts(b, "\" title=\"");
+	sb_esc(b, s->response_message[side]);
+	sb_puts(b, "\">");
+	sb_esc(b, name);
+	sb_puts(b, " (uncertain)</td>");
+}
+
 static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t count, size_t idx)
 {
 	const bmeq_rp_scan *s0 = &v[first];
@@ -241,7 +291,7 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 	sb_puts(b, "\"><h2>Subject ");
 	sb_esc(b, s0->subject);
 	sb_puts(b, "</h2>\n<table class=\"sortable\"><thead><tr><th>session</th><th>side</th>"
-		   "<th>status</th><th>edema mL</th><th>% of region</th><th>response vs baseline</th>"
+		   "<th>status</th><th>edema mL (range)</th><th>% of region</th><th>response vs baseline</th>"
 		   "<th>change mL</th><th>change %</th><th>early retreatment</th><th>message</th>"
 		   "</tr></thead><tbody>\n");
 	for (size_t i = 0; i < count; i++) {
@@ -252,13 +302,12 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 			sb_printf(b, "%s</td><td>%s</td><td%s>", s->is_baseline ? " (baseline)" : "",
 				  side ? "left" : "right", failed(s) ? " class=\"err\"" : "");
 			sb_esc(b, failed(s) ? "error" : s->side_status[side][0] ? s->side_status[side] : "-");
-			sb_puts(b, "</td><td class=\"num\">");
-			sb_num(b, s->edema_ml[side], 3);
-			sb_puts(b, "</td><td class=\"num\">");
+			edema_cell(b, s, side);
+			sb_puts(b, "<td class=\"num\">");
 			sb_num(b, 100.0 * s->fraction[side], 1);
-			sb_puts(b, "</td><td>");
-			sb_esc(b, s->has_response[side] ? s->response[side] : s->is_baseline ? "baseline" : "-");
-			sb_puts(b, "</td><td class=\"num\">");
+			sb_puts(b, "</td>");
+			response_cell(b, s, side);
+			sb_puts(b, "<td class=\"num\">");
 			sb_num(b, s->change_ml[side], 3);
 			sb_puts(b, "</td><td class=\"num\">");
 			sb_num(b, s->change_pct[side], 1);
@@ -316,7 +365,7 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 {
 	static const char *const classes[] = {"complete", "partial", "stable", "progression",
 					      "new", "none", "not_evaluable"};
-	size_t counts[7] = {0}, nfail = 0, nsubj = 0, nearly = 0;
+	size_t counts[7] = {0}, nfail = 0, nsubj = 0, nearly = 0, nuncertain = 0;
 	sbuf b = {0};
 	char path[4200];
 
@@ -330,6 +379,7 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 			for (int k = 0; k < 7; k++)
 				counts[k] += strcmp(v[i].response[side], classes[k]) == 0;
 			nearly += strcmp(v[i].early[side], "yes") == 0;
+			nuncertain += (size_t)v[i].uncertain[side];
 		}
 	}
 	sum->scans = n;
@@ -349,8 +399,11 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 	sb_printf(&b, "<div class=\"card\" id=\"n-scans\"><b>%zu</b>scans</div>", n);
 	sb_printf(&b, "<div class=\"card\" id=\"n-failed\"><b>%zu</b>failed scans</div>", nfail);
 	sb_printf(&b, "<div class=\"card\" id=\"n-early\"><b>%zu</b>hips flagged for early "
-		      "retreatment</div></div>\n",
+		      "retreatment</div>",
 		  nearly);
+	sb_printf(&b, "<div class=\"card\" id=\"n-uncertain\"><b>%zu</b>uncertain responses (the "
+		      "class could change within the visits' ranges)</div></div>\n",
+		  nuncertain);
 	sb_puts(&b, "<table class=\"sortable\" id=\"responses\"><thead><tr><th>response (hips, "
 		    "follow-up vs baseline)</th><th>count</th></tr></thead><tbody>");
 	for (int k = 0; k < 7; k++)

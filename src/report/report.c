@@ -161,6 +161,7 @@ static bmeq_status collect(const bmeq_study *study, const char *outdir,
 		s->volume = -1;
 		for (int side = 0; side < 2; side++) {
 			s->edema_ml[side] = s->fraction[side] = NAN;
+			s->edema_ml_low[side] = s->edema_ml_high[side] = NAN;
 			s->change_ml[side] = s->change_pct[side] = NAN;
 			s->resolved_ml[side] = s->persistent_ml[side] = s->new_ml[side] = NAN;
 		}
@@ -186,7 +187,8 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 	long key[3], cst = bmeq_csv_column(t, "status"),
 	     cml = bmeq_csv_column(t, "edema_ml"), cf = bmeq_csv_column(t, "edema_fraction"),
 	     cth = bmeq_csv_column(t, "threshold"), cr = bmeq_csv_column(t, "threshold_rule"),
-	     cm = bmeq_csv_column(t, "message");
+	     cm = bmeq_csv_column(t, "message"), clo = bmeq_csv_column(t, "edema_ml_low"),
+	     chi = bmeq_csv_column(t, "edema_ml_high"), csrc = bmeq_csv_column(t, "threshold_source");
 
 	key_columns(t, key);
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -198,6 +200,10 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 			 bmeq_csv_cell(t, r, cst));
 		s->edema_ml[side] = num(bmeq_csv_cell(t, r, cml));
 		s->fraction[side] = num(bmeq_csv_cell(t, r, cf));
+		s->edema_ml_low[side] = num(bmeq_csv_cell(t, r, clo));
+		s->edema_ml_high[side] = num(bmeq_csv_cell(t, r, chi));
+		snprintf(s->threshold_source, sizeof(s->threshold_source), "%s",
+			 bmeq_csv_cell(t, r, csrc));
 		if (isfinite(num(bmeq_csv_cell(t, r, cth))))
 			s->threshold = num(bmeq_csv_cell(t, r, cth));
 		snprintf(s->rule, sizeof(s->rule), "%s", bmeq_csv_cell(t, r, cr));
@@ -218,7 +224,7 @@ static void fill_responses(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 	     cer = bmeq_csv_column(t, "early_retreatment"), cc = bmeq_csv_column(t, "change_ml"),
 	     cp = bmeq_csv_column(t, "change_pct"), crs = bmeq_csv_column(t, "resolved_ml"),
 	     cpe = bmeq_csv_column(t, "persistent_ml"), cn = bmeq_csv_column(t, "new_ml"),
-	     cm = bmeq_csv_column(t, "message");
+	     cm = bmeq_csv_column(t, "message"), cu = bmeq_csv_column(t, "uncertain");
 
 	key_columns(t, key);
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -227,6 +233,7 @@ static void fill_responses(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 		if (!s)
 			continue;
 		s->has_response[side] = 1;
+		s->uncertain[side] = strcmp(bmeq_csv_cell(t, r, cu), "yes") == 0;
 		snprintf(s->response[side], sizeof(s->response[side]), "%s", bmeq_csv_cell(t, r, cr));
 		snprintf(s->early[side], sizeof(s->early[side]), "%s", bmeq_csv_cell(t, r, cer));
 		snprintf(s->response_message[side], sizeof(s->response_message[side]), "%s",

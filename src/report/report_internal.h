@@ -25,13 +25,16 @@ typedef struct bmeq_rp_scan {
 	/* from scans.csv */
 	char side_status[2][16];
 	double edema_ml[2], fraction[2], threshold;
+	double edema_ml_low[2], edema_ml_high[2]; /* the band's range (NaN: none) */
 	char rule[64];
+	char threshold_source[8];         /* "auto" / "reader" ("" when absent) */
 	char side_message[2][256];
 	size_t baseline;                  /* index of the subject's baseline scan */
 	int is_baseline;
 	/* from response.csv (this follow-up against the baseline) */
 	int has_response[2];
 	char response[2][24], early[2][8], response_message[2][256];
+	int uncertain[2];                 /* 1: the class could differ within the ranges */
 	double change_ml[2], change_pct[2], resolved_ml[2], persistent_ml[2], new_ml[2];
 	/* pictures: 1 drawn (or found), 0 absent; note says why not */
 	int qc, change_qc;

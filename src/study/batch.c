@@ -55,11 +55,11 @@ void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap)
 	bmeq_rule_format(&m->edema.rule, rule, sizeof(rule));
 	snprintf(buf, cap,
 		 "bmeq=%s;rule=%s;connectivity=%d;min_lesion_voxels=%zu;min_lesion_ml=%.6g;"
-		 "reference_reject_k=%.6g;rim_mm=%.6g;halfmax=%d/%.6g;bias_correct=%d;n4=%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d;volume=%ld;"
-		 "max_scan_mb=%.6g",
+		 "reference_reject_k=%.6g;rim_mm=%.6g;halfmax=%d/%.6g;band=%.6g;bias_correct=%d;"
+		 "n4=%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d;volume=%ld;max_scan_mb=%.6g",
 		 bmeq_version(), rule, m->edema.connectivity, m->edema.min_lesion_voxels,
 		 m->edema.min_lesion_ml, m->edema.reference_reject_k, m->edema.rim_mm, m->edema.halfmax,
-		 m->edema.halfmax_floor, m->bias_correct, m->n4.shrink_mm,
+		 m->edema.halfmax_floor, m->edema.band, m->bias_correct, m->n4.shrink_mm,
 		 m->n4.levels, m->n4.iterations[0], m->n4.iterations[1], m->n4.iterations[2],
 		 m->n4.iterations[3], m->n4.spline_distance_mm, m->n4.convergence,
 		 m->n4.histogram_bins, m->volume, m->max_scan_mb);
@@ -94,6 +94,8 @@ bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
 	bmeq_status st;
 
 	memset(rec, 0, sizeof(*rec));
+	for (int s = 0; s < 2; s++)
+		rec->edema_ml_low[s] = rec->edema_ml_high[s] = NAN;
 	snprintf(path, sizeof(path), "%s/scan_record.csv", dir);
 	if ((st = bmeq_csv_read_file(path, &t)) != BMEQ_OK)
 		return st;
@@ -136,6 +138,12 @@ bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
 			snprintf(key, sizeof(key), "%s_edema_ml", side);
 			if (strcmp(k, key) == 0)
 				rec->edema_ml[s] = v[0] ? atof(v) : NAN;
+			snprintf(key, sizeof(key), "%s_edema_ml_low", side);
+			if (strcmp(k, key) == 0)
+				rec->edema_ml_low[s] = v[0] ? atof(v) : NAN;
+			snprintf(key, sizeof(key), "%s_edema_ml_high", side);
+			if (strcmp(k, key) == 0)
+				rec->edema_ml_high[s] = v[0] ? atof(v) : NAN;
 		}
 		if (strcmp(k, "seconds") == 0)
 			rec->seconds = atof(v);
@@ -176,11 +184,15 @@ static bmeq_status record_write(const char *dir, const bmeq_scan_record *rec)
 		kv(w, key, "%s", rec->geom[s].reason);
 		snprintf(key, sizeof(key), "%s_status", side);
 		kv(w, key, "%s", rec->side_status[s]);
-		snprintf(key, sizeof(key), "%s_edema_ml", side);
-		if (isfinite(rec->edema_ml[s]))
-			kv(w, key, "%.6f", rec->edema_ml[s]);
-		else
-			kv(w, key, "");
+		const double *ml[3] = {rec->edema_ml, rec->edema_ml_low, rec->edema_ml_high};
+		static const char *const suffix[3] = {"", "_low", "_high"};
+		for (int q = 0; q < 3; q++) {
+			snprintf(key, sizeof(key), "%s_edema_ml%s", side, suffix[q]);
+			if (isfinite(ml[q][s]))
+				kv(w, key, "%.6f", ml[q][s]);
+			else
+				kv(w, key, "");
+		}
 	}
 	kv(w, "seconds", "%.3f", rec->seconds);
 	snprintf(path, sizeof(path), "%s/scan_record.csv", dir);
@@ -277,6 +289,24 @@ done:
 	return st;
 }
 
+/* The scan's own settings and record key. A reader's factor (manifest
+ * threshold_factor) replaces the rule's k for this scan alone; it is part of
+ * this scan's key, not of the batch's, so --resume after a changed factor
+ * measures this scan again and reuses the others. The batch's parameters stay
+ * in the key: the factor means something only with the rule it multiplies. */
+static void scan_settings(const batch_ctx *c, const bmeq_scan_item *it, bmeq_measure_opts *m,
+			  char *key, size_t cap)
+{
+	*m = c->opts->measure;
+	if (it->threshold_factor > 0.0) {
+		m->edema.rule.k = it->threshold_factor;
+		m->edema.factor_from_reader = 1;
+		snprintf(key, cap, "%.900s;reader_factor=%.17g", c->params, it->threshold_factor);
+	} else {
+		snprintf(key, cap, "%s", c->params);
+	}
+}
+
 /* Processes one scan. Returns BMEQ_OK when its outputs are complete (the scan
  * itself may have failed: *failed says so); an output error is fatal for the
  * batch and returned. */
@@ -285,6 +315,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	char dir[4096];
 	bmeq_scan_record rec, old;
 	bmeq_scan_result *r = NULL;
+	bmeq_measure_opts mopts;
 	bmeq_status st;
 	double t0 = bmeq_batch_now();
 
@@ -293,9 +324,10 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	bmeq_batch_scan_dir(c->outdir, it, dir, sizeof(dir));
 	if (bmeq_mkdirs(dir) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create folder: %s", dir, strerror(errno));
-	snprintf(rec.params, sizeof(rec.params), "%s", c->params);
+	scan_settings(c, it, &mopts, rec.params, sizeof(rec.params));
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
-	rec.edema_ml[0] = rec.edema_ml[1] = NAN;
+	for (int s = 0; s < 2; s++)
+		rec.edema_ml[s] = rec.edema_ml_low[s] = rec.edema_ml_high[s] = NAN;
 
 	st = file_sha(it->path, rec.sha256);
 	if (st == BMEQ_OK && (st = file_sha(it->roi, rec.roi_sha256)) != BMEQ_OK)
@@ -310,7 +342,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	}
 	if (st == BMEQ_OK)
 		st = bmeq_measure_scan(it->path, it->roi[0] ? it->roi : NULL,
-				       it->reference[0] ? it->reference : NULL, &c->opts->measure, &r);
+				       it->reference[0] ? it->reference : NULL, &mopts, &r);
 	if (st != BMEQ_OK) {
 		snprintf(rec.status, sizeof(rec.status), "error");
 		snprintf(rec.message, sizeof(rec.message), "%s", bmeq_last_error());
@@ -331,6 +363,8 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 				snprintf(rec.side_status[s], sizeof(rec.side_status[s]), "%s",
 					 r->edema->regions[s].status);
 				rec.edema_ml[s] = r->edema->regions[s].edema_ml;
+				rec.edema_ml_low[s] = r->edema->regions[s].edema_ml_low;
+				rec.edema_ml_high[s] = r->edema->regions[s].edema_ml_high;
 			}
 		}
 		if ((st = bmeq_scan_write_maps(r, dir, rec.stem)) != BMEQ_OK) {

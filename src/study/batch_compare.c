@@ -87,12 +87,15 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 		v->edema = NULL;
 	}
 	memset(&v->tp, 0, sizeof(v->tp));
+	v->tp.has_range = 1; /* a side without a recorded range has NaN bounds: no range */
 	v->tp.image = v->image;
 	v->tp.edema_map = v->edema;
 	for (int s = 0; s < 2; s++) {
 		v->tp.geom[s] = v->rec.geom[s];
 		v->tp.side_status[s] = side_status_code(v->rec.side_status[s]);
 		v->tp.edema_ml[s] = v->rec.edema_ml[s];
+		v->tp.edema_ml_low[s] = v->rec.edema_ml_low[s];
+		v->tp.edema_ml_high[s] = v->rec.edema_ml_high[s];
 		v->tp.message[s] = v->rec.geom[s].reason[0] ? v->rec.geom[s].reason : NULL;
 	}
 }

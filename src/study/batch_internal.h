@@ -17,6 +17,7 @@ typedef struct bmeq_scan_record {
 	bmeq_edema_side_geom geom[2]; /* right, left */
 	char side_status[2][16];      /* ok / not_found / error per side */
 	double edema_ml[2];
+	double edema_ml_low[2], edema_ml_high[2]; /* the band's range (NaN: not recorded) */
 	double seconds;
 } bmeq_scan_record;
 
@@ -52,6 +53,6 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 /* Shard folders (shard.c, merge.c; see bmeq/shard.h). */
 #define BMEQ_SHARD_MARKER "shard.csv"       /* written last: the shard is complete */
 #define BMEQ_SHARD_STUDY "shard_study.csv"  /* the whole study, in study order */
-#define BMEQ_SHARD_FORMAT "bmeq-shard-1"
+#define BMEQ_SHARD_FORMAT "bmeq-shard-2" /* 2: shard_study.csv has threshold_factor */
 
 #endif

@@ -99,6 +99,14 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		m->edema.rim_mm = d;
 		return BMEQ_OK;
 	}
+	if (strcmp(key, "threshold.band") == 0) {
+		/* A fraction of the rule's factor; 1 would put the lower
+		 * threshold at zero. */
+		if (parse_real(val, 0.0, &d) || !(d < 1.0))
+			return bmeq_fail(BMEQ_E_ARG, "needs a fraction, 0 <= band < 1");
+		m->edema.band = d;
+		return BMEQ_OK;
+	}
 	if (strcmp(key, "scan.max_mb") == 0) {
 		if (parse_real(val, 1.0, &d) || !bmeq_max_scan_mb_ok(d))
 			return bmeq_fail(BMEQ_E_ARG, BMEQ_MAX_SCAN_MB_RANGE);

@@ -158,19 +158,20 @@ static bmeq_status read_study(const shard_info *si, bmeq_study **out)
 				 path);
 	if ((st = bmeq_csv_read_file(path, &t)) != BMEQ_OK)
 		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
-	if (t->ncols < 6 || strcmp(t->header[0], "subject") || strcmp(t->header[5], "reference")) {
+	if (t->ncols < 7 || strcmp(t->header[0], "subject") || strcmp(t->header[5], "reference") ||
+	    strcmp(t->header[6], "threshold_factor")) {
 		bmeq_csv_table_destroy(t);
 		return bmeq_fail(BMEQ_E_FORMAT, "%s: not a shard study table", path);
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->items = calloc(t->nrows ? t->nrows : 1, sizeof(*s->items))) ||
-	    !(s->extra_names = calloc(t->ncols - 6 + 1, sizeof(char *)))) {
+	    !(s->extra_names = calloc(t->ncols - 7 + 1, sizeof(char *)))) {
 		oom = 1;
 		goto done;
 	}
-	s->nextra = t->ncols - 6;
+	s->nextra = t->ncols - 7;
 	for (size_t e = 0; e < s->nextra; e++)
-		s->extra_names[e] = dup_or_null(t->header[6 + e], &oom);
+		s->extra_names[e] = dup_or_null(t->header[7 + e], &oom);
 	for (size_t r = 0; r < t->nrows && !oom; r++) {
 		bmeq_scan_item *it = &s->items[s->n++];
 		it->subject = dup_or_null(bmeq_csv_cell(t, r, 0), &oom);
@@ -179,12 +180,16 @@ static bmeq_status read_study(const shard_info *si, bmeq_study **out)
 		it->date = dup_or_null(bmeq_csv_cell(t, r, 3), &oom);
 		it->roi = dup_or_null(bmeq_csv_cell(t, r, 4), &oom);
 		it->reference = dup_or_null(bmeq_csv_cell(t, r, 5), &oom);
+		/* Written by shard.c as "" or %.17g of a factor the manifest's
+		 * check accepted. */
+		const char *factor = bmeq_csv_cell(t, r, 6);
+		it->threshold_factor = factor[0] ? strtod(factor, NULL) : 0.0;
 		if (!(it->extra = calloc(s->nextra + 1, sizeof(char *)))) {
 			oom = 1;
 			break;
 		}
 		for (size_t e = 0; e < s->nextra; e++)
-			it->extra[e] = dup_or_null(bmeq_csv_cell(t, r, (long)(6 + e)), &oom);
+			it->extra[e] = dup_or_null(bmeq_csv_cell(t, r, (long)(7 + e)), &oom);
 	}
 done:
 	bmeq_csv_table_destroy(t);

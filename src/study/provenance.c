@@ -9,6 +9,7 @@
 
 #include "batch_internal.h"
 #include "bmeq/csv.h"
+#include "bmeq/tables.h"
 
 typedef struct jbuf {
 	char *p;
@@ -118,6 +119,10 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	jkey(&b, "  ", "threshold_rule");
 	jstr(&b, rule);
 	jputs(&b, ",\n");
+	/* edema_ml_low/high: the rule's factor x (1 + band) and x (1 - band). */
+	jkey(&b, "  ", "threshold_band");
+	jnum(&b, opts->measure.edema.band);
+	jputs(&b, ",\n");
 	{
 		char rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
 		bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
@@ -174,6 +179,19 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 			jstr(&b, it->reference);
 			jputs(&b, ", \"reference_sha256\": ");
 			jstr(&b, have ? rec.reference_sha256 : "");
+		}
+		/* A reader's factor replaces the rule's for this scan alone. */
+		jputs(&b, ", \"threshold_source\": ");
+		jstr(&b, bmeq_threshold_source_name(it->threshold_factor > 0.0));
+		if (it->threshold_factor > 0.0) {
+			bmeq_rule scan_rule = opts->measure.edema.rule;
+			char scan_text[BMEQ_RULE_TEXT_MAX] = "";
+			scan_rule.k = it->threshold_factor;
+			bmeq_rule_format(&scan_rule, scan_text, sizeof(scan_text));
+			jputs(&b, ", \"threshold_factor\": ");
+			jnum(&b, it->threshold_factor);
+			jputs(&b, ", \"threshold_rule\": ");
+			jstr(&b, scan_text);
 		}
 		jputs(&b, ", \"status\": ");
 		jstr(&b, have ? rec.status : "missing");

@@ -72,10 +72,11 @@ bmeq_status bmeq_shard_assign(const bmeq_study *s, int nshards, int *shard_of)
  * whether two shards belong to the same study. */
 static bmeq_status study_text(const bmeq_study *s, bmeq_csv *w)
 {
-	static const char *const cols[] = {"subject", "session", "path", "date", "roi", "reference"};
+	static const char *const cols[] = {"subject", "session", "path",
+					   "date",    "roi",     "reference", "threshold_factor"};
 	bmeq_status st = BMEQ_OK;
 
-	for (size_t c = 0; c < 6; c++)
+	for (size_t c = 0; c < 7; c++)
 		bmeq_csv_field(w, cols[c]);
 	for (size_t e = 0; e < s->nextra; e++)
 		bmeq_csv_field(w, s->extra_names[e]);
@@ -88,6 +89,11 @@ static bmeq_status study_text(const bmeq_study *s, bmeq_csv *w)
 		bmeq_csv_field(w, it->date);
 		bmeq_csv_field(w, it->roi);
 		bmeq_csv_field(w, it->reference);
+		char factor[32] = "";
+		/* %.17g reads back to the same double: the merged study is this one. */
+		if (it->threshold_factor > 0.0)
+			snprintf(factor, sizeof(factor), "%.17g", it->threshold_factor);
+		bmeq_csv_field(w, factor);
 		for (size_t e = 0; e < s->nextra; e++)
 			bmeq_csv_field(w, it->extra[e]);
 		st = bmeq_csv_end_row(w);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,19 +183,45 @@ static char *resolve(const char *base_dir, const char *p)
 	return r;
 }
 
+bmeq_status bmeq_threshold_factor_parse(const char *text, double *k)
+{
+	char *end;
+	double v;
+
+	if (!text || !k)
+		return bmeq_fail(BMEQ_E_ARG, "threshold factor: NULL argument");
+	while (isspace((unsigned char)*text))
+		text++;
+	errno = 0;
+	v = strtod(text, &end);
+	if (end == text)
+		return bmeq_fail(BMEQ_E_ARG, "\"%s\" is not a number", text);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end || errno == ERANGE || !isfinite(v))
+		return bmeq_fail(BMEQ_E_ARG, "\"%s\" is not a number", text);
+	if (!(v > 0.0 && v <= BMEQ_THRESHOLD_FACTOR_MAX))
+		return bmeq_fail(BMEQ_E_ARG, "%s is out of range (needs 0 < factor <= %g)", text,
+				 BMEQ_THRESHOLD_FACTOR_MAX);
+	*k = v;
+	return BMEQ_OK;
+}
+
 bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 {
-	static const char *const known[] = {"subject", "session", "path", "date", "roi", "reference"};
+	static const char *const known[] = {"subject", "session", "path", "date",
+					    "roi", "reference", "threshold_factor"};
+	enum { NKNOWN = sizeof(known) / sizeof(known[0]) };
 	bmeq_csv_table *t = NULL;
 	bmeq_study *s = NULL;
-	long col[6];
+	long col[NKNOWN];
 	char *base_dir = NULL;
 	bmeq_status st;
 
 	*out = NULL;
 	if ((st = bmeq_csv_read_file(csv_path, &t)) != BMEQ_OK)
 		return bmeq_fail(st, "manifest: %s", bmeq_last_error());
-	for (int k = 0; k < 6; k++)
+	for (int k = 0; k < NKNOWN; k++)
 		col[k] = bmeq_csv_column(t, known[k]);
 	for (int k = 0; k < 3; k++)
 		if (col[k] < 0) {
@@ -217,7 +244,7 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 		base_dir[0] = '\0';
 	for (size_t c = 0; c < t->ncols; c++) {
 		int is_known = 0;
-		for (int k = 0; k < 6; k++)
+		for (int k = 0; k < NKNOWN; k++)
 			is_known |= col[k] == (long)c;
 		if (!is_known)
 			s->nextra++;
@@ -235,7 +262,7 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 	}
 	for (size_t c = 0, e = 0; c < t->ncols; c++) {
 		int is_known = 0;
-		for (int k = 0; k < 6; k++)
+		for (int k = 0; k < NKNOWN; k++)
 			is_known |= col[k] == (long)c;
 		if (!is_known) {
 			extra_cols[e] = (long)c;
@@ -268,6 +295,17 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 		}
 		const char *roi = col[4] >= 0 ? bmeq_csv_cell(t, r, col[4]) : "";
 		const char *ref = col[5] >= 0 ? bmeq_csv_cell(t, r, col[5]) : "";
+		const char *factor = col[6] >= 0 ? bmeq_csv_cell(t, r, col[6]) : "";
+		/* Empty (or blank) means automatic; anything else must be a
+		 * factor, so a typo never silently falls back to the automatic
+		 * threshold. */
+		it->threshold_factor = 0.0;
+		if (strspn(factor, " \t") < strlen(factor) &&
+		    bmeq_threshold_factor_parse(factor, &it->threshold_factor) != BMEQ_OK) {
+			st = bmeq_fail(BMEQ_E_FORMAT, "manifest line %zu: threshold_factor %s", it->line,
+				       bmeq_last_error());
+			break;
+		}
 		it->subject = dup_str(subject);
 		it->session = dup_str(session);
 		it->path = resolve(base_dir, path);

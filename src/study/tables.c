@@ -6,16 +6,21 @@
 #include "bmeq/tables.h"
 
 const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
-	"subject", "session", "side", "status", "region_ml", "edema_ml", "edema_fraction",
-	"head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml", "lesions", "largest_lesion_ml",
-	"reference_intensity", "threshold", "threshold_rule", "edema_to_reference_ratio", "scan",
-	"message",
+	"subject", "session", "side", "status", "region_ml", "edema_ml", "edema_ml_low",
+	"edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
+	"lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
+	"threshold_source", "edema_to_reference_ratio", "scan", "message",
 };
 
 const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS] = {
 	"subject", "session", "side", "region", "lesion", "volume_ml", "centroid_x", "centroid_y",
 	"centroid_z", "mean_ratio_to_reference", "depth_mm", "voxels",
 };
+
+const char *bmeq_threshold_source_name(int factor_from_reader)
+{
+	return factor_from_reader ? "reader" : "auto";
+}
 
 static bmeq_status header(bmeq_csv *w, const char *const *cols, size_t n,
 			  const bmeq_extra_cols *extras)
@@ -67,6 +72,8 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		bmeq_csv_field(w, g->status);
 		bmeq_csv_number(w, ok ? g->region_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_ml : nan, 3);
+		bmeq_csv_number(w, ok ? g->edema_ml_low : nan, 3);
+		bmeq_csv_number(w, ok ? g->edema_ml_high : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_fraction : nan, 4);
 		bmeq_csv_number(w, ok ? g->head_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->head_edema_ml : nan, 3);
@@ -80,6 +87,7 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		bmeq_csv_number(w, r->reference_intensity, 3);
 		bmeq_csv_number(w, r->threshold, 3);
 		bmeq_csv_field(w, r->rule_text);
+		bmeq_csv_field(w, bmeq_threshold_source_name(r->factor_from_reader));
 		bmeq_csv_number(w, ok ? g->edema_to_reference_ratio : nan, 4);
 		bmeq_csv_field(w, scan);
 		st = bmeq_csv_field(w, g->message);
@@ -101,7 +109,8 @@ bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *
 		bmeq_csv_field(w, session);
 		bmeq_csv_field(w, sides[s]);
 		bmeq_csv_field(w, "error");
-		for (int c = 4; c < 17; c++)
+		/* Everything between status and scan is a result of the scan. */
+		for (int c = 4; c < BMEQ_SCANS_NCOLUMNS - 2; c++)
 			bmeq_csv_field(w, "");
 		bmeq_csv_field(w, scan);
 		st = bmeq_csv_field(w, message);
