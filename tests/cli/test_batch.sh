@@ -4,7 +4,8 @@
 #   for -j 1 and -j 2, SIGKILL part-way then --resume gives identical tables, --resume
 #   reuses finished scans, a second batch on a locked OUT is refused, manifest columns
 #   are carried through, bad manifests refuse to start, failing writes and SIGTERM stop
-#   it cleanly.
+#   it cleanly; the volume's range and a reader's threshold factor (manifest column,
+#   resumed per scan), uncertain responses, threshold.band.
 set -euo pipefail
 bmeq=$1 data=$2 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
@@ -53,10 +54,11 @@ import csv, sys
 out = sys.argv[1]
 rows = list(csv.DictReader(open(out + "/scans.csv", newline="")))
 cols = list(csv.reader(open(out + "/scans.csv", newline="")))[0]
-want = ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_fraction", "head_ml",
-        "head_edema_ml", "neck_ml", "neck_edema_ml", "lesions", "largest_lesion_ml",
-        "reference_intensity", "threshold", "threshold_rule", "edema_to_reference_ratio", "scan",
-        "message", "cycle", "harris_hip_score"]
+want = ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_ml_low",
+        "edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
+        "lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
+        "threshold_source", "edema_to_reference_ratio", "scan", "message", "cycle",
+        "harris_hip_score"]
 assert cols == want, cols
 bad = {r["subject"]: r for r in rows if r["subject"].startswith("b")}
 assert sorted(bad) == ["b%d" % i for i in range(1, 8)], sorted(bad)
@@ -69,10 +71,24 @@ for key, word in (("b1", "cannot open"), ("b2", "not a NIfTI"), ("b3", "truncate
 good = [r for r in rows if not r["subject"].startswith("b")]
 assert len(good) == 8 and all(r["status"] in ("ok", "not_found") for r in good), good
 assert all(r["harris_hip_score"] == "29,90" for r in good)
+assert all(r["threshold_source"] == "auto" for r in good), good
+for r in good:
+    if r["status"] == "ok":  # the range holds the volume (a higher factor gives less edema)
+        lo, ml, hi = float(r["edema_ml_low"]), float(r["edema_ml"]), float(r["edema_ml_high"])
+        assert lo <= ml <= hi, r
+    else:
+        assert r["edema_ml_low"] == r["edema_ml_high"] == "", r
+assert all(r["edema_ml_low"] == r["edema_ml_high"] == r["threshold_source"] == ""
+           for r in bad.values())
 resp = list(csv.DictReader(open(out + "/response.csv", newline="")))
 assert len(resp) == 4, len(resp)  # 2 subjects x 1 follow-up x 2 sides
 assert all(r["response"] in ("complete", "partial", "stable", "progression", "new", "none")
            for r in resp), resp
+cols = list(csv.reader(open(out + "/response.csv", newline="")))[0]
+assert cols[cols.index("response") + 1] == "uncertain", cols
+for r in resp:
+    assert r["uncertain"] in ("yes", "no"), r
+    assert (r["uncertain"] == "yes") == r["message"].startswith("uncertain: class could be "), r
 EOF
 
 # 2. -j 2 gives the same bytes: tables, label maps (regions, edema, change) and QC pictures.
@@ -161,4 +177,105 @@ kept=$(find "$tmp/out_term" -name scan_record.csv | wc -l)
 [ "$kept" -ge 1 ] || fail "no finished scan kept after SIGTERM"
 "$bmeq" batch "$tmp/manifest.csv" -o "$tmp/out_term" -j 2 --resume --quiet > /dev/null || true
 same_tables "$tmp/out1" "$tmp/out_term"
+# 9. A reader's threshold factor on one scan (manifest threshold_factor): that scan's rows say
+#    reader and its volume moves, the others are the automatic ones; --resume after changing
+#    the factor measures that scan alone; a bad factor is a manifest error before any work.
+first=$(tail -n +2 "$tmp/study/manifest.csv" | head -n 1 | cut -d, -f1,2)
+reader_manifest() { # FACTOR -> stdout: the good scans, FACTOR on the first one
+  echo "subject,session,path,date,threshold_factor,cycle"
+  tail -n +2 "$tmp/study/manifest.csv" | while IFS=, read -r s ses p date cycle _; do
+    f=""
+    [ "$s,$ses" = "$first" ] && f=$1
+    echo "$s,$ses,study/$p,$date,$f,$cycle"
+  done
+}
+reader_manifest 1.5 > "$tmp/m_reader.csv"
+"$bmeq" batch "$tmp/m_reader.csv" -o "$tmp/out_reader" -j 2 --quiet > /dev/null ||
+  fail "batch with a reader factor exited $?"
+/usr/bin/python3 - "$tmp/out1" "$tmp/out_reader" "$first" 1.5 <<'EOF'
+import csv, json, sys
+auto_out, out, first, factor = sys.argv[1:5]
+subject, session = first.split(",")
+rows = list(csv.DictReader(open(out + "/scans.csv", newline="")))
+auto = {(r["subject"], r["session"], r["side"]): r
+        for r in csv.DictReader(open(auto_out + "/scans.csv", newline=""))}
+cols = list(csv.reader(open(out + "/scans.csv", newline="")))[0]
+# threshold_factor is read, not carried through: it shows in threshold_rule and threshold_source.
+assert "threshold_factor" not in cols and cols[-1] == "cycle", cols
+assert len(rows) == 8, rows
+moved = 0
+for r in rows:
+    a = auto[(r["subject"], r["session"], r["side"])]
+    if (r["subject"], r["session"]) == (subject, session):
+        assert r["threshold_source"] == "reader", r
+        assert factor in r["threshold_rule"] and r["threshold_rule"] != a["threshold_rule"], r
+        assert r["threshold"] != a["threshold"], (r["threshold"], a["threshold"])
+        if r["status"] == "ok":
+            assert float(r["edema_ml_low"]) <= float(r["edema_ml"]) <= float(r["edema_ml_high"]), r
+            moved += r["edema_ml"] != a["edema_ml"]
+    else:
+        assert r["threshold_source"] == "auto", r
+        for c in ("edema_ml", "edema_ml_low", "edema_ml_high", "threshold", "threshold_rule"):
+            assert r[c] == a[c], (c, r, a)
+assert moved >= 1, "a reader's factor of %s did not change the volume" % factor
+p = json.load(open(out + "/provenance.json"))
+assert p["threshold_band"] == 0.1, p["threshold_band"]
+for i in p["inputs"]:
+    if (i["subject"], i["session"]) == (subject, session):
+        assert i["threshold_source"] == "reader" and i["threshold_factor"] == float(factor), i
+        assert factor in i["threshold_rule"], i
+    else:
+        assert i["threshold_source"] == "auto" and "threshold_factor" not in i, i
+print("reader factor: %s/%s reader, %d side(s) moved" % (subject, session, moved))
+EOF
+sub=${first%,*} ses=${first#*,}
+rec_other=$(find "$tmp/out_reader" -name scan_record.csv | grep -v "/$sub/$ses/" | head -n 1)
+cp "$rec_other" "$tmp/rec_other.before"
+cp "$tmp/out_reader/$sub/$ses/scan_record.csv" "$tmp/rec_reader.before"
+reader_manifest 1.6 > "$tmp/m_reader.csv"
+"$bmeq" batch "$tmp/m_reader.csv" -o "$tmp/out_reader" -j 2 --resume 2> "$tmp/reader.err" > /dev/null ||
+  fail "resume with a changed factor exited $?"
+grep -q "4 scans (0 failed, 3 reused)" "$tmp/reader.err" ||
+  fail "a changed factor did not re-measure exactly its scan: $(cat "$tmp/reader.err")"
+cmp -s "$rec_other" "$tmp/rec_other.before" || fail "another scan's record was rewritten"
+if cmp -s "$tmp/out_reader/$sub/$ses/scan_record.csv" "$tmp/rec_reader.before"; then
+  fail "the changed scan's record was not rewritten"
+fi
+grep -q "reader_factor=1.6" "$tmp/out_reader/$sub/$ses/scan_record.csv" ||
+  fail "the record does not key on the new factor"
+/usr/bin/python3 - "$tmp/out_reader" "$first" <<'EOF'
+import csv, sys
+out, first = sys.argv[1:3]
+subject, session = first.split(",")
+rows = [r for r in csv.DictReader(open(out + "/scans.csv", newline=""))
+        if (r["subject"], r["session"]) == (subject, session)]
+assert rows and all(r["threshold_source"] == "reader" and "1.6" in r["threshold_rule"]
+                    for r in rows), rows
+EOF
+# The same study from scratch gives the same tables: resume is exact with a reader's factor.
+"$bmeq" batch "$tmp/m_reader.csv" -o "$tmp/out_reader2" -j 1 --quiet > /dev/null ||
+  fail "fresh batch with the changed factor exited $?"
+same_tables "$tmp/out_reader" "$tmp/out_reader2"
+for bad_factor in abc 0 -1 1e999 250; do
+  reader_manifest "$bad_factor" > "$tmp/m_badf.csv"
+  rc=0
+  "$bmeq" batch "$tmp/m_badf.csv" -o "$tmp/out_badf" 2> "$tmp/badf.err" > /dev/null || rc=$?
+  [ "$rc" = 3 ] || fail "threshold_factor $bad_factor: exit $rc, expected 3"
+  [ "$(wc -l < "$tmp/badf.err")" = 1 ] || fail "threshold_factor $bad_factor: $(cat "$tmp/badf.err")"
+  grep -q "manifest line [0-9]*: threshold_factor" "$tmp/badf.err" ||
+    fail "threshold_factor $bad_factor: no clear message: $(cat "$tmp/badf.err")"
+  [ ! -e "$tmp/out_badf" ] || fail "threshold_factor $bad_factor: work was done"
+done
+# threshold.band: part of the parameters (a changed band re-measures every scan), checked.
+printf 'threshold.band = 0.2\n' > "$tmp/band.conf"
+"$bmeq" batch "$tmp/m_reader.csv" -o "$tmp/out_reader" -j 2 --resume --config "$tmp/band.conf" \
+  2> "$tmp/band.err" > /dev/null || fail "batch with threshold.band exited $?"
+grep -q "4 scans (0 failed, 0 reused)" "$tmp/band.err" || fail "a new band reused scans: $(cat "$tmp/band.err")"
+grep -q '"threshold_band": 0.2' "$tmp/out_reader/provenance.json" || fail "band not in provenance"
+printf 'threshold.band = 1\n' > "$tmp/band_bad.conf"
+rc=0
+"$bmeq" batch "$tmp/m_reader.csv" -o "$tmp/out_band_bad" --config "$tmp/band_bad.conf" \
+  2> "$tmp/band_bad.err" > /dev/null || rc=$?
+[ "$rc" = 3 ] || fail "threshold.band = 1: exit $rc, expected 3"
+grep -q "threshold.band" "$tmp/band_bad.err" || fail "band error: $(cat "$tmp/band_bad.err")"
 echo "batch tests passed"

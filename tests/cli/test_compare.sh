@@ -70,7 +70,7 @@ out, ph, base = sys.argv[1:4]
 with open(os.path.join(out, "response.csv"), newline="") as f:
     header = f.readline().strip()
     assert header == ("subject,side,baseline_session,session,baseline_edema_ml,edema_ml,"
-                      "change_ml,change_pct,resolved_ml,persistent_ml,new_ml,response,"
+                      "change_ml,change_pct,resolved_ml,persistent_ml,new_ml,response,uncertain,"
                       "response_rule,early_retreatment,message"), header
 rows = list(csv.DictReader(open(os.path.join(out, "response.csv"), newline="")))
 assert [r["side"] for r in rows] == ["right", "left"]

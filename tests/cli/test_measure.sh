@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bmeq measure on one phantom scan: table columns, invariance to the scanner's intensity
 # scale and storage (x7 float, uint16 with scl_slope/scl_inter), user --roi/--reference make
-# the result depend only on the image inside them, masks on another grid are refused.
+# the result depend only on the image inside them, masks on another grid are refused; the
+# volume's range, and a reader's --threshold-factor.
 set -euo pipefail
 bmeq=$1 data=$2 tmp=$3
 rm -rf "$tmp" && mkdir -p "$tmp"
@@ -51,6 +52,7 @@ run base "$scan"
 run times7 "$tmp/times7.nii.gz"
 run uint16 "$tmp/scaled_uint16.nii.gz"
 run user "$scan" --roi "$roi" --reference "$tmp/reference.nii.gz"
+run reader "$scan" --threshold-factor 1.5
 run user_noise "$tmp/outside_noise.nii.gz" --roi "$roi" --reference "$tmp/reference.nii.gz"
 
 /usr/bin/python3 - "$tmp" <<'EOF'
@@ -59,15 +61,31 @@ tmp = sys.argv[1]
 def table(name):
     return list(csv.DictReader(open("%s/%s/scans.csv" % (tmp, name), newline="")))
 header = next(csv.reader(open(tmp + "/base/scans.csv", newline="")))
-assert header == ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_fraction",
-                  "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml", "lesions",
-                  "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
-                  "edema_to_reference_ratio", "scan", "message"], header
+assert header == ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_ml_low",
+                  "edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml",
+                  "neck_edema_ml", "lesions", "largest_lesion_ml", "reference_intensity", "threshold",
+                  "threshold_rule", "threshold_source", "edema_to_reference_ratio", "scan",
+                  "message"], header
 base = table("base")
 assert [r["side"] for r in base] == ["right", "left"], base
 assert all(r["status"] == "ok" for r in base), base
 assert base[0]["subject"] == "01" and base[0]["session"] == "01", base[0]
 assert sum(float(r["edema_ml"]) for r in base) > 1.0, "the phantom subject has edema"
+# The range: the rule's factor +-10 %; the higher threshold gives the lower volume.
+for r in base:
+    lo, ml, hi = float(r["edema_ml_low"]), float(r["edema_ml"]), float(r["edema_ml_high"])
+    assert lo <= ml <= hi and lo < hi, r
+    assert r["threshold_source"] == "auto", r
+# A reader's factor: the rule's kind with that factor, source reader, another volume; a lower
+# factor than the automatic rule's finds more edema.
+reader = table("reader")
+for b, r in zip(base, reader):
+    assert r["threshold_source"] == "reader", r
+    assert "1.5" in r["threshold_rule"] and r["threshold_rule"] != b["threshold_rule"], r
+    assert float(r["threshold"]) < float(b["threshold"]), (r["threshold"], b["threshold"])
+    assert float(r["edema_ml"]) >= float(b["edema_ml"]), (r["edema_ml"], b["edema_ml"])
+    assert float(r["edema_ml_low"]) <= float(r["edema_ml"]) <= float(r["edema_ml_high"]), r
+assert sum(float(r["edema_ml"]) for r in reader) > sum(float(r["edema_ml"]) for r in base)
 for name in ("times7", "uint16"):
     for b, o in zip(base, table(name)):
         for col in ("edema_ml", "region_ml", "head_edema_ml", "neck_edema_ml"):
@@ -88,4 +106,11 @@ rc=0
 [ "$rc" = 3 ] || fail "--roi on another grid: exit $rc, expected 3"
 grep -q "grid" "$tmp/bad.err" || fail "no grid message: $(cat "$tmp/bad.err")"
 [ "$(wc -l < "$tmp/bad.err")" = 1 ] || fail "not one line: $(cat "$tmp/bad.err")"
+# A bad reader's factor is a usage error (exit 2) naming the option.
+for k in abc 0 -2 101 nan; do
+  rc=0
+  "$bmeq" measure "$scan" --threshold-factor "$k" -o "$tmp/badk" 2> "$tmp/badk.err" > /dev/null || rc=$?
+  [ "$rc" = 2 ] || fail "--threshold-factor $k: exit $rc, expected 2"
+  grep -q -- "--threshold-factor" "$tmp/badk.err" || fail "no option in: $(cat "$tmp/badk.err")"
+done
 echo "measure tests passed"

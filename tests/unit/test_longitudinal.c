@@ -134,6 +134,106 @@ static void test_classify_boundaries(void)
 	CHECK(strcmp(bmeq_response_name((bmeq_response)99), "unknown") == 0);
 }
 
+/* Volumes only, with each visit's range (right side; the left has none). */
+static void with_ranges(const double b[3], const double f[3], bmeq_comparison *c)
+{
+	bmeq_timepoint tb, tf;
+	bmeq_compare_opts o;
+
+	memset(&tb, 0, sizeof(tb));
+	memset(&tf, 0, sizeof(tf));
+	tb.has_range = tf.has_range = 1;
+	tb.edema_ml[0] = b[0], tb.edema_ml_low[0] = b[1], tb.edema_ml_high[0] = b[2];
+	tf.edema_ml[0] = f[0], tf.edema_ml_low[0] = f[1], tf.edema_ml_high[0] = f[2];
+	tb.edema_ml[1] = tf.edema_ml[1] = 0.0;
+	tb.edema_ml_low[1] = tb.edema_ml_high[1] = tf.edema_ml_low[1] = tf.edema_ml_high[1] = NAN;
+	bmeq_compare_opts_init(&o);
+	o.spatial = 0;
+	CHECK(bmeq_compare_timepoints(&tb, &tf, &o, c, NULL) == BMEQ_OK);
+}
+
+#define BIT(k) (1u << (k))
+
+static void test_uncertain(void)
+{
+	bmeq_response_rule r;
+	bmeq_comparison c;
+
+	bmeq_response_rule_init(&r);
+	/* Ranges that stay clear of every cut-off: one class. 10 -> 5 mL is -50 %;
+	 * at the corners -40 % (9 -> 5.4) to -58 % (11 -> 4.6): partial throughout. */
+	CHECK(bmeq_response_classes_within(&r, 10.0, 9.0, 11.0, 5.0, 4.6, 5.4) ==
+	      BIT(BMEQ_RESPONSE_PARTIAL));
+	CHECK(!bmeq_response_uncertain(&r, 10.0, 9.0, 11.0, 5.0, 4.6, 5.4));
+	/* Stable at the points (-25 %) but partial at baseline high / follow-up low
+	 * (4.4 -> 2.8 is -36 %) and stable at the other corner: uncertain. */
+	CHECK(bmeq_response_classes_within(&r, 4.0, 3.6, 4.4, 3.0, 2.8, 3.2) ==
+	      (BIT(BMEQ_RESPONSE_PARTIAL) | BIT(BMEQ_RESPONSE_STABLE)));
+	CHECK(bmeq_response_uncertain(&r, 4.0, 3.6, 4.4, 3.0, 2.8, 3.2));
+	/* Crossing the measurable cut-off (0.5 mL) on the follow-up: complete or
+	 * partial. */
+	CHECK(bmeq_response_classes_within(&r, 3.0, 2.8, 3.2, 0.55, 0.45, 0.6) ==
+	      (BIT(BMEQ_RESPONSE_PARTIAL) | BIT(BMEQ_RESPONSE_COMPLETE)));
+	/* ... and not crossing it: complete throughout. */
+	CHECK(bmeq_response_classes_within(&r, 3.0, 2.8, 3.2, 0.3, 0.25, 0.4) ==
+	      BIT(BMEQ_RESPONSE_COMPLETE));
+	/* Both near the cut-off: none, new, complete and stable (0.5 -> 0.5). */
+	CHECK(bmeq_response_classes_within(&r, 0.5, 0.45, 0.55, 0.5, 0.45, 0.55) ==
+	      (BIT(BMEQ_RESPONSE_NONE) | BIT(BMEQ_RESPONSE_NEW) | BIT(BMEQ_RESPONSE_COMPLETE) |
+	       BIT(BMEQ_RESPONSE_STABLE)));
+	/* Progression needs +20 % and +1 mL: 4 -> 5.2 (+30 %, +1.2 mL) is
+	 * progression, but at baseline high / follow-up low (4.4 -> 4.9: +0.5 mL)
+	 * it is stable. */
+	CHECK(bmeq_response_classes_within(&r, 4.0, 3.6, 4.4, 5.2, 4.9, 5.5) ==
+	      (BIT(BMEQ_RESPONSE_PROGRESSION) | BIT(BMEQ_RESPONSE_STABLE)));
+	/* Ranges wide enough to reach partial and progression: stable lies between. */
+	CHECK(bmeq_response_classes_within(&r, 4.0, 2.0, 6.0, 4.0, 2.0, 6.0) ==
+	      (BIT(BMEQ_RESPONSE_PARTIAL) | BIT(BMEQ_RESPONSE_STABLE) | BIT(BMEQ_RESPONSE_PROGRESSION)));
+	/* The point value counts even outside its range; no range is the point. */
+	CHECK(bmeq_response_classes_within(&r, 10.0, NAN, NAN, 6.0, NAN, NAN) ==
+	      BIT(BMEQ_RESPONSE_PARTIAL));
+	CHECK(bmeq_response_uncertain(&r, 10.0, 10.0, 10.0, 7.5, 6.0, 6.5));
+	/* A cut-off met exactly at a corner keeps its class (the 1e-9 margin):
+	 * 10 -> 7 is partial; 10 -> 7.0 with range 7.0-7.0 is not uncertain. */
+	CHECK(!bmeq_response_uncertain(&r, 10.0, 10.0, 10.0, 7.0, 7.0, 7.0));
+
+	/* Through the comparison: the row says why. */
+	with_ranges((const double[3]){4.0, 3.6, 4.4}, (const double[3]){3.0, 2.8, 3.2}, &c);
+	CHECK(c.side[0].response == BMEQ_RESPONSE_STABLE && c.side[0].uncertain);
+	CHECK(strncmp(c.side[0].message, "uncertain: class could be stable or partial within the "
+					 "visits' ranges (baseline 3.60-4.40 mL, follow-up "
+					 "2.80-3.20 mL)", 200) == 0);
+	CHECK(c.side[1].response == BMEQ_RESPONSE_NONE && !c.side[1].uncertain);
+	CHECK(c.side[1].message[0] == '\0');
+	CHECK_NEAR(c.side[0].baseline_ml_low, 3.6, 1e-12);
+	CHECK_NEAR(c.side[0].followup_ml_high, 3.2, 1e-12);
+	with_ranges((const double[3]){10.0, 9.0, 11.0}, (const double[3]){5.0, 4.6, 5.4}, &c);
+	CHECK(c.side[0].response == BMEQ_RESPONSE_PARTIAL && !c.side[0].uncertain);
+	CHECK(c.side[0].message[0] == '\0');
+	/* Written as yes / no in the uncertain column. */
+	bmeq_csv *w = NULL;
+	bmeq_csv_table *t = NULL;
+	size_t len;
+	int early[2] = {0, 0};
+	with_ranges((const double[3]){0.5, 0.45, 0.55}, (const double[3]){0.5, 0.45, 0.55}, &c);
+	CHECK(strstr(c.side[0].message, "could be stable, complete, new or none") != NULL);
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	if (!w)
+		return;
+	CHECK(bmeq_response_header(w, NULL) == BMEQ_OK);
+	CHECK(bmeq_response_rows(w, "01", "1", "2", &c, early, NULL) == BMEQ_OK);
+	const char *text = bmeq_csv_text(w, &len);
+	CHECK(bmeq_csv_parse(text, len, &t) == BMEQ_OK);
+	if (t) {
+		long u = bmeq_csv_column(t, "uncertain");
+		CHECK(u == bmeq_csv_column(t, "response") + 1);
+		CHECK(strcmp(bmeq_csv_cell(t, 0, u), "yes") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 1, u), "no") == 0);
+		bmeq_csv_table_destroy(t);
+	}
+	bmeq_csv_destroy(w);
+}
+
 /* Comparisons built by hand (volumes only) for the table tests. */
 static void volumes_only(const double b[2], const double f[2], bmeq_comparison *c)
 {
@@ -194,11 +294,11 @@ static void test_tables(void)
 
 	const char *text = bmeq_csv_text(w, &len);
 	CHECK(strncmp(text, "subject,side,baseline_session,session,baseline_edema_ml,edema_ml,"
-			    "change_ml,change_pct,resolved_ml,persistent_ml,new_ml,response,"
-			    "response_rule,early_retreatment,message,cycle\r\n", 160) == 0);
+			    "change_ml,change_pct,resolved_ml,persistent_ml,new_ml,response,uncertain,"
+			    "response_rule,early_retreatment,message,cycle\r\n", 170) == 0);
 	CHECK(bmeq_csv_parse(text, len, &t) == BMEQ_OK);
 	if (t) {
-		CHECK(t->nrows == 4 && t->ncols == 16);
+		CHECK(t->nrows == 4 && t->ncols == 17);
 		long er = bmeq_csv_column(t, "early_retreatment");
 		long rs = bmeq_csv_column(t, "response");
 		CHECK(strcmp(bmeq_csv_cell(t, 0, 1), "right") == 0);
@@ -208,7 +308,8 @@ static void test_tables(void)
 		CHECK(strcmp(bmeq_csv_cell(t, 0, 7), "-40.0") == 0);
 		CHECK(strcmp(bmeq_csv_cell(t, 0, 8), "") == 0); /* not registered */
 		CHECK(strcmp(bmeq_csv_cell(t, 0, rs), "partial") == 0);
-		CHECK(strcmp(bmeq_csv_cell(t, 0, 12),
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 12), "no") == 0); /* no ranges: never uncertain */
+		CHECK(strcmp(bmeq_csv_cell(t, 0, 13),
 			     "measurable>=0.5ml;partial<=-30%;progression>=+20%&>=+1ml") == 0);
 		/* yes on every right row (the first follow-up was partial), no on the left */
 		CHECK(strcmp(bmeq_csv_cell(t, 0, er), "yes") == 0);
@@ -218,7 +319,7 @@ static void test_tables(void)
 		CHECK(strcmp(bmeq_csv_cell(t, 2, rs), "complete") == 0);
 		CHECK(strcmp(bmeq_csv_cell(t, 3, rs), "not_evaluable") == 0);
 		CHECK(strcmp(bmeq_csv_cell(t, 3, 5), "") == 0);
-		CHECK(strcmp(bmeq_csv_cell(t, 3, 15), "2, late") == 0);
+		CHECK(strcmp(bmeq_csv_cell(t, 3, 16), "2, late") == 0);
 		CHECK(strcmp(bmeq_csv_cell(t, 2, 2), "1") == 0);
 		bmeq_csv_table_destroy(t);
 		t = NULL;
@@ -725,6 +826,8 @@ static void test_timepoint_from_scan(void)
 	strcpy(reg[0].side, "right");
 	strcpy(reg[0].status, "ok");
 	reg[0].edema_ml = 3.25;
+	reg[0].edema_ml_low = 3.0;
+	reg[0].edema_ml_high = 3.5;
 	strcpy(reg[1].side, "left");
 	strcpy(reg[1].status, "not_found");
 	strcpy(reg[1].message, "no credible head");
@@ -747,6 +850,9 @@ static void test_timepoint_from_scan(void)
 	CHECK(tp.side_status[0] == BMEQ_SIDE_OK && tp.edema_ml[0] == 3.25 && !tp.message[0]);
 	CHECK(tp.side_status[1] == BMEQ_SIDE_NOT_FOUND && isnan(tp.edema_ml[1]));
 	CHECK(tp.message[1] && strcmp(tp.message[1], "no credible head") == 0);
+	/* each visit's range goes with it (bmeq compare) */
+	CHECK(tp.has_range && tp.edema_ml_low[0] == 3.0 && tp.edema_ml_high[0] == 3.5);
+	CHECK(isnan(tp.edema_ml_low[1]) && isnan(tp.edema_ml_high[1]));
 	CHECK(tp.geom[0].found && tp.geom[0].radius == 24.0 && tp.geom[0].centre[0] == 5.0);
 
 	/* A user ROI: the head centre is the label's centroid, the radius that
@@ -780,6 +886,7 @@ int main(void)
 	test_rule_text_and_settings();
 	test_classify_boundaries();
 	test_tables();
+	test_uncertain();
 	test_timepoint_from_scan();
 	test_spatial();
 	test_phantom();
