@@ -16,6 +16,18 @@
  * truth map carries the same values on edema voxels and 0 elsewhere.
  * Side index 0 is the patient's right, 1 the patient's left, everywhere.
  *
+ * Edema is drawn by one of two models (bmeq_phantom_edema_model). The default,
+ * REALISTIC, follows what real clinical STIR shows: each lesion's peak signal
+ * is only 1.4-2.6x normal marrow (some at 1.4-1.7x, the hard real cases), the
+ * edema strength is patchy (a smooth multiplicative texture of about +-20 %
+ * with a 3-6 mm correlation length) and falls off over 2-5 mm (a raised
+ * cosine of the lesion's signed distance), and the voxels average it over
+ * their thick slices. BRIGHT is the earlier model (2.5-5x, uniform, sampled at
+ * voxel centres), kept bit for bit. In both, the edema truth is the zone
+ * where the edema process, before texture and noise, is at least half its
+ * full strength (what a reader outlines): the lesion shapes themselves, since
+ * both edge profiles pass through one half on the shape's surface.
+ *
  * Everything is deterministic for a given seed: the phantom uses its own
  * random generator (xoshiro256**), never rand().
  *
@@ -59,6 +71,12 @@ typedef enum bmeq_phantom_contrast {
 	BMEQ_PHANTOM_T1 = 1    /* fat and fatty marrow bright, fluid and edema dark */
 } bmeq_phantom_contrast;
 
+/* How edema looks in the image (the truth is the same shapes in both). */
+typedef enum bmeq_phantom_edema_model {
+	BMEQ_PHANTOM_EDEMA_REALISTIC = 0, /* 1.4-2.6x, patchy, graded edges (default) */
+	BMEQ_PHANTOM_EDEMA_BRIGHT = 1     /* the earlier 2.5-5x uniform lesions */
+} bmeq_phantom_edema_model;
+
 typedef enum bmeq_phantom_lesion_kind {
 	BMEQ_PHANTOM_LESION_ELLIPSOID = 0, /* diffuse and focal lesions */
 	BMEQ_PHANTOM_LESION_CRESCENT = 1   /* subchondral band under the weight-bearing dome */
@@ -89,7 +107,10 @@ typedef struct bmeq_phantom_lesion {
 	double centre[3];     /* ellipsoid centre; crescent: the head centre */
 	double axis[3][3];    /* ellipsoid: unit axes (rows); crescent: axis[0] = dome direction */
 	double radii[3];      /* ellipsoid: semi-axes mm; crescent: depth mm, half-angle deg, head radius mm */
-	double margin_mm;     /* half-width of the soft edge (signal ramps across +-margin) */
+	double margin_mm;     /* BRIGHT: half-width of the soft edge (signal ramps across +-margin) */
+	double peak_ratio;    /* REALISTIC: signal to normal marrow at full strength, 1.4-2.6 */
+	double edge_mm;       /* REALISTIC: width of the graded edge, 2-5 mm: full strength
+			       * edge_mm/2 inside the surface, half on it, none edge_mm/2 outside */
 } bmeq_phantom_lesion;
 
 /* One proximal femur and its joint, in the body frame. */
@@ -106,7 +127,11 @@ typedef struct bmeq_phantom_hip {
 	double cartilage_mm;      /* femoral and acetabular cartilage, each */
 	double acetabular_incl_deg, acetabular_av_deg, acetabular_cover_deg;
 	double effusion_mm;       /* capsule distension around head and neck; 0 = none */
-	double edema_ratio;       /* edema to normal marrow signal, 2.5-5 */
+	double edema_ratio;       /* BRIGHT: edema to normal marrow signal, 2.5-5 */
+	double patch_amp;         /* REALISTIC: SD of the patchy texture of the edema strength
+				   * (relative, 0.10-0.14: about +-20 %); 0 = uniform */
+	double patch_corr_mm;     /* REALISTIC: its correlation length, 3-6 mm */
+	uint64_t patch_seed;      /* REALISTIC: its waves */
 	double edema_scale;       /* session scaling of every lesion's size; 0 = no edema */
 	int pattern;              /* bmeq_phantom_pattern (informative) */
 	int nlesions;
@@ -122,6 +147,7 @@ typedef struct bmeq_phantom_anatomy {
 	double bladder_centre[3], bladder_radius[3];
 	double marrow_texture;     /* relative amplitude of the marrow texture, e.g. 0.08 */
 	uint64_t texture_seed;
+	int edema_model;           /* bmeq_phantom_edema_model (0: REALISTIC) */
 } bmeq_phantom_anatomy;
 
 /* One simulated acquisition and how it is stored. */
@@ -181,9 +207,9 @@ typedef struct bmeq_phantom_scan {
 } bmeq_phantom_scan;
 
 /* Fills p with a fixed mid-range subject (both hips, diffuse edema on the
- * left, a focal lesion on the right, no effusion) and a coronal STIR
- * acquisition without repositioning, as a reproducible starting point for
- * tests. */
+ * left, a focal lesion on the right, no effusion, the REALISTIC edema model;
+ * set p->anat.edema_model for the other) and a coronal STIR acquisition
+ * without repositioning, as a reproducible starting point for tests. */
 void bmeq_phantom_params_default(bmeq_phantom_params *p);
 
 /* Simulates one scan. p->acq's storage fields are ignored. *out is owned by
@@ -212,8 +238,10 @@ typedef struct bmeq_phantom_subject {
 
 /* Draws subject number `subject` (0-based) of the study with this seed. The
  * first six subjects of every study follow a fixed plan of trajectories and
- * patterns (so that a default study covers every class); later ones are
- * drawn at random. Deterministic. */
+ * patterns (so that a default study covers every class, and holds faint
+ * 1.4-1.7x hips); later ones are drawn at random. The edema model is
+ * REALISTIC (set out->anat.edema_model for the other; the shapes, anatomy
+ * and truth do not depend on it). Deterministic. */
 void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_subject *out);
 
 /* The edema size factor (multiplying lesion radii) of trajectory traj at
@@ -231,6 +259,7 @@ void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, u
 typedef struct bmeq_phantom_study_opts {
 	int with_t1;       /* also write a T1-weighted scan per session (same grid) */
 	int gzip_level;    /* 1-9; default 1 (fast: noise does not compress anyway) */
+	int edema_model;   /* bmeq_phantom_edema_model; default REALISTIC */
 } bmeq_phantom_study_opts;
 
 void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o);
@@ -244,8 +273,12 @@ void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o);
 bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsigned nsessions,
 				     uint64_t seed, const bmeq_phantom_study_opts *opts);
 
-/* Short names used in truth.json ("coronal", "diffuse", "complete" ...). */
+/* Short names used in truth.json ("coronal", "diffuse", "complete",
+ * "realistic" ...); "unknown" out of range. bmeq_phantom_edema_model_parse
+ * returns the model named (0 or 1), or -1 for an unknown name. */
 const char *bmeq_phantom_orient_name(int orient);
+const char *bmeq_phantom_edema_model_name(int model);
+int bmeq_phantom_edema_model_parse(const char *name);
 const char *bmeq_phantom_pattern_name(int pattern);
 const char *bmeq_phantom_trajectory_name(int traj);
 

@@ -159,6 +159,64 @@ typedef struct rowcand {
 	long lo, hi, next;
 } rowcand;
 
+/* REALISTIC edema of the voxel centred at pt: per side, the mean over the
+ * voxel's sub-points (1 mm slabs through the slice, 2 x 2 in-plane, as thick
+ * slices average it) of the edema excess (peak ratio - 1) x graded edge x
+ * patchy texture, into ex[side], and of the graded edge alone into pr_out
+ * (for T1). Lesion primitives are rc[0..nrc) in range of voxel li. */
+static void realistic_edema(const bmeq_ph_model *m, const rowcand *rc, size_t nrc, long li,
+			    const double pt[3], double half[3][3], double hd, int ns,
+			    const int want[2], double ex[2], double pr_out[2])
+{
+	uint16_t les[2][BMEQ_PHANTOM_MAX_LESIONS * 2];
+	size_t nl[2] = {0, 0};
+
+	ex[0] = ex[1] = pr_out[0] = pr_out[1] = 0.0;
+	for (size_t c = 0; c < nrc; c++) {
+		const bmeq_ph_prim *pr = &m->prim[rc[c].idx];
+		if (pr->role != BMEQ_PH_LESION || pr->group > 1 || !want[pr->group] ||
+		    li < rc[c].lo || li > rc[c].hi || nl[pr->group] >= BMEQ_PHANTOM_MAX_LESIONS * 2)
+			continue;
+		/* 1-Lipschitz: no sub-point of this voxel is within the edge. */
+		if (bmeq_ph_prim_eval(pr, pt) >= 0.5 * pr->edge + hd)
+			continue;
+		les[pr->group][nl[pr->group]++] = rc[c].idx;
+	}
+	if (nl[0] == 0 && nl[1] == 0)
+		return;
+	double n = 0.0;
+	for (int k = 0; k < ns; k++) {
+		double fk = (2.0 * k + 1.0) / ns - 1.0;
+		for (int j = 0; j < 2; j++)
+			for (int i = 0; i < 2; i++) {
+				double fi = i ? 0.5 : -0.5, fj = j ? 0.5 : -0.5, q[3];
+				for (int x = 0; x < 3; x++)
+					q[x] = pt[x] + fi * half[0][x] + fj * half[1][x] +
+					       fk * half[2][x];
+				n += 1.0;
+				for (int s = 0; s < 2; s++) {
+					double best = 0.0, bw = 0.0;
+					for (size_t l = 0; l < nl[s]; l++) {
+						const bmeq_ph_prim *pr = &m->prim[les[s][l]];
+						double w = bmeq_ph_edema_profile(bmeq_ph_prim_eval(pr, q),
+										 pr->edge);
+						if (w * pr->excess > best)
+							best = w * pr->excess;
+						if (w > bw)
+							bw = w;
+					}
+					if (best > 0.0)
+						ex[s] += best * bmeq_ph_edema_patch(m, s, q);
+					pr_out[s] += bw;
+				}
+			}
+	}
+	for (int s = 0; s < 2; s++) {
+		ex[s] /= n;
+		pr_out[s] /= n;
+	}
+}
+
 /* Fills image, labels and truth maps voxel by voxel. */
 static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_phantom_scan *sc,
 		   double W[4][4], double *bias)
@@ -258,22 +316,32 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 				memset(&acc, 0, sizeof(acc));
 				bmeq_ph_sample_box(m, &plan, pt, half, cand, s0, nc, masks, 1.0, &acc);
 
-				double we[2] = {0.0, 0.0};
-				for (size_t c = 0; c < nc; c++) {
-					const bmeq_ph_prim *pr = &m->prim[cand[c]];
-					if (pr->role == BMEQ_PH_LESION && pr->group < 2) {
-						double w = bmeq_ph_edema_weight(s0[c], pr->margin);
-						if (w > we[pr->group])
-							we[pr->group] = w;
+				double we[2] = {0.0, 0.0}, ex[2] = {0.0, 0.0};
+				if (m->edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT) {
+					/* The earlier model, kept bit for bit: the edge
+					 * sampled at the voxel centre, one ratio per hip. */
+					for (size_t c = 0; c < nc; c++) {
+						const bmeq_ph_prim *pr = &m->prim[cand[c]];
+						if (pr->role == BMEQ_PH_LESION && pr->group < 2) {
+							double w = bmeq_ph_edema_weight(s0[c], pr->margin);
+							if (w > we[pr->group])
+								we[pr->group] = w;
+						}
 					}
+					for (int s = 0; s < 2; s++)
+						ex[s] = (m->edema_ratio[s] - 1.0) * we[s];
+				} else {
+					const int want[2] = {acc.marrow[0] > 0.0, acc.marrow[1] > 0.0};
+					if (want[0] || want[1])
+						realistic_edema(m, rc, nrc, li, pt, half, hd, ns < 1 ? 1 : ns,
+								want, ex, we);
 				}
 				double v = acc.signal;
 				if (acc.marrow[0] > 0.0 || acc.marrow[1] > 0.0 || acc.red_marrow > 0.0) {
 					double tex = bmeq_ph_texture(m, pt);
 					for (int s = 0; s < 2; s++) {
-						double f = m->contrast == BMEQ_PHANTOM_T1
-								   ? 1.0 - 0.6 * we[s]
-								   : 1.0 + (m->edema_ratio[s] - 1.0) * we[s];
+						double f = m->contrast == BMEQ_PHANTOM_T1 ? 1.0 - 0.6 * we[s]
+											  : 1.0 + ex[s];
 						v += acc.marrow[s] * m->intensity[BMEQ_PH_T_MARROW] * f * tex;
 					}
 					v += acc.red_marrow * m->intensity[BMEQ_PH_T_RED_MARROW] * tex;

@@ -436,7 +436,7 @@ static void add_femur(builder *b, const bmeq_phantom_hip *h, const bmeq_ph_hip_f
 }
 
 /* Lesion primitives at the hip's current edema scale. */
-static void add_lesions(builder *b, const bmeq_phantom_hip *h, int s)
+static void add_lesions(builder *b, const bmeq_phantom_hip *h, int s, int model)
 {
 	double k = h->edema_scale;
 
@@ -445,12 +445,14 @@ static void add_lesions(builder *b, const bmeq_phantom_hip *h, int s)
 	for (int l = 0; l < h->nlesions && l < BMEQ_PHANTOM_MAX_LESIONS; l++) {
 		const bmeq_phantom_lesion *le = &h->lesion[l];
 		bmeq_ph_prim *pr;
+		/* The bounding sphere must hold the whole edge of the model drawn. */
+		double reach = model == BMEQ_PHANTOM_EDEMA_BRIGHT ? le->margin_mm : 0.5 * le->edge_mm;
 		if (le->kind == BMEQ_PHANTOM_LESION_CRESCENT) {
 			double depth = le->radii[0] * k, rh = le->radii[2];
 			double half = le->radii[1] * (k < 1.0 ? 0.5 + 0.5 * k : 1.0);
 			if (depth < 0.3)
 				continue;
-			pr = add_prim(b, BMEQ_PH_LESION, s, le->centre, rh + le->margin_mm);
+			pr = add_prim(b, BMEQ_PH_LESION, s, le->centre, rh + reach);
 			push_atom(pr, atom_sphere(le->centre, rh, 0));
 			push_atom(pr, atom_sphere(le->centre, rh - depth, 1));
 			push_atom(pr, atom_cone(le->centre, le->axis[0], half));
@@ -458,13 +460,16 @@ static void add_lesions(builder *b, const bmeq_phantom_hip *h, int s)
 			double r[3] = {le->radii[0] * k, le->radii[1] * k, le->radii[2] * k};
 			if (r[0] < 0.3 || r[1] < 0.3 || r[2] < 0.3)
 				continue;
-			pr = add_prim(b, BMEQ_PH_LESION, s, le->centre, maxr(r) + le->margin_mm);
+			pr = add_prim(b, BMEQ_PH_LESION, s, le->centre, maxr(r) + reach);
 			double ax[3][3];
 			memcpy(ax, le->axis, sizeof(ax));
 			push_atom(pr, atom_ell(le->centre, ax, r, 0));
 		}
-		if (pr)
+		if (pr) {
 			pr->margin = le->margin_mm;
+			pr->excess = le->peak_ratio - 1.0;
+			pr->edge = le->edge_mm;
+		}
 	}
 }
 
@@ -498,7 +503,19 @@ bmeq_status bmeq_ph_model_build(const bmeq_phantom_anatomy *a, int contrast, bme
 		    h->nlesions > BMEQ_PHANTOM_MAX_LESIONS || !(h->edema_ratio >= 1.0))
 			return bmeq_fail(BMEQ_E_ARG, "phantom: %s hip parameters out of range",
 					 s ? "left" : "right");
+		if (a->edema_model != BMEQ_PHANTOM_EDEMA_REALISTIC)
+			continue;
+		int bad = !(h->patch_amp >= 0.0 && h->patch_amp <= 0.3) ||
+			  (h->patch_amp > 0.0 && !(h->patch_corr_mm >= 0.5 && h->patch_corr_mm <= 50.0));
+		for (int l = 0; l < h->nlesions; l++)
+			bad |= !(h->lesion[l].peak_ratio >= 1.0 && h->lesion[l].peak_ratio <= 20.0) ||
+			       !(h->lesion[l].edge_mm > 0.0 && h->lesion[l].edge_mm <= 20.0);
+		if (bad)
+			return bmeq_fail(BMEQ_E_ARG, "phantom: %s hip edema parameters out of range",
+					 s ? "left" : "right");
 	}
+	if (a->edema_model != BMEQ_PHANTOM_EDEMA_REALISTIC && a->edema_model != BMEQ_PHANTOM_EDEMA_BRIGHT)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown edema model %d", a->edema_model);
 	if (!(a->body_radius[0] > a->fat_mm + 10.0) || !(a->body_radius[1] > a->fat_mm + 10.0) ||
 	    !(a->fat_mm > 0.0))
 		return bmeq_fail(BMEQ_E_ARG, "phantom: body size out of range");
@@ -524,7 +541,7 @@ bmeq_status bmeq_ph_model_build(const bmeq_phantom_anatomy *a, int contrast, bme
 		bmeq_ph_hip_frame_make(&a->hip[s], s, &f);
 		add_pelvis(&b, &a->hip[s], &f, s);
 		add_femur(&b, &a->hip[s], &f, s);
-		add_lesions(&b, &a->hip[s], s);
+		add_lesions(&b, &a->hip[s], s, a->edema_model);
 		m->edema_ratio[s] = a->hip[s].edema_ratio;
 	}
 	if (b.overflow)
@@ -546,7 +563,56 @@ bmeq_status bmeq_ph_model_build(const bmeq_phantom_anatomy *a, int contrast, bme
 			m->tex_k[w][i] = d[i] * 2.0 * PI / len;
 		m->tex_phase[w] = bmeq_ph_rng_range(&rng, 0.0, 2.0 * PI);
 	}
+
+	/* Patchy edema: BMEQ_PH_PATCH_WAVES plane waves per side in random
+	 * directions. A sum of waves of wavelength L in random directions has the
+	 * correlation sin(kr)/kr (k = 2 pi / L), which falls to 1/e at r ~ L/pi:
+	 * wavelengths of pi x (0.8-1.25) x the correlation length. */
+	m->edema_model = a->edema_model;
+	for (int s = 0; s < 2 && a->edema_model == BMEQ_PHANTOM_EDEMA_REALISTIC; s++) {
+		const bmeq_phantom_hip *h = &a->hip[s];
+		if (!(h->patch_amp > 0.0))
+			continue;
+		m->patch_amp[s] = h->patch_amp;
+		bmeq_ph_rng_seed(&rng, h->patch_seed, 0x7061746368ull, (uint64_t)s);
+		for (int w = 0; w < BMEQ_PH_PATCH_WAVES; w++) {
+			double d[3] = {bmeq_ph_rng_normal(&rng), bmeq_ph_rng_normal(&rng),
+				       bmeq_ph_rng_normal(&rng)};
+			double len = PI * h->patch_corr_mm * bmeq_ph_rng_range(&rng, 0.8, 1.25);
+			bmeq_ph_normalize(d);
+			for (int i = 0; i < 3; i++)
+				m->patch_k[s][w][i] = d[i] * 2.0 * PI / len;
+			m->patch_phase[s][w] = bmeq_ph_rng_range(&rng, 0.0, 2.0 * PI);
+		}
+	}
 	return BMEQ_OK;
+}
+
+double bmeq_ph_edema_patch(const bmeq_ph_model *m, int side, const double p[3])
+{
+	double t = 0.0;
+
+	if (m->patch_amp[side] == 0.0)
+		return 1.0;
+	for (int w = 0; w < BMEQ_PH_PATCH_WAVES; w++)
+		t += bmeq_ph_cos(bmeq_ph_dot(m->patch_k[side][w], p) + m->patch_phase[side][w]);
+	/* The sum of N waves with random phases has SD sqrt(N / 2): scaled to
+	 * SD patch_amp, about +-20 % at 0.12 (90 % of the points). Never below
+	 * 0.1, although 0.3 x sqrt(12) would need every wave at its trough. */
+	t = 1.0 + m->patch_amp[side] * t * 0.57735026918962576451; /* 1/sqrt(3) */
+	return t > 0.1 ? t : 0.1;
+}
+
+double bmeq_ph_edema_profile(double s, double edge)
+{
+	if (!(edge > 0.0))
+		return s < 0.0 ? 1.0 : s == 0.0 ? 0.5 : 0.0;
+	double x = s / edge + 0.5;
+	if (x <= 0.0)
+		return 1.0;
+	if (x >= 1.0)
+		return 0.0;
+	return 0.5 + 0.5 * bmeq_ph_cos(PI * x);
 }
 
 double bmeq_ph_texture(const bmeq_ph_model *m, const double p[3])

@@ -120,8 +120,12 @@ typedef struct bmeq_ph_prim {
 	double bc[3], br;     /* bounding sphere (br < 0: unbounded) */
 	int role;             /* BMEQ_PH_* role */
 	int group;            /* 0 right, 1 left, 2 midline */
-	double margin;        /* LESION: soft edge half-width, mm */
+	double margin;        /* LESION, BRIGHT: soft edge half-width, mm */
+	double excess;        /* LESION, REALISTIC: peak ratio - 1 */
+	double edge;          /* LESION, REALISTIC: graded edge width, mm */
 } bmeq_ph_prim;
+
+#define BMEQ_PH_PATCH_WAVES 6
 
 typedef struct bmeq_ph_model {
 	size_t nprim;
@@ -132,6 +136,10 @@ typedef struct bmeq_ph_model {
 	/* marrow texture: a few plane waves */
 	double tex_amp;
 	double tex_k[4][3], tex_phase[4];
+	/* REALISTIC edema: per side, the patchy texture of the edema strength */
+	int edema_model;
+	double patch_amp[2];
+	double patch_k[2][BMEQ_PH_PATCH_WAVES][3], patch_phase[2][BMEQ_PH_PATCH_WAVES];
 } bmeq_ph_model;
 
 /* Builds the model of an anatomy (body frame). BMEQ_E_ARG when a size is out
@@ -157,8 +165,19 @@ void bmeq_ph_compose(const uint32_t masks[3], bmeq_ph_sample *out);
 /* Marrow texture factor at body point p. */
 double bmeq_ph_texture(const bmeq_ph_model *m, const double p[3]);
 
-/* Edema weight in [0, 1] for a lesion primitive's signed distance s. */
+/* BRIGHT: edema weight in [0, 1] for a lesion primitive's signed distance s
+ * (a smoothstep across +-margin, 0.5 at s = 0). */
 double bmeq_ph_edema_weight(double s, double margin);
+
+/* REALISTIC: the graded edge, in [0, 1], at signed distance s of a lesion
+ * whose edge is `edge` mm wide: a raised cosine from 1 at s = -edge/2 to 0
+ * at s = +edge/2, exactly 0.5 at s = 0 (so the half-strength zone, the truth,
+ * is the shape itself). */
+double bmeq_ph_edema_profile(double s, double edge);
+
+/* REALISTIC: the patchy texture factor of side `side`'s edema strength at
+ * body point p (1 when the side has none). */
+double bmeq_ph_edema_patch(const bmeq_ph_model *m, int side, const double p[3]);
 
 /* Hip geometry derived from the parameters (anatomy.c). */
 typedef struct bmeq_ph_hip_frame {
@@ -182,6 +201,11 @@ void bmeq_ph_anatomy_random(bmeq_ph_rng *r, bmeq_phantom_anatomy *a);
  * The _fixed variant uses a constant stream (for the default subject). */
 void bmeq_ph_lesions_make(bmeq_ph_rng *r, bmeq_phantom_hip *h, int side, int pattern);
 void bmeq_ph_lesions_make_fixed(bmeq_phantom_hip *h, int side, int pattern);
+
+/* REALISTIC appearance of h's lesions (peak ratio, edge width) and of its
+ * patchy texture, from their own stream r (so that the shapes, drawn before,
+ * and the BRIGHT model do not change). low: every lesion at 1.4-1.7x. */
+void bmeq_ph_lesions_realism(bmeq_ph_rng *r, bmeq_phantom_hip *h, int low);
 
 /* Rigid body -> world transform of an acquisition as a 4x4 matrix. */
 void bmeq_ph_rigid(const bmeq_phantom_acq *acq, double m[4][4]);

@@ -13,29 +13,33 @@
 static const struct {
 	int traj[2], pattern[2];
 	int effusion[2];
+	int faint[2]; /* REALISTIC: every lesion at 1.4-1.7x (the hard real cases) */
 } plan6[6] = {
 	/* right, left: the case that started bmeq is a left hip */
 	{{BMEQ_PHANTOM_TRAJ_NONE, BMEQ_PHANTOM_TRAJ_COMPLETE},
-	 {BMEQ_PHANTOM_PATTERN_NONE, BMEQ_PHANTOM_PATTERN_DIFFUSE}, {0, 0}},
+	 {BMEQ_PHANTOM_PATTERN_NONE, BMEQ_PHANTOM_PATTERN_DIFFUSE}, {0, 0}, {0, 0}},
 	{{BMEQ_PHANTOM_TRAJ_PARTIAL, BMEQ_PHANTOM_TRAJ_NONE},
-	 {BMEQ_PHANTOM_PATTERN_DIFFUSE, BMEQ_PHANTOM_PATTERN_NONE}, {0, 1}},
+	 {BMEQ_PHANTOM_PATTERN_DIFFUSE, BMEQ_PHANTOM_PATTERN_NONE}, {0, 1}, {1, 0}},
 	{{BMEQ_PHANTOM_TRAJ_STABLE, BMEQ_PHANTOM_TRAJ_PROGRESSION},
-	 {BMEQ_PHANTOM_PATTERN_FOCAL, BMEQ_PHANTOM_PATTERN_CRESCENT}, {1, 0}},
+	 {BMEQ_PHANTOM_PATTERN_FOCAL, BMEQ_PHANTOM_PATTERN_CRESCENT}, {1, 0}, {0, 1}},
 	{{BMEQ_PHANTOM_TRAJ_NEW, BMEQ_PHANTOM_TRAJ_PARTIAL},
-	 {BMEQ_PHANTOM_PATTERN_FOCAL, BMEQ_PHANTOM_PATTERN_MULTIFOCAL}, {0, 0}},
+	 {BMEQ_PHANTOM_PATTERN_FOCAL, BMEQ_PHANTOM_PATTERN_MULTIFOCAL}, {0, 0}, {0, 0}},
 	{{BMEQ_PHANTOM_TRAJ_NONE, BMEQ_PHANTOM_TRAJ_NONE},
-	 {BMEQ_PHANTOM_PATTERN_NONE, BMEQ_PHANTOM_PATTERN_NONE}, {1, 0}},
+	 {BMEQ_PHANTOM_PATTERN_NONE, BMEQ_PHANTOM_PATTERN_NONE}, {1, 0}, {0, 0}},
 	{{BMEQ_PHANTOM_TRAJ_COMPLETE, BMEQ_PHANTOM_TRAJ_STABLE},
-	 {BMEQ_PHANTOM_PATTERN_CRESCENT, BMEQ_PHANTOM_PATTERN_MULTIFOCAL}, {0, 1}},
+	 {BMEQ_PHANTOM_PATTERN_CRESCENT, BMEQ_PHANTOM_PATTERN_MULTIFOCAL}, {0, 1}, {0, 0}},
 };
 
-/* Stream tags keep the random draws of different purposes independent. */
-enum { TAG_SUBJECT = 1, TAG_LESION = 2, TAG_SESSION = 3, TAG_PLAN = 4 };
+/* Stream tags keep the random draws of different purposes independent
+ * (5 is the visit dates', in study_write.c). TAG_REALISM, added with the
+ * REALISTIC model, leaves every earlier stream and so the BRIGHT study as it
+ * was. */
+enum { TAG_SUBJECT = 1, TAG_LESION = 2, TAG_SESSION = 3, TAG_PLAN = 4, TAG_REALISM = 6 };
 
 void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_subject *out)
 {
 	bmeq_ph_rng r, rp;
-	int traj[2], pat[2], eff[2];
+	int traj[2], pat[2], eff[2], faint[2] = {0, 0};
 
 	memset(out, 0, sizeof(*out));
 	bmeq_ph_rng_seed(&r, seed, TAG_SUBJECT, subject);
@@ -49,6 +53,7 @@ void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_sub
 			traj[s] = plan6[subject].traj[s];
 			pat[s] = plan6[subject].pattern[s];
 			eff[s] = plan6[subject].effusion[s];
+			faint[s] = plan6[subject].faint[s];
 		}
 	} else {
 		static const int pool[6] = {BMEQ_PHANTOM_TRAJ_NONE,     BMEQ_PHANTOM_TRAJ_NONE,
@@ -73,6 +78,8 @@ void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_sub
 				     traj[s] == BMEQ_PHANTOM_TRAJ_NONE ? BMEQ_PHANTOM_PATTERN_NONE
 								       : pat[s]);
 		h->effusion_mm = eff[s] ? bmeq_ph_rng_range(&rl, 2.0, 5.0) : 0.0;
+		bmeq_ph_rng_seed(&rl, seed, TAG_REALISM, subject * 2u + (unsigned)s);
+		bmeq_ph_lesions_realism(&rl, h, faint[s]);
 	}
 }
 

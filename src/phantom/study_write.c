@@ -17,6 +17,7 @@ void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->gzip_level = 1;
+	o->edema_model = BMEQ_PHANTOM_EDEMA_REALISTIC;
 }
 
 /* mkdir -p */
@@ -109,7 +110,22 @@ static void subject_json(bmeq_ph_json *j, const bmeq_phantom_subject *s, unsigne
 		bmeq_ph_json_str(j, "pattern", bmeq_phantom_pattern_name(h->pattern));
 		bmeq_ph_json_int(j, "lesions_drawn", h->nlesions);
 		bmeq_ph_json_num(j, "effusion_mm", h->effusion_mm, 2);
-		bmeq_ph_json_num(j, "edema_ratio", h->edema_ratio, 3);
+		if (s->anat.edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT) {
+			bmeq_ph_json_num(j, "edema_ratio", h->edema_ratio, 3);
+		} else {
+			/* What each drawn lesion looks like at full strength. */
+			double ratio[BMEQ_PHANTOM_MAX_LESIONS], edge[BMEQ_PHANTOM_MAX_LESIONS];
+			size_t nl = h->nlesions < BMEQ_PHANTOM_MAX_LESIONS ? (size_t)h->nlesions
+									   : BMEQ_PHANTOM_MAX_LESIONS;
+			for (size_t l = 0; l < nl; l++) {
+				ratio[l] = h->lesion[l].peak_ratio;
+				edge[l] = h->lesion[l].edge_mm;
+			}
+			bmeq_ph_json_vec(j, "lesion_peak_ratio", ratio, nl, 3);
+			bmeq_ph_json_vec(j, "lesion_edge_mm", edge, nl, 2);
+			bmeq_ph_json_num(j, "patch_amplitude", h->patch_amp, 3);
+			bmeq_ph_json_num(j, "patch_correlation_mm", h->patch_corr_mm, 2);
+		}
 		bmeq_ph_json_num(j, "head_radius_mm", h->head_radius, 3);
 		bmeq_ph_json_vec(j, "head_centre_body_mm", h->head_centre, 3, 3);
 		bmeq_ph_json_num(j, "neck_shaft_deg", h->neck_shaft_deg, 2);
@@ -298,6 +314,8 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 		bmeq_phantom_study_opts_init(&o);
 	if (nsubjects < 1 || nsubjects > 99 || nsessions < 1 || nsessions > 99)
 		return bmeq_fail(BMEQ_E_ARG, "phantom: subjects and sessions must be 1-99");
+	if (o.edema_model != BMEQ_PHANTOM_EDEMA_REALISTIC && o.edema_model != BMEQ_PHANTOM_EDEMA_BRIGHT)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown edema model %d", o.edema_model);
 	if (strlen(dir) > 3000)
 		return bmeq_fail(BMEQ_E_ARG, "phantom: output folder name too long");
 	st = make_dirs(dir);
@@ -335,6 +353,21 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 			 "*_ml: analytic shapes integrated in the body frame; *_grid_ml: truth "
 			 "label voxels x voxel volume (slice spacing) on the scan's grid; "
 			 "lesion_count: 26-connected components of the side's edema truth map");
+	bmeq_ph_json_str(&j, "edema_model", bmeq_phantom_edema_model_name(o.edema_model));
+	bmeq_ph_json_str(&j, "edema_note",
+			 o.edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT
+				 ? "bright: each hip's edema at edema_ratio (2.5-5x normal marrow), "
+				   "uniform, its soft edge sampled at voxel centres"
+				 : "realistic: each lesion at lesion_peak_ratio (1.4-2.6x normal marrow) "
+				   "at full strength, patchy (a smooth texture of SD patch_amplitude "
+				   "with a patch_correlation_mm correlation length multiplies the "
+				   "strength), falling off across lesion_edge_mm (a raised cosine of the "
+				   "lesion's signed distance, half strength on its surface), averaged "
+				   "over each voxel's slice");
+	bmeq_ph_json_str(&j, "truth_note",
+			 "edema truth = the zone where the edema process, before texture and "
+			 "noise, is at least half its full strength (what a reader outlines): the "
+			 "lesion shapes, identical for both edema models");
 	bmeq_ph_json_str(&j, "region_note",
 			 "head = the femoral head sphere (cortex included); neck = the neck "
 			 "cylinder outside that sphere up to neck_length_mm from the head centre "
@@ -345,6 +378,7 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	bmeq_ph_json_begin(&j, "subjects", '[');
 	for (unsigned s = 0; s < nsubjects; s++) {
 		bmeq_phantom_subject_make(seed, s, &subj[s]);
+		subj[s].anat.edema_model = o.edema_model;
 		subject_json(&j, &subj[s], s);
 	}
 	bmeq_ph_json_end(&j, ']');

@@ -14,7 +14,10 @@
 #include "check.h"
 
 #define PI 3.14159265358979323846
-#define BMEQ_PHANTOM_GOLDEN 0x7fabb091d300e4d8ull
+#define BMEQ_PHANTOM_GOLDEN 0xef20f8093fef8909ull
+/* The BRIGHT model's digest, unchanged since before the REALISTIC model was
+ * added (the earlier default): that model is kept bit for bit. */
+#define BMEQ_PHANTOM_GOLDEN_BRIGHT 0x7fabb091d300e4d8ull
 
 /* A small field of view around both hips keeps the tests fast. */
 static void small_fov(bmeq_phantom_params *p)
@@ -79,14 +82,19 @@ static void test_analytic_volumes(void)
 
 /* Truth label maps: label 1 (right head) at positive x, 2 (left head) at
  * negative x, centroids on the truth head centres; edema voxels lie inside
- * the region labels and are brighter than normal marrow on STIR. */
-static void test_orientation_and_labels(int orient, int flip)
+ * the region labels and are brighter than normal marrow on STIR: at least
+ * 1.5x with BRIGHT edema (3.5x), and with REALISTIC edema clearly brighter
+ * but no brighter than the lesion's peak ratio. */
+static void test_orientation_and_labels(int orient, int flip, int model)
 {
 	bmeq_phantom_params p;
 	bmeq_phantom_scan *sc = NULL;
 
 	bmeq_phantom_params_default(&p);
 	small_fov(&p);
+	p.anat.edema_model = model;
+	/* No coil bias: the two heads' intensities are compared below. */
+	memset(p.acq.bias_coef, 0, sizeof(p.acq.bias_coef));
 	p.acq.orient = orient;
 	p.acq.flip_lr = flip;
 	p.acq.oblique_deg = 18.0;
@@ -135,8 +143,115 @@ static void test_orientation_and_labels(int orient, int flip)
 			CHECK_NEAR(sum[l][r] / cnt[l], sc->truth[l - 1].head_centre_ras[r], 2.5);
 	CHECK(cnt[1] > 0 && sum[1][0] / cnt[1] > 50.0);  /* patient's right: +x */
 	CHECK(cnt[2] > 0 && sum[2][0] / cnt[2] < -50.0); /* patient's left: -x */
-	CHECK(ed_n > 0 && marrow_n > 0 && ed_sum / ed_n > 1.5 * marrow_sum / marrow_n);
+	double ratio = ed_n > 0 && marrow_n > 0 ? (ed_sum / ed_n) / (marrow_sum / marrow_n) : 0.0;
+	printf("%s edema, orientation %d flip %d: edema / normal marrow %.3f\n",
+	       bmeq_phantom_edema_model_name(model), orient, flip, ratio);
+	if (model == BMEQ_PHANTOM_EDEMA_BRIGHT) {
+		CHECK(ratio > 1.5);
+	} else {
+		double peak = p.anat.hip[BMEQ_PHANTOM_LEFT].lesion[0].peak_ratio;
+		CHECK(ratio > 1.0 + 0.4 * (peak - 1.0));
+		CHECK(ratio < peak);
+	}
 	bmeq_phantom_scan_destroy(sc);
+}
+
+/* The edema truth is the zone where the REALISTIC edema process is at least
+ * half its strength. With no noise, coil bias, marrow texture or patchy
+ * texture, on 1 mm cubic voxels, the voxels of the right head's focal lesion
+ * (wholly inside marrow) whose signal is at least halfway between normal
+ * marrow and the lesion's peak are the truth map's voxels, bar a thin shell
+ * where a voxel straddles the surface. */
+static void test_half_strength_truth(void)
+{
+	bmeq_phantom_params p;
+	bmeq_phantom_scan *sc = NULL;
+
+	bmeq_phantom_params_default(&p);
+	small_fov(&p);
+	p.acq.snr = 0.0;
+	memset(p.acq.bias_coef, 0, sizeof(p.acq.bias_coef));
+	p.acq.thickness_mm = 1.0;
+	p.acq.gap_mm = 0.0;
+	p.acq.fov_mm[0] = 120.0; /* around the right hip only */
+	p.acq.fov_mm[1] = 80.0;
+	p.acq.fov_centre[0] = p.anat.hip[BMEQ_PHANTOM_RIGHT].head_centre[0];
+	p.acq.fov_centre[1] = p.anat.hip[BMEQ_PHANTOM_RIGHT].head_centre[1];
+	p.acq.fov_centre[2] = p.anat.hip[BMEQ_PHANTOM_RIGHT].head_centre[2];
+	p.acq.nslices = 60;
+	p.anat.marrow_texture = 0.0;
+	p.anat.hip[BMEQ_PHANTOM_RIGHT].patch_amp = 0.0;
+	const bmeq_phantom_lesion *le = &p.anat.hip[BMEQ_PHANTOM_RIGHT].lesion[0];
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_OK);
+	if (!sc)
+		return;
+	size_t n = bmeq_grid_nvox(&sc->image->grid), truth = 0, half = 0, both = 0, full = 0;
+	double marrow = 0.42 * p.acq.scanner_scale, cut = marrow * (1.0 + 0.5 * (le->peak_ratio - 1.0));
+	double top = 0.0;
+	const bmeq_grid *g = &sc->image->grid;
+	const bmeq_phantom_side_truth *tr = &sc->truth[BMEQ_PHANTOM_RIGHT];
+	for (size_t i = 0; i < n; i++) {
+		/* Marrow only: the head's rim voxels also hold bright cartilage and
+		 * joint fluid. */
+		double ijk[3] = {(double)(i % g->dim[0]), (double)((i / g->dim[0]) % g->dim[1]),
+				 (double)(i / (g->dim[0] * g->dim[1]))}, w[3], d2 = 0.0;
+		bmeq_grid_voxel_to_world(g, ijk, w);
+		for (int r = 0; r < 3; r++)
+			d2 += (w[r] - tr->head_centre_ras[r]) * (w[r] - tr->head_centre_ras[r]);
+		double rin = tr->head_radius_mm - 4.0;
+		if (sc->labels[i] != BMEQ_PHANTOM_LABEL_RIGHT_HEAD || d2 > rin * rin)
+			continue;
+		double v = sc->image->data[i];
+		int t = sc->edema[i] == BMEQ_PHANTOM_LABEL_RIGHT_HEAD, h = v >= cut;
+		truth += t;
+		half += h;
+		both += t && h;
+		full += v >= marrow * le->peak_ratio * 0.999;
+		top = v > top ? v : top;
+	}
+	double dice = truth + half ? 2.0 * (double)both / (double)(truth + half) : 0.0;
+	printf("half-strength zone: %zu voxels, truth %zu, Dice %.4f; peak %.3f of %.3f\n", half,
+	       truth, dice, top / marrow, le->peak_ratio);
+	CHECK(truth > 1000);
+	CHECK_NEAR((double)half, (double)truth, 0.03 * (double)truth);
+	CHECK(dice > 0.97);
+	/* The core reaches the lesion's peak ratio and nothing exceeds it. */
+	CHECK(full > 0);
+	CHECK(top <= marrow * le->peak_ratio * 1.0001);
+	bmeq_phantom_scan_destroy(sc);
+}
+
+/* Both edema models share anatomy, lesion shapes and so every truth number
+ * and map; only the image differs, and REALISTIC edema is the fainter. */
+static void test_models_share_truth(void)
+{
+	bmeq_phantom_subject s;
+	bmeq_phantom_params p[2];
+	bmeq_phantom_scan *sc[2] = {NULL, NULL};
+
+	bmeq_phantom_subject_make(7, 0, &s);
+	for (int k = 0; k < 2; k++) {
+		bmeq_phantom_session_params(7, &s, 0, 0, 3, &p[k]);
+		small_fov(&p[k]);
+		p[k].anat.edema_model = k ? BMEQ_PHANTOM_EDEMA_BRIGHT : BMEQ_PHANTOM_EDEMA_REALISTIC;
+		CHECK(bmeq_phantom_scan_make(&p[k], &sc[k]) == BMEQ_OK);
+	}
+	if (sc[0] && sc[1]) {
+		size_t n = bmeq_grid_nvox(&sc[0]->image->grid);
+		double e[2] = {0.0, 0.0}, cnt = 0.0;
+		CHECK(memcmp(sc[0]->labels, sc[1]->labels, n) == 0);
+		CHECK(memcmp(sc[0]->edema, sc[1]->edema, n) == 0);
+		CHECK(memcmp(sc[0]->truth, sc[1]->truth, sizeof(sc[0]->truth)) == 0);
+		for (size_t i = 0; i < n; i++)
+			if (sc[0]->edema[i]) {
+				e[0] += sc[0]->image->data[i];
+				e[1] += sc[1]->image->data[i];
+				cnt++;
+			}
+		CHECK(cnt > 0 && e[0] < 0.8 * e[1]);
+	}
+	bmeq_phantom_scan_destroy(sc[0]);
+	bmeq_phantom_scan_destroy(sc[1]);
 }
 
 static void test_determinism(void)
@@ -174,9 +289,12 @@ static void test_determinism(void)
 	bmeq_phantom_scan_destroy(c);
 }
 
-/* Left and right are drawn separately, and subjects differ. */
+/* Left and right are drawn separately, and subjects differ; REALISTIC edema
+ * within its ranges. */
 static void test_anatomy_ranges(void)
 {
+	int nles = 0, faint = 0, strong = 0;
+
 	for (unsigned i = 0; i < 40; i++) {
 		bmeq_phantom_subject s;
 		bmeq_phantom_subject_make(123, i, &s);
@@ -190,7 +308,35 @@ static void test_anatomy_ranges(void)
 			CHECK(h->neck_shaft_deg >= 120.0 && h->neck_shaft_deg <= 140.0);
 			CHECK(h->edema_ratio >= 2.5 && h->edema_ratio <= 5.0);
 			CHECK((s.trajectory[k] == BMEQ_PHANTOM_TRAJ_NONE) == (h->nlesions == 0));
+			CHECK(h->patch_amp >= 0.10 && h->patch_amp <= 0.14);
+			CHECK(h->patch_corr_mm >= 3.0 && h->patch_corr_mm <= 6.0);
+			for (int m = 0; m < h->nlesions; m++) {
+				double pk = h->lesion[m].peak_ratio, e = h->lesion[m].edge_mm;
+				CHECK(pk >= 1.4 && pk <= 2.6);
+				CHECK(e >= 2.0 && e <= 5.0);
+				nles++;
+				faint += pk <= 1.7;
+				strong += pk >= 2.2;
+			}
 		}
+		CHECK(s.anat.edema_model == BMEQ_PHANTOM_EDEMA_REALISTIC);
+	}
+	/* Real STIR edema is often faint: a fair share of the lesions at
+	 * 1.4-1.7x (a third are drawn there), and some clearly brighter. */
+	printf("lesions: %d, faint (<= 1.7x) %d, strong (>= 2.2x) %d\n", nles, faint, strong);
+	CHECK(faint >= nles / 5 && faint <= nles / 2);
+	CHECK(strong >= nles / 10);
+	/* The planned subjects hold whole faint hips (subject 2 right, 3 left),
+	 * whatever the seed. */
+	for (uint64_t seed = 1; seed < 4; seed++) {
+		bmeq_phantom_subject s1, s2;
+		bmeq_phantom_subject_make(seed, 1, &s1);
+		bmeq_phantom_subject_make(seed, 2, &s2);
+		for (int l = 0; l < s1.anat.hip[0].nlesions; l++)
+			CHECK(s1.anat.hip[0].lesion[l].peak_ratio <= 1.7);
+		for (int l = 0; l < s2.anat.hip[1].nlesions; l++)
+			CHECK(s2.anat.hip[1].lesion[l].peak_ratio <= 1.7);
+		CHECK(s1.anat.hip[0].nlesions > 0 && s2.anat.hip[1].nlesions > 0);
 	}
 }
 
@@ -324,12 +470,13 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
  * multiply-adds, so the same parameters give the same bits on every machine:
  * this recorded digest guards that (update it, with a note in the commit,
  * whenever the model itself is changed on purpose). */
-static void test_golden_digest(void)
+static void test_golden_digest(int model, uint64_t want)
 {
 	bmeq_phantom_params p;
 	bmeq_phantom_scan *sc = NULL;
 
 	bmeq_phantom_params_default(&p);
+	p.anat.edema_model = model;
 	small_fov(&p);
 	p.acq.nslices = 6;
 	p.acq.rotation_deg[1] = 2.0;
@@ -341,8 +488,9 @@ static void test_golden_digest(void)
 	h = fnv1a(h, sc->image->data, n * sizeof(float));
 	h = fnv1a(h, sc->labels, n);
 	h = fnv1a(h, sc->edema, n);
-	printf("phantom digest %016llx\n", (unsigned long long)h);
-	CHECK(h == BMEQ_PHANTOM_GOLDEN);
+	printf("phantom digest (%s edema) %016llx\n", bmeq_phantom_edema_model_name(model),
+	       (unsigned long long)h);
+	CHECK(h == want);
 	bmeq_phantom_scan_destroy(sc);
 }
 
@@ -366,22 +514,42 @@ static void test_bad_params(void)
 	bmeq_phantom_params_default(&p);
 	p.anat.hip[0].lesion[0].radii[0] = INFINITY;
 	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.anat.edema_model = 7;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.anat.hip[1].lesion[0].peak_ratio = NAN;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.anat.hip[0].lesion[0].edge_mm = 0.0;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	bmeq_phantom_params_default(&p);
+	p.anat.hip[0].patch_amp = 0.5;
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_E_ARG && sc == NULL);
+	CHECK(bmeq_phantom_edema_model_parse("realistic") == BMEQ_PHANTOM_EDEMA_REALISTIC);
+	CHECK(bmeq_phantom_edema_model_parse("bright") == BMEQ_PHANTOM_EDEMA_BRIGHT);
+	CHECK(bmeq_phantom_edema_model_parse("dim") == -1);
+	CHECK(strcmp(bmeq_phantom_edema_model_name(BMEQ_PHANTOM_EDEMA_BRIGHT), "bright") == 0);
 	bmeq_phantom_scan_destroy(NULL);
 }
 
 int main(void)
 {
 	test_analytic_volumes();
-	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 0);
-	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 1);
-	test_orientation_and_labels(BMEQ_PHANTOM_AXIAL, 0);
-	test_orientation_and_labels(BMEQ_PHANTOM_OBLIQUE, 1);
+	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 0, BMEQ_PHANTOM_EDEMA_REALISTIC);
+	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 1, BMEQ_PHANTOM_EDEMA_REALISTIC);
+	test_orientation_and_labels(BMEQ_PHANTOM_AXIAL, 0, BMEQ_PHANTOM_EDEMA_REALISTIC);
+	test_orientation_and_labels(BMEQ_PHANTOM_OBLIQUE, 1, BMEQ_PHANTOM_EDEMA_REALISTIC);
+	test_orientation_and_labels(BMEQ_PHANTOM_CORONAL, 1, BMEQ_PHANTOM_EDEMA_BRIGHT);
+	test_half_strength_truth();
+	test_models_share_truth();
 	test_determinism();
 	test_anatomy_ranges();
 	test_trajectories();
 	test_variants();
 	test_written_study();
 	test_bad_params();
-	test_golden_digest();
+	test_golden_digest(BMEQ_PHANTOM_EDEMA_REALISTIC, BMEQ_PHANTOM_GOLDEN);
+	test_golden_digest(BMEQ_PHANTOM_EDEMA_BRIGHT, BMEQ_PHANTOM_GOLDEN_BRIGHT);
 	CHECK_DONE();
 }
