@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Edema accuracy on two 12-scan phantom studies (seeds 7 and 2026, the demo's; each covers every
-# orientation and storage variant):
+# orientation and storage variant), drawn with the phantom's default realistic edema (1.4-2.6x
+# normal marrow at full strength, patchy, graded edges; truth = the zone at half strength or more,
+# what a reader outlines):
 #   1. with the truth head/neck map as --roi (the threshold, rim guard, half-maximum and lesion
-#      stages alone), seed 7,
-#   2. end to end with automatic segmentation, both seeds.
-# Targets (issue 6): median head-edema volume error <= 10 % for >= 2 mL lesions, median
-# Dice >= 0.80, at most 0.5 mL of edema on edema-free hips (effusions included).
+#      stages alone),
+#   2. end to end with automatic segmentation,
+# both seeds each. Targets (issue "Agree with radiologists on real STIR"; the defaults of
+# eval_phantom.py): median head-edema volume error <= 10 % for hips with >= 2 mL, median Dice
+# >= 0.85, at most 0.5 mL on edema-free hips (effusions included), and the truth volume within
+# bmeq's [edema_ml_low, edema_ml_high] on >= 90 % of the sides with edema. Every evaluation runs
+# and prints its figures; the test fails if any misses a target.
 set -euo pipefail
 bmeq=$1 data=$2 tmp=$3
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +18,13 @@ rm -rf "$tmp" && mkdir -p "$tmp"
 for seed in 7 2026; do
   "$bmeq" phantom -o "$tmp/study$seed" --subjects 4 --sessions 3 --seed "$seed" >/dev/null
 done
-/usr/bin/python3 "$here/tools/eval_phantom.py" "$bmeq" "$tmp/study7" "$tmp/truth_roi7" --truth-roi --check
+status=0
 for seed in 7 2026; do
-  /usr/bin/python3 "$here/tools/eval_phantom.py" "$bmeq" "$tmp/study$seed" "$tmp/auto$seed" --check
+  echo "== seed $seed, truth regions (--truth-roi)"
+  /usr/bin/python3 "$here/tools/eval_phantom.py" "$bmeq" "$tmp/study$seed" "$tmp/truth_roi$seed" \
+    --truth-roi --check || status=1
+  echo "== seed $seed, end to end"
+  /usr/bin/python3 "$here/tools/eval_phantom.py" "$bmeq" "$tmp/study$seed" "$tmp/auto$seed" \
+    --check || status=1
 done
+exit $status

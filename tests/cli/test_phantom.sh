@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_phantom.sh BMEQ DATA TMP - `bmeq phantom`: a 2 x 3 study (6 scans, so every storage
 # variant) is written, loads with `bmeq info` and with nibabel in the intended orientation
-# (tests/tools/check_phantom.py), the same seed gives identical voxels, and usage errors exit 2.
+# (tests/tools/check_phantom.py), the same seed gives identical voxels, --edema bright keeps the
+# truth and brightens the edema, and usage errors exit 2.
 set -u
 BMEQ=$1
 TMP=$3
@@ -59,6 +60,30 @@ cmp -s <(gzip -dc "$TMP/a/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz")
 	<(gzip -dc "$TMP/c/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") &&
 	err "seeds 11 and 12 gave the same scan"
 
+# Edema models: realistic by default, bright on request, recorded in truth.json; both draw the
+# same truth (label maps and volumes), only the image differs.
+"$BMEQ" phantom -o "$TMP/br" --subjects 1 --sessions 1 --seed 11 --edema bright 2>"$TMP/br.err" ||
+	err "--edema bright exited $?: $(head -3 "$TMP/br.err")"
+grep -q '"edema_model": *"realistic"' "$TMP/a/truth.json" || err "truth.json of the default study: edema_model is not realistic"
+grep -q '"edema_model": *"bright"' "$TMP/br/truth.json" || err "truth.json of --edema bright: edema_model is not bright"
+if [ -x "$PY" ] && "$PY" -c 'import nibabel' 2>/dev/null; then
+	"$PY" - "$TMP/b" "$TMP/br" <<'PYEOF' || err "bright and realistic studies of one seed should share the truth, not the image"
+import json, sys, nibabel as nib, numpy as np
+a, b = sys.argv[1:3]
+ta, tb = (json.load(open(d + "/truth.json")) for d in (a, b))
+sa, sb = ta["scans"][0], tb["scans"][0]
+same = all(sa[s][k] == sb[s][k] for s in ("right", "left") for k in sa[s])
+for k in ("labels", "edema_labels"):
+    same &= np.array_equal(np.asarray(nib.load(a + "/" + sa[k]).dataobj),
+                           np.asarray(nib.load(b + "/" + sb[k]).dataobj))
+ia, ib = (np.asarray(nib.load(d + "/" + s["path"]).dataobj, dtype=float) for d, s in ((a, sa), (b, sb)))
+ed = np.asarray(nib.load(a + "/" + sa["edema_labels"]).dataobj) > 0
+sys.exit(0 if same and ed.any() and ia[ed].mean() < 0.8 * ib[ed].mean() else 1)
+PYEOF
+	"$PY" "$HERE/../tools/check_phantom.py" "$TMP/br" >"$TMP/check_br.out" 2>&1 ||
+		err "nibabel check of --edema bright: $(grep FAIL "$TMP/check_br.out" | head -5)"
+fi
+
 # Usage errors: exit 2 with a bmeq: phantom: message; unwritable output: exit 4.
 "$BMEQ" phantom >/dev/null 2>"$TMP/u1.err"
 [ $? -eq 2 ] || err "missing -o should exit 2"
@@ -69,6 +94,9 @@ grep -q '^bmeq: phantom: ' "$TMP/u1.err" || err "usage message format"
 [ $? -eq 2 ] || err "--seed -4 should exit 2"
 "$BMEQ" phantom -o "$TMP/x" --bogus >/dev/null 2>&1
 [ $? -eq 2 ] || err "unknown option should exit 2"
+"$BMEQ" phantom -o "$TMP/x" --edema dim >/dev/null 2>"$TMP/u2.err"
+[ $? -eq 2 ] || err "--edema dim should exit 2"
+grep -q '^bmeq: phantom: --edema: ' "$TMP/u2.err" || err "--edema dim message: $(cat "$TMP/u2.err")"
 "$BMEQ" phantom -o /proc/bmeq-no-such-dir --subjects 1 --sessions 1 >/dev/null 2>&1
 [ $? -eq 4 ] || err "unwritable output should exit 4"
 "$BMEQ" phantom --help | grep -q 'usage: bmeq phantom' || err "--help"
