@@ -122,7 +122,22 @@ for link in re.findall(r'href="([^"]+\.png)"', html):
     assert os.path.isfile(os.path.join(out, link)), link
 assert len(re.findall(r'href="([^"]+_qc\.png)"', html)) == 6
 assert html.count("<svg") == 2 * 3  # per subject and side (two phantom subjects, one failed)
-print("ok")
+# Each measured side shows its volume with its range, as in scans.csv; the page is well formed
+# around it (every row has as many cells as the header).
+for r in scans:
+    if r["status"] == "ok":
+        cell = '%s <span class="range"' % r["edema_ml"]
+        assert cell in html and "(%s-%s)" % (r["edema_ml_low"], r["edema_ml_high"]) in html, r
+for table in re.findall(r'<table class="sortable"><thead>.*?</table>', html, re.S):
+    heads = table.count("<th>")
+    for row in re.findall(r"<tr>.*?</tr>", table.split("</thead>")[1], re.S):
+        assert row.count("<td") == heads, row
+# An uncertain response is marked with its reason; the card counts them.
+unc = [r for r in resp if r["uncertain"] == "yes"]
+card = re.search(r'id="n-uncertain"><b>(\d+)</b>', html)
+assert card and int(card.group(1)) == len(unc), (card, len(unc))
+assert html.count(" (uncertain)</td>") == len(unc), len(unc)
+print("ok (%d uncertain responses)" % len(unc))
 EOF2
 }
 check || fail "pictures or page"
