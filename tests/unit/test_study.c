@@ -144,6 +144,74 @@ static void test_config(void)
 	CHECK(bmeq_config_apply(bad3, strlen(bad3), &m, NULL, NULL) == BMEQ_E_FORMAT);
 	const char *bad4 = "response.partial_pct = 30\n";
 	CHECK(bmeq_config_apply(bad4, strlen(bad4), &m, NULL, NULL) == BMEQ_E_FORMAT);
+
+	/* threshold.band: a fraction 0 <= band < 1 (default 0.10). */
+	bmeq_measure_opts_init(&m);
+	CHECK(m.edema.band == 0.10);
+	const char *band = "threshold.band = 0.25\n";
+	CHECK(bmeq_config_apply(band, strlen(band), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(m.edema.band == 0.25);
+	const char *band0 = "threshold.band = 0\n";
+	CHECK(bmeq_config_apply(band0, strlen(band0), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(m.edema.band == 0.0);
+	const char *bad_bands[] = {"threshold.band = 1\n", "threshold.band = -0.1\n",
+				   "threshold.band = 10%\n", "threshold.band = nan\n"};
+	for (size_t i = 0; i < 4; i++) {
+		CHECK(bmeq_config_apply(bad_bands[i], strlen(bad_bands[i]), &m, NULL, NULL) ==
+		      BMEQ_E_FORMAT);
+		CHECK(strstr(bmeq_last_error(), "threshold.band") != NULL);
+	}
+	CHECK(m.edema.band == 0.0); /* unchanged by the refused values */
+}
+
+static void test_threshold_factor(void)
+{
+	bmeq_study *s = NULL;
+	double k = -1.0;
+
+	CHECK(bmeq_threshold_factor_parse("1.6", &k) == BMEQ_OK && k == 1.6);
+	CHECK(bmeq_threshold_factor_parse(" 2 ", &k) == BMEQ_OK && k == 2.0);
+	CHECK(bmeq_threshold_factor_parse("100", &k) == BMEQ_OK && k == 100.0);
+	const char *bad[] = {"", "abc", "0", "-1", "100.5", "1.5x", "nan", "inf", "1e999", "1,5"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		k = 7.0;
+		CHECK(bmeq_threshold_factor_parse(bad[i], &k) == BMEQ_E_ARG);
+		CHECK(k == 7.0);
+	}
+
+	/* The manifest column: empty is automatic, a number is the reader's; it is
+	 * read, not carried through as an extra column. */
+	CHECK(manifest("subject,session,path,threshold_factor,cycle\n"
+		       "01,1,a.nii,,0\n"
+		       "01,2,b.nii,1.6,1\n"
+		       "01,3,c.nii, 2 ,2\n",
+		       &s) == BMEQ_OK);
+	if (s) {
+		CHECK(s->n == 3 && s->nextra == 1 && strcmp(s->extra_names[0], "cycle") == 0);
+		CHECK(s->items[0].threshold_factor == 0.0);
+		CHECK(s->items[1].threshold_factor == 1.6);
+		CHECK(s->items[2].threshold_factor == 2.0);
+		CHECK(strcmp(s->items[1].extra[0], "1") == 0);
+		bmeq_study_destroy(s);
+		s = NULL;
+	}
+	/* Without the column every scan is automatic. */
+	CHECK(manifest("subject,session,path\n01,1,a.nii\n", &s) == BMEQ_OK);
+	if (s) {
+		CHECK(s->items[0].threshold_factor == 0.0);
+		bmeq_study_destroy(s);
+		s = NULL;
+	}
+	/* A bad value stops the manifest with its line. */
+	const char *bad_rows[] = {"abc", "0", "-1.5", "250", "1.5 mL"};
+	for (size_t i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "subject,session,path,threshold_factor\n01,1,a.nii,\n"
+					     "01,2,b.nii,%s\n",
+			 bad_rows[i]);
+		CHECK(manifest(text, &s) == BMEQ_E_FORMAT && s == NULL);
+		CHECK(strstr(bmeq_last_error(), "line 3: threshold_factor") != NULL);
+	}
 }
 
 static void test_hash(void)
@@ -162,6 +230,7 @@ int main(void)
 	test_manifest();
 	test_discover();
 	test_config();
+	test_threshold_factor();
 	test_hash();
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
