@@ -160,8 +160,10 @@ def main():
     if have_range:
         inside = [r for r in edem if in_range(r)]
         frac = len(inside) / len(edem) if edem else float("nan")
-        print("truth within [edema_ml_low, edema_ml_high]: %d of %d sides with edema (%.1f %%)"
-              % (len(inside), len(edem), 100 * frac))
+        grid = [r for r in edem if in_range(r, "truth_grid_ml")]
+        print("truth within [edema_ml_low, edema_ml_high]: %d of %d sides with edema (%.1f %%); "
+              "the grid's truth (label voxels): %d" % (len(inside), len(edem), 100 * frac,
+                                                      len(grid)))
     else:
         print("truth within [edema_ml_low, edema_ml_high]: not checked (scans.csv has no such "
               "columns)")
@@ -187,9 +189,9 @@ def main():
     return 0 if good else 1
 
 
-def in_range(r):
+def in_range(r, key="truth_ml"):
     # scans.csv and truth.json both round volumes to 0.001 mL.
-    return r["low"] - 0.0005 <= r["truth_ml"] <= r["high"] + 0.0005
+    return r["low"] - 0.0005 <= r[key] <= r["high"] + 0.0005
 
 
 if __name__ == "__main__":
