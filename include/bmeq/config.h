@@ -8,6 +8,9 @@
  *   threshold.rim_mm        0-50 (rim guard depth; 0 disables)
  *   threshold.band          0 <= fraction < 1 (edema_ml_low/high: the rule's
  *                           factor x (1 +- band); default 0.10)
+ *   threshold.smooth_mm     0-10 (Gaussian sigma the reference and threshold see)
+ *   reference.level         region | mask (with a reference mask: the regions'
+ *                           normal-marrow mode nearest its median, or its own median)
  *   lesion.connectivity     6 | 18 | 26
  *   lesion.min_voxels       integer >= 1
  *   lesion.min_ml           mL >= 0

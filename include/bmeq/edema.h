@@ -47,6 +47,12 @@ typedef struct bmeq_edema_params {
 				     * contrast over the reference (see halfmax.c) */
 	double halfmax_floor;       /* lesion thresholds never below this x the
 				     * reference (default 1.6) */
+	int reference_from_region;  /* 1 (default): with a reference mask, the level is
+				     * the regions' normal-marrow mode nearest the
+				     * mask's median; 0: the mask's own statistics */
+	double smooth_mm;           /* Gaussian sigma (mm) of the image the reference
+				     * and threshold see: zones, not voxel noise
+				     * (default 1.5; 0 = voxelwise; see smooth.c) */
 	double band;                /* the range: edema_ml_low and edema_ml_high are
 				     * the volumes with the rule's factor k times
 				     * (1 + band) and (1 - band) (default 0.10) */

@@ -45,6 +45,10 @@ int bmeq_cli_status(const char *cmd, const char *what, bmeq_status st);
 int bmeq_cli_parse_long(const char *s, long lo, long hi, long *out);
 int bmeq_cli_parse_double(const char *s, double *out);
 
+/* Reads a whole text file (settings: at most 1 MiB) into *out, NUL-terminated,
+ * length in *n; the caller frees *out. Returns 0, or -1 when it cannot be read. */
+int bmeq_cli_read_text(const char *path, char **out, size_t *n);
+
 /* True when arg is -h or --help. */
 int bmeq_cli_is_help(const char *arg);
 

@@ -75,35 +75,6 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t
 	fflush(stderr);
 }
 
-static int read_text(const char *path, char **out, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, k;
-
-	if (!f)
-		return -1;
-	do {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *b = realloc(buf, cap);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return -1;
-			}
-			buf = b;
-		}
-		k = fread(buf + len, 1, cap - len - 1, f);
-		len += k;
-	} while (k > 0 && len < (1u << 20));
-	fclose(f);
-	buf[len] = '\0';
-	*out = buf;
-	*n = len;
-	return 0;
-}
-
 int bmeq_cmd_batch(int argc, char **argv)
 {
 	const char *input = NULL, *outdir = NULL, *pattern = NULL, *config = NULL;
@@ -174,7 +145,7 @@ int bmeq_cmd_batch(int argc, char **argv)
 	opts.jobs = (int)(jobs > 0 ? jobs : 1);
 	if (config) {
 		size_t n;
-		if (read_text(config, &config_text, &n) != 0) {
+		if (bmeq_cli_read_text(config, &config_text, &n) != 0) {
 			bmeq_cli_error("batch", config, "cannot read the configuration file");
 			return BMEQ_EXIT_INPUT;
 		}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmeq/config.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
 #include "bmeq/tables.h"
@@ -12,6 +13,7 @@
 static const char measure_help[] =
 	"usage: bmeq measure SCAN [-o DIR] [--roi MASK] [--reference MASK] [--csv FILE]\n"
 	"                    [--lesions-csv FILE] [--rule RULE] [--threshold-factor K]\n"
+	"                    [--config FILE]\n"
 	"                    [--connectivity 6|18|26]\n"
 	"                    [--min-lesion-voxels N] [--min-lesion-ml V] [--no-bias-correction]\n"
 	"                    [--volume N] [--max-scan-mb MB]\n"
@@ -33,6 +35,8 @@ static const char measure_help[] =
 	"                         median*2.0), mean+Ksd, q3+Kiqr, median+Krsd\n"
 	"  --threshold-factor K   a reader's factor for this scan: replaces the rule's K\n"
 	"                         (0 < K <= 100); threshold_source says reader\n"
+	"  --config FILE          settings (key = value, as for bmeq batch; response.*\n"
+	"                         keys are accepted and unused); options after it win\n"
 	"  --connectivity C       lesion connectivity 6, 18 or 26 (default 26)\n"
 	"  --min-lesion-voxels N  drop lesions with fewer voxels (default 10)\n"
 	"  --min-lesion-ml V      drop lesions smaller than V mL (default 0.02)\n"
@@ -49,6 +53,16 @@ typedef struct measure_args {
 	double factor;              /* 0: the rule's own K */
 	bmeq_measure_opts opts;
 } measure_args;
+
+/* measure has no response rule: a study's configuration file with response.*
+ * keys is accepted as it is. */
+static bmeq_status ignore_response_key(void *ctx, const char *key, const char *value)
+{
+	(void)ctx;
+	(void)key;
+	(void)value;
+	return BMEQ_OK;
+}
 
 static int parse_args(int argc, char **argv, measure_args *a)
 {
@@ -87,6 +101,19 @@ static int parse_args(int argc, char **argv, measure_args *a)
 			a->csv = v;
 		} else if (strcmp(o, "--lesions-csv") == 0) {
 			a->lesions_csv = v;
+		} else if (strcmp(o, "--config") == 0) {
+			char *text = NULL;
+			size_t n;
+			if (bmeq_cli_read_text(v, &text, &n) != 0) {
+				bmeq_cli_error("measure", v, "cannot read the configuration file");
+				return -1;
+			}
+			bmeq_status st = bmeq_config_apply(text, n, &a->opts, ignore_response_key, NULL);
+			free(text);
+			if (st != BMEQ_OK) {
+				bmeq_cli_error("measure", v, "%s", bmeq_last_error());
+				return -1;
+			}
 		} else if (strcmp(o, "--rule") == 0) {
 			if (bmeq_rule_parse(v, &a->opts.edema.rule) != BMEQ_OK) {
 				bmeq_cli_error("measure", "--rule", "%s", bmeq_last_error());

@@ -32,6 +32,8 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->halfmax = 1;
 	p->halfmax_floor = 1.6;
 	p->band = 0.10;
+	p->smooth_mm = 1.5;
+	p->reference_from_region = 1;
 	p->factor_from_reader = 0;
 }
 
@@ -61,7 +63,7 @@ static int is_femoral(uint16_t l)
  * and the reference is every value within 3 widths of it. */
 #define HIST_BINS 128
 
-static bmeq_status mode_window(const float *v, size_t n, double *lo_out, double *hi_out)
+static bmeq_status mode_window(const float *v, size_t n, double anchor, double *lo_out, double *hi_out)
 {
 	double lo, hi, h[HIST_BINS] = {0}, s[HIST_BINS];
 	bmeq_status st;
@@ -93,12 +95,20 @@ static bmeq_status mode_window(const float *v, size_t n, double *lo_out, double 
 		s[b] = acc / w;
 		maxs = s[b] > maxs ? s[b] : maxs;
 	}
+	/* The lowest clear mode; with an anchor (a reader's reference mask) the
+	 * clear mode nearest to it. */
 	int peak = -1;
+	double best = INFINITY;
 	for (int b = 0; b < HIST_BINS; b++) {
 		double left = b > 0 ? s[b - 1] : -1.0, right = b + 1 < HIST_BINS ? s[b + 1] : -1.0;
 		if (s[b] >= left && s[b] > right && s[b] >= 0.25 * maxs) {
-			peak = b;
-			break;
+			double d = isfinite(anchor) ? fabs(lo + (b + 0.5) / scale - anchor) : 0.0;
+			if (d < best) {
+				peak = b;
+				best = d;
+			}
+			if (!isfinite(anchor))
+				break;
 		}
 	}
 	if (peak < 0)
@@ -117,7 +127,7 @@ static bmeq_status mode_window(const float *v, size_t n, double *lo_out, double 
 	return BMEQ_OK;
 }
 
-static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi,
+static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, double anchor,
 				  const bmeq_edema_params *p, bmeq_refstats *rs)
 {
 	size_t n = bmeq_grid_nvox(&scan->grid), m = 0, any_femoral = 0;
@@ -139,7 +149,7 @@ static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi,
 				 p->min_reference_voxels);
 	}
 	double lo, hi;
-	st = mode_window(vals, m, &lo, &hi);
+	st = mode_window(vals, m, anchor, &lo, &hi);
 	if (st == BMEQ_OK) {
 		size_t k = 0;
 		for (size_t i = 0; i < m; i++)
@@ -300,6 +310,8 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	bmeq_edema_result *r = NULL;
 	region_map *rm = NULL;
 	uint8_t *mask = NULL;
+	float *smoothed = NULL;
+	bmeq_volume view;
 	uint32_t *labels = NULL;
 	lesion_acc *stats = NULL;
 	size_t ncomp = 0;
@@ -353,15 +365,41 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	}
 
 	/* Reference and threshold. */
-	st = reference ? mask_reference(scan, reference, params, &r->reference)
-		       : auto_reference(scan, roi, params, &r->reference);
+	/* Everything from here on sees the image at the scale a reader does. */
+	smoothed = malloc(n * sizeof(*smoothed));
+	if (!smoothed) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((st = bmeq_smooth_gaussian(scan, params->smooth_mm, smoothed)) != BMEQ_OK)
+		goto fail;
+	view = *scan;
+	view.data = smoothed;
+
+	/* The reference level is that of the normal marrow of the regions
+	 * measured. A reader's reference mask says which population that is (the
+	 * regions' mode nearest to the mask's median); its own level can differ
+	 * from the regions' normal marrow by 10-15% (coil bias, another bone),
+	 * which moves a mild lesion's volume several-fold. With
+	 * reference.level = mask the mask's own statistics are used instead. */
+	if (reference) {
+		st = mask_reference(&view, reference, params, &r->reference);
+		if (st == BMEQ_OK && params->reference_from_region) {
+			bmeq_refstats mask_stats = r->reference;
+			st = auto_reference(&view, roi, mask_stats.median, params, &r->reference);
+			if (st != BMEQ_OK)
+				goto fail;
+		}
+	} else {
+		st = auto_reference(&view, roi, NAN, params, &r->reference);
+	}
 	if (st != BMEQ_OK)
 		goto fail;
 	r->reference_intensity = r->reference.median;
 	if ((st = bmeq_rule_apply(&params->rule, &r->reference, &r->threshold)) != BMEQ_OK)
 		goto fail;
 
-	if ((st = detect(scan, roi, params, r->reference_intensity, r->threshold, mask)) != BMEQ_OK)
+	if ((st = detect(&view, roi, params, r->reference_intensity, r->threshold, mask)) != BMEQ_OK)
 		goto fail;
 	/* The map follows the mask: voxels dropped lose their label, grown ones
 	 * take their region's. */
@@ -510,7 +548,7 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			band_rule.k = params->rule.k * (b == 0 ? 1.0 + params->band : 1.0 - params->band);
 			st = bmeq_rule_apply(&band_rule, &r->reference, &t);
 			if (st == BMEQ_OK)
-				st = detect(scan, roi, params, r->reference_intensity, t, mask);
+				st = detect(&view, roi, params, r->reference_intensity, t, mask);
 			if (st == BMEQ_OK)
 				st = region_volumes(g, roi, mask, &cco, rm, labels, ml, r->nregions);
 			for (size_t k = 0; st == BMEQ_OK && k < r->nregions; k++) {
@@ -553,6 +591,7 @@ regions_done:
 	}
 	free(rm);
 	free(mask);
+	free(smoothed);
 	free(labels);
 	free(stats);
 	*out = r;
@@ -560,6 +599,7 @@ regions_done:
 fail:
 	free(rm);
 	free(mask);
+	free(smoothed);
 	free(labels);
 	free(stats);
 	bmeq_edema_result_destroy(r);

@@ -24,4 +24,9 @@ bmeq_status bmeq_rim_guard(const bmeq_grid *g, const uint16_t *roi, double rim_m
 bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
 				double floor_ratio, uint8_t *edema);
 
+/* out = scan smoothed by a Gaussian of sigma_mm along each voxel axis whose
+ * spacing is at most 2 sigma (thick slices are not mixed); sigma_mm <= 0
+ * copies. out holds nvox floats. See smooth.c. */
+bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, double sigma_mm, float *out);
+
 #endif

@@ -107,6 +107,21 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		m->edema.band = d;
 		return BMEQ_OK;
 	}
+	if (strcmp(key, "threshold.smooth_mm") == 0) {
+		if (parse_real(val, 0.0, &d) || d > 10.0)
+			return bmeq_fail(BMEQ_E_ARG, "needs a Gaussian sigma in mm, 0 to 10");
+		m->edema.smooth_mm = d;
+		return BMEQ_OK;
+	}
+	if (strcmp(key, "reference.level") == 0) {
+		if (strcmp(val, "region") == 0)
+			m->edema.reference_from_region = 1;
+		else if (strcmp(val, "mask") == 0)
+			m->edema.reference_from_region = 0;
+		else
+			return bmeq_fail(BMEQ_E_ARG, "must be region or mask");
+		return BMEQ_OK;
+	}
 	if (strcmp(key, "scan.max_mb") == 0) {
 		if (parse_real(val, 1.0, &d) || !bmeq_max_scan_mb_ok(d))
 			return bmeq_fail(BMEQ_E_ARG, BMEQ_MAX_SCAN_MB_RANGE);

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Reader agreement: bmeq's edema volume against four radiologists on real STIR.
+
+Usage:
+  /usr/bin/python3 bench/reader_agreement.py BONE_MRI [--bmeq build/src/bmeq] [--work DIR]
+                                             [--config FILE] [-j N]
+
+BONE_MRI is a local copy of the public repository c-hepburn/Bone_MRI (sacroiliac-joint STIR with
+a disease-region ROI, a normal-marrow reference and four readers' inflammation masks, R11 R12 R21
+R22). That repository has no licence: this script only reads it where the user keeps it; none of
+its files are copied into bmeq, and no test or CI step runs this script.
+
+Only the four development scans (1003, 1013, 1016, 4386) are used. The other four scans of the
+repository (1007, 1012, 1234, 3002) are held out for an independent check of the finished method
+and are never opened here.
+
+What it prints, per scan and in summary:
+  - bmeq's edema volume (mL) and its range (edema_ml_low-edema_ml_high), each reader's volume, the
+    readers' mean and range, the relative difference to the readers' mean, the Dice of bmeq's
+    edema against the readers' majority (voxels that at least 2 of 4 drew), the readers' pairwise
+    Dice, and whether the readers' mean lies inside bmeq's range;
+  - the median relative difference, Pearson r, Bland-Altman bias and 95% limits (mL) against the
+    readers' mean, and the same statistics for each single reader against the mean of the other
+    three, all in one run.
+The rule's one fitted parameter, the factor K of threshold.rule = median*K, is fitted by
+leave-one-out: for each scan K is chosen on the other three (the K of a grid that minimises the
+mean absolute log ratio of bmeq's volume to the readers' mean; symmetric in over- and under-calls
+and scale-free, so the largest lesion does not decide it alone) and the scan is measured with it.
+The leave-one-out figures are the ones that count; the in-sample K (fitted on all four) is printed
+for information only.
+
+Two modes are run: --roi and --reference (the readers' normal-marrow mask), and --roi only (the
+reference found by bmeq), with bmeq's automatic reference median compared to the readers'.
+"""
+import argparse
+import concurrent.futures as cf
+import csv
+import itertools
+import math
+import os
+import subprocess
+import sys
+
+import nibabel as nib
+import numpy as np
+
+DEV_SCANS = {"1003": "Pre", "1013": "Pre", "1016": "Post", "4386": "Post"}
+READERS = ["R11", "R12", "R21", "R22"]
+
+
+def paths(root, scan):
+    d = os.path.join(root, "data")
+    roi_dir = os.path.join(d, "segmentations", "Disease_region_manual_segmentation")
+    roi = os.path.join(roi_dir, f"{scan}_disease_region.nii.gz")
+    if not os.path.exists(roi):
+        roi = os.path.join(roi_dir, "Test_data", f"{scan}_disease_region.nii.gz")
+    return {
+        "stir": os.path.join(d, "images_study", "STIR", f"{DEV_SCANS[scan]}_Scans", f"{scan}_STIR.nii.gz"),
+        "roi": roi,
+        "reference": os.path.join(d, "segmentations", "Normal_marrow_manual_segmentation",
+                                  f"{scan}_normal_marrow.nii.gz"),
+        "readers": [os.path.join(d, "segmentations", "Inflammation_manual_segmentation", r,
+                                 f"{scan}_inflammation_{r}.nii.gz") for r in READERS],
+    }
+
+
+def mask(path):
+    return np.asarray(nib.load(path).dataobj) > 0
+
+
+def dice(a, b):
+    s = int(a.sum()) + int(b.sum())
+    return 2.0 * int((a & b).sum()) / s if s else 1.0
+
+
+def voxel_ml(path):
+    z = nib.load(path).header.get_zooms()[:3]
+    return float(np.prod(z)) / 1000.0
+
+
+def run_bmeq(job):
+    bmeq, p, k, outdir, use_ref, config, bias = job
+    os.makedirs(outdir, exist_ok=True)
+    cmd = [bmeq, "measure", p["stir"], "--roi", p["roi"], "-o", outdir, "--rule", f"median*{k:.2f}"]
+    if config:
+        cmd[2:2] = []
+        cmd += ["--config", config]
+    if use_ref:
+        cmd += ["--reference", p["reference"]]
+    if not bias:
+        cmd += ["--no-bias-correction"]
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit(f"reader_agreement: {' '.join(cmd)} failed: {r.stderr.strip()}")
+    with open(os.path.join(outdir, "scans.csv"), newline="") as f:
+        rows = [row for row in csv.DictReader(f) if row["status"] == "ok"]
+    ml = sum(float(row["edema_ml"]) for row in rows)
+    lo = sum(float(row.get("edema_ml_low") or "nan") for row in rows)
+    hi = sum(float(row.get("edema_ml_high") or "nan") for row in rows)
+    ref = float(rows[0]["reference_intensity"]) if rows else float("nan")
+    stem = os.path.basename(p["stir"]).replace(".nii.gz", "")
+    edema = mask(os.path.join(outdir, f"{stem}_edema.nii.gz"))
+    return ml, lo, hi, ref, edema
+
+
+def stats(pred, truth):
+    pred, truth = np.asarray(pred, float), np.asarray(truth, float)
+    rel = np.abs(pred - truth) / truth
+    diff = pred - truth
+    r = float(np.corrcoef(pred, truth)[0, 1]) if len(pred) > 1 else float("nan")
+    sd = float(np.std(diff, ddof=1)) if len(diff) > 1 else float("nan")
+    bias = float(np.mean(diff))
+    return float(np.median(rel)), r, bias, bias - 1.96 * sd, bias + 1.96 * sd
+
+
+def fit_k(table, readers_mean, scans, grid):
+    def cost(k):
+        return sum(abs(math.log((table[s][k][0] + 0.05) / readers_mean[s])) for s in scans) / len(scans)
+    return min(grid, key=lambda k: (cost(k), k))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("bone_mri", help="local copy of c-hepburn/Bone_MRI")
+    ap.add_argument("--bmeq", default=os.path.join(os.path.dirname(__file__), "..", "build", "src", "bmeq"))
+    ap.add_argument("--work", default="/tmp/bmeq-reader-agreement")
+    ap.add_argument("--config", help="bmeq settings file (key = value) applied to every run")
+    ap.add_argument("--kmin", type=float, default=1.10)
+    ap.add_argument("--kmax", type=float, default=2.20)
+    ap.add_argument("--kstep", type=float, default=0.02)
+    ap.add_argument("-j", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args()
+
+    grid = [round(x, 2) for x in np.arange(a.kmin, a.kmax + 1e-9, a.kstep)]
+    scans = list(DEV_SCANS)
+    P = {s: paths(a.bone_mri, s) for s in scans}
+    readers, rmean, majority, pairwise, refmed = {}, {}, {}, {}, {}
+    for s in scans:
+        vml = voxel_ml(P[s]["stir"])
+        ms = [mask(x) for x in P[s]["readers"]]
+        readers[s] = [float(m.sum()) * vml for m in ms]
+        rmean[s] = float(np.mean(readers[s]))
+        majority[s] = sum(m.astype(np.int32) for m in ms) >= 2
+        pairwise[s] = float(np.median([dice(x, y) for x, y in itertools.combinations(ms, 2)]))
+        img = np.asarray(nib.load(P[s]["stir"]).dataobj, dtype=np.float64)
+        refmed[s] = float(np.median(img[mask(P[s]["reference"])]))
+
+    modes = [("roi+reference", True, True), ("roi only", False, True)]
+    results = {}
+    with cf.ThreadPoolExecutor(max_workers=a.j) as ex:
+        for name, use_ref, bias in modes:
+            jobs = {(s, k): ex.submit(run_bmeq, (a.bmeq, P[s], k,
+                                                 os.path.join(a.work, name.replace(" ", "_").replace("+", "_"), s, f"{k:.2f}"),
+                                                 use_ref, a.config, bias))
+                    for s in scans for k in grid}
+            table = {s: {} for s in scans}
+            for (s, k), fut in jobs.items():
+                ml, lo, hi, ref, edema = fut.result()
+                table[s][k] = (ml, lo, hi, ref, dice(edema, majority[s]))
+            results[name] = table
+        # The automatic reference, compared on the same (uncorrected) image as the readers'.
+        noref = {s: ex.submit(run_bmeq, (a.bmeq, P[s], grid[0], os.path.join(a.work, "auto_reference", s),
+                                         False, a.config, False)) for s in scans}
+        auto_ref = {s: noref[s].result()[3] for s in scans}
+
+    print(f"bmeq {a.bmeq}; config {a.config or '(defaults)'}; K grid {grid[0]}-{grid[-1]} step {a.kstep}")
+    print(f"development scans only: {', '.join(scans)} (1007, 1012, 1234, 3002 held out, never opened)")
+    for name, _, _ in modes:
+        table = results[name]
+        insample = fit_k(table, rmean, scans, grid)
+        print(f"\n== {name}: leave-one-out (K fitted on the other three scans); in-sample K {insample:.2f}")
+        print(f"{'scan':>5} {'K':>5} {'bmeq mL':>8} {'range mL':>15} {'readers mL (R11 R12 R21 R22)':>30} "
+              f"{'mean':>7} {'rel':>6} {'Dice':>5} {'rdrDice':>7} {'in range':>8}")
+        pred, truth, dices, inrange, under = [], [], [], [], []
+        for s in scans:
+            k = fit_k(table, rmean, [x for x in scans if x != s], grid)
+            ml, lo, hi, ref, dc = table[s][k]
+            rel = (ml - rmean[s]) / rmean[s]
+            inside = lo <= rmean[s] <= hi if not math.isnan(lo) else None
+            pred.append(ml)
+            truth.append(rmean[s])
+            dices.append(dc)
+            inrange.append(inside)
+            under.append(-rel)
+            rd = " ".join(f"{x:.2f}" for x in readers[s])
+            print(f"{s:>5} {k:5.2f} {ml:8.2f} {lo:7.2f}-{hi:<7.2f} {rd:>30} {rmean[s]:7.2f} {rel:+6.2f} "
+                  f"{dc:5.2f} {pairwise[s]:7.2f} {str(inside):>8}")
+        med, r, bias, l1, l2 = stats(pred, truth)
+        print(f"bmeq vs readers' mean: median |rel diff| {med:.3f}, Pearson r {r:.4f}, "
+              f"Bland-Altman bias {bias:+.2f} mL (95% limits {l1:+.2f} to {l2:+.2f}), "
+              f"Dice vs majority median {np.median(dices):.3f}, largest under-call {max(under):.2f}, "
+              f"readers' mean inside bmeq's range on {sum(1 for x in inrange if x)}/{len(scans)}")
+        print("targets: median |rel| <= 0.35, no under-call > 0.75, Dice median >= 0.30, r >= 0.98")
+    print("\n== each single reader against the mean of the other three")
+    for i, rd in enumerate(READERS):
+        pred = [readers[s][i] for s in scans]
+        truth = [np.mean([readers[s][j] for j in range(4) if j != i]) for s in scans]
+        med, r, bias, l1, l2 = stats(pred, truth)
+        print(f"{rd}: median |rel diff| {med:.3f}, Pearson r {r:.4f}, bias {bias:+.2f} mL "
+              f"(95% limits {l1:+.2f} to {l2:+.2f})")
+    print("\n== automatic reference (--roi only, no bias correction) against the readers' reference mask")
+    for s in scans:
+        print(f"{s}: bmeq {auto_ref[s]:.1f}, readers' mask median {refmed[s]:.1f}, "
+              f"ratio {auto_ref[s] / refmed[s]:.3f}")
+
+
+if __name__ == "__main__":
+    main()

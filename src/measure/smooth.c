@@ -1,0 +1,87 @@
+/* smooth.c - Gaussian smoothing at the scale a reader sees.
+ *
+ * Readers outline edematous zones, not bright voxels: on real clinical STIR
+ * the voxel noise of normal marrow (SD 10-18% of its median on the
+ * development scans of the reader-agreement benchmark) is as large as the
+ * contrast of mild edema (1.1-1.5x), so a voxelwise threshold finds speckle
+ * and misses zones. The threshold therefore works on the image smoothed by
+ * a Gaussian of sigma_mm along each voxel axis. An axis whose spacing is so
+ * coarse that sigma is under half a voxel (the 3-5 mm slices of a 2D STIR)
+ * is left alone, so smoothing stays in-plane there and never mixes slices.
+ * Separable, with the kernel truncated at 3 sigma and renormalised at the
+ * volume's edges (no zero padding darkening the border).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "measure_internal.h"
+
+/* One axis, in place. line and kernel are scratch. */
+static void smooth_axis(float *v, const size_t dim[3], int axis, const double *k, int radius,
+			double *line)
+{
+	size_t stride = axis == 0 ? 1 : axis == 1 ? dim[0] : dim[0] * dim[1];
+	size_t len = dim[axis];
+	size_t o1 = axis == 0 ? dim[1] : dim[0], o2 = axis == 2 ? dim[1] : dim[2];
+
+	for (size_t b = 0; b < o2; b++)
+		for (size_t a = 0; a < o1; a++) {
+			size_t base;
+			if (axis == 0)
+				base = (a + b * dim[1]) * dim[0];
+			else if (axis == 1)
+				base = a + b * dim[0] * dim[1];
+			else
+				base = a + b * dim[0];
+			for (size_t i = 0; i < len; i++)
+				line[i] = v[base + i * stride];
+			for (size_t i = 0; i < len; i++) {
+				double acc = 0.0, w = 0.0;
+				ptrdiff_t lo = (ptrdiff_t)i - radius, hi = (ptrdiff_t)i + radius;
+				if (lo < 0)
+					lo = 0;
+				if (hi > (ptrdiff_t)len - 1)
+					hi = (ptrdiff_t)len - 1;
+				for (ptrdiff_t j = lo; j <= hi; j++) {
+					double kw = k[j - (ptrdiff_t)i + radius];
+					acc += kw * line[j];
+					w += kw;
+				}
+				v[base + i * stride] = (float)(acc / w);
+			}
+		}
+}
+
+bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, double sigma_mm, float *out)
+{
+	const bmeq_grid *g = &scan->grid;
+	size_t n = bmeq_grid_nvox(g), maxlen = 0;
+	bmeq_status st = BMEQ_OK;
+
+	memcpy(out, scan->data, n * sizeof(*out));
+	if (!(sigma_mm > 0.0))
+		return BMEQ_OK;
+	for (int a = 0; a < 3; a++)
+		maxlen = g->dim[a] > maxlen ? g->dim[a] : maxlen;
+	double *line = malloc(maxlen * sizeof(*line));
+	if (!line)
+		return bmeq_fail(BMEQ_E_NOMEM, "smoothing: out of memory");
+	for (int a = 0; a < 3; a++) {
+		double sv = sigma_mm / g->spacing[a];
+		if (!(sv >= 0.5) || g->dim[a] < 2)
+			continue;
+		int radius = (int)ceil(3.0 * sv);
+		double *k = malloc((size_t)(2 * radius + 1) * sizeof(*k));
+		if (!k) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "smoothing: out of memory");
+			break;
+		}
+		for (int d = -radius; d <= radius; d++)
+			k[d + radius] = exp(-0.5 * (double)d * (double)d / (sv * sv));
+		smooth_axis(out, g->dim, a, k, radius, line);
+		free(k);
+	}
+	free(line);
+	return st;
+}
