@@ -46,13 +46,17 @@ typedef struct bmeq_edema_params {
 	int halfmax;                /* 1 (default): each lesion's edge at half its own
 				     * contrast over the reference (see halfmax.c) */
 	double halfmax_floor;       /* lesion thresholds never below this x the
-				     * reference (default 1.6) */
+				     * reference; 0 (default): never below halfway
+				     * between the reference and the rule's threshold */
 	int reference_from_region;  /* 1 (default): with a reference mask, the level is
 				     * the regions' normal-marrow mode nearest the
 				     * mask's median; 0: the mask's own statistics */
 	double smooth_mm;           /* Gaussian sigma (mm) of the image the reference
 				     * and threshold see: zones, not voxel noise
 				     * (default 1.5; 0 = voxelwise; see smooth.c) */
+	double edge_band;           /* the range also moves each lesion's edge from
+				     * half its contrast to 0.5 +- edge_band (default
+				     * 0.15): where readers put a graded edge */
 	double band;                /* the range: edema_ml_low and edema_ml_high are
 				     * the volumes with the rule's factor k times
 				     * (1 + band) and (1 - band) (default 0.10) */
@@ -61,7 +65,7 @@ typedef struct bmeq_edema_params {
 				     * recorded as threshold_source "reader" */
 } bmeq_edema_params;
 
-/* Fills the documented defaults (rule "median*2.0"... see README). */
+/* Fills the documented defaults (rule "median*1.46", smoothing 1.5 mm... see README). */
 void bmeq_edema_params_init(bmeq_edema_params *p);
 
 /* What is known of a side from segmentation (optional). */

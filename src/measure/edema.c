@@ -22,7 +22,7 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->rule.kind = BMEQ_RULE_MEDIAN_RATIO;
-	p->rule.k = 2.0;
+	p->rule.k = 1.46;
 	p->connectivity = 26;
 	p->min_lesion_voxels = 10;
 	p->min_lesion_ml = 0.02;
@@ -30,7 +30,8 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->min_reference_voxels = 200;
 	p->rim_mm = 2.5;
 	p->halfmax = 1;
-	p->halfmax_floor = 1.6;
+	p->halfmax_floor = 0.0;
+	p->edge_band = 0.15;
 	p->band = 0.10;
 	p->smooth_mm = 1.5;
 	p->reference_from_region = 1;
@@ -259,7 +260,7 @@ static int neck_label(uint16_t l)
  * stage that shapes the volume also shapes its range. */
 static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 			  const bmeq_edema_params *params, double reference, double threshold,
-			  uint8_t *mask)
+			  double edge_fraction, uint8_t *mask)
 {
 	size_t n = bmeq_grid_nvox(&scan->grid);
 	bmeq_status st;
@@ -272,7 +273,11 @@ static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 			return st;
 	}
 	if (params->halfmax) {
-		st = bmeq_halfmax_refine(scan, roi, reference, params->halfmax_floor, mask);
+		/* Lesion edges never below halfway between the reference and
+		 * the detection threshold (halfmax_floor 0), or a fixed ratio. */
+		double floor = params->halfmax_floor > 0.0 ? params->halfmax_floor * reference
+							   : 0.5 * (reference + threshold);
+		st = bmeq_halfmax_refine(scan, roi, reference, edge_fraction, floor, mask);
 		if (st != BMEQ_OK)
 			return st;
 	}
@@ -399,7 +404,7 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	if ((st = bmeq_rule_apply(&params->rule, &r->reference, &r->threshold)) != BMEQ_OK)
 		goto fail;
 
-	if ((st = detect(&view, roi, params, r->reference_intensity, r->threshold, mask)) != BMEQ_OK)
+	if ((st = detect(&view, roi, params, r->reference_intensity, r->threshold, 0.5, mask)) != BMEQ_OK)
 		goto fail;
 	/* The map follows the mask: voxels dropped lose their label, grown ones
 	 * take their region's. */
@@ -548,7 +553,8 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			band_rule.k = params->rule.k * (b == 0 ? 1.0 + params->band : 1.0 - params->band);
 			st = bmeq_rule_apply(&band_rule, &r->reference, &t);
 			if (st == BMEQ_OK)
-				st = detect(&view, roi, params, r->reference_intensity, t, mask);
+				st = detect(&view, roi, params, r->reference_intensity, t,
+					    0.5 + (b == 0 ? 1.0 : -1.0) * params->edge_band, mask);
 			if (st == BMEQ_OK)
 				st = region_volumes(g, roi, mask, &cco, rm, labels, ml, r->nregions);
 			for (size_t k = 0; st == BMEQ_OK && k < r->nregions; k++) {

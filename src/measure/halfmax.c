@@ -26,7 +26,7 @@
 #define GROW_STEPS 3
 
 bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
-				double floor_ratio, uint8_t *edema)
+				double fraction, double floor, uint8_t *edema)
 {
 	const bmeq_grid *g = &scan->grid;
 	size_t n = bmeq_grid_nvox(g);
@@ -72,8 +72,8 @@ bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, do
 		st = bmeq_quantile(vals + start[c], start[c + 1] - start[c], PLATEAU_QUANTILE, &plateau);
 		if (st != BMEQ_OK)
 			goto done;
-		double t = reference + 0.5 * (plateau - reference);
-		thr[c] = t > floor_ratio * reference ? t : floor_ratio * reference;
+		double t = reference + fraction * (plateau - reference);
+		thr[c] = t > floor ? t : floor;
 	}
 	/* Shrink: lesion voxels at or below their lesion's threshold go. */
 	for (size_t i = 0; i < n; i++)

@@ -16,13 +16,13 @@ size_t bmeq_neighbours26(const size_t dim[3], size_t x, size_t y, size_t z, size
  * rim edema to edema in the interior; rewrites edema as 0/1. See rim.c. */
 bmeq_status bmeq_rim_guard(const bmeq_grid *g, const uint16_t *roi, double rim_mm, uint8_t *edema);
 
-/* Moves each lesion's edge (components of edema, 0/1) to half its own
- * contrast over the reference: threshold = reference + (75th percentile -
- * reference) / 2, never below floor_ratio x reference; lesions shrink to it
- * or grow to it through region voxels (roi != 0) for up to 3 steps. Rewrites
- * edema as 0/1. See halfmax.c. */
+/* Moves each lesion's edge (components of edema, 0/1) to a fraction (0.5:
+ * half) of its own contrast over the reference: threshold = reference +
+ * fraction * (75th percentile - reference), never below floor (an
+ * intensity); lesions shrink to it or grow to it through region voxels
+ * (roi != 0) for up to 3 steps. Rewrites edema as 0/1. See halfmax.c. */
 bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
-				double floor_ratio, uint8_t *edema);
+				double fraction, double floor, uint8_t *edema);
 
 /* out = scan smoothed by a Gaussian of sigma_mm along each voxel axis whose
  * spacing is at most 2 sigma (thick slices are not mixed); sigma_mm <= 0

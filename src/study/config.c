@@ -88,8 +88,8 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		return BMEQ_OK;
 	}
 	if (strcmp(key, "threshold.halfmax_floor") == 0) {
-		if (parse_real(val, 1.0, &d))
-			return bmeq_fail(BMEQ_E_ARG, "needs a ratio >= 1");
+		if (parse_real(val, 0.0, &d) || (d > 0.0 && d < 1.0))
+			return bmeq_fail(BMEQ_E_ARG, "needs 0 (halfway to the rule's threshold) or a ratio >= 1");
 		m->edema.halfmax_floor = d;
 		return BMEQ_OK;
 	}
@@ -111,6 +111,12 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		if (parse_real(val, 0.0, &d) || d > 10.0)
 			return bmeq_fail(BMEQ_E_ARG, "needs a Gaussian sigma in mm, 0 to 10");
 		m->edema.smooth_mm = d;
+		return BMEQ_OK;
+	}
+	if (strcmp(key, "threshold.edge_band") == 0) {
+		if (parse_real(val, 0.0, &d) || !(d < 0.5))
+			return bmeq_fail(BMEQ_E_ARG, "needs a fraction, 0 <= edge_band < 0.5");
+		m->edema.edge_band = d;
 		return BMEQ_OK;
 	}
 	if (strcmp(key, "reference.level") == 0) {
