@@ -376,7 +376,11 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((st = bmeq_smooth_gaussian(scan, params->smooth_mm, smoothed)) != BMEQ_OK)
+	/* Inside the regions and the reference mask only: with both given, the
+	 * result depends on nothing else in the image. mask is free scratch. */
+	for (size_t i = 0; i < n; i++)
+		mask[i] = roi[i] != 0 || (reference && reference[i]);
+	if ((st = bmeq_smooth_gaussian(scan, mask, params->smooth_mm, smoothed)) != BMEQ_OK)
 		goto fail;
 	view = *scan;
 	view.data = smoothed;

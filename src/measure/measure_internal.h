@@ -26,7 +26,11 @@ bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, do
 
 /* out = scan smoothed by a Gaussian of sigma_mm along each voxel axis whose
  * spacing is at most 2 sigma (thick slices are not mixed); sigma_mm <= 0
- * copies. out holds nvox floats. See smooth.c. */
-bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, double sigma_mm, float *out);
+ * copies. With a mask (non-zero = inside; NULL: everywhere) only voxels
+ * inside it contribute and only they are smoothed (normalised convolution),
+ * so the result inside depends on nothing outside. out holds nvox floats.
+ * See smooth.c. */
+bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, const uint8_t *mask, double sigma_mm,
+				 float *out);
 
 #endif

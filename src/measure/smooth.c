@@ -9,7 +9,10 @@
  * coarse that sigma is under half a voxel (the 3-5 mm slices of a 2D STIR)
  * is left alone, so smoothing stays in-plane there and never mixes slices.
  * Separable, with the kernel truncated at 3 sigma and renormalised at the
- * volume's edges (no zero padding darkening the border).
+ * volume's edges (no zero padding darkening the border). With a mask (the
+ * regions and the reference) it is a normalised convolution inside it: the
+ * bright joint fluid and cortex just outside a region do not bleed into its
+ * border voxels, and with --roi and --reference nothing outside them counts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -53,10 +56,13 @@ static void smooth_axis(float *v, const size_t dim[3], int axis, const double *k
 		}
 }
 
-bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, double sigma_mm, float *out)
+bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, const uint8_t *mask, double sigma_mm,
+				 float *out)
 {
 	const bmeq_grid *g = &scan->grid;
 	size_t n = bmeq_grid_nvox(g), maxlen = 0;
+	float *weight = NULL;
+	double *line = NULL;
 	bmeq_status st = BMEQ_OK;
 
 	memcpy(out, scan->data, n * sizeof(*out));
@@ -64,9 +70,20 @@ bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, double sigma_mm, float
 		return BMEQ_OK;
 	for (int a = 0; a < 3; a++)
 		maxlen = g->dim[a] > maxlen ? g->dim[a] : maxlen;
-	double *line = malloc(maxlen * sizeof(*line));
-	if (!line)
-		return bmeq_fail(BMEQ_E_NOMEM, "smoothing: out of memory");
+	line = malloc(maxlen * sizeof(*line));
+	if (mask)
+		weight = malloc(n * sizeof(*weight));
+	if (!line || (mask && !weight)) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "smoothing: out of memory");
+		goto done;
+	}
+	/* Normalised convolution inside the mask: smooth(image x mask) /
+	 * smooth(mask), so no voxel outside the mask contributes. */
+	if (mask)
+		for (size_t i = 0; i < n; i++) {
+			weight[i] = mask[i] ? 1.0f : 0.0f;
+			out[i] = mask[i] ? out[i] : 0.0f;
+		}
 	for (int a = 0; a < 3; a++) {
 		double sv = sigma_mm / g->spacing[a];
 		if (!(sv >= 0.5) || g->dim[a] < 2)
@@ -75,13 +92,20 @@ bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, double sigma_mm, float
 		double *k = malloc((size_t)(2 * radius + 1) * sizeof(*k));
 		if (!k) {
 			st = bmeq_fail(BMEQ_E_NOMEM, "smoothing: out of memory");
-			break;
+			goto done;
 		}
 		for (int d = -radius; d <= radius; d++)
 			k[d + radius] = exp(-0.5 * (double)d * (double)d / (sv * sv));
 		smooth_axis(out, g->dim, a, k, radius, line);
+		if (mask)
+			smooth_axis(weight, g->dim, a, k, radius, line);
 		free(k);
 	}
+	if (mask)
+		for (size_t i = 0; i < n; i++)
+			out[i] = mask[i] ? (float)((double)out[i] / (double)weight[i]) : scan->data[i];
+done:
 	free(line);
+	free(weight);
 	return st;
 }
