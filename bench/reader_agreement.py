@@ -80,17 +80,19 @@ def voxel_ml(path):
 
 
 def run_bmeq(job):
-    bmeq, p, k, outdir, use_ref, config, bias = job
+    bmeq, p, k, outdir, use_ref, config, bias, reuse = job
     os.makedirs(outdir, exist_ok=True)
     cmd = [bmeq, "measure", p["stir"], "--roi", p["roi"], "-o", outdir, "--rule", f"median*{k:.2f}"]
     if config:
-        cmd[2:2] = []
         cmd += ["--config", config]
     if use_ref:
         cmd += ["--reference", p["reference"]]
     if not bias:
         cmd += ["--no-bias-correction"]
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = os.path.join(outdir, "scans.csv")
+    r = subprocess.CompletedProcess(cmd, 0, "", "")
+    if not (reuse and os.path.exists(done)):
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         sys.exit(f"reader_agreement: {' '.join(cmd)} failed: {r.stderr.strip()}")
     with open(os.path.join(outdir, "scans.csv"), newline="") as f:
@@ -147,6 +149,8 @@ def main():
     ap.add_argument("--kmax", type=float, default=2.20)
     ap.add_argument("--kstep", type=float, default=0.02)
     ap.add_argument("-j", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse the measurements already in --work (same bmeq and settings only)")
     a = ap.parse_args()
 
     grid = [round(x, 2) for x in np.arange(a.kmin, a.kmax + 1e-9, a.kstep)]
@@ -169,7 +173,7 @@ def main():
         for name, use_ref, bias in modes:
             jobs = {(s, k): ex.submit(run_bmeq, (a.bmeq, P[s], k,
                                                  os.path.join(a.work, name.replace(" ", "_").replace("+", "_"), s, f"{k:.2f}"),
-                                                 use_ref, a.config, bias))
+                                                 use_ref, a.config, bias, a.reuse))
                     for s in scans for k in grid}
             table = {s: {} for s in scans}
             for (s, k), fut in jobs.items():
@@ -178,20 +182,26 @@ def main():
             results[name] = table
         # The automatic reference, compared on the same (uncorrected) image as the readers'.
         noref = {s: ex.submit(run_bmeq, (a.bmeq, P[s], grid[0], os.path.join(a.work, "auto_reference", s),
-                                         False, a.config, False)) for s in scans}
+                                         False, a.config, False, a.reuse)) for s in scans}
         auto_ref = {s: noref[s].result()[3] for s in scans}
 
     print(f"bmeq {a.bmeq}; config {a.config or '(defaults)'}; K grid {grid[0]}-{grid[-1]} step {a.kstep}")
     print(f"development scans only: {', '.join(scans)} (1007, 1012, 1234, 3002 held out, never opened)")
+    main_table = results[modes[0][0]]
     for name, _, _ in modes:
         table = results[name]
-        insample = fit_k(table, rmean, scans, grid)
-        print(f"\n== {name}: leave-one-out (K fitted on the other three scans); in-sample K {insample:.2f}")
+        insample = fit_k(main_table, rmean, scans, grid)
+        if table is main_table:
+            print(f"\n== {name}: leave-one-out (K fitted on the other three scans); in-sample K {insample:.2f}")
+        else:
+            print(f"\n== {name}: the same rule (each fold's K as fitted above, with the readers' "
+                  f"reference); fitted on this mode instead, in-sample K would be "
+                  f"{fit_k(table, rmean, scans, grid):.2f}")
         print(f"{'scan':>5} {'K':>5} {'bmeq mL':>8} {'range mL':>15} {'readers mL (R11 R12 R21 R22)':>30} "
               f"{'mean':>7} {'rel':>6} {'Dice':>5} {'rdrDice':>7} {'in range':>8}")
         pred, truth, dices, inrange, under = [], [], [], [], []
         for s in scans:
-            k = fit_k(table, rmean, [x for x in scans if x != s], grid)
+            k = fit_k(main_table, rmean, [x for x in scans if x != s], grid)
             ml, lo, hi, ref, dc = table[s][k]
             rel = (ml - rmean[s]) / rmean[s]
             inside = lo <= rmean[s] <= hi if not math.isnan(lo) else None
@@ -203,7 +213,7 @@ def main():
             rd = " ".join(f"{x:.2f}" for x in readers[s])
             print(f"{s:>5} {k:5.2f} {ml:8.2f} {lo:7.2f}-{hi:<7.2f} {rd:>30} {rmean[s]:7.2f} {rel:+6.2f} "
                   f"{dc:5.2f} {pairwise[s]:7.2f} {str(inside):>8}")
-        for oname, cost in OBJECTIVES[1:]:
+        for oname, cost in (OBJECTIVES[1:] if table is main_table else []):
             alt = []
             for s in scans:
                 k = fit_k(table, rmean, [x for x in scans if x != s], grid, cost)

@@ -7,7 +7,7 @@
  *   threshold.halfmax_floor ratio >= 1 (lesion thresholds never below it x reference)
  *   threshold.rim_mm        0-50 (rim guard depth; 0 disables)
  *   threshold.band          0 <= fraction < 1 (edema_ml_low/high: the rule's
- *                           factor x (1 +- band); default 0.10)
+ *                           factor x (1 +- band); default 0.15)
  *   threshold.smooth_mm     0-10 (Gaussian sigma the reference and threshold see)
  *   reference.level         region | mask (with a reference mask: the regions'
  *                           normal-marrow mode nearest its median, or its own median)

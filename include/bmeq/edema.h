@@ -59,13 +59,13 @@ typedef struct bmeq_edema_params {
 				     * 0.15): where readers put a graded edge */
 	double band;                /* the range: edema_ml_low and edema_ml_high are
 				     * the volumes with the rule's factor k times
-				     * (1 + band) and (1 - band) (default 0.10) */
+				     * (1 + band) and (1 - band) (default 0.15) */
 	int factor_from_reader;     /* 1: rule.k was set by a reader for this scan
 				     * (manifest threshold_factor, --threshold-factor);
 				     * recorded as threshold_source "reader" */
 } bmeq_edema_params;
 
-/* Fills the documented defaults (rule "median*1.46", smoothing 1.5 mm... see README). */
+/* Fills the documented defaults (rule "median*1.5", smoothing 1.5 mm... see README). */
 void bmeq_edema_params_init(bmeq_edema_params *p);
 
 /* What is known of a side from segmentation (optional). */
@@ -126,6 +126,11 @@ typedef struct bmeq_edema_result {
 bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
 			       const bmeq_edema_params *params, bmeq_edema_result **out);
+
+/* The whole method in one line for provenance (rule, reference, smoothing,
+ * rim, edges, lesion filter, range), e.g. "median*1.5 over the normal-marrow
+ * level (...) on the image smoothed at 1.5 mm; ...". Truncated to cap. */
+void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap);
 
 /* Frees r. Accepts NULL. */
 void bmeq_edema_result_destroy(bmeq_edema_result *r);

@@ -22,7 +22,7 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->rule.kind = BMEQ_RULE_MEDIAN_RATIO;
-	p->rule.k = 1.46;
+	p->rule.k = 1.50;
 	p->connectivity = 26;
 	p->min_lesion_voxels = 10;
 	p->min_lesion_ml = 0.02;
@@ -32,10 +32,31 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->halfmax = 1;
 	p->halfmax_floor = 0.0;
 	p->edge_band = 0.15;
-	p->band = 0.10;
+	p->band = 0.15;
 	p->smooth_mm = 1.5;
 	p->reference_from_region = 1;
 	p->factor_from_reader = 0;
+}
+
+void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
+{
+	char rule[BMEQ_RULE_TEXT_MAX] = "?", floor[96];
+
+	bmeq_rule_format(&p->rule, rule, sizeof(rule));
+	if (p->halfmax_floor > 0.0)
+		snprintf(floor, sizeof(floor), "at half contrast, never below %.3gx the reference",
+			 p->halfmax_floor);
+	else
+		snprintf(floor, sizeof(floor), "at half contrast, never below halfway to the threshold");
+	snprintf(buf, cap,
+		 "%s over the normal-marrow level (%s) on the image smoothed at %.3g mm; "
+		 "rim guard %.3g mm; lesion edges %s; lesions >= %zu voxels and >= %.3g mL, "
+		 "%d-connected; range: factor x (1 +- %.3g), edges at 0.5 +- %.3g of their contrast",
+		 rule, p->reference_from_region ? "the regions' mode nearest a reference mask"
+						: "a reference mask's median",
+		 p->smooth_mm, p->rim_mm,
+		 p->halfmax ? floor : "at the threshold",
+		 p->min_lesion_voxels, p->min_lesion_ml, p->connectivity, p->band, p->edge_band);
 }
 
 void bmeq_edema_result_destroy(bmeq_edema_result *r)

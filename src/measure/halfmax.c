@@ -2,17 +2,20 @@
  *
  * Edema fades into normal marrow over a few millimetres, and thick slices
  * blur it further, so where "the edge" lies depends on the lesion's own
- * brightness: one global threshold cuts a faint lesion (2.5x marrow) inside
- * its edge and a bright one (5x) outside it, and on a 2 mL lesion that is a
+ * brightness: one global threshold cuts a faint lesion (1.5x marrow) inside
+ * its edge and a bright one (2.5x) outside it, and on a 2 mL lesion that is a
  * 20-40% volume error. As in half-maximum contouring of lesions in other
  * quantitative imaging, each lesion found by the global threshold gets its
- * own threshold halfway between the reference and the lesion's plateau (its
- * 75th intensity percentile; on the phantom the 90th, biased up by noise,
- * gave 5.8% median under-estimation, the 75th 2.5%, the 50th 1.4% but
- * over-counted lesions under 2 mL): bright lesions shrink to it, faint ones grow to
- * it through neighbouring region voxels for at most a few steps. The lesion
- * threshold never drops below floor_ratio x reference, so growth cannot leak
- * into red marrow or noise.
+ * own threshold at a fraction (half) of the way from the reference to the
+ * lesion's plateau: its median intensity. Real edema is patchy (about +-20%
+ * over several mm), so a higher quantile measures the bright patches rather
+ * than the plateau: on the realistic phantom the 75th percentile put edges
+ * too far in (median head volume error 12.3% end to end on seed 7, 7.5% with
+ * the median). (On the earlier uniform, bright phantom the 75th had done
+ * best.) Bright lesions shrink to it, faint ones grow to it through
+ * neighbouring region voxels for at most 5 mm. The lesion threshold never
+ * drops below the floor (by default halfway between the reference and the
+ * global threshold), so growth cannot leak into normal marrow or noise.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -22,8 +25,13 @@
 #include "bmeq/threshold.h"
 #include "measure_internal.h"
 
-#define PLATEAU_QUANTILE 0.75
-#define GROW_STEPS 3
+#define PLATEAU_QUANTILE 0.50
+/* Growth reaches at most this far (mm, along the finest voxel axis) beyond
+ * what the global threshold found: the graded edge of real edema spans 2-5
+ * mm. A fixed 3 voxels reached only 2.3 mm at 0.78 mm pixels and left the
+ * graded rim of large diffuse lesions on the realistic phantom out (median
+ * head volume error 14.7%, 9.2% with growth to 5 mm). */
+#define GROW_MM 5.0
 
 bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
 				double fraction, double floor, uint8_t *edema)
@@ -84,7 +92,13 @@ bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, do
 	/* Grow: region voxels next to a lesion and above its threshold join it,
 	 * one 26-neighbour step per pass. */
 	const size_t nx = g->dim[0], ny = g->dim[1], nz = g->dim[2];
-	for (int step = 0; step < GROW_STEPS; step++) {
+	double finest = g->spacing[0];
+	for (int a = 1; a < 3; a++)
+		finest = g->spacing[a] < finest ? g->spacing[a] : finest;
+	int steps = finest > 0.0 ? (int)ceil(GROW_MM / finest) : 3;
+	if (steps < 1)
+		steps = 1;
+	for (int step = 0; step < steps; step++) {
 		size_t added = 0;
 		for (size_t z = 0; z < nz; z++)
 			for (size_t y = 0; y < ny; y++)

@@ -22,6 +22,13 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	 * voxels) while the phantom's head-edema error moved from 2.5% to 3.0%;
 	 * the coil field varies over ~150 mm, far above either spacing. */
 	o->n4.shrink_mm = 15.0;
+	/* One fitting level: B-spline control points 150 mm apart, the scale of
+	 * the coil field. The bridge's default three levels refine to 37.5 mm,
+	 * which fits anatomy too: on the real development STIR of the reader-
+	 * agreement benchmark it took 30-50% of the edema volume of 1016 and 4386
+	 * away (as if the edema were bias), while one level gives the same volumes
+	 * as no correction on those small fields of view (within 10%). */
+	o->n4.levels = 1;
 	o->volume = -1;
 	o->max_scan_mb = BMEQ_MAX_SCAN_MB_DEFAULT;
 }

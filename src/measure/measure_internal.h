@@ -20,7 +20,7 @@ bmeq_status bmeq_rim_guard(const bmeq_grid *g, const uint16_t *roi, double rim_m
  * half) of its own contrast over the reference: threshold = reference +
  * fraction * (75th percentile - reference), never below floor (an
  * intensity); lesions shrink to it or grow to it through region voxels
- * (roi != 0) for up to 3 steps. Rewrites edema as 0/1. See halfmax.c. */
+ * (roi != 0) for up to 5 mm. Rewrites edema as 0/1. See halfmax.c. */
 bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
 				double fraction, double floor, uint8_t *edema);
 

@@ -119,6 +119,13 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	jkey(&b, "  ", "threshold_rule");
 	jstr(&b, rule);
 	jputs(&b, ",\n");
+	{
+		char method[512];
+		bmeq_edema_method_text(&opts->measure.edema, method, sizeof(method));
+		jkey(&b, "  ", "threshold_method");
+		jstr(&b, method);
+		jputs(&b, ",\n");
+	}
 	/* edema_ml_low/high: the rule's factor x (1 + band) and x (1 - band). */
 	jkey(&b, "  ", "threshold_band");
 	jnum(&b, opts->measure.edema.band);

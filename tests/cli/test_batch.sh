@@ -181,7 +181,7 @@ same_tables "$tmp/out1" "$tmp/out_term"
 #    reader and its volume moves, the others are the automatic ones; --resume after changing
 #    the factor measures that scan alone; a bad factor is a manifest error before any work.
 # The reader's scan: the one with the most edema, so a factor well above the automatic one
-# (median*1.46 by default) loses some of it.
+# (median*1.5 by default) loses some of it.
 first=$(/usr/bin/python3 - "$tmp/out1/scans.csv" <<'EOF'
 import csv, sys
 vol = {}
