@@ -65,7 +65,7 @@ typedef struct bmeq_edema_params {
 				     * recorded as threshold_source "reader" */
 } bmeq_edema_params;
 
-/* Fills the documented defaults (rule "median*1.5", smoothing 1.5 mm... see README). */
+/* Fills the documented defaults (rule "median*1.46", smoothing 1.5 mm... see README). */
 void bmeq_edema_params_init(bmeq_edema_params *p);
 
 /* What is known of a side from segmentation (optional). */
@@ -128,7 +128,7 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const bmeq_edema_params *params, bmeq_edema_result **out);
 
 /* The whole method in one line for provenance (rule, reference, smoothing,
- * rim, edges, lesion filter, range), e.g. "median*1.5 over the normal-marrow
+ * rim, edges, lesion filter, range), e.g. "median*1.46 over the normal-marrow
  * level (...) on the image smoothed at 1.5 mm; ...". Truncated to cap. */
 void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap);
 

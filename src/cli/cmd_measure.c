@@ -32,7 +32,7 @@ static const char measure_help[] =
 	"  --csv FILE             write the scans table here instead of DIR/scans.csv\n"
 	"  --lesions-csv FILE     write the lesions table here instead of DIR/lesions.csv\n"
 	"  --rule RULE            threshold rule over the reference: median*K (default\n"
-	"                         median*1.5), mean+Ksd, q3+Kiqr, median+Krsd\n"
+	"                         median*1.46), mean+Ksd, q3+Kiqr, median+Krsd\n"
 	"  --threshold-factor K   a reader's factor for this scan: replaces the rule's K\n"
 	"                         (0 < K <= 100); threshold_source says reader\n"
 	"  --config FILE          settings (key = value, as for bmeq batch; response.*\n"

@@ -22,7 +22,7 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->rule.kind = BMEQ_RULE_MEDIAN_RATIO;
-	p->rule.k = 1.50;
+	p->rule.k = 1.46;
 	p->connectivity = 26;
 	p->min_lesion_voxels = 10;
 	p->min_lesion_ml = 0.02;

@@ -110,7 +110,7 @@ k2=$(/usr/bin/python3 -c "import csv,sys; print(dict(csv.reader(open(sys.argv[1]
 expect 3 "different studies" "$bmeq" merge "$tmp/s2-1" "$tmp/other" -o "$tmp/bad"
 # Other parameters (a shard.csv as another configuration would have written it).
 cp -r "$tmp/s2-2" "$tmp/otherparams"
-sed -i 's/rule=median\*1\.5;/rule=median*2.5;/' "$tmp/otherparams/shard.csv"
+sed -i 's/rule=median\*1\.46;/rule=median*2.5;/' "$tmp/otherparams/shard.csv"
 grep -q 'median\*2.5' "$tmp/otherparams/shard.csv" || fail "could not make the other-parameters shard"
 expect 3 "different parameters" "$bmeq" merge "$tmp/s2-1" "$tmp/otherparams" -o "$tmp/bad"
 # A damaged study table.
