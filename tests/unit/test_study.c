@@ -145,9 +145,24 @@ static void test_config(void)
 	const char *bad4 = "response.partial_pct = 30\n";
 	CHECK(bmeq_config_apply(bad4, strlen(bad4), &m, NULL, NULL) == BMEQ_E_FORMAT);
 
-	/* threshold.band: a fraction 0 <= band < 1 (default 0.10). */
+	/* threshold.band: a fraction 0 <= band < 1 (default 0.15, calibrated on the phantom). */
 	bmeq_measure_opts_init(&m);
-	CHECK(m.edema.band == 0.10);
+	CHECK(m.edema.band == 0.15);
+	/* The smoothing, the reference level, the edge band and the automatic floor. */
+	CHECK(m.edema.smooth_mm == 1.5 && m.edema.reference_from_region == 1);
+	CHECK(m.edema.edge_band == 0.15 && m.edema.halfmax_floor == 0.0);
+	const char *meth = "threshold.smooth_mm = 0\nreference.level = mask\n"
+			   "threshold.edge_band = 0.2\nthreshold.halfmax_floor = 1.3\n";
+	CHECK(bmeq_config_apply(meth, strlen(meth), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(m.edema.smooth_mm == 0.0 && m.edema.reference_from_region == 0);
+	CHECK(m.edema.edge_band == 0.2 && m.edema.halfmax_floor == 1.3);
+	static const char *const bad_meth[] = {
+		"threshold.smooth_mm = -1\n", "threshold.smooth_mm = 11\n", "reference.level = both\n",
+		"threshold.edge_band = 0.5\n", "threshold.halfmax_floor = 0.5\n",
+	};
+	for (size_t i = 0; i < sizeof(bad_meth) / sizeof(bad_meth[0]); i++)
+		CHECK(bmeq_config_apply(bad_meth[i], strlen(bad_meth[i]), &m, NULL, NULL) == BMEQ_E_FORMAT);
+	bmeq_measure_opts_init(&m);
 	const char *band = "threshold.band = 0.25\n";
 	CHECK(bmeq_config_apply(band, strlen(band), &m, NULL, NULL) == BMEQ_OK);
 	CHECK(m.edema.band == 0.25);
