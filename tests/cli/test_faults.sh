@@ -98,7 +98,10 @@ assert [key(r) for r in keep] == [key(r) for r in ref], "readable subjects chang
 EOF
 
 # 4. Peak memory of one scan (RSS of the child process, from the kernel).
-if ldd "$bmeq" | grep -q "libasan\|libubsan\|libtsan"; then
+# ldd's whole output first: with pipefail, `ldd | grep -q` fails whenever grep stops reading
+# before ldd has written everything (ldd dies of SIGPIPE), and the check then ran under ASan.
+libs=$(ldd "$bmeq" 2>/dev/null || true)
+if [[ $libs == *libasan* || $libs == *libubsan* || $libs == *libtsan* ]]; then
   echo "memory check skipped: sanitizer build"
 else
   big=$work/big512.nii.gz
