@@ -52,8 +52,9 @@ void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
 		 "%s over the normal-marrow level (%s) on the image smoothed at %.3g mm; "
 		 "rim guard %.3g mm; lesion edges %s; lesions >= %zu voxels and >= %.3g mL, "
 		 "%d-connected; range: factor x (1 +- %.3g), edges at 0.5 +- %.3g of their contrast",
-		 rule, p->reference_from_region ? "the regions' mode nearest a reference mask"
-						: "a reference mask's median",
+		 rule,
+		 p->reference_from_region ? "the regions' lowest clear mode, or the one nearest a reference mask"
+					  : "a reference mask's median",
 		 p->smooth_mm, p->rim_mm,
 		 p->halfmax ? floor : "at the threshold",
 		 p->min_lesion_voxels, p->min_lesion_ml, p->connectivity, p->band, p->edge_band);
