@@ -7,6 +7,35 @@
 
 #include "bmeq/volume.h"
 
+/* The voxel lines of a grid along one axis (x fastest in memory): count
+ * lines of len voxels each, consecutive voxels stride apart. Line l (0 <=
+ * l < count) starts at bmeq_axis_line_start(dim, axis, l); lines run in
+ * raster order of the other two axes. */
+typedef struct bmeq_axis_lines {
+	size_t stride, len, count;
+} bmeq_axis_lines;
+
+static inline bmeq_axis_lines bmeq_axis_lines_of(const size_t dim[3], int axis)
+{
+	bmeq_axis_lines L;
+
+	L.stride = axis == 0 ? 1 : axis == 1 ? dim[0] : dim[0] * dim[1];
+	L.len = dim[axis];
+	L.count = dim[0] * dim[1] * dim[2] / (L.len ? L.len : 1);
+	return L;
+}
+
+static inline size_t bmeq_axis_line_start(const size_t dim[3], int axis, size_t l)
+{
+	size_t o1 = axis == 0 ? dim[1] : dim[0], a = l % o1, b = l / o1;
+
+	if (axis == 0)
+		return (a + b * dim[1]) * dim[0];
+	if (axis == 1)
+		return a + b * dim[0] * dim[1];
+	return a + b * dim[0];
+}
+
 /* Writes into out the indices of the in-volume 26-neighbours of voxel
  * (x, y, z) on a grid of dim, and returns how many there are (7 to 26). */
 size_t bmeq_neighbours26(const size_t dim[3], size_t x, size_t y, size_t z, size_t out[26]);

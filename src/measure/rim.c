@@ -22,33 +22,25 @@
  * counts as unset). tmp holds one line. */
 static void erode_axis(uint8_t *m, const size_t dim[3], int axis, size_t r, uint8_t *tmp)
 {
-	size_t stride = axis == 0 ? 1 : axis == 1 ? dim[0] : dim[0] * dim[1];
-	size_t len = dim[axis];
-	size_t o1 = axis == 0 ? dim[1] : dim[0], o2 = axis == 2 ? dim[1] : dim[2];
+	bmeq_axis_lines L = bmeq_axis_lines_of(dim, axis);
+	size_t stride = L.stride, len = L.len;
 
 	if (r == 0)
 		return;
-	for (size_t b = 0; b < o2; b++)
-		for (size_t a = 0; a < o1; a++) {
-			size_t base;
-			if (axis == 0)
-				base = (a + b * dim[1]) * dim[0];
-			else if (axis == 1)
-				base = a + b * dim[0] * dim[1];
-			else
-				base = a + b * dim[0];
-			/* Distance to the nearest unset voxel on each side, by two sweeps. */
-			size_t run = 0;
-			for (size_t i = 0; i < len; i++) {
-				run = m[base + i * stride] ? run + 1 : 0;
-				tmp[i] = run > r ? 1 : 0;
-			}
-			run = 0;
-			for (size_t i = len; i-- > 0;) {
-				run = m[base + i * stride] ? run + 1 : 0;
-				m[base + i * stride] = tmp[i] && run > r;
-			}
+	for (size_t l = 0; l < L.count; l++) {
+		size_t base = bmeq_axis_line_start(dim, axis, l);
+		/* Distance to the nearest unset voxel on each side, by two sweeps. */
+		size_t run = 0;
+		for (size_t i = 0; i < len; i++) {
+			run = m[base + i * stride] ? run + 1 : 0;
+			tmp[i] = run > r ? 1 : 0;
 		}
+		run = 0;
+		for (size_t i = len; i-- > 0;) {
+			run = m[base + i * stride] ? run + 1 : 0;
+			m[base + i * stride] = tmp[i] && run > r;
+		}
+	}
 }
 
 size_t bmeq_neighbours26(const size_t dim[3], size_t x, size_t y, size_t z, size_t out[26])

@@ -24,36 +24,28 @@
 static void smooth_axis(float *v, const size_t dim[3], int axis, const double *k, int radius,
 			double *line)
 {
-	size_t stride = axis == 0 ? 1 : axis == 1 ? dim[0] : dim[0] * dim[1];
-	size_t len = dim[axis];
-	size_t o1 = axis == 0 ? dim[1] : dim[0], o2 = axis == 2 ? dim[1] : dim[2];
+	bmeq_axis_lines L = bmeq_axis_lines_of(dim, axis);
+	size_t stride = L.stride, len = L.len;
 
-	for (size_t b = 0; b < o2; b++)
-		for (size_t a = 0; a < o1; a++) {
-			size_t base;
-			if (axis == 0)
-				base = (a + b * dim[1]) * dim[0];
-			else if (axis == 1)
-				base = a + b * dim[0] * dim[1];
-			else
-				base = a + b * dim[0];
-			for (size_t i = 0; i < len; i++)
-				line[i] = v[base + i * stride];
-			for (size_t i = 0; i < len; i++) {
-				double acc = 0.0, w = 0.0;
-				ptrdiff_t lo = (ptrdiff_t)i - radius, hi = (ptrdiff_t)i + radius;
-				if (lo < 0)
-					lo = 0;
-				if (hi > (ptrdiff_t)len - 1)
-					hi = (ptrdiff_t)len - 1;
-				for (ptrdiff_t j = lo; j <= hi; j++) {
-					double kw = k[j - (ptrdiff_t)i + radius];
-					acc += kw * line[j];
-					w += kw;
-				}
-				v[base + i * stride] = (float)(acc / w);
+	for (size_t l = 0; l < L.count; l++) {
+		size_t base = bmeq_axis_line_start(dim, axis, l);
+		for (size_t i = 0; i < len; i++)
+			line[i] = v[base + i * stride];
+		for (size_t i = 0; i < len; i++) {
+			double acc = 0.0, w = 0.0;
+			ptrdiff_t lo = (ptrdiff_t)i - radius, hi = (ptrdiff_t)i + radius;
+			if (lo < 0)
+				lo = 0;
+			if (hi > (ptrdiff_t)len - 1)
+				hi = (ptrdiff_t)len - 1;
+			for (ptrdiff_t j = lo; j <= hi; j++) {
+				double kw = k[j - (ptrdiff_t)i + radius];
+				acc += kw * line[j];
+				w += kw;
 			}
+			v[base + i * stride] = (float)(acc / w);
 		}
+	}
 }
 
 bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, const uint8_t *mask, double sigma_mm,
