@@ -40,14 +40,14 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 
 void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
 {
-	char rule[BMEQ_RULE_TEXT_MAX] = "?", floor[96];
+	char rule[BMEQ_RULE_TEXT_MAX] = "?", edges[96];
 
 	bmeq_rule_format(&p->rule, rule, sizeof(rule));
 	if (p->halfmax_floor > 0.0)
-		snprintf(floor, sizeof(floor), "at half contrast, never below %.3gx the reference",
+		snprintf(edges, sizeof(edges), "at half contrast, never below %.3gx the reference",
 			 p->halfmax_floor);
 	else
-		snprintf(floor, sizeof(floor), "at half contrast, never below halfway to the threshold");
+		snprintf(edges, sizeof(edges), "at half contrast, never below halfway to the threshold");
 	snprintf(buf, cap,
 		 "%s over the normal-marrow level (%s) on the image smoothed at %.3g mm; "
 		 "rim guard %.3g mm; lesion edges %s; lesions >= %zu voxels and >= %.3g mL, "
@@ -56,7 +56,7 @@ void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
 		 p->reference_from_region ? "the regions' lowest clear mode, or the one nearest a reference mask"
 					  : "a reference mask's median",
 		 p->smooth_mm, p->rim_mm,
-		 p->halfmax ? floor : "at the threshold",
+		 p->halfmax ? edges : "at the threshold",
 		 p->min_lesion_voxels, p->min_lesion_ml, p->connectivity, p->band, p->edge_band);
 }
 
@@ -297,9 +297,9 @@ static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 	if (params->halfmax) {
 		/* Lesion edges never below halfway between the reference and
 		 * the detection threshold (halfmax_floor 0), or a fixed ratio. */
-		double floor = params->halfmax_floor > 0.0 ? params->halfmax_floor * reference
+		double edge_floor = params->halfmax_floor > 0.0 ? params->halfmax_floor * reference
 							   : 0.5 * (reference + threshold);
-		st = bmeq_halfmax_refine(scan, roi, reference, edge_fraction, floor, mask);
+		st = bmeq_halfmax_refine(scan, roi, reference, edge_fraction, edge_floor, mask);
 		if (st != BMEQ_OK)
 			return st;
 	}

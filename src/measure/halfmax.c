@@ -95,9 +95,7 @@ bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, do
 	double finest = g->spacing[0];
 	for (int a = 1; a < 3; a++)
 		finest = g->spacing[a] < finest ? g->spacing[a] : finest;
-	int steps = finest > 0.0 ? (int)ceil(GROW_MM / finest) : 3;
-	if (steps < 1)
-		steps = 1;
+	int steps = finest > 0.0 ? (int)ceil(GROW_MM / finest) : 3; /* >= 1 */
 	for (int step = 0; step < steps; step++) {
 		size_t added = 0;
 		for (size_t z = 0; z < nz; z++)
