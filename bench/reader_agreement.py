@@ -11,8 +11,8 @@ R22). That repository has no licence: this script only reads it where the user k
 its files are copied into bmeq, and no test or CI step runs this script.
 
 Only the four development scans (1003, 1013, 1016, 4386) are used. The other four scans of the
-repository (1007, 1012, 1234, 3002) are held out for an independent check of the finished method
-and are never opened here.
+repository are held out for an independent check of the finished method and are never opened
+here.
 
 What it prints, per scan and in summary:
   - bmeq's edema volume (mL) and its range (edema_ml_low-edema_ml_high), each reader's volume, the
@@ -191,7 +191,8 @@ def main():
         auto_ref = {s: noref[s].result()[3] for s in scans}
 
     print(f"bmeq {a.bmeq}; config {a.config or '(defaults)'}; K grid {grid[0]}-{grid[-1]} step {a.kstep}")
-    print(f"development scans only: {', '.join(scans)} (1007, 1012, 1234, 3002 held out, never opened)")
+    print(f"development scans only: {', '.join(scans)} "
+          "(the repository's other four scans are held out and never opened)")
     main_table = results[modes[0][0]]
     for name, _, _ in modes:
         table = results[name]
