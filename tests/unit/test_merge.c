@@ -1,6 +1,7 @@
 /* test_merge.c - bmeq_merge_run (src/study/merge.c): the shards of a study
- * merged give the tables of one batch run, byte for byte, whatever the number
- * of shards and the order they are given in; folders that are not the
+ * merged give the tables of one batch run, byte for byte, and its provenance
+ * (read with jansson) but for host, timings and jobs, whatever the number of
+ * shards and the order they are given in; folders that are not the
  * finished shards of one study and one configuration are refused, with the
  * reason. The study is small and synthetic (scans with their own regions and
  * reference, so no segmentation or bias correction runs), with a subject
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "bmeq/batch.h"
+#include "bmeq/json.h"
 #include "bmeq/csv.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/shard.h"
@@ -135,6 +137,41 @@ static int same_tables(const char *a, const char *b)
 	return same;
 }
 
+/* dir/provenance.json without what may differ between runs: the host, the
+ * finishing time, the jobs and the timings. NULL when it does not read. */
+static json_t *provenance(const char *dir)
+{
+	char path[600];
+	json_t *d, *inputs;
+	size_t i;
+	json_t *in;
+
+	snprintf(path, sizeof(path), "%s/provenance.json", dir);
+	if (!(d = json_load_file(path, 0, NULL)))
+		return NULL;
+	json_object_del(d, "host");
+	json_object_del(d, "finished_utc");
+	json_object_del(d, "jobs");
+	json_object_del(json_object_get(d, "summary"), "seconds");
+	inputs = json_object_get(d, "inputs");
+	json_array_foreach(inputs, i, in)
+		json_object_del(in, "seconds");
+	return d;
+}
+
+/* The provenance of a and b is the same but for host, time, jobs and timings. */
+static int same_provenance(const char *a, const char *b)
+{
+	json_t *pa = provenance(a), *pb = provenance(b);
+	int same = pa && pb && json_equal(pa, pb) &&
+		   json_array_size(json_object_get(pa, "inputs")) == 5;
+	if (!same)
+		fprintf(stderr, "provenance.json differs between %s and %s\n", a, b);
+	json_decref(pa);
+	json_decref(pb);
+	return same;
+}
+
 static void run_shards(const bmeq_study *s, const bmeq_batch_opts *o, int nshards,
 		       const char *prefix)
 {
@@ -194,9 +231,11 @@ int main(void)
 	CHECK(sum.scans == 5 && sum.failed == 1 && sum.comparisons == 2);
 	path_of(merged, sizeof(merged), "m2");
 	CHECK(same_tables(single, merged));
+	CHECK(same_provenance(single, merged));
 	CHECK(merge("m4", 1, four, 4, &sum) == BMEQ_OK);
 	path_of(merged, sizeof(merged), "m4");
 	CHECK(same_tables(single, merged));
+	CHECK(same_provenance(single, merged));
 	/* Every scan's folder is there, record and maps. */
 	path_of(path, sizeof(path), "m4/03/2/scan_record.csv");
 	CHECK(access(path, F_OK) == 0);
