@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bmeq/clock.h"
 #include "bmeq/femhead.h"
 #include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
@@ -37,14 +37,6 @@ void bmeq_scan_stem(const char *path, char *stem, size_t cap)
 			break;
 		}
 	}
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Refuses images the pipeline cannot measure honestly. */
@@ -144,7 +136,7 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	bmeq_scan_result *r;
 	uint8_t *ref = NULL;
 	bmeq_status st;
-	double t0 = now_seconds(), t1;
+	double t0 = bmeq_clock_seconds(), t1;
 
 	*out = NULL;
 	if (!opts) {
@@ -203,14 +195,14 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 			ref[i] = lab[i] != 0;
 		free(lab);
 	}
-	t1 = now_seconds();
+	t1 = bmeq_clock_seconds();
 	r->seconds[0] = t1 - t0;
 
 	if (opts->bias_correct && !(roi_path && reference_path)) {
 		if ((st = bias_correct(r, opts)) != BMEQ_OK)
 			goto fail;
 	}
-	t0 = now_seconds();
+	t0 = bmeq_clock_seconds();
 	r->seconds[1] = t0 - t1;
 
 	if (!roi_path) {
@@ -220,13 +212,13 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 		for (int s = 0; s < 2; s++)
 			r->geom[s].found = 1;
 	}
-	t1 = now_seconds();
+	t1 = bmeq_clock_seconds();
 	r->seconds[2] = t1 - t0;
 
 	st = bmeq_edema_measure(r->image, r->roi, ref, r->geom, &opts->edema, &r->edema);
 	if (st != BMEQ_OK)
 		goto fail;
-	r->seconds[3] = now_seconds() - t1;
+	r->seconds[3] = bmeq_clock_seconds() - t1;
 	free(ref);
 	*out = r;
 	return BMEQ_OK;
