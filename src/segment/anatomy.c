@@ -141,3 +141,25 @@ int bmeq_fh_neck_version_ok(const double axis[3], int lateral_sign)
 
 	return deg >= AN_VERSION_MIN && deg <= AN_VERSION_MAX;
 }
+
+/* The neck's opening: the fraction of the fitted sphere's rays within
+ * AN_OPEN_DEG of the neck axis that found no edge on the surface (the bone
+ * goes on into the neck there). A closed ball (a bowel loop, a cyst) has its
+ * edge all round, and a neck axis placed on it by default meets edges. */
+#define AN_OPEN_DEG 30.0
+
+double bmeq_fh_neck_opening(const bmeq_fh_cand *c, const double axis[3])
+{
+	double dirs[BMEQ_FH_NRAYS][3];
+	double cz = cos(AN_OPEN_DEG * FH_PI / 180);
+	int n = 0, open = 0;
+
+	bmeq_fh_directions(dirs, BMEQ_FH_NRAYS);
+	for (int a = 0; a < BMEQ_FH_NRAYS; a++) {
+		if (dirs[a][0] * axis[0] + dirs[a][1] * axis[1] + dirs[a][2] * axis[2] < cz)
+			continue;
+		n++;
+		open += !c->edge[a];
+	}
+	return n ? (double)open / n : 0;
+}

@@ -28,6 +28,8 @@
 #define FH_MAX_LONE 4
 /* How far the midpoint of a pair of heads may lie from the body's midline. */
 #define FH_PAIR_MIDLINE_MM 20.0
+/* Least fraction of open rays around the neck axis (bmeq_fh_neck_opening). */
+#define FH_MIN_NECK_OPENING 0.35
 
 void bmeq_femhead_params_init(bmeq_femhead_params *p)
 {
@@ -95,11 +97,19 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 	if (getenv("BMEQ_FH_DEBUG"))
 		fprintf(stderr,
 			"fhdbg side %d c %.1f %.1f %.1f r %.1f conf %.3f axis %.2f %.2f %.2f in_view %.3f "
-			"cup %.3f\n",
+			"cup %.3f open %.3f\n",
 			k, c->c[0], c->c[1], c->c[2], c->r, c->conf, sd->neck_axis[0], sd->neck_axis[1],
-			sd->neck_axis[2], sd->in_view, sd->cup);
+			sd->neck_axis[2], sd->in_view, sd->cup, bmeq_fh_neck_opening(c, sd->neck_axis));
 	if (!bmeq_fh_neck_descends(sd->neck_axis)) {
 		*why = "no neck leaving it inferiorly";
+		return 0;
+	}
+	/* A neck of radius 0.5-0.75 R leaves the sphere through a cone of
+	 * 30-49 degrees: within 30 degrees of the axis nearly every ray is
+	 * open (0.65-1 on the phantom and the real hips; a closed ball, whose
+	 * axis is only the default guess, 0.06). */
+	if (bmeq_fh_neck_opening(c, sd->neck_axis) < FH_MIN_NECK_OPENING) {
+		*why = "no neck leaving it (its edge is closed all round)";
 		return 0;
 	}
 	if (!bmeq_fh_neck_version_ok(sd->neck_axis, lat)) {
@@ -120,19 +130,16 @@ static void side_status(const bmeq_femhead_params *p, bmeq_femhead_side *sd)
 	if (sd->in_view < p->min_in_view) {
 		sd->status = BMEQ_HEAD_PARTIAL;
 		snprintf(sd->reason, sizeof(sd->reason),
-			 "femoral head cut by the edge of the field of view (%.0f%% of it in view); "
-			 "edema not measured",
+			 "femoral head cut by the edge of the field of view (%.0f%% of it in view)",
 			 100.0 * sd->in_view);
 	} else if (!isfinite(sd->cup)) {
 		sd->status = BMEQ_HEAD_PARTIAL;
 		snprintf(sd->reason, sizeof(sd->reason),
-			 "femoral head at the edge of the field of view, its acetabulum out of view; "
-			 "edema not measured");
+			 "femoral head at the edge of the field of view, its acetabulum out of view");
 	} else if (sd->confidence < p->qc_confidence) {
 		sd->status = BMEQ_HEAD_UNCERTAIN;
 		snprintf(sd->reason, sizeof(sd->reason),
-			 "uncertain femoral head: weak edge support (confidence %.2f < %.2f); edema "
-			 "not measured",
+			 "uncertain femoral head: weak edge support (confidence %.2f < %.2f)",
 			 sd->confidence, p->qc_confidence);
 	} else {
 		sd->status = BMEQ_HEAD_FOUND;
@@ -140,8 +147,10 @@ static void side_status(const bmeq_femhead_params *p, bmeq_femhead_side *sd)
 	}
 	sd->qc = sd->status == BMEQ_HEAD_FOUND;
 	sd->found = sd->qc || p->accept_doubtful;
-	/* A doubtful head measured on request keeps its doubt in the reason,
-	 * which becomes the row's message. */
+	if (!sd->found) {
+		size_t len = strlen(sd->reason);
+		snprintf(sd->reason + len, sizeof(sd->reason) - len, "; edema not measured");
+	}
 }
 
 /* Pair score: both heads' edge support plus a little of their votes, less

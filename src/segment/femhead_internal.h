@@ -134,6 +134,10 @@ double bmeq_fh_cup_score(const bmeq_fh_sampler *s, const bmeq_fh_cand *c);
  * the leg's rotation allow. anatomy.c. */
 int bmeq_fh_neck_version_ok(const double axis[3], int lateral_sign);
 
+/* Fraction of head c's surface rays within 30 degrees of the neck axis
+ * without an edge (1: the bone opens into a neck there). anatomy.c. */
+double bmeq_fh_neck_opening(const bmeq_fh_cand *c, const double axis[3]);
+
 /* Unit directions spread evenly over the sphere (Fibonacci lattice). */
 void bmeq_fh_directions(double (*dir)[3], size_t n);
 
