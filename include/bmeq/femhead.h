@@ -114,8 +114,26 @@ typedef struct bmeq_femhead_side {
 	int qc;                  /* 1: status found; 0: review */
 } bmeq_femhead_side;
 
+/* A candidate head that the segmentation tried against the anatomical tests
+ * (for review: why a side has no head, or which round structures were seen). */
+typedef struct bmeq_femhead_try {
+	int side;                /* tried as BMEQ_FEMHEAD_RIGHT or _LEFT */
+	double centre[3];        /* RAS mm */
+	double radius_mm;
+	double confidence;       /* edge support */
+	double in_view;          /* fraction of it in the field of view */
+	double acetabulum;       /* congruence of a cup around it (NAN: roof out of view) */
+	double neck_opening;     /* fraction of open rays around its neck axis */
+	double neck_axis[3];
+	char verdict[64];        /* "head" or the test it failed */
+} bmeq_femhead_try;
+
+#define BMEQ_FEMHEAD_MAX_TRIES 24
+
 typedef struct bmeq_femhead_result {
 	bmeq_femhead_side side[2];  /* [BMEQ_FEMHEAD_RIGHT], [BMEQ_FEMHEAD_LEFT] */
+	bmeq_femhead_try tries[BMEQ_FEMHEAD_MAX_TRIES]; /* in the order tried */
+	size_t ntries;
 	double seconds;             /* wall time of the segmentation */
 } bmeq_femhead_result;
 

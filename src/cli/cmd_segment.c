@@ -20,6 +20,8 @@ static const char segment_help[] =
 	"confidence (0..1, edge support of the fitted sphere), qc (1 ok, 0 review), status\n"
 	"(found, partial, uncertain or not_in_view), in_view (fraction of the head in the\n"
 	"field of view) and acetabulum (0..1, congruence of the cup around the head).\n"
+	"Without --roi, DIR/<stem>_candidates.csv lists every round structure tried as a head\n"
+	"with the anatomical tests' values and its verdict (\"head\" or the test it failed).\n"
 	"\n"
 	"  -o, --out DIR  output folder (created when missing)\n"
 	"  --roi MASK     use this label map (on the scan's grid) instead of the automatic\n"
@@ -124,6 +126,33 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 		csv_num(f, reg[i].centroid[1], 1);
 		csv_num(f, reg[i].centroid[2], 1);
 		fprintf(f, ",,%.3f,,,,,,1,found,,\n", reg[i].ml);
+	}
+}
+
+static void write_tries(FILE *f, const bmeq_femhead_result *r)
+{
+	fputs("tried_as,centre_x,centre_y,centre_z,radius_mm,confidence,in_view,acetabulum,"
+	      "neck_opening,neck_axis_x,neck_axis_y,neck_axis_z,verdict\n",
+	      f);
+	for (size_t i = 0; i < r->ntries; i++) {
+		const bmeq_femhead_try *t = &r->tries[i];
+		int fitted = isfinite(t->neck_opening);
+
+		fputs(t->side == BMEQ_FEMHEAD_RIGHT ? "right" : "left", f);
+		csv_num(f, t->centre[0], 1);
+		csv_num(f, t->centre[1], 1);
+		csv_num(f, t->centre[2], 1);
+		csv_num(f, t->radius_mm, 1);
+		csv_num(f, t->confidence, 1);
+		csv_num(f, t->in_view, 1);
+		csv_num(f, t->acetabulum, 1);
+		csv_num(f, t->neck_opening, 1);
+		csv_num(f, t->neck_axis[0], fitted);
+		csv_num(f, t->neck_axis[1], fitted);
+		csv_num(f, t->neck_axis[2], fitted);
+		fputc(',', f);
+		csv_field(f, t->verdict);
+		fputc('\n', f);
 	}
 }
 
@@ -267,6 +296,21 @@ int bmeq_cmd_segment(int argc, char **argv)
 		bmeq_cli_error(cmd, path, "write failed");
 		rc = BMEQ_EXIT_OUTPUT;
 		goto done;
+	}
+	if (!roi_path) {
+		snprintf(path, sizeof(path), "%s/%s_candidates.csv", outdir, stem);
+		f = fopen(path, "w");
+		if (!f) {
+			bmeq_cli_error(cmd, path, "cannot write");
+			rc = BMEQ_EXIT_OUTPUT;
+			goto done;
+		}
+		write_tries(f, &res);
+		if (fclose(f) != 0) {
+			bmeq_cli_error(cmd, path, "write failed");
+			rc = BMEQ_EXIT_OUTPUT;
+			goto done;
+		}
 	}
 	write_rows(stdout, &res, reg, nreg);
 done:

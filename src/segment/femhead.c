@@ -82,9 +82,11 @@ static void side_found(bmeq_femhead_side *sd, const bmeq_fh_cand *c, const bmeq_
  * the head inferiorly and laterally, and an acetabulum around it when its
  * roof is in view; else 0, with why (sd then holds the try). */
 static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, const bmeq_fh_cand *c,
-		    int k, bmeq_femhead_side *sd, bmeq_fh_neck *nk, const char **why)
+		    int k, bmeq_femhead_side *sd, bmeq_fh_neck *nk, const char **why,
+		    bmeq_femhead_result *res)
 {
 	int lat = k == BMEQ_FEMHEAD_RIGHT ? 1 : -1;
+	bmeq_femhead_try *t = res->ntries < BMEQ_FEMHEAD_MAX_TRIES ? &res->tries[res->ntries++] : NULL;
 
 	memset(sd, 0, sizeof(*sd));
 	bmeq_fh_neck_axis(s, c, lat, sd);
@@ -94,33 +96,48 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 	bmeq_fh_neck_fit(s, c, sd, nk);
 	sd->in_view = bmeq_fh_in_view(s, c->c, c->r);
 	sd->cup = bmeq_fh_cup_score(s, c);
-	if (getenv("BMEQ_FH_DEBUG"))
-		fprintf(stderr,
-			"fhdbg side %d c %.1f %.1f %.1f r %.1f conf %.3f axis %.2f %.2f %.2f in_view %.3f "
-			"cup %.3f open %.3f\n",
-			k, c->c[0], c->c[1], c->c[2], c->r, c->conf, sd->neck_axis[0], sd->neck_axis[1],
-			sd->neck_axis[2], sd->in_view, sd->cup, bmeq_fh_neck_opening(c, sd->neck_axis));
-	if (!bmeq_fh_neck_descends(sd->neck_axis)) {
+	double opening = bmeq_fh_neck_opening(c, sd->neck_axis);
+
+	*why = NULL;
+	if (!bmeq_fh_neck_descends(sd->neck_axis))
 		*why = "no neck leaving it inferiorly";
-		return 0;
-	}
 	/* A neck of radius 0.5-0.75 R leaves the sphere through a cone of
 	 * 30-49 degrees: within 30 degrees of the axis nearly every ray is
 	 * open (0.65-1 on the phantom and the real hips; a closed ball, whose
 	 * axis is only the default guess, 0.06). */
-	if (bmeq_fh_neck_opening(c, sd->neck_axis) < FH_MIN_NECK_OPENING) {
+	else if (opening < FH_MIN_NECK_OPENING)
 		*why = "no neck leaving it (its edge is closed all round)";
-		return 0;
-	}
-	if (!bmeq_fh_neck_version_ok(sd->neck_axis, lat)) {
+	else if (!bmeq_fh_neck_version_ok(sd->neck_axis, lat))
 		*why = "no neck leaving it laterally";
-		return 0;
-	}
-	if (isfinite(sd->cup) && sd->cup < p->min_cup) {
+	else if (isfinite(sd->cup) && sd->cup < p->min_cup)
 		*why = "no acetabulum around it";
-		return 0;
+	if (t) {
+		t->side = k;
+		memcpy(t->centre, c->c, sizeof(t->centre));
+		t->radius_mm = c->r;
+		t->confidence = c->conf;
+		t->in_view = sd->in_view;
+		t->acetabulum = sd->cup;
+		t->neck_opening = opening;
+		memcpy(t->neck_axis, sd->neck_axis, sizeof(t->neck_axis));
+		snprintf(t->verdict, sizeof(t->verdict), "%s", *why ? *why : "head");
 	}
-	return 1;
+	return *why == NULL;
+}
+
+/* Records a candidate rejected before its neck was fitted. */
+static void log_try(bmeq_femhead_result *res, const bmeq_fh_cand *c, int k, const char *why)
+{
+	if (res->ntries >= BMEQ_FEMHEAD_MAX_TRIES)
+		return;
+	bmeq_femhead_try *t = &res->tries[res->ntries++];
+	memset(t, 0, sizeof(*t));
+	t->side = k;
+	memcpy(t->centre, c->c, sizeof(t->centre));
+	t->radius_mm = c->r;
+	t->confidence = c->conf;
+	t->in_view = t->acetabulum = t->neck_opening = NAN;
+	snprintf(t->verdict, sizeof(t->verdict), "%s", why);
 }
 
 /* The side's status from the tests that do not reject a head outright: all
@@ -265,10 +282,12 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 		    fabs(0.5 * (r->c[0] + l->c[0]) - midline_x) > FH_PAIR_MIDLINE_MM) {
 			rejected = 1;
 			why = "not placed symmetrically about the body's midline";
+			log_try(res, r, BMEQ_FEMHEAD_RIGHT, why);
+			log_try(res, l, BMEQ_FEMHEAD_LEFT, why);
 			continue;
 		}
-		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, &res->side[0], &nk[0], &why) &&
-		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, &res->side[1], &nk[1], &why)) {
+		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, &res->side[0], &nk[0], &why, res) &&
+		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, &res->side[1], &nk[1], &why, res)) {
 			hc[0] = r;
 			hc[1] = l;
 		} else {
@@ -296,6 +315,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 			    !bmeq_fh_lone_position_ok(&p, mid, midline_corr, cand[b].c)) {
 				rejected = 1;
 				why = "too near the body's midline";
+				log_try(res, &cand[b], cand[b].c[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT, why);
 				continue;
 			}
 			bmeq_femhead_side tmp;
@@ -307,7 +327,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 				k = tmp.neck_axis[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
 			else
 				k = cand[b].c[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
-			if (!fit_side(&s, &p, &cand[b], k, &res->side[k], &nk[k], &why)) {
+			if (!fit_side(&s, &p, &cand[b], k, &res->side[k], &nk[k], &why, res)) {
 				rejected = 1;
 				continue;
 			}
