@@ -340,15 +340,52 @@ static bmeq_status draw_all(bmeq_rp_scan *v, size_t n, int jobs)
 	return BMEQ_OK;
 }
 
+bmeq_status bmeq_rp_scans_read(const bmeq_study *study, const char *outdir, bmeq_rp_scan **out,
+			       size_t *nout)
+{
+	bmeq_csv_table *scans = NULL, *resp = NULL;
+	bmeq_rp_scan *v = NULL;
+	size_t n = 0;
+	char path[4200];
+	bmeq_status st;
+
+	*out = NULL;
+	*nout = 0;
+	snprintf(path, sizeof(path), "%s/scans.csv", outdir);
+	if ((st = bmeq_csv_read_file(path, &scans)) != BMEQ_OK)
+		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
+	if (bmeq_csv_column(scans, "subject") < 0 || bmeq_csv_column(scans, "session") < 0 ||
+	    bmeq_csv_column(scans, "scan") < 0 || bmeq_csv_column(scans, "side") < 0) {
+		bmeq_csv_table_destroy(scans);
+		return bmeq_fail(BMEQ_E_FORMAT, "%s: not a bmeq scans table", path);
+	}
+	if ((st = collect(study, outdir, scans, &v, &n)) == BMEQ_OK) {
+		fill_scan_rows(v, n, scans);
+		/* response.csv is absent when no subject has two visits' comparison
+		 * yet; the page then shows no responses. */
+		snprintf(path, sizeof(path), "%s/response.csv", outdir);
+		if (bmeq_csv_read_file(path, &resp) == BMEQ_OK)
+			fill_responses(v, n, resp);
+		*out = v;
+		*nout = n;
+	}
+	bmeq_csv_table_destroy(scans);
+	bmeq_csv_table_destroy(resp);
+	return st;
+}
+
+void bmeq_rp_scans_free(bmeq_rp_scan *v, size_t n)
+{
+	free_scans(v, n);
+}
+
 bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 			      const bmeq_report_opts *opts, bmeq_report_summary *sum)
 {
 	bmeq_report_opts defaults;
 	bmeq_report_summary local;
-	bmeq_csv_table *scans = NULL, *resp = NULL;
 	bmeq_rp_scan *v = NULL;
 	size_t n = 0;
-	char path[4200];
 	bmeq_status st;
 
 	if (!opts) {
@@ -358,22 +395,8 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 	if (!sum)
 		sum = &local;
 	memset(sum, 0, sizeof(*sum));
-	snprintf(path, sizeof(path), "%s/scans.csv", outdir);
-	if ((st = bmeq_csv_read_file(path, &scans)) != BMEQ_OK)
-		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
-	if (bmeq_csv_column(scans, "subject") < 0 || bmeq_csv_column(scans, "session") < 0 ||
-	    bmeq_csv_column(scans, "scan") < 0 || bmeq_csv_column(scans, "side") < 0) {
-		bmeq_csv_table_destroy(scans);
-		return bmeq_fail(BMEQ_E_FORMAT, "%s: not a bmeq scans table", path);
-	}
-	if ((st = collect(study, outdir, scans, &v, &n)) != BMEQ_OK)
-		goto done;
-	fill_scan_rows(v, n, scans);
-	/* response.csv is absent when no subject has two visits' comparison
-	 * yet; the page then shows no responses. */
-	snprintf(path, sizeof(path), "%s/response.csv", outdir);
-	if (bmeq_csv_read_file(path, &resp) == BMEQ_OK)
-		fill_responses(v, n, resp);
+	if ((st = bmeq_rp_scans_read(study, outdir, &v, &n)) != BMEQ_OK)
+		return st;
 	if (opts->pictures) {
 		if ((st = draw_all(v, n, opts->jobs)) != BMEQ_OK)
 			goto done;
@@ -393,7 +416,5 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 	st = bmeq_rp_html(outdir, v, n, sum);
 done:
 	free_scans(v, n);
-	bmeq_csv_table_destroy(scans);
-	bmeq_csv_table_destroy(resp);
 	return st;
 }
