@@ -94,13 +94,13 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 		       size_t nreg)
 {
 	fputs(csv_header, f);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < BMEQ_NSIDES; k++) {
 		const bmeq_femhead_side *s = &r->side[k];
 		int fd = s->found;
 		/* A partial or uncertain candidate's place is reported for review. */
 		int placed = s->status != BMEQ_HEAD_NOT_IN_VIEW;
 
-		fprintf(f, "%s,%d,", k == BMEQ_FEMHEAD_RIGHT ? "right" : "left", fd);
+		fprintf(f, "%s,%d,", bmeq_side_name((bmeq_side)k), fd);
 		csv_field(f, s->reason);
 		csv_num(f, s->centre[0], placed);
 		csv_num(f, s->centre[1], placed);
@@ -121,7 +121,7 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 	for (size_t i = 0; i < nreg; i++) {
 		if (reg[i].label <= 4)
 			continue;
-		fprintf(f, "%s,1,", reg[i].side);
+		fprintf(f, "label-%u,1,", reg[i].label);
 		csv_num(f, reg[i].centroid[0], 1);
 		csv_num(f, reg[i].centroid[1], 1);
 		csv_num(f, reg[i].centroid[2], 1);

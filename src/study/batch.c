@@ -361,7 +361,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 		for (int s = 0; s < 2; s++) {
 			rec.geom[s] = r->geom[s];
 			if (s < (int)r->edema->nregions &&
-			    strcmp(r->edema->regions[s].side, s ? "left" : "right") == 0) {
+			    r->edema->regions[s].side == (bmeq_side)s) {
 				snprintf(rec.side_status[s], sizeof(rec.side_status[s]), "%s",
 					 r->edema->regions[s].status);
 				rec.edema_ml[s] = r->edema->regions[s].edema_ml;
