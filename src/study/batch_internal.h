@@ -30,9 +30,6 @@ void bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf
 /* The parameters that change a scan's numbers, as one line. */
 void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap);
 
-/* Monotonic seconds. */
-double bmeq_batch_now(void);
-
 /* Compares every follow-up with its subject's baseline and previous visit and
  * writes response.csv and response_interval.csv (batch_compare.c). */
 bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
