@@ -16,7 +16,7 @@ static const char measure_help[] =
 	"                    [--config FILE]\n"
 	"                    [--connectivity 6|18|26]\n"
 	"                    [--min-lesion-voxels N] [--min-lesion-ml V] [--no-bias-correction]\n"
-	"                    [--volume N] [--max-scan-mb MB]\n"
+	"                    [--measure-doubtful] [--volume N] [--max-scan-mb MB]\n"
 	"\n"
 	"Measures bone marrow edema in both femoral heads and necks of one STIR scan.\n"
 	"Writes DIR/<stem>_roi.nii.gz (1 right head, 2 left head, 3 right neck, 4 left neck),\n"
@@ -41,6 +41,10 @@ static const char measure_help[] =
 	"  --min-lesion-voxels N  drop lesions with fewer voxels (default 10)\n"
 	"  --min-lesion-ml V      drop lesions smaller than V mL (default 0.02)\n"
 	"  --no-bias-correction   skip N4 bias-field correction\n"
+	"  --measure-doubtful     also measure femoral heads that are partial (cut by the edge of\n"
+	"                         the field of view) or uncertain (weak edge support); their rows\n"
+	"                         say so in the message (default: not measured, status partial\n"
+	"                         or uncertain)\n"
 	"  --volume N             measure volume N (0-based) of a 4D file\n"
 	"  --max-scan-mb MB       refuse scans over MB as float32 (default 1024)\n"
 	"\n"
@@ -84,6 +88,10 @@ static int parse_args(int argc, char **argv, measure_args *a)
 		}
 		if (strcmp(o, "--no-bias-correction") == 0) {
 			a->opts.bias_correct = 0;
+			continue;
+		}
+		if (strcmp(o, "--measure-doubtful") == 0) {
+			a->opts.measure_doubtful = 1;
 			continue;
 		}
 		if (!v) {

@@ -134,6 +134,15 @@ static bmeq_status apply_one(const char *key, const char *val, bmeq_measure_opts
 		m->max_scan_mb = d;
 		return BMEQ_OK;
 	}
+	if (strcmp(key, "segment.measure_doubtful") == 0) {
+		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+			m->measure_doubtful = 1;
+		else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+			m->measure_doubtful = 0;
+		else
+			return bmeq_fail(BMEQ_E_ARG, "must be yes or no");
+		return BMEQ_OK;
+	}
 	if (strcmp(key, "bias.correct") == 0) {
 		if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
 			m->bias_correct = 1;

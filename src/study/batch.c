@@ -47,7 +47,7 @@ void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap)
 	snprintf(buf, cap,
 		 "bmeq=%s;rule=%s;connectivity=%d;min_lesion_voxels=%zu;min_lesion_ml=%.6g;"
 		 "reference_reject_k=%.6g;reference_min_voxels=%zu;rim_mm=%.6g;halfmax=%d/%.6g;band=%.6g/%.6g;smooth=%.6g;reflevel=%d;bias_correct=%d;"
-		 "n4=%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d;volume=%ld;max_scan_mb=%.6g",
+		 "n4=%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d;volume=%ld;max_scan_mb=%.6g;doubtful=%d",
 		 bmeq_version(), rule, m->edema.connectivity, m->edema.min_lesion_voxels,
 		 m->edema.min_lesion_ml, m->edema.reference_reject_k, m->edema.min_reference_voxels,
 		 m->edema.rim_mm, m->edema.halfmax,
@@ -55,7 +55,7 @@ void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap)
 		 m->edema.reference_from_region, m->bias_correct, m->n4.shrink_mm,
 		 m->n4.levels, m->n4.iterations[0], m->n4.iterations[1], m->n4.iterations[2],
 		 m->n4.iterations[3], m->n4.spline_distance_mm, m->n4.convergence,
-		 m->n4.histogram_bins, m->volume, m->max_scan_mb);
+		 m->n4.histogram_bins, m->volume, m->max_scan_mb, m->measure_doubtful);
 }
 
 /* ---- per-scan record (key,value CSV) ------------------------------------ */
