@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -57,6 +58,13 @@ int bmeq_cli_parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int bmeq_cli_default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
 int bmeq_cli_is_help(const char *arg)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bmeq/report.h"
+#include "bmeq/settings.h"
 #include "bmeq/study.h"
 #include "cli.h"
 
@@ -36,7 +37,8 @@ int bmeq_cmd_report(int argc, char **argv)
 	bmeq_report_opts opts;
 	bmeq_report_summary sum;
 	bmeq_study *study = NULL;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	int jobs = bmeq_cli_default_jobs(), used;
+	bmeq_settings_target flags = {NULL, NULL, &jobs};
 	bmeq_status st;
 
 	for (int i = 1; i < argc; i++)
@@ -64,12 +66,12 @@ int bmeq_cmd_report(int argc, char **argv)
 		} else if (strcmp(o, "--pattern") == 0) {
 			pattern = v;
 			i++;
-		} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jobs") == 0) {
-			if (bmeq_cli_parse_long(v, 1, 64, &jobs)) {
-				bmeq_cli_error("report", "-j", "needs a number of workers 1..64");
+		} else if ((used = bmeq_settings_flag(&flags, o, v)) != 0) {
+			if (used < 0) {
+				bmeq_cli_error("report", o, "%s", bmeq_last_error());
 				return BMEQ_EXIT_USAGE;
 			}
-			i++;
+			i += used - 1;
 		} else {
 			bmeq_cli_error("report", o, "unknown option (try bmeq report --help)");
 			return BMEQ_EXIT_USAGE;
@@ -79,7 +81,7 @@ int bmeq_cmd_report(int argc, char **argv)
 		bmeq_cli_error("report", NULL, "need the batch folder OUT (try bmeq report --help)");
 		return BMEQ_EXIT_USAGE;
 	}
-	opts.jobs = (int)(jobs > 0 ? (jobs > 64 ? 64 : jobs) : 1);
+	opts.jobs = jobs;
 	if (study_arg) {
 		struct stat sb;
 		if (stat(study_arg, &sb) == 0 && S_ISDIR(sb.st_mode))

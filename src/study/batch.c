@@ -46,27 +46,6 @@ void bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf
 		snprintf(buf, cap, "%s/%s", outdir, it->subject);
 }
 
-/* Everything that changes a scan's numbers: a record made with other
- * parameters is not reused by --resume. */
-void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap)
-{
-	char rule[BMEQ_RULE_TEXT_MAX] = "";
-
-	bmeq_rule_format(&m->edema.rule, rule, sizeof(rule));
-	snprintf(buf, cap,
-		 "bmeq=%s;rule=%s;connectivity=%d;min_lesion_voxels=%zu;min_lesion_ml=%.6g;"
-		 "reference_reject_k=%.6g;reference_min_voxels=%zu;rim_mm=%.6g;halfmax=%d/%.6g;band=%.6g/%.6g;smooth=%.6g;reflevel=%d;bias_correct=%d;"
-		 "n4=%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d;volume=%ld;max_scan_mb=%.6g",
-		 bmeq_version(), rule, m->edema.connectivity, m->edema.min_lesion_voxels,
-		 m->edema.min_lesion_ml, m->edema.reference_reject_k, m->edema.min_reference_voxels,
-		 m->edema.rim_mm, m->edema.halfmax,
-		 m->edema.halfmax_floor, m->edema.band, m->edema.edge_band, m->edema.smooth_mm,
-		 m->edema.reference_from_region, m->bias_correct, m->n4.shrink_mm,
-		 m->n4.levels, m->n4.iterations[0], m->n4.iterations[1], m->n4.iterations[2],
-		 m->n4.iterations[3], m->n4.spline_distance_mm, m->n4.convergence,
-		 m->n4.histogram_bins, m->volume, m->max_scan_mb);
-}
-
 /* ---- per-scan record (key,value CSV) ------------------------------------ */
 
 static bmeq_status kv(bmeq_csv *w, const char *key, const char *fmt, ...)
@@ -521,7 +500,9 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	c.outdir = outdir;
 	c.opts = opts;
 	c.t0 = bmeq_batch_now();
-	bmeq_batch_params_text(&opts->measure, c.params, sizeof(c.params));
+	/* Everything that changes a scan's numbers: a record made with other
+	 * settings is not reused by --resume. */
+	bmeq_settings_resume_key(&opts->measure, c.params, sizeof(c.params));
 	pthread_mutex_init(&c.lock, NULL);
 	c.todo = malloc((study->n ? study->n : 1) * sizeof(size_t));
 	if (!c.todo) {

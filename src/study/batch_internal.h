@@ -6,6 +6,7 @@
 
 #include "bmeq/batch.h"
 #include "bmeq/edema.h"
+#include "bmeq/settings.h"
 
 /* A scan's completion record (OUT/<subject>/<session>/scan_record.csv). */
 typedef struct bmeq_scan_record {
@@ -27,8 +28,6 @@ bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec);
 /* OUT/<subject>/<session> (or OUT/<subject> without a session). */
 void bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap);
 
-/* The parameters that change a scan's numbers, as one line. */
-void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap);
 
 /* Monotonic seconds. */
 double bmeq_batch_now(void);

@@ -389,6 +389,7 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 	const shard_info **by_k = NULL;
 	bmeq_study *study = NULL;
 	bmeq_batch_opts opts;
+	bmeq_settings_target t = {&opts.measure, &opts.response_rule, NULL};
 	int *of = NULL, n;
 	char params[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX], src[4096], dst[4096], hosts[1024];
 	bmeq_status st = BMEQ_OK;
@@ -421,12 +422,11 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 	opts.config_text = si[0].config;
 	opts.jobs = si[0].jobs > 0 ? si[0].jobs : 1;
 	if (si[0].config[0] &&
-	    (st = bmeq_config_apply(si[0].config, strlen(si[0].config), &opts.measure,
-				    bmeq_response_rule_config_key, &opts.response_rule)) != BMEQ_OK) {
+	    (st = bmeq_config_apply(si[0].config, strlen(si[0].config), &t)) != BMEQ_OK) {
 		st = bmeq_fail(BMEQ_E_FORMAT, "%s: configuration: %s", si[0].dir, bmeq_last_error());
 		goto done;
 	}
-	bmeq_batch_params_text(&opts.measure, params, sizeof(params));
+	bmeq_settings_resume_key(&opts.measure, params, sizeof(params));
 	bmeq_response_rule_text(&opts.response_rule, rtext, sizeof(rtext));
 	if (strcmp(params, si[0].params) != 0 || strcmp(rtext, si[0].rule) != 0) {
 		st = bmeq_fail(BMEQ_E_FORMAT, "the shards were made with other parameters or another "

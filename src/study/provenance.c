@@ -140,6 +140,20 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	jkey(&b, "  ", "parameters");
 	jstr(&b, params);
 	jputs(&b, ",\n");
+	{
+		/* Every setting by its key (bmeq/settings.h). */
+		bmeq_batch_opts o = *opts;
+		bmeq_settings_target t = {&o.measure, &o.response_rule, NULL};
+		char *settings = NULL;
+		if ((st = bmeq_settings_json(&t, &settings)) != BMEQ_OK) {
+			free(b.p);
+			return st;
+		}
+		jkey(&b, "  ", "settings");
+		jputs(&b, settings);
+		jputs(&b, ",\n");
+		free(settings);
+	}
 	jkey(&b, "  ", "configuration");
 	jstr(&b, opts->config_text ? opts->config_text : "");
 	jputs(&b, ",\n");

@@ -134,7 +134,7 @@ static bmeq_status write_marker(const char *outdir, int k, int nshards, const ch
 		return st;
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "unknown");
-	bmeq_batch_params_text(&opts->measure, params, sizeof(params));
+	bmeq_settings_resume_key(&opts->measure, params, sizeof(params));
 	bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
 	kv(&st, w, "key", "value");
 	kv(&st, w, "format", "%s", BMEQ_SHARD_FORMAT);
