@@ -50,6 +50,10 @@ int bmeq_cli_parse_double(const char *s, double *out);
  * length in *n; the caller frees *out. Returns 0, or -1 when it cannot be read. */
 int bmeq_cli_read_text(const char *path, char **out, size_t *n);
 
+/* Prints OUT/<name> of the run's tables, provenance and report, one a line
+ * (what batch and merge wrote), to stdout. */
+void bmeq_cli_print_outputs(const char *outdir);
+
 /* The default of -j (the setting "jobs"): the number of cores, 1 to 256. */
 int bmeq_cli_default_jobs(void);
 

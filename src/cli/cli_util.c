@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmeq/outdir.h"
 #include "cli.h"
 
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
@@ -58,6 +59,16 @@ int bmeq_cli_parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+void bmeq_cli_print_outputs(const char *outdir)
+{
+	static const bmeq_out_file files[] = {BMEQ_OUT_SCANS,      BMEQ_OUT_LESIONS,
+					      BMEQ_OUT_RESPONSE,   BMEQ_OUT_RESPONSE_INTERVAL,
+					      BMEQ_OUT_PROVENANCE, BMEQ_OUT_REPORT};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		printf("%s/%s\n", outdir, bmeq_out_name(files[i]));
 }
 
 int bmeq_cli_default_jobs(void)

@@ -9,6 +9,7 @@
 
 #include "bmeq/batch.h"
 #include "bmeq/config.h"
+#include "bmeq/outdir.h"
 #include "bmeq/settings.h"
 #include "bmeq/shard.h"
 #include "cli.h"
@@ -28,7 +29,7 @@ static const char batch_help[] =
 	"rule of that scan, 0 < K <= 100; empty: automatic); its other columns are\n"
 	"carried into the tables unchanged.\n"
 	"\n"
-	"  -o DIR          output folder (required)\n"
+	"  -o, --output DIR  output folder (required)\n"
 	"  -j N            parallel workers (default: the number of cores)\n"
 	"  --resume        reuse scans already complete in OUT with unchanged inputs\n"
 	"  --pattern GLOB  which files in anat/ are scans (default *acq-STIR*)\n"
@@ -202,10 +203,8 @@ int bmeq_cmd_batch(int argc, char **argv)
 		fprintf(stderr, "bmeq: batch: %s%zu scans (%zu failed, %zu reused) in %.1f s\n",
 			shard_n ? "this shard: " : "", sum.scans,
 			sum.failed, sum.skipped, sum.seconds);
-	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
-	       "%s/provenance.json\n%s/report.html\n",
-	       outdir, outdir, outdir, outdir, outdir, outdir);
+	bmeq_cli_print_outputs(outdir);
 	if (shard_n)
-		printf("%s/shard.csv\n", outdir);
+		printf("%s/%s\n", outdir, bmeq_out_name(BMEQ_OUT_SHARD));
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

@@ -9,6 +9,7 @@
 #include "bmeq/nifti_io.h"
 #include "bmeq/tables.h"
 #include "bmeq/csv.h"
+#include "bmeq/outdir.h"
 #include "cli.h"
 
 static const char compare_help[] =
@@ -166,7 +167,7 @@ int bmeq_cmd_compare(int argc, char **argv)
 	bmeq_csv *w = NULL;
 	uint8_t *change = NULL;
 	char subject[128], other[128], session[2][128], stem[256], why[2][1024] = {"", ""};
-	char csv_path[4096], map_path[4096];
+	char csv_path[BMEQ_PATH_MAX], map_path[BMEQ_PATH_MAX];
 	int rc = BMEQ_EXIT_OK, have_map = 0;
 	bmeq_status st;
 
@@ -199,18 +200,19 @@ int bmeq_cmd_compare(int argc, char **argv)
 			return BMEQ_EXIT_INPUT;
 		}
 	}
+	bmeq_ids_from_path(a.scan[0], subject, session[0], sizeof(subject));
+	bmeq_ids_from_path(a.scan[1], other, session[1], sizeof(other));
+	bmeq_scan_stem(a.scan[1], stem, sizeof(stem));
+	st = a.csv ? bmeq_path(csv_path, sizeof(csv_path), "%s", a.csv)
+		   : bmeq_out_path(a.outdir, BMEQ_OUT_RESPONSE, csv_path, sizeof(csv_path));
+	if (st == BMEQ_OK)
+		st = bmeq_scan_path(a.outdir, stem, BMEQ_SCAN_CHANGE, map_path, sizeof(map_path));
+	if (st != BMEQ_OK)
+		return bmeq_cli_status("compare", "-o", st);
 	if (bmeq_mkdirs(a.outdir) != 0) {
 		bmeq_cli_error("compare", a.outdir, "cannot create the output folder");
 		return BMEQ_EXIT_OUTPUT;
 	}
-	bmeq_ids_from_path(a.scan[0], subject, session[0], sizeof(subject));
-	bmeq_ids_from_path(a.scan[1], other, session[1], sizeof(other));
-	bmeq_scan_stem(a.scan[1], stem, sizeof(stem));
-	if (a.csv)
-		snprintf(csv_path, sizeof(csv_path), "%s", a.csv);
-	else
-		snprintf(csv_path, sizeof(csv_path), "%s/response.csv", a.outdir);
-	snprintf(map_path, sizeof(map_path), "%s/%s_change.nii.gz", a.outdir, stem);
 
 	/* A scan that fails is a result too: its sides are not evaluable. */
 	for (int v = 0; v < 2; v++) {

@@ -9,6 +9,7 @@
 #include "bmeq/study.h"
 #include "bmeq/tables.h"
 #include "bmeq/csv.h"
+#include "bmeq/outdir.h"
 #include "cli.h"
 
 static const char measure_help[] =
@@ -142,7 +143,8 @@ static int write_table(const char *path, const bmeq_csv *w)
 int bmeq_cmd_measure(int argc, char **argv)
 {
 	measure_args a;
-	char subject[128], session[128], stem[256], scans_path[4096], lesions_path[4096];
+	char subject[128], session[128], stem[256], scans_path[BMEQ_PATH_MAX],
+		lesions_path[BMEQ_PATH_MAX];
 	bmeq_scan_result *r = NULL;
 	bmeq_csv *scans = NULL, *lesions = NULL;
 	bmeq_status st;
@@ -160,19 +162,24 @@ int bmeq_cmd_measure(int argc, char **argv)
 		}
 	if (parse_args(argc, argv, &a) != 0)
 		return BMEQ_EXIT_USAGE;
+	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
+	bmeq_scan_stem(a.scan, stem, sizeof(stem));
+	st = a.csv ? bmeq_path(scans_path, sizeof(scans_path), "%s", a.csv)
+		   : bmeq_out_path(a.outdir, BMEQ_OUT_SCANS, scans_path, sizeof(scans_path));
+	if (st == BMEQ_OK)
+		st = a.lesions_csv ? bmeq_path(lesions_path, sizeof(lesions_path), "%s", a.lesions_csv)
+				   : bmeq_out_path(a.outdir, BMEQ_OUT_LESIONS, lesions_path,
+						   sizeof(lesions_path));
+	if (st == BMEQ_OK) {
+		char maps[BMEQ_PATH_MAX];
+		st = bmeq_scan_path(a.outdir, stem, BMEQ_SCAN_EDEMA, maps, sizeof(maps));
+	}
+	if (st != BMEQ_OK)
+		return bmeq_cli_status("measure", "-o", st);
 	if (bmeq_mkdirs(a.outdir) != 0) {
 		bmeq_cli_error("measure", a.outdir, "cannot create the output folder");
 		return BMEQ_EXIT_OUTPUT;
 	}
-	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
-	bmeq_scan_stem(a.scan, stem, sizeof(stem));
-	snprintf(scans_path, sizeof(scans_path), "%s", a.csv ? a.csv : "");
-	if (!a.csv)
-		snprintf(scans_path, sizeof(scans_path), "%s/scans.csv", a.outdir);
-	if (a.lesions_csv)
-		snprintf(lesions_path, sizeof(lesions_path), "%s", a.lesions_csv);
-	else
-		snprintf(lesions_path, sizeof(lesions_path), "%s/lesions.csv", a.outdir);
 
 	if (bmeq_csv_create(&scans) != BMEQ_OK || bmeq_csv_create(&lesions) != BMEQ_OK) {
 		bmeq_csv_destroy(scans);

@@ -21,7 +21,7 @@ static const char merge_help[] =
 	"Refuses folders that are not finished shards, shards of different studies or\n"
 	"made with different settings or bmeq versions, and missing or repeated shards.\n"
 	"\n"
-	"  -o DIR          output folder (required; not one of the shard folders)\n"
+	"  -o, --output DIR  output folder (required; not one of the shard folders)\n"
 	"  -j N            QC pictures drawn in parallel (default: the number of cores)\n"
 	"  --no-pictures   keep the shards' QC pictures instead of redrawing them (faster;\n"
 	"                  a picture a shard could not draw is then listed without reason)\n"
@@ -96,8 +96,6 @@ int bmeq_cmd_merge(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "bmeq: merge: %zu shards, %zu scans (%zu failed), %zu comparisons\n",
 			ndirs, sum.scans, sum.failed, sum.comparisons);
-	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
-	       "%s/provenance.json\n%s/report.html\n",
-	       outdir, outdir, outdir, outdir, outdir, outdir);
+	bmeq_cli_print_outputs(outdir);
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

@@ -5,13 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmeq/outdir.h"
 #include "bmeq/report.h"
 #include "bmeq/settings.h"
 #include "bmeq/study.h"
 #include "cli.h"
 
 static const char report_help[] =
-	"usage: bmeq report OUT [--study STUDY_DIR|MANIFEST.csv] [--pattern GLOB] [-j N]\n"
+	"usage: bmeq report OUT|-o OUT [--study STUDY_DIR|MANIFEST.csv] [--pattern GLOB] [-j N]\n"
 	"                  [--no-pictures]\n"
 	"\n"
 	"Writes the QC pictures (OUT/<subject>/<session>/<stem>_qc.png and, for each\n"
@@ -22,6 +23,7 @@ static const char report_help[] =
 	"The scans are read from the paths in OUT/scans.csv (relative paths from the\n"
 	"current folder, as the batch was run), or from --study.\n"
 	"\n"
+	"  -o, --output OUT  the batch folder (the same as giving it as OUT)\n"
 	"  --study S       the study the batch ran (its folder or manifest)\n"
 	"  --pattern GLOB  with a study folder: which files are scans (default *acq-STIR*)\n"
 	"  -j N            pictures drawn in parallel (default: the number of cores)\n"
@@ -60,6 +62,13 @@ int bmeq_cmd_report(int argc, char **argv)
 		} else if (!v) {
 			bmeq_cli_error("report", o, "needs a value (try bmeq report --help)");
 			return BMEQ_EXIT_USAGE;
+		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
+			if (outdir) {
+				bmeq_cli_error("report", o, "only one output folder per call");
+				return BMEQ_EXIT_USAGE;
+			}
+			outdir = v;
+			i++;
 		} else if (strcmp(o, "--study") == 0) {
 			study_arg = v;
 			i++;
@@ -97,6 +106,6 @@ int bmeq_cmd_report(int argc, char **argv)
 		return bmeq_cli_status("report", outdir, st);
 	fprintf(stderr, "bmeq: report: %zu scans (%zu failed), %zu pictures, %zu could not be drawn\n",
 		sum.scans, sum.failed, sum.pictures, sum.pictures_skipped);
-	printf("%s/report.html\n", outdir);
+	printf("%s/%s\n", outdir, bmeq_out_name(BMEQ_OUT_REPORT));
 	return BMEQ_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bmeq/outdir.h"
 #include "bmeq/report.h"
 #include "bmeq/volume.h"
 
@@ -14,7 +15,7 @@
  * numbers of its scans.csv rows. */
 typedef struct bmeq_rp_scan {
 	char *subject, *session, *path;   /* owned */
-	char dir[4096];                   /* OUT/<subject>/<session> */
+	char dir[BMEQ_PATH_MAX];          /* OUT/<subject>/<session> */
 	int has_record;                   /* scan_record.csv was readable */
 	char status[16];                  /* "ok" / "error" ("" without record) */
 	char message[1024];

@@ -92,7 +92,7 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 				       const bmeq_batch_summary *summary, const char *host_name)
 {
 	jbuf b = {0};
-	char host[256] = "", when[64], path[4200], dir[4096];
+	char host[256] = "", when[64], path[BMEQ_PATH_MAX], dir[BMEQ_PATH_MAX];
 	time_t now = time(NULL);
 	struct tm tm;
 	char rule[BMEQ_RULE_TEXT_MAX] = "";
@@ -179,8 +179,8 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	for (size_t i = 0; i < s->n; i++) {
 		const bmeq_scan_item *it = &s->items[i];
 		bmeq_scan_record rec;
-		bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir));
-		int have = bmeq_record_read(dir, &rec) == BMEQ_OK;
+		int have = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir)) == BMEQ_OK &&
+			   bmeq_record_read(dir, &rec) == BMEQ_OK;
 		jputs(&b, "    {\"subject\": ");
 		jstr(&b, it->subject);
 		jputs(&b, ", \"session\": ");
@@ -229,8 +229,9 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 		free(b.p);
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	}
-	snprintf(path, sizeof(path), "%s/provenance.json", outdir);
-	st = bmeq_write_file_atomic(path, b.p, b.len);
+	st = bmeq_out_path(outdir, BMEQ_OUT_PROVENANCE, path, sizeof(path));
+	if (st == BMEQ_OK)
+		st = bmeq_write_file_atomic(path, b.p, b.len);
 	free(b.p);
 	return st;
 }

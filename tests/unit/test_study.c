@@ -1,5 +1,6 @@
 /* test_study.c - manifests, discovery, natural order, configuration. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,9 @@
 #include <unistd.h>
 
 #include "bmeq/config.h"
+#include "bmeq/csv.h"
 #include "bmeq/hash.h"
+#include "bmeq/outdir.h"
 #include "bmeq/settings.h"
 #include "bmeq/study.h"
 #include "check.h"
@@ -287,6 +290,71 @@ static void test_settings(void)
 	free(json);
 }
 
+/* The output folder: names, paths that do not fit, and the record read back
+ * as written. */
+static void test_outdir(void)
+{
+	char p[BMEQ_PATH_MAX], dir[BMEQ_PATH_MAX];
+	bmeq_scan_record rec, back;
+
+	CHECK(strcmp(bmeq_out_name(BMEQ_OUT_RESPONSE_INTERVAL), "response_interval.csv") == 0);
+	CHECK(bmeq_out_path("OUT", BMEQ_OUT_PROVENANCE, p, sizeof(p)) == BMEQ_OK &&
+	      strcmp(p, "OUT/provenance.json") == 0);
+	CHECK(bmeq_out_scan_dir("OUT", "01", "", p, sizeof(p)) == BMEQ_OK && strcmp(p, "OUT/01") == 0);
+	CHECK(bmeq_scan_path("OUT/01/02", "s", BMEQ_SCAN_CHANGE_PREVIOUS, p, sizeof(p)) == BMEQ_OK &&
+	      strcmp(p, "OUT/01/02/s_change_previous.nii.gz") == 0);
+	CHECK(bmeq_scan_path("OUT/01/02", "s", BMEQ_SCAN_RECORD, p, sizeof(p)) == BMEQ_OK &&
+	      strcmp(p, "OUT/01/02/scan_record.csv") == 0);
+	/* Too long: refused, never cut. */
+	char small[16];
+	CHECK(bmeq_out_path("a-long-folder", BMEQ_OUT_SCANS, small, sizeof(small)) == BMEQ_E_WRITE);
+	CHECK(small[0] == '\0' && strstr(bmeq_last_error(), "path too long") != NULL);
+	char *huge = malloc(BMEQ_PATH_LONGEST + 1);
+	if (huge) {
+		memset(huge, 'x', BMEQ_PATH_LONGEST - 10);
+		huge[BMEQ_PATH_LONGEST - 10] = '\0';
+		CHECK(bmeq_out_path(huge, BMEQ_OUT_LOCK, p, sizeof(p)) == BMEQ_E_WRITE);
+		CHECK(bmeq_out_path(huge, BMEQ_OUT_SCANS, p, sizeof(p)) == BMEQ_OK); /* exactly fits */
+		free(huge);
+	}
+
+	snprintf(dir, sizeof(dir), "%s/record", tmpdir);
+	CHECK(bmeq_mkdirs(dir) == 0);
+	CHECK(bmeq_record_read(dir, &back) == BMEQ_E_IO);
+	bmeq_record_init(&rec);
+	CHECK(isnan(rec.side[1].edema_ml_high));
+	snprintf(rec.status, sizeof(rec.status), "ok");
+	snprintf(rec.message, sizeof(rec.message), "a, \"quoted\" message");
+	snprintf(rec.sha256, sizeof(rec.sha256), "%064d", 7);
+	snprintf(rec.params, sizeof(rec.params), "bmeq=0;rule=median*1.46;volume=-1;max_scan_mb=1024");
+	snprintf(rec.stem, sizeof(rec.stem), "sub-01_T2w");
+	rec.side[0].found = 1;
+	rec.side[0].centre[0] = 12.5;
+	rec.side[0].radius = 24.25;
+	snprintf(rec.side[0].status, sizeof(rec.side[0].status), "ok");
+	rec.side[0].edema_ml = 1.5;
+	snprintf(rec.side[1].status, sizeof(rec.side[1].status), "not_found");
+	snprintf(rec.side[1].reason, sizeof(rec.side[1].reason), "no head");
+	rec.seconds = 2.5;
+	CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
+	CHECK(bmeq_scan_file_exists(dir, "", BMEQ_SCAN_RECORD));
+	CHECK(!bmeq_scan_file_exists(dir, rec.stem, BMEQ_SCAN_ROI));
+	CHECK(bmeq_record_read(dir, &back) == BMEQ_OK);
+	CHECK(strcmp(back.message, rec.message) == 0 && strcmp(back.params, rec.params) == 0);
+	CHECK(back.side[0].found == 1 && back.side[0].centre[0] == 12.5 && back.side[0].radius == 24.25);
+	CHECK(back.side[0].edema_ml == 1.5 && isnan(back.side[0].edema_ml_low));
+	CHECK(strcmp(back.side[1].status, "not_found") == 0 && strcmp(back.side[1].reason, "no head") == 0);
+	CHECK(back.seconds == 2.5);
+	char v[32];
+	CHECK(bmeq_record_param(&back, "volume", v, sizeof(v)) == BMEQ_OK && strcmp(v, "-1") == 0);
+	CHECK(bmeq_record_param(&back, "rule", v, sizeof(v)) == BMEQ_OK && strcmp(v, "median*1.46") == 0);
+	CHECK(bmeq_record_param(&back, "max_scan", v, sizeof(v)) == BMEQ_E_FORMAT && v[0] == '\0');
+	/* A record without its sha256 is not complete. */
+	rec.sha256[0] = '\0';
+	CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
+	CHECK(bmeq_record_read(dir, &back) == BMEQ_E_FORMAT);
+}
+
 static void test_threshold_factor(void)
 {
 	bmeq_study *s = NULL;
@@ -354,6 +422,7 @@ int main(void)
 	test_discover();
 	test_config();
 	test_settings();
+	test_outdir();
 	test_threshold_factor();
 	test_hash();
 	char cmd[600];
