@@ -227,7 +227,7 @@ static bmeq_status build_regions(const uint16_t *roi, size_t n, const bmeq_edema
 				 bmeq_edema_result *r, region_map *rm)
 {
 	uint8_t *present = calloc(65536, 1);
-	size_t count = 2;
+	size_t user = 0;
 
 	(void)geom;
 	if (!present)
@@ -235,10 +235,14 @@ static bmeq_status build_regions(const uint16_t *roi, size_t n, const bmeq_edema
 	for (size_t i = 0; i < n; i++)
 		present[roi[i]] = 1;
 	for (int l = 5; l < 65536; l++)
-		count += present[l];
+		user += present[l];
+	/* Right and left, then the user's own labels; a user ROI without
+	 * femoral labels has only its own regions. (Deciding this from the
+	 * total count took a ROI of exactly two user labels for the sides and
+	 * wrote past the regions.) */
 	int any_femoral = present[1] | present[2] | present[3] | present[4];
-	if (!any_femoral && count > 2)
-		count -= 2; /* a user ROI without femoral labels: only its own regions */
+	int sides = any_femoral || user == 0;
+	size_t count = (sides ? 2 : 0) + user;
 	r->regions = calloc(count, sizeof(*r->regions));
 	if (!r->regions) {
 		free(present);
@@ -248,7 +252,7 @@ static bmeq_status build_regions(const uint16_t *roi, size_t n, const bmeq_edema
 	for (int l = 0; l < 65536; l++)
 		rm->index_of[l] = -1;
 	size_t k = 0;
-	if (any_femoral || count == 2) {
+	if (sides) {
 		strcpy(r->regions[0].side, "right");
 		strcpy(r->regions[1].side, "left");
 		rm->index_of[BMEQ_LABEL_RIGHT_HEAD] = rm->index_of[BMEQ_LABEL_RIGHT_NECK] = 0;

@@ -310,24 +310,17 @@ static bmeq_status draw_all(bmeq_rp_scan *v, size_t n, int jobs)
 	return BMEQ_OK;
 }
 
-bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
-			      const bmeq_report_opts *opts, bmeq_report_summary *sum)
+bmeq_status bmeq_rp_scans_read(const bmeq_study *study, const char *outdir, bmeq_rp_scan **out,
+			       size_t *nout)
 {
-	bmeq_report_opts defaults;
-	bmeq_report_summary local;
 	bmeq_csv_table *scans = NULL, *resp = NULL;
 	bmeq_rp_scan *v = NULL;
 	size_t n = 0;
 	char path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
-	if (!opts) {
-		bmeq_report_opts_init(&defaults);
-		opts = &defaults;
-	}
-	if (!sum)
-		sum = &local;
-	memset(sum, 0, sizeof(*sum));
+	*out = NULL;
+	*nout = 0;
 	if ((st = bmeq_out_path(outdir, BMEQ_OUT_SCANS, path, sizeof(path))) != BMEQ_OK)
 		return st;
 	if ((st = bmeq_csv_read_file(path, &scans)) != BMEQ_OK)
@@ -337,21 +330,52 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 		bmeq_csv_table_destroy(scans);
 		return bmeq_fail(BMEQ_E_FORMAT, "%s: not a bmeq scans table", path);
 	}
-	if ((st = collect(study, outdir, scans, &v, &n)) != BMEQ_OK)
-		goto done;
-	fill_scan_rows(v, n, scans);
-	/* response.csv is absent when no subject has two visits' comparison
-	 * yet; the page then shows no responses. */
-	if (bmeq_out_path(outdir, BMEQ_OUT_RESPONSE, path, sizeof(path)) == BMEQ_OK &&
-	    bmeq_csv_read_file(path, &resp) == BMEQ_OK)
-		fill_responses(v, n, resp);
+	if ((st = collect(study, outdir, scans, &v, &n)) == BMEQ_OK) {
+		fill_scan_rows(v, n, scans);
+		/* response.csv is absent when no subject has two visits' comparison
+		 * yet; the page then shows no responses. */
+		if (bmeq_out_path(outdir, BMEQ_OUT_RESPONSE, path, sizeof(path)) == BMEQ_OK &&
+		    bmeq_csv_read_file(path, &resp) == BMEQ_OK)
+			fill_responses(v, n, resp);
+		*out = v;
+		*nout = n;
+	}
+	bmeq_csv_table_destroy(scans);
+	bmeq_csv_table_destroy(resp);
+	return st;
+}
+
+void bmeq_rp_scans_free(bmeq_rp_scan *v, size_t n)
+{
+	free_scans(v, n);
+}
+
+bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
+			      const bmeq_report_opts *opts, bmeq_report_summary *sum)
+{
+	bmeq_report_opts defaults;
+	bmeq_report_summary local;
+	bmeq_rp_scan *v = NULL;
+	size_t n = 0;
+	bmeq_status st;
+
+	if (!opts) {
+		bmeq_report_opts_init(&defaults);
+		opts = &defaults;
+	}
+	if (!sum)
+		sum = &local;
+	memset(sum, 0, sizeof(*sum));
+	if ((st = bmeq_rp_scans_read(study, outdir, &v, &n)) != BMEQ_OK)
+		return st;
 	if (opts->pictures) {
 		if ((st = draw_all(v, n, opts->jobs)) != BMEQ_OK)
 			goto done;
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			v[i].qc = v[i].stem[0] && bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_QC);
-			v[i].change_qc = v[i].stem[0] && bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_CHANGE_QC);
+			v[i].change_qc = v[i].stem[0] &&
+					 bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_CHANGE_QC);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -364,7 +388,5 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 	st = bmeq_rp_html(outdir, v, n, sum);
 done:
 	free_scans(v, n);
-	bmeq_csv_table_destroy(scans);
-	bmeq_csv_table_destroy(resp);
 	return st;
 }

@@ -42,6 +42,19 @@ typedef struct bmeq_rp_scan {
 	char qc_note[256], change_note[256];
 } bmeq_rp_scan;
 
+/* Reads what the batch folder outdir holds about its scans, without drawing
+ * anything: the scans in the study's order (study NULL: the order of
+ * outdir/scans.csv), each with its completion record (scan_record.csv), its
+ * scans.csv rows and its response.csv rows (absent: no responses).
+ * Numbers that are empty or unreadable are NaN; rows that name no scan or no
+ * side (right/left) are ignored. *out (n entries) is freed with
+ * bmeq_rp_scans_free. BMEQ_E_IO / BMEQ_E_FORMAT when scans.csv is missing or
+ * lacks subject, session, side or scan; BMEQ_E_NOMEM. */
+bmeq_status bmeq_rp_scans_read(const bmeq_study *study, const char *outdir,
+			       bmeq_rp_scan **out, size_t *n);
+/* Frees what bmeq_rp_scans_read returned. Accepts NULL. */
+void bmeq_rp_scans_free(bmeq_rp_scan *v, size_t n);
+
 /* ---- drawing ------------------------------------------------------------- */
 
 typedef struct bmeq_rp_canvas {

@@ -1,0 +1,566 @@
+/* test_measure.c - src/measure on synthetic volumes whose answer is known by
+ * construction: the smoothing (kernel, edges, thick slices, mask), the rim
+ * guard, the half-maximum lesion edges, and bmeq_edema_measure end to end
+ * (the threshold rule, the lesion filter, the range, sides and statuses). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/measure/measure_internal.h"
+#include "bmeq/edema.h"
+#include "bmeq/volume.h"
+#include "check.h"
+
+static bmeq_volume *make_vol(size_t nx, size_t ny, size_t nz, double sx, double sy, double sz,
+			     float fill)
+{
+	size_t dim[3] = {nx, ny, nz};
+	double sp[3] = {sx, sy, sz}, origin[3] = {-20.0, -15.0, -10.0};
+	bmeq_grid g;
+	bmeq_volume *v = NULL;
+
+	if (bmeq_grid_make(&g, dim, sp, origin) != BMEQ_OK || bmeq_volume_create(&g, &v) != BMEQ_OK) {
+		fprintf(stderr, "cannot make a %zux%zux%zu volume\n", nx, ny, nz);
+		exit(1);
+	}
+	for (size_t i = 0; i < nx * ny * nz; i++)
+		v->data[i] = fill;
+	return v;
+}
+
+static size_t idx(const bmeq_grid *g, size_t x, size_t y, size_t z)
+{
+	return (z * g->dim[1] + y) * g->dim[0] + x;
+}
+
+/* Sets every voxel of the box [x0,x1] x [y0,y1] x [z0,z1] (inclusive). */
+static void box_f(bmeq_volume *v, size_t x0, size_t x1, size_t y0, size_t y1, size_t z0,
+		  size_t z1, float val)
+{
+	for (size_t z = z0; z <= z1; z++)
+		for (size_t y = y0; y <= y1; y++)
+			for (size_t x = x0; x <= x1; x++)
+				v->data[idx(&v->grid, x, y, z)] = val;
+}
+
+static void box_u8(const bmeq_grid *g, uint8_t *m, size_t x0, size_t x1, size_t y0, size_t y1,
+		   size_t z0, size_t z1, uint8_t val)
+{
+	for (size_t z = z0; z <= z1; z++)
+		for (size_t y = y0; y <= y1; y++)
+			for (size_t x = x0; x <= x1; x++)
+				m[idx(g, x, y, z)] = val;
+}
+
+static void box_u16(const bmeq_grid *g, uint16_t *m, size_t x0, size_t x1, size_t y0, size_t y1,
+		    size_t z0, size_t z1, uint16_t val)
+{
+	for (size_t z = z0; z <= z1; z++)
+		for (size_t y = y0; y <= y1; y++)
+			for (size_t x = x0; x <= x1; x++)
+				m[idx(g, x, y, z)] = val;
+}
+
+static size_t count_u8(const uint8_t *m, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += m[i] != 0;
+	return c;
+}
+
+/* ---- smoothing ----------------------------------------------------------- */
+
+static void test_smooth(void)
+{
+	/* sigma 0 copies the voxels exactly. */
+	bmeq_volume *v = make_vol(7, 6, 5, 1, 1, 1, 0.0f);
+	size_t n = bmeq_grid_nvox(&v->grid);
+	float *out = malloc(n * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		v->data[i] = (float)((i * 37) % 23) + 0.25f;
+	CHECK(bmeq_smooth_gaussian(v, NULL, 0.0, out) == BMEQ_OK);
+	CHECK(memcmp(out, v->data, n * sizeof(float)) == 0);
+	free(out);
+	bmeq_volume_destroy(v);
+
+	/* A constant stays constant up to the volume's edges: the kernel is
+	 * renormalised there, so the border is not darkened. */
+	v = make_vol(9, 9, 9, 1, 1, 1, 7.0f);
+	n = bmeq_grid_nvox(&v->grid);
+	out = malloc(n * sizeof(float));
+	CHECK(bmeq_smooth_gaussian(v, NULL, 1.5, out) == BMEQ_OK);
+	double worst = 0.0;
+	for (size_t i = 0; i < n; i++)
+		worst = fmax(worst, fabs(out[i] - 7.0));
+	CHECK(worst < 1e-5);
+	free(out);
+	bmeq_volume_destroy(v);
+
+	/* An impulse on a line becomes the sampled Gaussian of sigma/spacing
+	 * voxels, truncated at 3 sigma: sigma 1.5 mm on 0.5 mm voxels is 3 voxels,
+	 * radius 9. The single-voxel axes are left alone. */
+	v = make_vol(41, 1, 1, 0.5, 1, 1, 0.0f);
+	v->data[20] = 1000.0f;
+	out = malloc(41 * sizeof(float));
+	CHECK(bmeq_smooth_gaussian(v, NULL, 1.5, out) == BMEQ_OK);
+	double w = 0.0;
+	for (int d = -9; d <= 9; d++)
+		w += exp(-0.5 * d * d / 9.0);
+	for (int d = 0; d <= 9; d++) {
+		double want = 1000.0 * exp(-0.5 * d * d / 9.0) / w;
+		CHECK_NEAR(out[20 + d], want, 1e-3);
+		CHECK_NEAR(out[20 - d], want, 1e-3);
+	}
+	CHECK(out[30] == 0.0f && out[10] == 0.0f); /* beyond 3 sigma */
+	free(out);
+	bmeq_volume_destroy(v);
+
+	/* Thick slices are never mixed: sigma 1.5 mm is under half a 4 mm
+	 * slice, so a volume that changes only from slice to slice is kept. */
+	v = make_vol(6, 6, 5, 1, 1, 4, 0.0f);
+	n = bmeq_grid_nvox(&v->grid);
+	for (size_t z = 0; z < 5; z++)
+		box_f(v, 0, 5, 0, 5, z, z, 10.0f * (float)z);
+	out = malloc(n * sizeof(float));
+	CHECK(bmeq_smooth_gaussian(v, NULL, 1.5, out) == BMEQ_OK);
+	worst = 0.0;
+	for (size_t i = 0; i < n; i++)
+		worst = fmax(worst, fabs(out[i] - v->data[i]));
+	CHECK(worst < 1e-4);
+	/* ... while on 1.5 mm slices the same step is blurred. */
+	bmeq_volume_destroy(v);
+	v = make_vol(6, 6, 5, 1, 1, 1.5, 0.0f);
+	for (size_t z = 0; z < 5; z++)
+		box_f(v, 0, 5, 0, 5, z, z, 10.0f * (float)z);
+	CHECK(bmeq_smooth_gaussian(v, NULL, 1.5, out) == BMEQ_OK);
+	CHECK(out[idx(&v->grid, 2, 2, 0)] > 1.0f);
+	free(out);
+	bmeq_volume_destroy(v);
+
+	/* With a mask, nothing outside it reaches the voxels inside, and the
+	 * voxels outside keep their own values. */
+	v = make_vol(10, 8, 8, 1, 1, 1, 5000.0f);
+	n = bmeq_grid_nvox(&v->grid);
+	uint8_t *mask = calloc(n, 1);
+	box_f(v, 0, 4, 0, 7, 0, 7, 50.0f);
+	box_u8(&v->grid, mask, 0, 4, 0, 7, 0, 7, 1);
+	out = malloc(n * sizeof(float));
+	CHECK(bmeq_smooth_gaussian(v, mask, 1.5, out) == BMEQ_OK);
+	worst = 0.0;
+	int outside_kept = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (mask[i])
+			worst = fmax(worst, fabs(out[i] - 50.0));
+		else
+			outside_kept &= out[i] == v->data[i];
+	}
+	CHECK(worst < 1e-3);
+	CHECK(outside_kept);
+	/* Without the mask the bright side bleeds in. */
+	CHECK(bmeq_smooth_gaussian(v, NULL, 1.5, out) == BMEQ_OK);
+	CHECK(out[idx(&v->grid, 4, 4, 4)] > 500.0f);
+	free(out);
+	free(mask);
+	bmeq_volume_destroy(v);
+}
+
+/* ---- rim guard ------------------------------------------------------------ */
+
+/* A 20^3 grid of 1 mm voxels with one region, the cube [3,16]^3. */
+static void rim_case(double rim_mm, size_t x0, size_t x1, size_t *kept, size_t *total)
+{
+	bmeq_volume *v = make_vol(20, 20, 20, 1, 1, 1, 0.0f);
+	size_t n = bmeq_grid_nvox(&v->grid);
+	uint16_t *roi = calloc(n, sizeof(*roi));
+	uint8_t *ed = calloc(n, 1);
+
+	box_u16(&v->grid, roi, 3, 16, 3, 16, 3, 16, 1);
+	box_u8(&v->grid, ed, x0, x1, 8, 10, 8, 10, 1);
+	*total = count_u8(ed, n);
+	CHECK(bmeq_rim_guard(&v->grid, roi, rim_mm, ed) == BMEQ_OK);
+	*kept = count_u8(ed, n);
+	free(roi);
+	free(ed);
+	bmeq_volume_destroy(v);
+}
+
+static void test_rim(void)
+{
+	size_t kept, total;
+
+	/* rim 2 mm = 2 voxels: the interior starts at x = 5. Edema only in the
+	 * rim (x 3-4, against the region's edge) is partial volume: dropped. */
+	rim_case(2.0, 3, 4, &kept, &total);
+	CHECK(total == 18 && kept == 0);
+	/* Edema reaching from the edge into the interior is real: all kept,
+	 * the rim part included. */
+	rim_case(2.0, 3, 8, &kept, &total);
+	CHECK(total == 54 && kept == 54);
+	/* Interior edema alone is untouched. */
+	rim_case(2.0, 7, 9, &kept, &total);
+	CHECK(kept == total && total == 27);
+	/* However thin the rim asked for, the edge voxel itself is rim. */
+	rim_case(0.1, 3, 3, &kept, &total);
+	CHECK(total == 9 && kept == 0);
+	rim_case(0.1, 3, 4, &kept, &total);
+	CHECK(kept == 18);
+	/* A wider rim (4 mm) swallows what 2 mm kept as interior. */
+	rim_case(4.0, 3, 6, &kept, &total);
+	CHECK(total == 36 && kept == 0);
+}
+
+/* ---- half-maximum edges --------------------------------------------------- */
+
+/* 24^3 of 1 mm voxels, region [2,21]^3 at 100; a lesion core [10,13]^3 at
+ * 300, the shell around it ([9,14]^3) at 250 except a 4x4 patch of its x = 9
+ * face at 180, the next shell ([8,15]^3) at 150. Half of the core's contrast
+ * over 100 is 200: the 250 shell belongs to the lesion, 180 and 150 do not. */
+static bmeq_volume *halfmax_vol(uint16_t **roi_out)
+{
+	bmeq_volume *v = make_vol(24, 24, 24, 1, 1, 1, 20.0f);
+	size_t n = bmeq_grid_nvox(&v->grid);
+	uint16_t *roi = calloc(n, sizeof(*roi));
+
+	box_u16(&v->grid, roi, 2, 21, 2, 21, 2, 21, 1);
+	box_f(v, 2, 21, 2, 21, 2, 21, 100.0f);
+	box_f(v, 8, 15, 8, 15, 8, 15, 150.0f);
+	box_f(v, 9, 14, 9, 14, 9, 14, 250.0f);
+	box_f(v, 9, 9, 10, 13, 10, 13, 180.0f);
+	box_f(v, 10, 13, 10, 13, 10, 13, 300.0f);
+	*roi_out = roi;
+	return v;
+}
+
+static void test_halfmax(void)
+{
+	uint16_t *roi;
+	bmeq_volume *v = halfmax_vol(&roi);
+	const bmeq_grid *g = &v->grid;
+	size_t n = bmeq_grid_nvox(g);
+	uint8_t *ed = calloc(n, 1);
+
+	/* Grows from the core to its half-contrast edge: core + 250 shell. */
+	box_u8(g, ed, 10, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.5, 0.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 216 - 16);
+	CHECK(ed[idx(g, 14, 11, 11)] && !ed[idx(g, 9, 11, 11)] && !ed[idx(g, 15, 11, 11)]);
+
+	/* Shrinks: the 180 patch found with the core goes (the lesion's median
+	 * is still 300), and the rest grows as before. */
+	memset(ed, 0, n);
+	box_u8(g, ed, 9, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.5, 0.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 200);
+	CHECK(!ed[idx(g, 9, 11, 11)]);
+
+	/* The floor wins over half the contrast: at 260 nothing grows. */
+	memset(ed, 0, n);
+	box_u8(g, ed, 10, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.5, 260.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 64);
+	/* So does another fraction: 0.8 of the way is 260 too. */
+	memset(ed, 0, n);
+	box_u8(g, ed, 10, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.8, 0.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 64);
+	/* ... and 0.2 of the way (140) takes the 180 patch and the 150 shell. */
+	memset(ed, 0, n);
+	box_u8(g, ed, 10, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.2, 0.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 512);
+
+	/* Growth stays inside the regions. */
+	box_u16(g, roi, 14, 14, 9, 14, 9, 14, 0);
+	memset(ed, 0, n);
+	box_u8(g, ed, 10, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.5, 0.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 200 - 36);
+	box_u16(g, roi, 14, 14, 9, 14, 9, 14, 1);
+
+	/* Growth reaches at most 5 mm: a bright line running out of the shell
+	 * along +x joins for x 15-18 (steps 2-5), not beyond. */
+	box_f(v, 15, 21, 11, 11, 11, 11, 250.0f);
+	memset(ed, 0, n);
+	box_u8(g, ed, 10, 13, 10, 13, 10, 13, 1);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.5, 0.0, ed) == BMEQ_OK);
+	CHECK(ed[idx(g, 18, 11, 11)] && !ed[idx(g, 19, 11, 11)]);
+	CHECK(count_u8(ed, n) == 200 + 4);
+
+	/* No lesion: nothing to do. */
+	memset(ed, 0, n);
+	CHECK(bmeq_halfmax_refine(v, roi, 100.0, 0.5, 0.0, ed) == BMEQ_OK);
+	CHECK(count_u8(ed, n) == 0);
+	free(ed);
+	free(roi);
+	bmeq_volume_destroy(v);
+}
+
+/* ---- bmeq_edema_measure --------------------------------------------------- */
+
+/* 40x30x20 of 1 mm voxels (1 uL each): right head (label 1) the cube x 4-15,
+ * left head (label 2) x 24-35, both y 8-19, z 4-15 (1.728 mL each), marrow
+ * 89-111 with one clear mode at 100 (a fixed triangular pattern); outside 50. A right lesion [8,11] x [12,15] x
+ * [8,11] (64 voxels, 0.064 mL) at lesion_value, a left one of 8 voxels (below
+ * the 10-voxel minimum) at 300. */
+typedef struct scene {
+	bmeq_volume *v;
+	uint16_t *roi;
+} scene;
+
+static scene make_scene(float lesion_value)
+{
+	scene s;
+	s.v = make_vol(40, 30, 20, 1, 1, 1, 50.0f);
+	size_t n = bmeq_grid_nvox(&s.v->grid);
+	s.roi = calloc(n, sizeof(*s.roi));
+	box_u16(&s.v->grid, s.roi, 4, 15, 8, 19, 4, 15, BMEQ_LABEL_RIGHT_HEAD);
+	box_u16(&s.v->grid, s.roi, 24, 35, 8, 19, 4, 15, BMEQ_LABEL_LEFT_HEAD);
+	for (size_t i = 0; i < n; i++)
+		if (s.roi[i])
+			s.v->data[i] = 100.0f + 0.6f * (float)((int)((i * 37) % 21) - 10 +
+							       (int)((i * 53) % 17) - 8);
+	box_f(s.v, 8, 11, 12, 15, 8, 11, lesion_value);
+	box_f(s.v, 28, 29, 12, 13, 8, 9, 300.0f);
+	return s;
+}
+
+static void free_scene(scene *s)
+{
+	bmeq_volume_destroy(s->v);
+	free(s->roi);
+}
+
+/* The rule alone: no smoothing, rim guard or lesion edges. */
+static void plain_params(bmeq_edema_params *p)
+{
+	bmeq_edema_params_init(p);
+	p->smooth_mm = 0.0;
+	p->rim_mm = 0.0;
+	p->halfmax = 0;
+}
+
+static void test_measure_rule(void)
+{
+	scene s = make_scene(300.0f);
+	bmeq_edema_params p;
+	bmeq_edema_result *r = NULL;
+	size_t n = bmeq_grid_nvox(&s.v->grid);
+
+	plain_params(&p);
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK_NEAR(r->reference_intensity, 100.0, 3.0);
+		CHECK_NEAR(r->threshold, 1.46 * r->reference_intensity, 1e-9 * r->threshold);
+		CHECK(strcmp(r->rule_text, "median*1.46") == 0);
+		CHECK(r->nregions == 2);
+		CHECK(strcmp(r->regions[0].side, "right") == 0 && strcmp(r->regions[1].side, "left") == 0);
+		for (int k = 0; k < 2; k++) {
+			CHECK(strcmp(r->regions[k].status, "ok") == 0);
+			CHECK_NEAR(r->regions[k].region_ml, 1.728, 1e-9);
+			CHECK_NEAR(r->regions[k].head_ml, 1.728, 1e-9);
+			CHECK(r->regions[k].neck_ml == 0.0);
+		}
+		CHECK_NEAR(r->regions[0].edema_ml, 0.064, 1e-9);
+		CHECK_NEAR(r->regions[0].head_edema_ml, 0.064, 1e-9);
+		CHECK_NEAR(r->regions[0].edema_fraction, 0.064 / 1.728, 1e-9);
+		CHECK(r->regions[0].lesions == 1);
+		CHECK_NEAR(r->regions[0].largest_lesion_ml, 0.064, 1e-9);
+		CHECK_NEAR(r->regions[0].edema_to_reference_ratio, 300.0 / r->reference_intensity, 1e-6);
+		/* The 8-voxel left lesion is under the minimum size. */
+		CHECK(r->regions[1].edema_ml == 0.0 && r->regions[1].lesions == 0);
+		CHECK(isnan(r->regions[1].edema_to_reference_ratio));
+		/* 300 is far from both ends of the band: the range is the point. */
+		CHECK_NEAR(r->regions[0].edema_ml_low, 0.064, 1e-9);
+		CHECK_NEAR(r->regions[0].edema_ml_high, 0.064, 1e-9);
+		CHECK(r->threshold_high > r->threshold && r->threshold_low < r->threshold);
+		CHECK(r->nlesions == 1);
+		if (r->nlesions == 1) {
+			const bmeq_lesion *l = &r->lesions[0];
+			CHECK(l->region_index == 0 && l->voxels == 64 && strcmp(l->region, "head") == 0);
+			CHECK_NEAR(l->volume_ml, 0.064, 1e-9);
+			/* Centroid: voxel (9.5, 13.5, 9.5) from the origin (-20, -15, -10). */
+			CHECK_NEAR(l->centroid[0], -10.5, 1e-9);
+			CHECK_NEAR(l->centroid[1], -1.5, 1e-9);
+			CHECK_NEAR(l->centroid[2], -0.5, 1e-9);
+			CHECK_NEAR(l->mean_ratio, 300.0 / r->reference_intensity, 1e-6);
+			CHECK(isnan(l->depth_mm)); /* no head sphere given */
+		}
+		size_t mapped = 0, wrong = 0;
+		for (size_t i = 0; i < n; i++) {
+			mapped += r->edema_map[i] != 0;
+			wrong += r->edema_map[i] != 0 && r->edema_map[i] != BMEQ_LABEL_RIGHT_HEAD;
+		}
+		CHECK(mapped == 64 && wrong == 0);
+	}
+	bmeq_edema_result_destroy(r);
+	free_scene(&s);
+
+	/* 140 is under 1.46 x 100: no edema; a reader's factor of 1.3 takes it. */
+	s = make_scene(140.0f);
+	r = NULL;
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r)
+		CHECK(r->regions[0].edema_ml == 0.0 && r->nlesions == 0);
+	bmeq_edema_result_destroy(r);
+	r = NULL;
+	p.rule.k = 1.3;
+	p.factor_from_reader = 1;
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK_NEAR(r->regions[0].edema_ml, 0.064, 1e-9);
+		CHECK(r->factor_from_reader == 1);
+		CHECK(strcmp(r->rule_text, "median*1.3") == 0);
+	}
+	bmeq_edema_result_destroy(r);
+	free_scene(&s);
+
+	/* 160 passes 1.46x but not the band's upper factor 1.46 x 1.15 = 1.68x:
+	 * the range runs from 0 (edema_ml_low) to the point value. */
+	s = make_scene(160.0f);
+	r = NULL;
+	plain_params(&p);
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK_NEAR(r->regions[0].edema_ml, 0.064, 1e-9);
+		CHECK(r->regions[0].edema_ml_low == 0.0);
+		CHECK_NEAR(r->regions[0].edema_ml_high, 0.064, 1e-9);
+	}
+	bmeq_edema_result_destroy(r);
+	free_scene(&s);
+}
+
+static void test_measure_defaults(void)
+{
+	/* The whole default method (smoothing 1.5 mm, rim guard, half-contrast
+	 * edges) on a 20^3 lesion at 3x marrow deep in a 36^3 right head: the
+	 * lesion's own half-contrast edge on the smoothed step is the step
+	 * itself, so the volume is the lesion's, 8 mL, less what the smoothing
+	 * rounds off its 12 edges and 8 corners (224 voxels: 7.776). */
+	bmeq_volume *v = make_vol(42, 42, 42, 1, 1, 1, 50.0f);
+	size_t n = bmeq_grid_nvox(&v->grid);
+	uint16_t *roi = calloc(n, sizeof(*roi));
+	box_u16(&v->grid, roi, 3, 38, 3, 38, 3, 38, BMEQ_LABEL_RIGHT_HEAD);
+	for (size_t i = 0; i < n; i++)
+		if (roi[i])
+			v->data[i] = 100.0f + 0.6f * (float)((int)((i * 37) % 21) - 10 +
+							     (int)((i * 53) % 17) - 8);
+	box_f(v, 11, 30, 11, 30, 11, 30, 300.0f);
+	bmeq_edema_result *r = NULL;
+	CHECK(bmeq_edema_measure(v, roi, NULL, NULL, NULL, &r) == BMEQ_OK);
+	if (r) {
+		CHECK_NEAR(r->regions[0].edema_ml, 7.776, 0.1);
+		CHECK(r->regions[0].lesions == 1);
+		CHECK(strcmp(r->regions[1].status, "not_found") == 0);
+		CHECK(r->regions[0].edema_ml_low <= r->regions[0].edema_ml + 1e-12);
+		CHECK(r->regions[0].edema_ml_high >= r->regions[0].edema_ml - 1e-12);
+	}
+	bmeq_edema_result_destroy(r);
+	free(roi);
+	bmeq_volume_destroy(v);
+}
+
+static void test_measure_sides(void)
+{
+	scene s = make_scene(300.0f);
+	bmeq_edema_params p;
+	bmeq_edema_result *r = NULL;
+	bmeq_edema_side_geom geom[2];
+	size_t n = bmeq_grid_nvox(&s.v->grid);
+
+	plain_params(&p);
+	/* The left head was not found: status not_found with the reason; the
+	 * right one carries its remark and its lesion's depth below the sphere. */
+	memset(geom, 0, sizeof(geom));
+	geom[0].found = 1;
+	geom[0].radius = 10.0;
+	geom[0].centre[0] = -10.5;
+	geom[0].centre[1] = -1.5;
+	geom[0].centre[2] = -0.5;
+	snprintf(geom[0].reason, sizeof(geom[0].reason), "review: low confidence");
+	snprintf(geom[1].reason, sizeof(geom[1].reason), "no head on this side");
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, geom, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK(strcmp(r->regions[0].status, "ok") == 0);
+		CHECK(strcmp(r->regions[0].message, "review: low confidence") == 0);
+		CHECK(strcmp(r->regions[1].status, "not_found") == 0);
+		CHECK(strcmp(r->regions[1].message, "no head on this side") == 0);
+		/* The farthest lesion voxel centre is sqrt(3 x 1.5^2) mm from the centre. */
+		CHECK(r->nlesions == 1);
+		if (r->nlesions == 1)
+			CHECK_NEAR(r->lesions[0].depth_mm, 10.0 - sqrt(3 * 1.5 * 1.5), 1e-9);
+	}
+	bmeq_edema_result_destroy(r);
+
+	/* Necks count into their side, and a lesion mostly in the neck is a neck
+	 * lesion. */
+	box_u16(&s.v->grid, s.roi, 4, 15, 8, 19, 4, 9, BMEQ_LABEL_RIGHT_NECK);
+	r = NULL;
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK_NEAR(r->regions[0].region_ml, 1.728, 1e-9);
+		CHECK_NEAR(r->regions[0].neck_ml, 12 * 12 * 6 * 0.001, 1e-9);
+		CHECK_NEAR(r->regions[0].neck_edema_ml, 0.032, 1e-9);
+		CHECK_NEAR(r->regions[0].head_edema_ml, 0.032, 1e-9);
+		CHECK(r->nlesions == 1 && strcmp(r->lesions[0].region, "head") == 0); /* a tie: head */
+	}
+	bmeq_edema_result_destroy(r);
+	free_scene(&s);
+
+	/* A user ROI without femoral labels: its labels are the regions, named
+	 * label-N, and the reference comes from them. */
+	s = make_scene(300.0f);
+	for (size_t i = 0; i < n; i++)
+		s.roi[i] = s.roi[i] == BMEQ_LABEL_RIGHT_HEAD ? 7 : s.roi[i] ? 12 : 0;
+	r = NULL;
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK(r->nregions == 2);
+		CHECK(strcmp(r->regions[0].side, "label-7") == 0);
+		CHECK(strcmp(r->regions[1].side, "label-12") == 0);
+		CHECK_NEAR(r->regions[0].edema_ml, 0.064, 1e-9);
+		CHECK(r->nlesions == 1 && strcmp(r->lesions[0].region, "roi") == 0);
+	}
+	bmeq_edema_result_destroy(r);
+	free_scene(&s);
+
+	/* Too few marrow voxels for a reference: an error, not a number. */
+	s = make_scene(300.0f);
+	memset(s.roi, 0, n * sizeof(*s.roi));
+	box_u16(&s.v->grid, s.roi, 4, 8, 8, 12, 4, 8, BMEQ_LABEL_RIGHT_HEAD); /* 125 voxels */
+	r = NULL;
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_E_PROCESS);
+	CHECK(r == NULL);
+	CHECK(strstr(bmeq_last_error(), "reference") != NULL);
+	/* No region at all: both sides not found, no threshold. */
+	memset(s.roi, 0, n * sizeof(*s.roi));
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	if (r) {
+		CHECK(r->nregions == 2 && isnan(r->threshold));
+		CHECK(strcmp(r->regions[0].status, "not_found") == 0);
+		CHECK(strcmp(r->regions[1].status, "not_found") == 0);
+	}
+	bmeq_edema_result_destroy(r);
+	/* Bad parameters. */
+	r = NULL;
+	p.connectivity = 4;
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_E_ARG);
+	plain_params(&p);
+	p.band = 1.0;
+	box_u16(&s.v->grid, s.roi, 4, 15, 8, 19, 4, 15, BMEQ_LABEL_RIGHT_HEAD);
+	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_E_ARG);
+	free_scene(&s);
+}
+
+int main(void)
+{
+	test_smooth();
+	test_rim();
+	test_halfmax();
+	test_measure_rule();
+	test_measure_defaults();
+	test_measure_sides();
+	CHECK_DONE();
+}

@@ -1,0 +1,258 @@
+/* test_tables.c - the trial tables byte by byte: scans.csv and lesions.csv rows
+ * (src/study/tables.c) and response.csv / response_interval.csv rows
+ * (src/compare/response_table.c), from results built by hand. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bmeq/longitudinal.h"
+#include "bmeq/tables.h"
+#include "check.h"
+
+static const char *const extra_names[2] = {"cycle", "note"};
+static const char *const extra_values[2] = {"2", "x y"};
+static const bmeq_extra_cols extras = {2, extra_names, extra_values};
+
+/* Checks that w holds exactly want, and prints both when not. */
+static void check_text(bmeq_csv *w, const char *want, int line)
+{
+	size_t len = 0;
+	const char *got = bmeq_csv_text(w, &len);
+	if (strlen(want) != len || memcmp(got, want, len) != 0) {
+		fprintf(stderr, "line %d: table text differs\n--- got\n%s--- want\n%s---\n", line, got,
+			want);
+		check_failures++;
+	}
+}
+#define CHECK_TEXT(w, want) check_text((w), (want), __LINE__)
+
+static void test_headers(void)
+{
+	bmeq_csv *w = NULL;
+
+	/* The column names and order are the trial databases' interface (README). */
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_scans_header(w, &extras) == BMEQ_OK);
+	CHECK_TEXT(w, "subject,session,side,status,region_ml,edema_ml,edema_ml_low,edema_ml_high,"
+		      "edema_fraction,head_ml,head_edema_ml,neck_ml,neck_edema_ml,lesions,"
+		      "largest_lesion_ml,reference_intensity,threshold,threshold_rule,"
+		      "threshold_source,edema_to_reference_ratio,scan,message,cycle,note\r\n");
+	bmeq_csv_destroy(w);
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_lesions_header(w, NULL) == BMEQ_OK);
+	CHECK_TEXT(w, "subject,session,side,region,lesion,volume_ml,centroid_x,centroid_y,"
+		      "centroid_z,mean_ratio_to_reference,depth_mm,voxels\r\n");
+	bmeq_csv_destroy(w);
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_response_header(w, &extras) == BMEQ_OK);
+	CHECK_TEXT(w, "subject,side,baseline_session,session,baseline_edema_ml,edema_ml,change_ml,"
+		      "change_pct,resolved_ml,persistent_ml,new_ml,response,uncertain,"
+		      "response_rule,early_retreatment,message,cycle,note\r\n");
+	bmeq_csv_destroy(w);
+}
+
+static void fill_result(bmeq_edema_result *r, bmeq_edema_region reg[2], bmeq_lesion les[3])
+{
+	memset(r, 0, sizeof(*r));
+	memset(reg, 0, 2 * sizeof(*reg));
+	memset(les, 0, 3 * sizeof(*les));
+	r->reference_intensity = 123.4567;
+	r->threshold = 180.2468;
+	snprintf(r->rule_text, sizeof(r->rule_text), "median*1.46");
+	r->nregions = 2;
+	r->regions = reg;
+	snprintf(reg[0].side, sizeof(reg[0].side), "right");
+	snprintf(reg[0].status, sizeof(reg[0].status), "ok");
+	reg[0].region_ml = 12.3456;
+	reg[0].edema_ml = 1.25;
+	reg[0].edema_ml_low = 0.8;
+	reg[0].edema_ml_high = 1.7;
+	reg[0].edema_fraction = 0.1;
+	reg[0].head_ml = 10.0;
+	reg[0].head_edema_ml = 1.0;
+	reg[0].neck_ml = 2.3456;
+	reg[0].neck_edema_ml = 0.25;
+	reg[0].lesions = 2;
+	reg[0].largest_lesion_ml = 0.75;
+	reg[0].edema_to_reference_ratio = 1.8;
+	/* A side that was not found has numbers in memory, none in the table. */
+	reg[1] = reg[0];
+	snprintf(reg[1].side, sizeof(reg[1].side), "left");
+	snprintf(reg[1].status, sizeof(reg[1].status), "not_found");
+	snprintf(reg[1].message, sizeof(reg[1].message), "femoral head not found, see QC");
+	r->nlesions = 3;
+	r->lesions = les;
+	les[0] = (bmeq_lesion){0, "head", 0.5, 500, {1.234, -5.678, -0.001}, 2.5, 3.456};
+	les[1] = (bmeq_lesion){0, "neck", 0.25, 250, {0.0, 0.0, 0.0}, 1.75, NAN};
+	les[2] = (bmeq_lesion){1, "head", 0.1, 100, {10.0, 20.0, 30.0}, 1.5, 0.0};
+}
+
+static void test_scans_rows(void)
+{
+	bmeq_edema_result r;
+	bmeq_edema_region reg[2];
+	bmeq_lesion les[3];
+	bmeq_csv *w = NULL;
+
+	fill_result(&r, reg, les);
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_scans_rows(w, "01", "1", "a/b.nii.gz", &r, &extras) == BMEQ_OK);
+	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
+		      "0.750,123.457,180.247,median*1.46,auto,1.8000,a/b.nii.gz,,2,x y\r\n"
+		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,a/b.nii.gz,"
+		      "\"femoral head not found, see QC\",2,x y\r\n");
+	bmeq_csv_destroy(w);
+
+	/* A reader's factor shows in threshold_source. */
+	r.factor_from_reader = 1;
+	r.nregions = 1;
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, NULL) == BMEQ_OK);
+	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
+		      "0.750,123.457,180.247,median*1.46,reader,1.8000,s,\r\n");
+	bmeq_csv_destroy(w);
+	CHECK(strcmp(bmeq_threshold_source_name(0), "auto") == 0);
+	CHECK(strcmp(bmeq_threshold_source_name(1), "reader") == 0);
+
+	/* A scan that failed as a whole: two error rows, every result column
+	 * empty, the message quoted as RFC 4180 wants. */
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_scans_error_rows(w, "02", "", "x.nii", "cannot read \"x\"", &extras) == BMEQ_OK);
+	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n"
+		      "02,,left,error,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n");
+	bmeq_csv_destroy(w);
+}
+
+static void test_lesions_rows(void)
+{
+	bmeq_edema_result r;
+	bmeq_edema_region reg[2];
+	bmeq_lesion les[3];
+	bmeq_csv *w = NULL;
+
+	/* Lesions are numbered within their side; -0.00 is written 0.00; an
+	 * unknown depth is empty. */
+	fill_result(&r, reg, les);
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_lesions_rows(w, "01", "1", &r, &extras) == BMEQ_OK);
+	CHECK_TEXT(w, "01,1,right,head,1,0.500,1.23,-5.68,0.00,2.5000,3.46,500,2,x y\r\n"
+		      "01,1,right,neck,2,0.250,0.00,0.00,0.00,1.7500,,250,2,x y\r\n"
+		      "01,1,left,head,1,0.100,10.00,20.00,30.00,1.5000,0.00,100,2,x y\r\n");
+	bmeq_csv_destroy(w);
+	/* No lesion, no row. */
+	r.nlesions = 0;
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_lesions_rows(w, "01", "1", &r, NULL) == BMEQ_OK);
+	CHECK_TEXT(w, "");
+	bmeq_csv_destroy(w);
+}
+
+static void fill_comparison(bmeq_comparison *c, bmeq_response right, bmeq_response left)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->rule_text, sizeof(c->rule_text), "rule-text");
+	bmeq_side_change *x = &c->side[0];
+	x->baseline_ml = 4.0;
+	x->followup_ml = 2.0;
+	x->change_ml = -2.0;
+	x->change_pct = -50.0;
+	x->resolved_ml = 2.5;
+	x->persistent_ml = 1.5;
+	x->new_ml = 0.5;
+	x->registered = 1;
+	x->response = right;
+	x = &c->side[1];
+	x->baseline_ml = 0.2;
+	x->followup_ml = 0.1;
+	x->change_ml = -0.1;
+	x->change_pct = NAN;
+	x->resolved_ml = 9.0; /* not registered: not written */
+	x->registered = 0;
+	x->response = left;
+	x->uncertain = 1;
+	snprintf(x->message, sizeof(x->message), "uncertain: could be new, or none");
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static void test_response_rows(void)
+{
+	bmeq_comparison c1, c2, c3;
+	bmeq_csv *w = NULL, *iv = NULL;
+	const int early[2] = {1, 0};
+
+	fill_comparison(&c1, BMEQ_RESPONSE_PARTIAL, BMEQ_RESPONSE_NONE);
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_response_rows(w, "01", "1", "2", &c1, early, &extras) == BMEQ_OK);
+	CHECK_TEXT(w, "01,right,1,2,4.000,2.000,-2.000,-50.0,2.500,1.500,0.500,partial,no,"
+		      "rule-text,yes,,2,x y\r\n"
+		      "01,left,1,2,0.200,0.100,-0.100,,,,,none,yes,rule-text,no,"
+		      "\"uncertain: could be new, or none\",2,x y\r\n");
+	bmeq_csv_destroy(w);
+	CHECK(bmeq_response_rows(NULL, "01", "1", "2", &c1, early, NULL) == BMEQ_E_ARG);
+
+	/* A subject's three visits: the first follow-up's partial response on
+	 * the right marks that side for early retreatment on every row, in both
+	 * files; the interval rows compare each visit with the one before. */
+	fill_comparison(&c2, BMEQ_RESPONSE_STABLE, BMEQ_RESPONSE_STABLE);
+	fill_comparison(&c3, BMEQ_RESPONSE_PROGRESSION, BMEQ_RESPONSE_NEW);
+	const char *sessions[3] = {"1", "2", "10"};
+	const bmeq_comparison *vs_base[3] = {NULL, &c1, &c2};
+	const bmeq_comparison *vs_prev[3] = {NULL, &c1, &c3};
+	bmeq_subject_visits v = {"01", 3, sessions, vs_base, vs_prev, NULL};
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK && bmeq_csv_create(&iv) == BMEQ_OK);
+	CHECK(bmeq_response_subject_rows(w, iv, &v) == BMEQ_OK);
+	const char *t = bmeq_csv_text(w, NULL), *ti = bmeq_csv_text(iv, NULL);
+	CHECK(count(t, "\r\n") == 4 && count(ti, "\r\n") == 4);
+	CHECK(strncmp(t, "01,right,1,2,", 13) == 0);
+	CHECK(strstr(t, "01,right,1,10,4.000,2.000,-2.000,-50.0,2.500,1.500,0.500,stable,no,"
+			"rule-text,yes,\r\n") != NULL);
+	CHECK(strstr(ti, "01,right,2,10,4.000,2.000,-2.000,-50.0,2.500,1.500,0.500,progression,no,"
+			 "rule-text,yes,\r\n") != NULL);
+	CHECK(strstr(ti, "01,left,2,10,0.200,0.100,-0.100,,,,,new,yes,rule-text,no,") != NULL);
+	CHECK(count(t, "rule-text,yes,") == 2 && count(ti, "rule-text,yes,") == 2);
+	CHECK(count(t, "rule-text,no,") == 2 && count(ti, "rule-text,no,") == 2);
+	bmeq_csv_destroy(w);
+	bmeq_csv_destroy(iv);
+
+	/* A first follow-up that is not partial: no early retreatment anywhere;
+	 * a comparison that was not made writes no rows. */
+	const bmeq_comparison *vs_base2[3] = {NULL, &c2, NULL};
+	v.vs_baseline = vs_base2;
+	v.vs_previous = NULL;
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_response_subject_rows(w, NULL, &v) == BMEQ_OK);
+	t = bmeq_csv_text(w, NULL);
+	CHECK(count(t, "\r\n") == 2 && count(t, "rule-text,yes,") == 0);
+	bmeq_csv_destroy(w);
+}
+
+static void test_ids(void)
+{
+	char sub[64], ses[64];
+
+	bmeq_ids_from_path("/d/sub-01_ses-02_acq-STIR_T2w.nii.gz", sub, ses, sizeof(sub));
+	CHECK(strcmp(sub, "01") == 0 && strcmp(ses, "02") == 0);
+	bmeq_ids_from_path("/d/sub-7/hip.nii.gz", sub, ses, sizeof(sub));
+	CHECK(strcmp(sub, "hip") == 0 && strcmp(ses, "") == 0);
+	bmeq_ids_from_path("scan.hdr", sub, ses, sizeof(sub));
+	CHECK(strcmp(sub, "scan") == 0 && strcmp(ses, "") == 0);
+	bmeq_ids_from_path("x_sub-a_ses-b.nii", sub, ses, sizeof(sub));
+	CHECK(strcmp(sub, "a") == 0 && strcmp(ses, "b") == 0);
+}
+
+int main(void)
+{
+	test_headers();
+	test_scans_rows();
+	test_lesions_rows();
+	test_response_rows();
+	test_ids();
+	CHECK_DONE();
+}
