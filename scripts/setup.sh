@@ -8,8 +8,9 @@ set -euo pipefail
 packages=(
   # build
   cmake make gcc g++ pkg-config
-  # libraries: nifti_clib (NIfTI-1/2), zlib, ITK 5.2, libpng (QC pictures), nettle (SHA-256)
-  libnifti2-dev zlib1g-dev libinsighttoolkit5-dev libpng-dev nettle-dev
+  # libraries: nifti_clib (NIfTI-1/2), zlib, ITK 5.2, libpng (QC pictures), nettle (SHA-256),
+  # jansson (every JSON bmeq writes); the test set below adds to these
+  libnifti2-dev zlib1g-dev libinsighttoolkit5-dev libpng-dev nettle-dev libjansson-dev
 )
 test_packages=(
   # tests: independent checks with nibabel/scipy, clang + runtime for fuzzing and LeakSanitizer

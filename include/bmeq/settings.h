@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "bmeq/json.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/measure.h"
 
@@ -112,11 +113,11 @@ void bmeq_settings_flags_help(const bmeq_settings_target *t, FILE *f);
  * Truncated to cap (1024 suffice). */
 void bmeq_settings_resume_key(const bmeq_measure_opts *m, char *buf, size_t cap);
 
-/* The settings of t as one JSON object, {"threshold.rule": "median*1.46",
- * "threshold.smooth_mm": 1.5, ...}: every row whose member t has, numbers as
- * numbers, the rest as strings. *out (caller frees) is NUL-terminated.
- * BMEQ_E_NOMEM. */
-bmeq_status bmeq_settings_json(const bmeq_settings_target *t, char **out);
+/* The settings of t as one JSON object (jansson, bmeq/json.h),
+ * {"threshold.rule": "median*1.46", "threshold.smooth_mm": 1.5, ...}: every
+ * row whose member t has, numbers as numbers, the rest as strings. The
+ * caller owns the reference; NULL when out of memory. */
+json_t *bmeq_settings_json(const bmeq_settings_target *t);
 
 /* Writes the table: kind 0 a configuration file with every setting at its
  * default, one commented line each; kind 1 the README's Markdown table;

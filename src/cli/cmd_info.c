@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmeq/json.h"
 #include "bmeq/nifti_io.h"
 #include "cli.h"
 
@@ -19,30 +20,6 @@ static const char info_help[] =
 	"  -h, --help   this help\n"
 	"\n"
 	"Exit status: 0 when every file was read, 3 when any could not be, 2 on usage errors.\n";
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-/* JSON has no NaN: non-finite numbers become null. */
-static void json_number(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, "%.10g", v);
-	else
-		fputs("null", f);
-}
 
 static void value_range(const bmeq_volume *v, double *mn, double *mx, double *mean)
 {
@@ -105,56 +82,84 @@ static void print_text(const char *path, const bmeq_volume *v, const bmeq_nifti_
 		printf("  warning        %s\n", in->warning);
 }
 
-static void print_json(FILE *f, const char *path, const bmeq_volume *v, const bmeq_nifti_info *in)
+/* One file as a JSON object (numbers with 10 significant digits). */
+static json_t *info_json(const char *path, const bmeq_volume *v, const bmeq_nifti_info *in)
 {
 	char orient[4];
 	double mn, mx, mean;
-	int nd = (int)in->dims[0];
+	int nd = (int)in->dims[0], ok = 1;
+	json_t *o = json_object(), *dims = json_array(), *vox = json_array(), *aff = json_array();
 
 	bmeq_grid_orientation(&v->grid, orient);
 	value_range(v, &mn, &mx, &mean);
-	fputs("{\"path\": ", f);
-	json_string(f, path);
-	fprintf(f, ", \"nifti_version\": %d, \"dims\": [", in->nifti_version);
 	for (int i = 1; i <= nd && i <= 7; i++)
-		fprintf(f, "%s%lld", i > 1 ? ", " : "", (long long)in->dims[i]);
-	fputs("], \"voxel_size\": [", f);
-	for (int c = 0; c < 3; c++) {
-		fputs(c ? ", " : "", f);
-		json_number(f, v->grid.spacing[c]);
-	}
-	fputs("], \"datatype\": ", f);
-	json_string(f, in->datatype_name);
-	fprintf(f, ", \"datatype_code\": %d, \"big_endian\": %s, \"scl_slope\": ", in->datatype,
-		in->big_endian ? "true" : "false");
-	json_number(f, in->scl_slope);
-	fputs(", \"scl_inter\": ", f);
-	json_number(f, in->scl_inter);
-	fprintf(f, ", \"scaling_applied\": %s, \"qform_code\": %d, \"sform_code\": %d",
-		in->scaling_applied ? "true" : "false", in->qform_code, in->sform_code);
-	fprintf(f, ", \"affine_source\": \"%s\", \"sheared\": %s, \"affine\": [",
-		affine_source_name(in->affine_source), in->sheared ? "true" : "false");
+		bmeq_json_push(dims, json_integer((json_int_t)in->dims[i]), &ok);
+	for (int c = 0; c < 3; c++)
+		bmeq_json_push(vox, bmeq_json_sig(v->grid.spacing[c], 10), &ok);
 	for (int r = 0; r < 4; r++) {
-		fputs(r ? ", [" : "[", f);
-		for (int c = 0; c < 4; c++) {
-			fputs(c ? ", " : "", f);
-			json_number(f, v->grid.affine[r][c]);
-		}
-		fputc(']', f);
+		json_t *row = json_array();
+		for (int c = 0; c < 4; c++)
+			bmeq_json_push(row, bmeq_json_sig(v->grid.affine[r][c], 10), &ok);
+		bmeq_json_push(aff, row, &ok);
 	}
-	fprintf(f, "], \"orientation\": \"%s\", \"volume\": %zu, \"nvolumes\": %zu, \"min\": ",
-		orient, in->volume_index, in->nvolumes);
-	json_number(f, mn);
-	fputs(", \"max\": ", f);
-	json_number(f, mx);
-	fputs(", \"mean\": ", f);
-	json_number(f, mean);
-	fprintf(f, ", \"nonfinite\": %zu", in->nonfinite);
-	if (in->warning[0]) {
-		fputs(", \"warning\": ", f);
-		json_string(f, in->warning);
+	bmeq_json_put(o, "path", bmeq_json_str(path), &ok);
+	bmeq_json_put(o, "nifti_version", json_integer(in->nifti_version), &ok);
+	bmeq_json_put(o, "dims", dims, &ok);
+	bmeq_json_put(o, "voxel_size", vox, &ok);
+	bmeq_json_put(o, "datatype", bmeq_json_str(in->datatype_name), &ok);
+	bmeq_json_put(o, "datatype_code", json_integer(in->datatype), &ok);
+	bmeq_json_put(o, "big_endian", json_boolean(in->big_endian), &ok);
+	bmeq_json_put(o, "scl_slope", bmeq_json_sig(in->scl_slope, 10), &ok);
+	bmeq_json_put(o, "scl_inter", bmeq_json_sig(in->scl_inter, 10), &ok);
+	bmeq_json_put(o, "scaling_applied", json_boolean(in->scaling_applied), &ok);
+	bmeq_json_put(o, "qform_code", json_integer(in->qform_code), &ok);
+	bmeq_json_put(o, "sform_code", json_integer(in->sform_code), &ok);
+	bmeq_json_put(o, "affine_source", bmeq_json_str(affine_source_name(in->affine_source)), &ok);
+	bmeq_json_put(o, "sheared", json_boolean(in->sheared), &ok);
+	bmeq_json_put(o, "affine", aff, &ok);
+	bmeq_json_put(o, "orientation", bmeq_json_str(orient), &ok);
+	bmeq_json_put(o, "volume", json_integer((json_int_t)in->volume_index), &ok);
+	bmeq_json_put(o, "nvolumes", json_integer((json_int_t)in->nvolumes), &ok);
+	bmeq_json_put(o, "min", bmeq_json_sig(mn, 10), &ok);
+	bmeq_json_put(o, "max", bmeq_json_sig(mx, 10), &ok);
+	bmeq_json_put(o, "mean", bmeq_json_sig(mean, 10), &ok);
+	bmeq_json_put(o, "nonfinite", json_integer((json_int_t)in->nonfinite), &ok);
+	if (in->warning[0])
+		bmeq_json_put(o, "warning", bmeq_json_str(in->warning), &ok);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
 	}
-	fputc('}', f);
+	return o;
+}
+
+/* A file that could not be read, as a JSON object: its path and the error. */
+static json_t *error_json(const char *path, const char *error)
+{
+	json_t *o = json_object();
+	int ok = 1;
+
+	bmeq_json_put(o, "path", bmeq_json_str(path), &ok);
+	bmeq_json_put(o, "error", bmeq_json_str(error), &ok);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Prints one element of the --json array (one line; a file is printed as
+ * soon as it is read). 0, or -1 when out of memory. */
+static int print_json(json_t *o)
+{
+	char *text = o ? bmeq_json_text(o, 0) : NULL;
+
+	json_decref(o);
+	if (!text)
+		return -1;
+	fputs(text, stdout);
+	free(text);
+	return 0;
 }
 
 int bmeq_cmd_info(int argc, char **argv)
@@ -209,20 +214,22 @@ int bmeq_cmd_info(int argc, char **argv)
 		if (st != BMEQ_OK) {
 			failed = 1;
 			bmeq_cli_error("info", argv[i], "%s", bmeq_last_error());
-			if (json) {
-				fputs("{\"path\": ", stdout);
-				json_string(stdout, argv[i]);
-				fputs(", \"error\": ", stdout);
-				json_string(stdout, bmeq_last_error());
-				fputc('}', stdout);
+			if (json && print_json(error_json(argv[i], bmeq_last_error())) != 0) {
+				bmeq_cli_error("info", NULL, "out of memory");
+				return BMEQ_EXIT_PROCESS;
 			}
 			continue;
 		}
+		int oom = 0;
 		if (json)
-			print_json(stdout, argv[i], v, &in);
+			oom = print_json(info_json(argv[i], v, &in)) != 0;
 		else
 			print_text(argv[i], v, &in);
 		bmeq_volume_destroy(v);
+		if (oom) {
+			bmeq_cli_error("info", NULL, "out of memory");
+			return BMEQ_EXIT_PROCESS;
+		}
 	}
 	if (json)
 		fputs("\n]\n", stdout);

@@ -1,5 +1,5 @@
-/* phantom_internal.h - private to src/phantom: the random generator, the
- * primitive shape model and the JSON writer shared by the phantom's files. */
+/* phantom_internal.h - private to src/phantom: the random generator and the
+ * primitive shape model shared by the phantom's files. */
 #ifndef BMEQ_PHANTOM_INTERNAL_H
 #define BMEQ_PHANTOM_INTERNAL_H
 
@@ -247,26 +247,5 @@ typedef struct bmeq_ph_plan {
 void bmeq_ph_sample_box(const bmeq_ph_model *m, const bmeq_ph_plan *plan, const double p[3],
 			double half[3][3], const uint16_t *cand, const double *s_init, size_t ncand,
 			const uint32_t *masks, double weight, bmeq_ph_accum *acc);
-
-/* ---- small JSON writer (json.c) ---- */
-
-typedef struct bmeq_ph_json {
-	char *buf;
-	size_t len, cap;
-	int failed;
-	int need_comma;
-	int depth;
-} bmeq_ph_json;
-
-void bmeq_ph_json_init(bmeq_ph_json *j);
-void bmeq_ph_json_free(bmeq_ph_json *j);
-void bmeq_ph_json_begin(bmeq_ph_json *j, const char *key, char bracket); /* '{' or '[' */
-void bmeq_ph_json_end(bmeq_ph_json *j, char bracket);
-void bmeq_ph_json_str(bmeq_ph_json *j, const char *key, const char *v);
-void bmeq_ph_json_num(bmeq_ph_json *j, const char *key, double v, int decimals);
-void bmeq_ph_json_int(bmeq_ph_json *j, const char *key, long long v);
-void bmeq_ph_json_u64(bmeq_ph_json *j, const char *key, uint64_t v);
-void bmeq_ph_json_bool(bmeq_ph_json *j, const char *key, int v);
-void bmeq_ph_json_vec(bmeq_ph_json *j, const char *key, const double *v, size_t n, int decimals);
 
 #endif

@@ -2,6 +2,7 @@
  * manifest.csv and truth.json. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/types.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/json.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/path.h"
 #include "phantom_internal.h"
@@ -66,53 +68,57 @@ static const char *dtype_name(int dt)
 	return dt == BMEQ_DT_INT16 ? "int16" : dt == BMEQ_DT_UINT16 ? "uint16" : "float32";
 }
 
-static void side_json(bmeq_ph_json *j, const char *key, const bmeq_phantom_side_truth *t,
-		      const bmeq_phantom_hip *h, int side, double W[4][4])
+static json_t *side_json(const bmeq_phantom_side_truth *t, const bmeq_phantom_hip *h, int side,
+			 double W[4][4], int *ok)
 {
 	bmeq_ph_hip_frame f;
 	double axis[3];
+	json_t *j = json_object();
 
 	/* The neck axis in this scan's world frame (rotation only). */
 	bmeq_ph_hip_frame_make(h, side, &f);
 	for (int r = 0; r < 3; r++)
 		axis[r] = W[r][0] * f.neck[0] + W[r][1] * f.neck[1] + W[r][2] * f.neck[2];
-	bmeq_ph_json_begin(j, key, '{');
-	bmeq_ph_json_num(j, "edema_scale", h->edema_scale, 4);
-	bmeq_ph_json_num(j, "head_ml", t->head_ml, 3);
-	bmeq_ph_json_num(j, "neck_ml", t->neck_ml, 3);
-	bmeq_ph_json_num(j, "edema_head_ml", t->edema_head_ml, 3);
-	bmeq_ph_json_num(j, "edema_neck_ml", t->edema_neck_ml, 3);
-	bmeq_ph_json_num(j, "edema_ml", t->edema_head_ml + t->edema_neck_ml, 3);
-	bmeq_ph_json_num(j, "head_grid_ml", t->head_grid_ml, 3);
-	bmeq_ph_json_num(j, "neck_grid_ml", t->neck_grid_ml, 3);
-	bmeq_ph_json_num(j, "edema_head_grid_ml", t->edema_head_grid_ml, 3);
-	bmeq_ph_json_num(j, "edema_neck_grid_ml", t->edema_neck_grid_ml, 3);
-	bmeq_ph_json_int(j, "lesion_count", t->lesion_count);
-	bmeq_ph_json_vec(j, "head_centre_ras", t->head_centre_ras, 3, 3);
-	bmeq_ph_json_num(j, "head_radius_mm", t->head_radius_mm, 3);
-	bmeq_ph_json_vec(j, "neck_axis_ras", axis, 3, 5);
-	bmeq_ph_json_num(j, "neck_length_mm", h->neck_length, 3);
-	bmeq_ph_json_end(j, '}');
+	bmeq_json_put(j, "edema_scale", bmeq_json_fixed(h->edema_scale, 4), ok);
+	bmeq_json_put(j, "head_ml", bmeq_json_fixed(t->head_ml, 3), ok);
+	bmeq_json_put(j, "neck_ml", bmeq_json_fixed(t->neck_ml, 3), ok);
+	bmeq_json_put(j, "edema_head_ml", bmeq_json_fixed(t->edema_head_ml, 3), ok);
+	bmeq_json_put(j, "edema_neck_ml", bmeq_json_fixed(t->edema_neck_ml, 3), ok);
+	bmeq_json_put(j, "edema_ml", bmeq_json_fixed(t->edema_head_ml + t->edema_neck_ml, 3), ok);
+	bmeq_json_put(j, "head_grid_ml", bmeq_json_fixed(t->head_grid_ml, 3), ok);
+	bmeq_json_put(j, "neck_grid_ml", bmeq_json_fixed(t->neck_grid_ml, 3), ok);
+	bmeq_json_put(j, "edema_head_grid_ml", bmeq_json_fixed(t->edema_head_grid_ml, 3), ok);
+	bmeq_json_put(j, "edema_neck_grid_ml", bmeq_json_fixed(t->edema_neck_grid_ml, 3), ok);
+	bmeq_json_put(j, "lesion_count", json_integer(t->lesion_count), ok);
+	bmeq_json_put(j, "head_centre_ras", bmeq_json_fixed_array(t->head_centre_ras, 3, 3), ok);
+	bmeq_json_put(j, "head_radius_mm", bmeq_json_fixed(t->head_radius_mm, 3), ok);
+	bmeq_json_put(j, "neck_axis_ras", bmeq_json_fixed_array(axis, 3, 5), ok);
+	bmeq_json_put(j, "neck_length_mm", bmeq_json_fixed(h->neck_length, 3), ok);
+	return j;
 }
 
-static void subject_json(bmeq_ph_json *j, const bmeq_phantom_subject *s, unsigned subject)
+static json_t *subject_json(const bmeq_phantom_subject *s, unsigned subject, int *ok)
 {
 	char id[16];
 	static const char *const side_key[2] = {"right", "left"};
+	json_t *j = json_object();
 
 	snprintf(id, sizeof(id), "%02u", subject + 1);
-	bmeq_ph_json_begin(j, NULL, '{');
-	bmeq_ph_json_str(j, "subject", id);
-	bmeq_ph_json_int(j, "age_years", s->age_years);
+	bmeq_json_put(j, "subject", bmeq_json_str(id), ok);
+	bmeq_json_put(j, "age_years", json_integer(s->age_years), ok);
 	for (int side = 0; side < 2; side++) {
 		const bmeq_phantom_hip *h = &s->anat.hip[side];
-		bmeq_ph_json_begin(j, side_key[side], '{');
-		bmeq_ph_json_str(j, "trajectory", bmeq_phantom_trajectory_name(s->trajectory[side]));
-		bmeq_ph_json_str(j, "pattern", bmeq_phantom_pattern_name(h->pattern));
-		bmeq_ph_json_int(j, "lesions_drawn", h->nlesions);
-		bmeq_ph_json_num(j, "effusion_mm", h->effusion_mm, 2);
+		/* Added where its key belongs and filled after: the document keeps
+		 * its own reference, so hj stays valid whatever happens to j. */
+		json_t *hj = json_object();
+		bmeq_json_put(j, side_key[side], json_incref(hj), ok);
+		bmeq_json_put(hj, "trajectory",
+			      bmeq_json_str(bmeq_phantom_trajectory_name(s->trajectory[side])), ok);
+		bmeq_json_put(hj, "pattern", bmeq_json_str(bmeq_phantom_pattern_name(h->pattern)), ok);
+		bmeq_json_put(hj, "lesions_drawn", json_integer(h->nlesions), ok);
+		bmeq_json_put(hj, "effusion_mm", bmeq_json_fixed(h->effusion_mm, 2), ok);
 		if (s->anat.edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT) {
-			bmeq_ph_json_num(j, "edema_ratio", h->edema_ratio, 3);
+			bmeq_json_put(hj, "edema_ratio", bmeq_json_fixed(h->edema_ratio, 3), ok);
 		} else {
 			/* What each drawn lesion looks like at full strength. */
 			double ratio[BMEQ_PHANTOM_MAX_LESIONS], edge[BMEQ_PHANTOM_MAX_LESIONS];
@@ -122,20 +128,20 @@ static void subject_json(bmeq_ph_json *j, const bmeq_phantom_subject *s, unsigne
 				ratio[l] = h->lesion[l].peak_ratio;
 				edge[l] = h->lesion[l].edge_mm;
 			}
-			bmeq_ph_json_vec(j, "lesion_peak_ratio", ratio, nl, 3);
-			bmeq_ph_json_vec(j, "lesion_edge_mm", edge, nl, 2);
-			bmeq_ph_json_num(j, "patch_amplitude", h->patch_amp, 3);
-			bmeq_ph_json_num(j, "patch_correlation_mm", h->patch_corr_mm, 2);
+			bmeq_json_put(hj, "lesion_peak_ratio", bmeq_json_fixed_array(ratio, nl, 3), ok);
+			bmeq_json_put(hj, "lesion_edge_mm", bmeq_json_fixed_array(edge, nl, 2), ok);
+			bmeq_json_put(hj, "patch_amplitude", bmeq_json_fixed(h->patch_amp, 3), ok);
+			bmeq_json_put(hj, "patch_correlation_mm", bmeq_json_fixed(h->patch_corr_mm, 2), ok);
 		}
-		bmeq_ph_json_num(j, "head_radius_mm", h->head_radius, 3);
-		bmeq_ph_json_vec(j, "head_centre_body_mm", h->head_centre, 3, 3);
-		bmeq_ph_json_num(j, "neck_shaft_deg", h->neck_shaft_deg, 2);
-		bmeq_ph_json_num(j, "anteversion_deg", h->anteversion_deg, 2);
-		bmeq_ph_json_num(j, "neck_length_mm", h->neck_length, 3);
-		bmeq_ph_json_vec(j, "neck_radius_mm", h->neck_radius, 2, 3);
-		bmeq_ph_json_end(j, '}');
+		bmeq_json_put(hj, "head_radius_mm", bmeq_json_fixed(h->head_radius, 3), ok);
+		bmeq_json_put(hj, "head_centre_body_mm", bmeq_json_fixed_array(h->head_centre, 3, 3), ok);
+		bmeq_json_put(hj, "neck_shaft_deg", bmeq_json_fixed(h->neck_shaft_deg, 2), ok);
+		bmeq_json_put(hj, "anteversion_deg", bmeq_json_fixed(h->anteversion_deg, 2), ok);
+		bmeq_json_put(hj, "neck_length_mm", bmeq_json_fixed(h->neck_length, 3), ok);
+		bmeq_json_put(hj, "neck_radius_mm", bmeq_json_fixed_array(h->neck_radius, 2, 3), ok);
+		json_decref(hj);
 	}
-	bmeq_ph_json_end(j, '}');
+	return j;
 }
 
 typedef struct scan_paths {
@@ -206,66 +212,69 @@ static bmeq_status write_image(const char *path, const bmeq_volume *v, bmeq_phan
 	return bmeq_nifti_write(path, &v->grid, v->data, &o);
 }
 
-static void scan_json(bmeq_ph_json *j, const scan_paths *sp, const char *t1rel, unsigned sub,
-		      unsigned ses, const char *date, const bmeq_phantom_params *p,
-		      const bmeq_phantom_scan *sc)
+static json_t *scan_json(const scan_paths *sp, const char *t1rel, unsigned sub, unsigned ses,
+			 const char *date, const bmeq_phantom_params *p, const bmeq_phantom_scan *sc,
+			 int *ok)
 {
 	char id[16], orient[4];
 	const bmeq_phantom_acq *q = &p->acq;
 	const bmeq_grid *g = &sc->image->grid;
+	json_t *j = json_object(), *acq = json_object(), *rigid = json_object(),
+	       *wfb = json_array();
 
 	bmeq_grid_orientation(g, orient);
-	bmeq_ph_json_begin(j, NULL, '{');
 	snprintf(id, sizeof(id), "%02u", sub + 1);
-	bmeq_ph_json_str(j, "subject", id);
+	bmeq_json_put(j, "subject", bmeq_json_str(id), ok);
 	snprintf(id, sizeof(id), "%02u", ses + 1);
-	bmeq_ph_json_str(j, "session", id);
-	bmeq_ph_json_str(j, "date", date);
-	bmeq_ph_json_str(j, "path", sp->rel);
-	bmeq_ph_json_str(j, "labels", sp->lab_rel);
-	bmeq_ph_json_str(j, "edema_labels", sp->ed_rel);
+	bmeq_json_put(j, "session", bmeq_json_str(id), ok);
+	bmeq_json_put(j, "date", bmeq_json_str(date), ok);
+	bmeq_json_put(j, "path", bmeq_json_str(sp->rel), ok);
+	bmeq_json_put(j, "labels", bmeq_json_str(sp->lab_rel), ok);
+	bmeq_json_put(j, "edema_labels", bmeq_json_str(sp->ed_rel), ok);
 	if (t1rel)
-		bmeq_ph_json_str(j, "t1_path", t1rel);
-	bmeq_ph_json_begin(j, "acquisition", '{');
-	bmeq_ph_json_str(j, "orientation", bmeq_phantom_orient_name(q->orient));
-	bmeq_ph_json_str(j, "orientation_code", orient);
-	bmeq_ph_json_bool(j, "flip_lr", q->flip_lr);
-	bmeq_ph_json_str(j, "datatype", dtype_name(q->datatype));
-	bmeq_ph_json_num(j, "scl_slope", q->scl_slope, 9);
-	bmeq_ph_json_num(j, "scl_inter", q->scl_inter, 3);
-	bmeq_ph_json_int(j, "nifti_version", q->nifti_version);
-	bmeq_ph_json_int(j, "qform_code", q->qform_code);
-	bmeq_ph_json_int(j, "sform_code", q->sform_code);
+		bmeq_json_put(j, "t1_path", bmeq_json_str(t1rel), ok);
+	/* Containers are added where their key belongs and filled after, with
+	 * a reference of their own here (see subject_json). */
+	bmeq_json_put(j, "acquisition", json_incref(acq), ok);
+	bmeq_json_put(acq, "orientation", bmeq_json_str(bmeq_phantom_orient_name(q->orient)), ok);
+	bmeq_json_put(acq, "orientation_code", bmeq_json_str(orient), ok);
+	bmeq_json_put(acq, "flip_lr", json_boolean(q->flip_lr), ok);
+	bmeq_json_put(acq, "datatype", bmeq_json_str(dtype_name(q->datatype)), ok);
+	bmeq_json_put(acq, "scl_slope", bmeq_json_fixed(q->scl_slope, 9), ok);
+	bmeq_json_put(acq, "scl_inter", bmeq_json_fixed(q->scl_inter, 3), ok);
+	bmeq_json_put(acq, "nifti_version", json_integer(q->nifti_version), ok);
+	bmeq_json_put(acq, "qform_code", json_integer(q->qform_code), ok);
+	bmeq_json_put(acq, "sform_code", json_integer(q->sform_code), ok);
 	double dims[3] = {(double)g->dim[0], (double)g->dim[1], (double)g->dim[2]};
-	bmeq_ph_json_vec(j, "dim", dims, 3, 0);
-	bmeq_ph_json_num(j, "inplane_mm", q->inplane_mm, 4);
-	bmeq_ph_json_num(j, "thickness_mm", q->thickness_mm, 4);
-	bmeq_ph_json_num(j, "gap_mm", q->gap_mm, 4);
-	bmeq_ph_json_num(j, "snr", q->snr, 3);
-	bmeq_ph_json_num(j, "scanner_scale", q->scanner_scale, 4);
+	bmeq_json_put(acq, "dim", bmeq_json_fixed_array(dims, 3, 0), ok);
+	bmeq_json_put(acq, "inplane_mm", bmeq_json_fixed(q->inplane_mm, 4), ok);
+	bmeq_json_put(acq, "thickness_mm", bmeq_json_fixed(q->thickness_mm, 4), ok);
+	bmeq_json_put(acq, "gap_mm", bmeq_json_fixed(q->gap_mm, 4), ok);
+	bmeq_json_put(acq, "snr", bmeq_json_fixed(q->snr, 3), ok);
+	bmeq_json_put(acq, "scanner_scale", bmeq_json_fixed(q->scanner_scale, 4), ok);
 	if (q->orient == BMEQ_PHANTOM_OBLIQUE) {
-		bmeq_ph_json_num(j, "oblique_deg", q->oblique_deg, 3);
-		bmeq_ph_json_num(j, "oblique_tilt_deg", q->oblique_tilt_deg, 3);
+		bmeq_json_put(acq, "oblique_deg", bmeq_json_fixed(q->oblique_deg, 3), ok);
+		bmeq_json_put(acq, "oblique_tilt_deg", bmeq_json_fixed(q->oblique_tilt_deg, 3), ok);
 	}
-	bmeq_ph_json_end(j, '}');
-	bmeq_ph_json_begin(j, "rigid", '{');
-	bmeq_ph_json_vec(j, "rotation_deg", q->rotation_deg, 3, 4);
-	bmeq_ph_json_vec(j, "translation_mm", q->translation_mm, 3, 4);
-	bmeq_ph_json_begin(j, "world_from_body", '[');
+	bmeq_json_put(j, "rigid", json_incref(rigid), ok);
+	bmeq_json_put(rigid, "rotation_deg", bmeq_json_fixed_array(q->rotation_deg, 3, 4), ok);
+	bmeq_json_put(rigid, "translation_mm", bmeq_json_fixed_array(q->translation_mm, 3, 4), ok);
+	bmeq_json_put(rigid, "world_from_body", json_incref(wfb), ok);
 	for (int r = 0; r < 4; r++)
-		bmeq_ph_json_vec(j, NULL, sc->world_from_body[r], 4, 6);
-	bmeq_ph_json_end(j, ']');
-	bmeq_ph_json_end(j, '}');
+		bmeq_json_push(wfb, bmeq_json_fixed_array(sc->world_from_body[r], 4, 6), ok);
 	double W[4][4];
 	memcpy(W, sc->world_from_body, sizeof(W));
-	side_json(j, "right", &sc->truth[0], &p->anat.hip[0], 0, W);
-	side_json(j, "left", &sc->truth[1], &p->anat.hip[1], 1, W);
-	bmeq_ph_json_end(j, '}');
+	bmeq_json_put(j, "right", side_json(&sc->truth[0], &p->anat.hip[0], 0, W, ok), ok);
+	bmeq_json_put(j, "left", side_json(&sc->truth[1], &p->anat.hip[1], 1, W, ok), ok);
+	json_decref(acq);
+	json_decref(rigid);
+	json_decref(wfb);
+	return j;
 }
 
 static bmeq_status write_scan(const char *dir, unsigned sub, unsigned ses, unsigned nses,
 			      uint64_t seed, const bmeq_phantom_subject *s, const bmeq_phantom_study_opts *o,
-			      const char *date, bmeq_ph_json *j)
+			      const char *date, json_t *scans, int *ok)
 {
 	bmeq_phantom_params p;
 	bmeq_phantom_scan *sc = NULL, *t1 = NULL;
@@ -297,7 +306,8 @@ static bmeq_status write_scan(const char *dir, unsigned sub, unsigned ses, unsig
 			st = write_image(sp->t1_abs, t1->image, &p1.acq, o->gzip_level);
 	}
 	if (st == BMEQ_OK)
-		scan_json(j, sp, o->with_t1 ? sp->t1_rel : NULL, sub, ses, date, &p, sc);
+		bmeq_json_push(scans, scan_json(sp, o->with_t1 ? sp->t1_rel : NULL, sub, ses, date, &p, sc, ok),
+			       ok);
 	bmeq_phantom_scan_destroy(sc);
 	bmeq_phantom_scan_destroy(t1);
 	free(sp);
@@ -310,7 +320,8 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	bmeq_phantom_study_opts o;
 	bmeq_phantom_subject *subj = NULL;
 	bmeq_csv *csv = NULL;
-	bmeq_ph_json j;
+	json_t *j = NULL, *subjects = NULL, *scans = NULL, *labels = NULL;
+	int okv = 1, *ok = &okv;
 	bmeq_status st;
 	char path[4096];
 
@@ -344,33 +355,46 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 		free(subj);
 		return st;
 	}
-	bmeq_ph_json_init(&j);
+	j = json_object();
+	subjects = json_array();
+	scans = json_array();
+	labels = json_object();
 
 	static const char *const cols[] = {"subject", "session", "path", "date", "cycle",
 					   "dose_ng_kg_min"};
 	st = bmeq_csv_row(csv, cols, 6);
 
-	bmeq_ph_json_begin(&j, NULL, '{');
-	bmeq_ph_json_str(&j, "generator", "bmeq phantom");
-	bmeq_ph_json_str(&j, "bmeq_version", bmeq_version());
-	bmeq_ph_json_u64(&j, "seed", seed);
-	bmeq_ph_json_int(&j, "nsubjects", nsubjects);
-	bmeq_ph_json_int(&j, "nsessions", nsessions);
-	bmeq_ph_json_str(&j, "coordinates",
-			 "RAS+ mm (+x = patient's right, so the left hip is at negative x)");
-	bmeq_ph_json_begin(&j, "labels", '{');
-	bmeq_ph_json_str(&j, "1", "right femoral head");
-	bmeq_ph_json_str(&j, "2", "left femoral head");
-	bmeq_ph_json_str(&j, "3", "right femoral neck");
-	bmeq_ph_json_str(&j, "4", "left femoral neck");
-	bmeq_ph_json_end(&j, '}');
-	bmeq_ph_json_str(&j, "volume_note",
-			 "*_ml: analytic shapes integrated in the body frame; *_grid_ml: truth "
-			 "label voxels x voxel volume (slice spacing) on the scan's grid; "
-			 "lesion_count: 26-connected components of the side's edema truth map");
-	bmeq_ph_json_str(&j, "edema_model", bmeq_phantom_edema_model_name(o.edema_model));
-	bmeq_ph_json_str(&j, "edema_note",
-			 o.edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT
+	bmeq_json_put(j, "generator", bmeq_json_str("bmeq phantom"), ok);
+	bmeq_json_put(j, "bmeq_version", bmeq_json_str(bmeq_version()), ok);
+	/* jansson's integers are signed 64-bit: a seed beyond them is written
+	 * as its decimal digits in a string. */
+	if (seed <= (uint64_t)LLONG_MAX) {
+		bmeq_json_put(j, "seed", json_integer((json_int_t)seed), ok);
+	} else {
+		char digits[32];
+		snprintf(digits, sizeof(digits), "%llu", (unsigned long long)seed);
+		bmeq_json_put(j, "seed", bmeq_json_str(digits), ok);
+	}
+	bmeq_json_put(j, "nsubjects", json_integer(nsubjects), ok);
+	bmeq_json_put(j, "nsessions", json_integer(nsessions), ok);
+	bmeq_json_put(j, "coordinates",
+		      bmeq_json_str("RAS+ mm (+x = patient's right, so the left hip is at negative x)"),
+		      ok);
+	/* Containers keep a reference of their own here until the end. */
+	bmeq_json_put(j, "labels", json_incref(labels), ok);
+	bmeq_json_put(labels, "1", bmeq_json_str("right femoral head"), ok);
+	bmeq_json_put(labels, "2", bmeq_json_str("left femoral head"), ok);
+	bmeq_json_put(labels, "3", bmeq_json_str("right femoral neck"), ok);
+	bmeq_json_put(labels, "4", bmeq_json_str("left femoral neck"), ok);
+	bmeq_json_put(j, "volume_note",
+		      bmeq_json_str("*_ml: analytic shapes integrated in the body frame; *_grid_ml: "
+				    "truth label voxels x voxel volume (slice spacing) on the scan's "
+				    "grid; lesion_count: 26-connected components of the side's edema "
+				    "truth map"),
+		      ok);
+	bmeq_json_put(j, "edema_model", bmeq_json_str(bmeq_phantom_edema_model_name(o.edema_model)), ok);
+	bmeq_json_put(j, "edema_note",
+		      bmeq_json_str(o.edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT
 				 ? "bright: each hip's edema at edema_ratio (2.5-5x normal marrow), "
 				   "uniform, its soft edge sampled at voxel centres"
 				 : "realistic: each lesion at lesion_peak_ratio (1.4-2.6x normal marrow) "
@@ -378,27 +402,27 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 				   "with a patch_correlation_mm correlation length multiplies the "
 				   "strength), falling off across lesion_edge_mm (a raised cosine of the "
 				   "lesion's signed distance, half strength on its surface), averaged "
-				   "over each voxel's slice");
-	bmeq_ph_json_str(&j, "truth_note",
-			 "edema truth = the zone where the edema process, before texture and "
-			 "noise, is at least half its full strength (what a reader outlines): the "
-			 "lesion shapes, identical for both edema models");
-	bmeq_ph_json_str(&j, "region_note",
-			 "head = the femoral head sphere (cortex included); neck = the neck "
-			 "cylinder outside that sphere up to neck_length_mm from the head centre "
-			 "along neck_axis_ras (a unit vector from the head towards the shaft); a "
-			 "voxel carries a label when at least half of it lies in that side's head "
-			 "and neck, and edema labels when at least half of it is edema in marrow");
+				   "over each voxel's slice"), ok);
+	bmeq_json_put(j, "truth_note",
+		      bmeq_json_str("edema truth = the zone where the edema process, before texture "
+				    "and noise, is at least half its full strength (what a reader "
+				    "outlines): the lesion shapes, identical for both edema models"),
+		      ok);
+	bmeq_json_put(j, "region_note",
+		      bmeq_json_str("head = the femoral head sphere (cortex included); neck = the neck "
+				    "cylinder outside that sphere up to neck_length_mm from the head centre "
+				    "along neck_axis_ras (a unit vector from the head towards the shaft); a "
+				    "voxel carries a label when at least half of it lies in that side's head "
+				    "and neck, and edema labels when at least half of it is edema in marrow"),
+		      ok);
 
-	bmeq_ph_json_begin(&j, "subjects", '[');
+	bmeq_json_put(j, "subjects", json_incref(subjects), ok);
 	for (unsigned s = 0; s < nsubjects; s++) {
 		bmeq_phantom_subject_make(seed, s, &subj[s]);
 		subj[s].anat.edema_model = o.edema_model;
-		subject_json(&j, &subj[s], s);
+		bmeq_json_push(subjects, subject_json(&subj[s], s, ok), ok);
 	}
-	bmeq_ph_json_end(&j, ']');
-
-	bmeq_ph_json_begin(&j, "scans", '[');
+	bmeq_json_put(j, "scans", json_incref(scans), ok);
 	for (unsigned s = 0; s < nsubjects && st == BMEQ_OK; s++) {
 		long day = 19723 + subj[s].baseline_day; /* 2024-01-01 */
 		bmeq_ph_rng r;
@@ -408,7 +432,7 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 			if (k > 0)
 				day += 28 + (long)(bmeq_ph_rng_uniform(&r) * 15.0);
 			civil_date(day, date);
-			st = write_scan(dir, s, k, nsessions, seed, &subj[s], &o, date, &j);
+			st = write_scan(dir, s, k, nsessions, seed, &subj[s], &o, date, scans, ok);
 			if (st != BMEQ_OK)
 				break;
 			snprintf(sub, sizeof(sub), "%02u", s + 1);
@@ -427,10 +451,8 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 			if (st == BMEQ_OK) st = bmeq_csv_end_row(csv);
 		}
 	}
-	bmeq_ph_json_end(&j, ']');
-	bmeq_ph_json_end(&j, '}');
-
-	if (st == BMEQ_OK && j.failed)
+	char *truth = st == BMEQ_OK && okv ? bmeq_json_text(j, 2) : NULL;
+	if (st == BMEQ_OK && !truth)
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	if (st == BMEQ_OK) {
 		size_t len;
@@ -440,9 +462,13 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	}
 	if (st == BMEQ_OK) {
 		if ((st = bmeq_path(path, sizeof(path), "%s/truth.json", dir)) == BMEQ_OK)
-			st = bmeq_write_file_atomic(path, j.buf, j.len);
+			st = bmeq_write_file_atomic(path, truth, strlen(truth));
 	}
-	bmeq_ph_json_free(&j);
+	free(truth);
+	json_decref(labels);
+	json_decref(subjects);
+	json_decref(scans);
+	json_decref(j);
 	bmeq_csv_destroy(csv);
 	free(subj);
 	return st;

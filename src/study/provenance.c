@@ -9,75 +9,53 @@
 
 #include "batch_internal.h"
 #include "bmeq/csv.h"
+#include "bmeq/json.h"
 #include "bmeq/tables.h"
 
-typedef struct jbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} jbuf;
-
-static void jraw(jbuf *b, const char *s, size_t n)
+/* Numbers as provenance.json has always given them: 6 significant digits. */
+static json_t *num(double v)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
+	return bmeq_json_sig(v, 6);
+}
+
+/* One input: what it was, its hashes, how it was thresholded, how it went. */
+static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts, const char *outdir,
+			  int *ok)
+{
+	json_t *o = json_object();
+	bmeq_scan_record rec;
+	char dir[BMEQ_PATH_MAX];
+
+	int have = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir)) == BMEQ_OK &&
+		   bmeq_record_read(dir, &rec) == BMEQ_OK;
+	bmeq_json_put(o, "subject", bmeq_json_str(it->subject), ok);
+	bmeq_json_put(o, "session", bmeq_json_str(it->session), ok);
+	bmeq_json_put(o, "path", bmeq_json_str(it->path), ok);
+	bmeq_json_put(o, "sha256", bmeq_json_str(have ? rec.sha256 : ""), ok);
+	if (it->roi[0]) {
+		bmeq_json_put(o, "roi", bmeq_json_str(it->roi), ok);
+		bmeq_json_put(o, "roi_sha256", bmeq_json_str(have ? rec.roi_sha256 : ""), ok);
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void jputs(jbuf *b, const char *s)
-{
-	jraw(b, s, strlen(s));
-}
-
-static void jstr(jbuf *b, const char *s)
-{
-	jputs(b, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[8];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			jraw(b, esc, 2);
-		} else if (c < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			jputs(b, esc);
-		} else {
-			jraw(b, (const char *)&c, 1);
-		}
+	if (it->reference[0]) {
+		bmeq_json_put(o, "reference", bmeq_json_str(it->reference), ok);
+		bmeq_json_put(o, "reference_sha256", bmeq_json_str(have ? rec.reference_sha256 : ""), ok);
 	}
-	jputs(b, "\"");
-}
-
-static void jkey(jbuf *b, const char *indent, const char *key)
-{
-	jputs(b, indent);
-	jstr(b, key);
-	jputs(b, ": ");
-}
-
-static void jnum(jbuf *b, double v)
-{
-	char t[64];
-	if (isfinite(v))
-		snprintf(t, sizeof(t), "%.6g", v);
-	else
-		snprintf(t, sizeof(t), "null");
-	jputs(b, t);
+	/* A reader's factor replaces the rule's for this scan alone. */
+	bmeq_json_put(o, "threshold_source",
+		      bmeq_json_str(bmeq_threshold_source_name(it->threshold_factor > 0.0)), ok);
+	if (it->threshold_factor > 0.0) {
+		bmeq_rule scan_rule = opts->measure.edema.rule;
+		char scan_text[BMEQ_RULE_TEXT_MAX] = "";
+		scan_rule.k = it->threshold_factor;
+		bmeq_rule_format(&scan_rule, scan_text, sizeof(scan_text));
+		bmeq_json_put(o, "threshold_factor", num(it->threshold_factor), ok);
+		bmeq_json_put(o, "threshold_rule", bmeq_json_str(scan_text), ok);
+	}
+	bmeq_json_put(o, "status", bmeq_json_str(have ? rec.status : "missing"), ok);
+	if (have && rec.message[0])
+		bmeq_json_put(o, "message", bmeq_json_str(rec.message), ok);
+	bmeq_json_put(o, "seconds", num(have ? rec.seconds : NAN), ok);
+	return o;
 }
 
 bmeq_status bmeq_batch_provenance(const bmeq_study *s, const char *outdir,
@@ -91,11 +69,15 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 				       const bmeq_batch_opts *opts, const char *params,
 				       const bmeq_batch_summary *summary, const char *host_name)
 {
-	jbuf b = {0};
-	char host[256] = "", when[64], path[BMEQ_PATH_MAX], dir[BMEQ_PATH_MAX];
+	char host[256] = "", when[64], path[BMEQ_PATH_MAX];
+	bmeq_batch_opts o = *opts;
+	bmeq_settings_target settings = {&o.measure, &o.response_rule, NULL};
 	time_t now = time(NULL);
 	struct tm tm;
-	char rule[BMEQ_RULE_TEXT_MAX] = "";
+	char rule[BMEQ_RULE_TEXT_MAX] = "", method[512], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
+	json_t *doc = json_object(), *sum = json_object(), *inputs = json_array();
+	char *text;
+	int ok = 1;
 	bmeq_status st;
 
 	if (host_name)
@@ -105,133 +87,40 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	bmeq_rule_format(&opts->measure.edema.rule, rule, sizeof(rule));
+	bmeq_edema_method_text(&opts->measure.edema, method, sizeof(method));
+	bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
 
-	jputs(&b, "{\n");
-	jkey(&b, "  ", "bmeq_version");
-	jstr(&b, bmeq_version());
-	jputs(&b, ",\n");
-	jkey(&b, "  ", "finished_utc");
-	jstr(&b, when);
-	jputs(&b, ",\n");
-	jkey(&b, "  ", "host");
-	jstr(&b, host);
-	jputs(&b, ",\n");
-	jkey(&b, "  ", "threshold_rule");
-	jstr(&b, rule);
-	jputs(&b, ",\n");
-	{
-		char method[512];
-		bmeq_edema_method_text(&opts->measure.edema, method, sizeof(method));
-		jkey(&b, "  ", "threshold_method");
-		jstr(&b, method);
-		jputs(&b, ",\n");
-	}
+	bmeq_json_put(doc, "bmeq_version", bmeq_json_str(bmeq_version()), &ok);
+	bmeq_json_put(doc, "finished_utc", bmeq_json_str(when), &ok);
+	bmeq_json_put(doc, "host", bmeq_json_str(host), &ok);
+	bmeq_json_put(doc, "threshold_rule", bmeq_json_str(rule), &ok);
+	bmeq_json_put(doc, "threshold_method", bmeq_json_str(method), &ok);
 	/* edema_ml_low/high: the rule's factor x (1 + band) and x (1 - band). */
-	jkey(&b, "  ", "threshold_band");
-	jnum(&b, opts->measure.edema.band);
-	jputs(&b, ",\n");
-	{
-		char rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
-		bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
-		jkey(&b, "  ", "response_rule");
-		jstr(&b, rtext);
-		jputs(&b, ",\n");
-	}
-	jkey(&b, "  ", "parameters");
-	jstr(&b, params);
-	jputs(&b, ",\n");
-	{
-		/* Every setting by its key (bmeq/settings.h). */
-		bmeq_batch_opts o = *opts;
-		bmeq_settings_target t = {&o.measure, &o.response_rule, NULL};
-		char *settings = NULL;
-		if ((st = bmeq_settings_json(&t, &settings)) != BMEQ_OK) {
-			free(b.p);
-			return st;
-		}
-		jkey(&b, "  ", "settings");
-		jputs(&b, settings);
-		jputs(&b, ",\n");
-		free(settings);
-	}
-	jkey(&b, "  ", "configuration");
-	jstr(&b, opts->config_text ? opts->config_text : "");
-	jputs(&b, ",\n");
-	jkey(&b, "  ", "jobs");
-	jnum(&b, opts->jobs);
-	jputs(&b, ",\n");
-	jkey(&b, "  ", "summary");
-	jputs(&b, "{\"scans\": ");
-	jnum(&b, (double)s->n);
-	jputs(&b, ", \"failed\": ");
-	jnum(&b, (double)summary->failed);
-	jputs(&b, ", \"reused_by_resume\": ");
-	jnum(&b, (double)summary->skipped);
-	jputs(&b, ", \"comparisons\": ");
-	jnum(&b, (double)summary->comparisons);
-	jputs(&b, ", \"comparisons_failed\": ");
-	jnum(&b, (double)summary->comparisons_failed);
-	jputs(&b, ", \"seconds\": ");
-	jnum(&b, summary->seconds);
-	jputs(&b, "},\n");
-	jkey(&b, "  ", "inputs");
-	jputs(&b, "[\n");
-	for (size_t i = 0; i < s->n; i++) {
-		const bmeq_scan_item *it = &s->items[i];
-		bmeq_scan_record rec;
-		int have = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir)) == BMEQ_OK &&
-			   bmeq_record_read(dir, &rec) == BMEQ_OK;
-		jputs(&b, "    {\"subject\": ");
-		jstr(&b, it->subject);
-		jputs(&b, ", \"session\": ");
-		jstr(&b, it->session);
-		jputs(&b, ", \"path\": ");
-		jstr(&b, it->path);
-		jputs(&b, ", \"sha256\": ");
-		jstr(&b, have ? rec.sha256 : "");
-		if (it->roi[0]) {
-			jputs(&b, ", \"roi\": ");
-			jstr(&b, it->roi);
-			jputs(&b, ", \"roi_sha256\": ");
-			jstr(&b, have ? rec.roi_sha256 : "");
-		}
-		if (it->reference[0]) {
-			jputs(&b, ", \"reference\": ");
-			jstr(&b, it->reference);
-			jputs(&b, ", \"reference_sha256\": ");
-			jstr(&b, have ? rec.reference_sha256 : "");
-		}
-		/* A reader's factor replaces the rule's for this scan alone. */
-		jputs(&b, ", \"threshold_source\": ");
-		jstr(&b, bmeq_threshold_source_name(it->threshold_factor > 0.0));
-		if (it->threshold_factor > 0.0) {
-			bmeq_rule scan_rule = opts->measure.edema.rule;
-			char scan_text[BMEQ_RULE_TEXT_MAX] = "";
-			scan_rule.k = it->threshold_factor;
-			bmeq_rule_format(&scan_rule, scan_text, sizeof(scan_text));
-			jputs(&b, ", \"threshold_factor\": ");
-			jnum(&b, it->threshold_factor);
-			jputs(&b, ", \"threshold_rule\": ");
-			jstr(&b, scan_text);
-		}
-		jputs(&b, ", \"status\": ");
-		jstr(&b, have ? rec.status : "missing");
-		if (have && rec.message[0]) {
-			jputs(&b, ", \"message\": ");
-			jstr(&b, rec.message);
-		}
-		jputs(&b, ", \"seconds\": ");
-		jnum(&b, have ? rec.seconds : NAN);
-		jputs(&b, i + 1 < s->n ? "},\n" : "}\n");
-	}
-	jputs(&b, "  ]\n}\n");
-	if (b.oom) {
-		free(b.p);
+	bmeq_json_put(doc, "threshold_band", num(opts->measure.edema.band), &ok);
+	bmeq_json_put(doc, "response_rule", bmeq_json_str(rtext), &ok);
+	bmeq_json_put(doc, "parameters", bmeq_json_str(params), &ok);
+	/* Every setting by its key (bmeq/settings.h). */
+	bmeq_json_put(doc, "settings", bmeq_settings_json(&settings), &ok);
+	bmeq_json_put(doc, "configuration", bmeq_json_str(opts->config_text ? opts->config_text : ""),
+		      &ok);
+	bmeq_json_put(doc, "jobs", num(opts->jobs), &ok);
+	bmeq_json_put(sum, "scans", num((double)s->n), &ok);
+	bmeq_json_put(sum, "failed", num((double)summary->failed), &ok);
+	bmeq_json_put(sum, "reused_by_resume", num((double)summary->skipped), &ok);
+	bmeq_json_put(sum, "comparisons", num((double)summary->comparisons), &ok);
+	bmeq_json_put(sum, "comparisons_failed", num((double)summary->comparisons_failed), &ok);
+	bmeq_json_put(sum, "seconds", num(summary->seconds), &ok);
+	bmeq_json_put(doc, "summary", sum, &ok);
+	for (size_t i = 0; i < s->n; i++)
+		bmeq_json_push(inputs, input_json(&s->items[i], opts, outdir, &ok), &ok);
+	bmeq_json_put(doc, "inputs", inputs, &ok);
+	text = ok ? bmeq_json_text(doc, 2) : NULL;
+	json_decref(doc);
+	if (!text)
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-	}
 	st = bmeq_out_path(outdir, BMEQ_OUT_PROVENANCE, path, sizeof(path));
 	if (st == BMEQ_OK)
-		st = bmeq_write_file_atomic(path, b.p, b.len);
-	free(b.p);
+		st = bmeq_write_file_atomic(path, text, strlen(text));
+	free(text);
 	return st;
 }

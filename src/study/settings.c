@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmeq/json.h"
 #include "bmeq/settings.h"
 
 typedef enum setting_kind {
@@ -547,79 +548,44 @@ void bmeq_settings_resume_key(const bmeq_measure_opts *m, char *buf, size_t cap)
 	}
 }
 
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} sbuf;
-
-static void put(sbuf *b, const char *s)
+json_t *bmeq_settings_json(const bmeq_settings_target *t)
 {
-	size_t n = strlen(s);
+	json_t *o = json_object();
+	int ok = 1;
 
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n + 1);
-	b->len += n;
-}
-
-/* Setting values are plain words and numbers; quote and backslash are
- * escaped all the same. */
-static void put_string(sbuf *b, const char *s)
-{
-	char c[2] = {0, 0};
-
-	put(b, "\"");
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			put(b, "\\");
-		c[0] = (unsigned char)*s < 0x20 ? '?' : *s;
-		put(b, c);
-	}
-	put(b, "\"");
-}
-
-bmeq_status bmeq_settings_json(const bmeq_settings_target *t, char **out)
-{
-	sbuf b = {0};
-	int first = 1;
-
-	put(&b, "{");
 	for (size_t i = 0; i < NROWS; i++) {
 		const bmeq_setting *s = &table[i];
 		const void *f = field(s, t);
 		char v[128];
+		json_t *j;
 		if (!f)
 			continue;
-		value_text(s, f, v, sizeof(v));
-		put(&b, first ? "" : ", ");
-		first = 0;
-		put_string(&b, s->key);
-		put(&b, ": ");
-		if (s->type == K_REAL || s->type == K_COUNT || s->type == K_LONG || s->type == K_INT)
-			put(&b, v);
-		else
-			put_string(&b, v);
+		switch (s->type) {
+		case K_REAL:
+			/* 15 significant digits give back the short form ("0.15"). */
+			j = bmeq_json_sig(*(const double *)f, 15);
+			break;
+		case K_COUNT:
+			j = json_integer((json_int_t)*(const size_t *)f);
+			break;
+		case K_LONG:
+			j = json_integer((json_int_t)*(const long *)f);
+			break;
+		case K_INT:
+			j = json_integer((json_int_t)*(const int *)f);
+			break;
+		default:
+			value_text(s, f, v, sizeof(v));
+			j = bmeq_json_str(v);
+			break;
+		}
+		bmeq_json_put(o, s->key, j, &ok);
 	}
-	put(&b, "}");
-	if (b.oom) {
-		free(b.p);
-		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	if (!ok) {
+		json_decref(o);
+		return NULL;
 	}
-	*out = b.p;
-	return BMEQ_OK;
+	return o;
 }
 
 void bmeq_settings_print(FILE *f, int kind)

@@ -276,12 +276,15 @@ static void test_settings(void)
 	CHECK(bmeq_settings_flag(&only_jobs, "--connectivity", "6") == 0);
 
 	/* provenance.json's settings: every key of the target, numbers as numbers. */
-	char *json = NULL;
-	CHECK(bmeq_settings_json(&t, &json) == BMEQ_OK);
+	json_t *doc = bmeq_settings_json(&t);
+	char *json = doc ? bmeq_json_text(doc, 0) : NULL;
+	json_decref(doc);
+	CHECK(json != NULL);
 	if (json) {
 		CHECK(strstr(json, "\"threshold.rule\": \"median*1.46\"") != NULL);
 		CHECK(strstr(json, "\"lesion.connectivity\": \"18\"") != NULL);
 		CHECK(strstr(json, "\"response.partial_pct\": 100") != NULL);
+		CHECK(strstr(json, "\"threshold.band\": 0.15,") != NULL);
 		CHECK(strstr(json, "\"bias.correct\": \"no\"") != NULL);
 		CHECK(strstr(json, "\"jobs\": 3") != NULL);
 		for (size_t i = 0; i < bmeq_settings_count(); i++)
