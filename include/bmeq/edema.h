@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bmeq/hip.h"
 #include "bmeq/status.h"
 #include "bmeq/threshold.h"
 #include "bmeq/volume.h"
@@ -23,14 +24,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Region labels of the ROI and edema maps. */
-enum {
-	BMEQ_LABEL_RIGHT_HEAD = 1,
-	BMEQ_LABEL_LEFT_HEAD = 2,
-	BMEQ_LABEL_RIGHT_NECK = 3,
-	BMEQ_LABEL_LEFT_NECK = 4
-};
 
 typedef struct bmeq_edema_params {
 	bmeq_rule rule;             /* threshold rule over the reference statistics */
@@ -79,7 +72,9 @@ typedef struct bmeq_edema_side_geom {
 
 /* Per side (or user region) result. Volumes in mL. */
 typedef struct bmeq_edema_region {
-	char side[24];              /* "right", "left" or "label-N" */
+	bmeq_side side;             /* right, left, or BMEQ_SIDE_NONE for a user
+				       region of its own label (see label) */
+	uint16_t label;             /* that user region's ROI label; 0 for a side */
 	char status[16];            /* "ok", "not_found" or "error" */
 	char message[256];
 	double region_ml, edema_ml, edema_fraction;
@@ -92,7 +87,8 @@ typedef struct bmeq_edema_region {
 
 typedef struct bmeq_lesion {
 	int region_index;           /* index into bmeq_edema_result.regions */
-	char region[8];             /* "head", "neck" or "roi" (user label): where most voxels lie */
+	bmeq_part part;             /* head or neck (where most voxels lie), or
+				       BMEQ_PART_ROI in a user region */
 	double volume_ml;
 	size_t voxels;
 	double centroid[3];         /* RAS mm */

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bmeq/hip.h"
 #include "bmeq/status.h"
 #include "bmeq/volume.h"
 
@@ -42,15 +43,15 @@
 extern "C" {
 #endif
 
-/* Side indices of bmeq_femhead_result.side. */
-enum { BMEQ_FEMHEAD_RIGHT = 0, BMEQ_FEMHEAD_LEFT = 1 };
-
-/* Labels written by bmeq_femhead_segment (same values as bmeq/edema.h). */
+/* Side indices of bmeq_femhead_result.side and the labels written by
+ * bmeq_femhead_segment: the sides and labels of bmeq/hip.h, under the names
+ * the segmentation's code uses. */
+enum { BMEQ_FEMHEAD_RIGHT = BMEQ_SIDE_RIGHT, BMEQ_FEMHEAD_LEFT = BMEQ_SIDE_LEFT };
 enum {
-	BMEQ_FEMHEAD_LABEL_RIGHT_HEAD = 1,
-	BMEQ_FEMHEAD_LABEL_LEFT_HEAD = 2,
-	BMEQ_FEMHEAD_LABEL_RIGHT_NECK = 3,
-	BMEQ_FEMHEAD_LABEL_LEFT_NECK = 4
+	BMEQ_FEMHEAD_LABEL_RIGHT_HEAD = BMEQ_LABEL_RIGHT_HEAD,
+	BMEQ_FEMHEAD_LABEL_LEFT_HEAD = BMEQ_LABEL_LEFT_HEAD,
+	BMEQ_FEMHEAD_LABEL_RIGHT_NECK = BMEQ_LABEL_RIGHT_NECK,
+	BMEQ_FEMHEAD_LABEL_LEFT_NECK = BMEQ_LABEL_LEFT_NECK
 };
 
 typedef struct bmeq_femhead_params {
@@ -104,8 +105,9 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 /* One region of a user label map (--roi). */
 typedef struct bmeq_roi_region {
 	unsigned label;          /* label value (> 0) */
-	char side[24];           /* "right", "left" or "label-N" */
-	char part[8];            /* "head", "neck" or "roi" */
+	bmeq_side side;          /* labels 1-4: their side; else BMEQ_SIDE_NONE
+				    (written "label-N") */
+	bmeq_part part;          /* head, neck, or BMEQ_PART_ROI */
 	size_t voxels;
 	double ml;
 	double centroid[3];      /* RAS mm */
@@ -114,8 +116,8 @@ typedef struct bmeq_roi_region {
 /* Summarises a user label map (nvox uint16 labels on grid g, e.g. from
  * bmeq_nifti_read_labels, which also rejects a mask on another grid with
  * BMEQ_E_GRID) into regions sorted by label: labels 1-4 are the right/left
- * heads and necks, any other non-zero label is its own region with side
- * "label-N". *regions is malloc'ed (caller frees; NULL when *n is 0).
+ * heads and necks, any other non-zero label is its own region (side
+ * BMEQ_SIDE_NONE, part BMEQ_PART_ROI). *regions is malloc'ed (caller frees; NULL when *n is 0).
  * Also fills res (when not NULL) from labels 1 and 2: found when the head
  * label is present, centre the centroid, radius from the volume of a sphere.
  * Statuses: BMEQ_E_ARG, BMEQ_E_NOMEM. Thread-safe. */

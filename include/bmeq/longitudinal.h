@@ -128,8 +128,7 @@ enum {
 	BMEQ_SIDE_ERROR = 2        /* the scan failed as a whole */
 };
 
-/* Side indices (the order of bmeq_edema_side_geom geom[2] everywhere). */
-enum { BMEQ_SIDE_RIGHT = 0, BMEQ_SIDE_LEFT = 1 };
+/* Side indices: bmeq_side (bmeq/hip.h), the order of every per-side array. */
 
 /* What the comparison needs of one visit. The batch can build it from saved
  * outputs (corrected image or the original scan, the _edema map, scans.csv

@@ -32,6 +32,10 @@ extern const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS];
  * "auto". Never NULL. */
 const char *bmeq_threshold_source_name(int factor_from_reader);
 
+/* The side column of region g: "right", "left", or "label-N" for a user
+ * region. Truncated to cap. */
+void bmeq_region_side_text(const bmeq_edema_region *g, char *buf, size_t cap);
+
 /* Extra columns carried through from a manifest (names and this row's values). */
 typedef struct bmeq_extra_cols {
 	size_t n;

@@ -132,12 +132,10 @@ static bmeq_scan_result *measure(const char *path, const compare_args *a, char *
 static void print_summary(const compare_args *a, const bmeq_comparison *c, const char *map,
 			  const char *csv)
 {
-	static const char *const sides[2] = {"right", "left"};
-
 	printf("%s -> %s (%s)\n", a->scan[0], a->scan[1], c->rule_text);
 	for (int s = 0; s < 2; s++) {
 		const bmeq_side_change *x = &c->side[s];
-		printf("  %-6s %-13s", sides[s], bmeq_response_name(x->response));
+		printf("  %-6s %-13s", bmeq_side_name((bmeq_side)s), bmeq_response_name(x->response));
 		if (x->response != BMEQ_RESPONSE_NOT_EVALUABLE)
 			printf(" edema %.3f -> %.3f mL (%+.3f mL", x->baseline_ml, x->followup_ml,
 			       x->change_ml);

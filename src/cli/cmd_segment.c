@@ -65,11 +65,11 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 		       size_t nreg)
 {
 	fputs(csv_header, f);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < BMEQ_NSIDES; k++) {
 		const bmeq_femhead_side *s = &r->side[k];
 		int fd = s->found;
 
-		fprintf(f, "%s,%d,", k == BMEQ_FEMHEAD_RIGHT ? "right" : "left", fd);
+		fprintf(f, "%s,%d,", bmeq_side_name((bmeq_side)k), fd);
 		csv_field(f, s->reason);
 		csv_num(f, s->centre[0], fd);
 		csv_num(f, s->centre[1], fd);
@@ -87,7 +87,7 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 	for (size_t i = 0; i < nreg; i++) {
 		if (reg[i].label <= 4)
 			continue;
-		fprintf(f, "%s,1,", reg[i].side);
+		fprintf(f, "label-%u,1,", reg[i].label);
 		csv_num(f, reg[i].centroid[0], 1);
 		csv_num(f, reg[i].centroid[1], 1);
 		csv_num(f, reg[i].centroid[2], 1);

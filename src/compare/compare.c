@@ -10,8 +10,6 @@
 #include "bmeq/longitudinal.h"
 #include "compare_internal.h"
 
-static const char *const side_names[2] = {"right", "left"};
-
 void bmeq_compare_opts_init(bmeq_compare_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -78,7 +76,7 @@ void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 	for (size_t k = 0; k < r->edema->nregions; k++) {
 		const bmeq_edema_region *g = &r->edema->regions[k];
 		for (int s = 0; s < 2; s++) {
-			if (strcmp(g->side, side_names[s]) != 0)
+			if (g->side != (bmeq_side)s)
 				continue;
 			if (strcmp(g->status, "ok") == 0)
 				tp->side_status[s] = BMEQ_SIDE_OK;

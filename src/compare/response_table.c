@@ -30,7 +30,6 @@ bmeq_status bmeq_response_rows(bmeq_csv *w, const char *subject, const char *bas
 			       const char *session, const bmeq_comparison *c, const int early[2],
 			       const bmeq_extra_cols *extras)
 {
-	static const char *const sides[2] = {"right", "left"};
 	bmeq_status st = BMEQ_OK;
 
 	if (!w || !c)
@@ -41,7 +40,7 @@ bmeq_status bmeq_response_rows(bmeq_csv *w, const char *subject, const char *bas
 		 * a row is never written with a field missing. */
 #define F(call) (st = (st == BMEQ_OK ? (call) : st))
 		F(bmeq_csv_field(w, subject));
-		F(bmeq_csv_field(w, sides[s]));
+		F(bmeq_csv_field(w, bmeq_side_name((bmeq_side)s)));
 		F(bmeq_csv_field(w, baseline_session));
 		F(bmeq_csv_field(w, session));
 		F(bmeq_csv_number(w, x->baseline_ml, 3));

@@ -72,7 +72,7 @@ void bmeq_edema_result_destroy(bmeq_edema_result *r)
 
 static int is_femoral(uint16_t l)
 {
-	return l >= BMEQ_LABEL_RIGHT_HEAD && l <= BMEQ_LABEL_LEFT_NECK;
+	return bmeq_label_side(l) != BMEQ_SIDE_NONE;
 }
 
 /* ---- automatic reference ---------------------------------------------- */
@@ -253,15 +253,16 @@ static bmeq_status build_regions(const uint16_t *roi, size_t n, const bmeq_edema
 		rm->index_of[l] = -1;
 	size_t k = 0;
 	if (sides) {
-		strcpy(r->regions[0].side, "right");
-		strcpy(r->regions[1].side, "left");
+		r->regions[0].side = BMEQ_SIDE_RIGHT;
+		r->regions[1].side = BMEQ_SIDE_LEFT;
 		rm->index_of[BMEQ_LABEL_RIGHT_HEAD] = rm->index_of[BMEQ_LABEL_RIGHT_NECK] = 0;
 		rm->index_of[BMEQ_LABEL_LEFT_HEAD] = rm->index_of[BMEQ_LABEL_LEFT_NECK] = 1;
 		k = 2;
 	}
 	for (int l = 5; l < 65536; l++)
 		if (present[l]) {
-			snprintf(r->regions[k].side, sizeof(r->regions[k].side), "label-%d", l);
+			r->regions[k].side = BMEQ_SIDE_NONE;
+			r->regions[k].label = (uint16_t)l;
 			rm->index_of[l] = (int)k++;
 		}
 	free(present);
@@ -270,12 +271,12 @@ static bmeq_status build_regions(const uint16_t *roi, size_t n, const bmeq_edema
 
 static int head_label(uint16_t l)
 {
-	return l == BMEQ_LABEL_RIGHT_HEAD || l == BMEQ_LABEL_LEFT_HEAD;
+	return bmeq_label_part(l) == BMEQ_PART_HEAD;
 }
 
 static int neck_label(uint16_t l)
 {
-	return l == BMEQ_LABEL_RIGHT_NECK || l == BMEQ_LABEL_LEFT_NECK;
+	return bmeq_label_part(l) == BMEQ_PART_NECK;
 }
 
 /* ---- detection ---------------------------------------------------------- */
@@ -524,9 +525,10 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			les->volume_ml = (double)s->voxels * voxel_ml;
 			bmeq_grid_voxel_to_world(g, ijk, les->centroid);
 			les->mean_ratio = s->sum / (double)s->voxels / r->reference_intensity;
-			strcpy(les->region, s->head >= s->neck ? "head" : "neck");
 			if (s->head == 0 && s->neck == 0)
-				strcpy(les->region, "roi");
+				les->part = BMEQ_PART_ROI;
+			else
+				les->part = s->head >= s->neck ? BMEQ_PART_HEAD : BMEQ_PART_NECK;
 			les->depth_mm = NAN;
 			bmeq_edema_region *rg = &r->regions[reg];
 			rg->lesions++;

@@ -300,7 +300,7 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 			sb_printf(b, "<tr><td data-v=\"%zu\">", i);
 			sb_esc(b, s->session[0] ? s->session : "-");
 			sb_printf(b, "%s</td><td>%s</td><td%s>", s->is_baseline ? " (baseline)" : "",
-				  side ? "left" : "right", failed(s) ? " class=\"err\"" : "");
+				  bmeq_side_name((bmeq_side)side), failed(s) ? " class=\"err\"" : "");
 			sb_esc(b, failed(s) ? "error" : s->side_status[side][0] ? s->side_status[side] : "-");
 			sb_puts(b, "</td>");
 			edema_cell(b, s, side);

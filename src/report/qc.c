@@ -179,7 +179,7 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 				bmeq_rp_draw_classes(c, x0, y0, P, p->cls, edema_palette, 0.6);
 				bmeq_rp_draw_outlines(c, x0, y0, P, p->roi);
 				bmeq_rp_draw_rl(c, x0, y0, P);
-				bmeq_rp_panel_note(c, x0, y0, P, P, side ? "left" : "right",
+				bmeq_rp_panel_note(c, x0, y0, P, P, bmeq_side_name((bmeq_side)side),
 						   row ? "edema" : "centre");
 			} else {
 				bmeq_rp_fill(c, x0, y0, P, P, bmeq_rp_dark);

@@ -157,7 +157,7 @@ bmeq_status bmeq_rp_change_qc(const bmeq_rp_scan *base, const bmeq_rp_scan *fu)
 			bmeq_rp_draw_grey(c, x0, y0, P, vals[side][k], lo[k], hi[k]);
 			bmeq_rp_draw_classes(c, x0, y0, P, cls[side][k], palette, 0.6);
 			bmeq_rp_draw_rl(c, x0, y0, P);
-			bmeq_rp_panel_note(c, x0, y0, P, P, side ? "left" : "right",
+			bmeq_rp_panel_note(c, x0, y0, P, P, bmeq_side_name((bmeq_side)side),
 					   k ? "followup" : "baseline");
 			snprintf(line, sizeof(line), "%s HIP %s, Y %.1f MM", side ? "LEFT" : "RIGHT",
 				 k ? "FOLLOW-UP" : "BASELINE", plane_y[side]);

@@ -51,9 +51,10 @@ static double num(const char *s)
 	return *end ? NAN : v;
 }
 
+/* The per-side index of a side column ("right" 0, "left" 1), else -1. */
 static int side_index(const char *side)
 {
-	return strcmp(side, "right") == 0 ? 0 : strcmp(side, "left") == 0 ? 1 : -1;
+	return (int)bmeq_side_parse(side);
 }
 
 static long find_scan(const bmeq_rp_scan *v, size_t n, const char *subject, const char *session)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bmeq/hip.h"
 #include "bmeq/outdir.h"
 #include "bmeq/report.h"
 #include "bmeq/volume.h"

@@ -71,13 +71,8 @@ bmeq_status bmeq_femhead_roi_from_labels(const bmeq_grid *g, const uint16_t *lab
 		rg->voxels = cnt[l];
 		rg->ml = (double)cnt[l] * vml;
 		bmeq_grid_voxel_to_world(g, ijk, rg->centroid);
-		if (l >= 1 && l <= 4) {
-			snprintf(rg->side, sizeof(rg->side), "%s", l % 2 ? "right" : "left");
-			snprintf(rg->part, sizeof(rg->part), "%s", l <= 2 ? "head" : "neck");
-		} else {
-			snprintf(rg->side, sizeof(rg->side), "label-%zu", l);
-			snprintf(rg->part, sizeof(rg->part), "roi");
-		}
+		rg->side = bmeq_label_side((unsigned)l);
+		rg->part = bmeq_label_part((unsigned)l);
 		if (res && l <= 4) {
 			bmeq_femhead_side *sd = &res->side[l % 2 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT];
 

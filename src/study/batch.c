@@ -205,7 +205,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 			d->radius = r->geom[s].radius;
 			snprintf(d->reason, sizeof(d->reason), "%s", r->geom[s].reason);
 			if (s < (int)r->edema->nregions &&
-			    strcmp(r->edema->regions[s].side, s ? "left" : "right") == 0) {
+			    r->edema->regions[s].side == (bmeq_side)s) {
 				snprintf(d->status, sizeof(d->status), "%s", r->edema->regions[s].status);
 				d->edema_ml = r->edema->regions[s].edema_ml;
 				d->edema_ml_low = r->edema->regions[s].edema_ml_low;

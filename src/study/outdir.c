@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/hip.h"
 #include "bmeq/outdir.h"
 
 static const char *const out_names[] = {
@@ -81,8 +82,6 @@ void bmeq_record_init(bmeq_scan_record *rec)
 		rec->side[s].edema_ml = rec->side[s].edema_ml_low = rec->side[s].edema_ml_high = NAN;
 }
 
-static const char *const side_names[2] = {"right", "left"};
-
 /* The record's per-side keys: <side>_<suffix>. */
 enum { K_FOUND, K_CENTRE, K_RADIUS, K_REASON, K_STATUS, K_ML, K_ML_LOW, K_ML_HIGH, K_SIDE_KEYS };
 static const char *const side_keys[K_SIDE_KEYS] = {
@@ -143,8 +142,8 @@ bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
 		if (strcmp(k, "seconds") == 0)
 			rec->seconds = atof(v);
 		for (int s = 0; s < 2; s++) {
-			size_t n = strlen(side_names[s]);
-			if (strncmp(k, side_names[s], n) != 0 || k[n] != '_')
+			size_t n = strlen(bmeq_side_name((bmeq_side)s));
+			if (strncmp(k, bmeq_side_name((bmeq_side)s), n) != 0 || k[n] != '_')
 				continue;
 			for (int q = 0; q < K_SIDE_KEYS; q++)
 				if (strcmp(k + n + 1, side_keys[q]) == 0)
@@ -192,7 +191,7 @@ bmeq_status bmeq_record_write(const char *dir, const bmeq_scan_record *rec)
 		const double ml[3] = {d->edema_ml, d->edema_ml_low, d->edema_ml_high};
 		char key[32];
 		for (int q = 0; q < K_SIDE_KEYS; q++) {
-			snprintf(key, sizeof(key), "%s_%s", side_names[s], side_keys[q]);
+			snprintf(key, sizeof(key), "%s_%s", bmeq_side_name((bmeq_side)s), side_keys[q]);
 			switch (q) {
 			case K_FOUND: kv(w, key, "%d", d->found); break;
 			case K_CENTRE:

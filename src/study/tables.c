@@ -17,6 +17,14 @@ const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS] = {
 	"centroid_z", "mean_ratio_to_reference", "depth_mm", "voxels",
 };
 
+void bmeq_region_side_text(const bmeq_edema_region *g, char *buf, size_t cap)
+{
+	if (g->side == BMEQ_SIDE_NONE)
+		snprintf(buf, cap, "label-%u", (unsigned)g->label);
+	else
+		snprintf(buf, cap, "%s", bmeq_side_name(g->side));
+}
+
 const char *bmeq_threshold_source_name(int factor_from_reader)
 {
 	return factor_from_reader ? "reader" : "auto";
@@ -66,9 +74,11 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		const bmeq_edema_region *g = &r->regions[k];
 		int ok = strcmp(g->status, "ok") == 0;
 		double nan = NAN;
+		char side[24];
+		bmeq_region_side_text(g, side, sizeof(side));
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
-		bmeq_csv_field(w, g->side);
+		bmeq_csv_field(w, side);
 		bmeq_csv_field(w, g->status);
 		bmeq_csv_number(w, ok ? g->region_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_ml : nan, 3);
@@ -101,13 +111,12 @@ bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *
 				  const char *scan, const char *message,
 				  const bmeq_extra_cols *extras)
 {
-	static const char *const sides[2] = {"right", "left"};
 	bmeq_status st = BMEQ_OK;
 
-	for (int s = 0; s < 2 && st == BMEQ_OK; s++) {
+	for (int s = 0; s < BMEQ_NSIDES && st == BMEQ_OK; s++) {
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
-		bmeq_csv_field(w, sides[s]);
+		bmeq_csv_field(w, bmeq_side_name((bmeq_side)s));
 		bmeq_csv_field(w, "error");
 		/* Everything between status and scan is a result of the scan. */
 		for (int c = 4; c < BMEQ_SCANS_NCOLUMNS - 2; c++)
@@ -134,10 +143,12 @@ bmeq_status bmeq_lesions_rows(bmeq_csv *w, const char *subject, const char *sess
 			last = l->region_index;
 		}
 		per_region++;
+		char side[24];
+		bmeq_region_side_text(&r->regions[l->region_index], side, sizeof(side));
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
-		bmeq_csv_field(w, r->regions[l->region_index].side);
-		bmeq_csv_field(w, l->region);
+		bmeq_csv_field(w, side);
+		bmeq_csv_field(w, bmeq_part_name(l->part));
 		bmeq_csv_int(w, (long long)per_region);
 		bmeq_csv_number(w, l->volume_ml, 3);
 		for (int c = 0; c < 3; c++)

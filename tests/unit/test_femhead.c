@@ -467,10 +467,11 @@ static void test_api(void)
 	CHECK(bmeq_femhead_roi_from_labels(&g, u, &reg, &nreg, &r) == BMEQ_OK);
 	CHECK(nreg == 3);
 	if (nreg == 3) {
-		CHECK(reg[0].label == 1 && strcmp(reg[0].side, "right") == 0 &&
-		      strcmp(reg[0].part, "head") == 0 && reg[0].voxels == 8);
-		CHECK(reg[1].label == 3 && strcmp(reg[1].part, "neck") == 0);
-		CHECK(reg[2].label == 7 && strcmp(reg[2].side, "label-7") == 0 && reg[2].voxels == 2);
+		CHECK(reg[0].label == 1 && reg[0].side == BMEQ_SIDE_RIGHT &&
+		      reg[0].part == BMEQ_PART_HEAD && reg[0].voxels == 8);
+		CHECK(reg[1].label == 3 && reg[1].side == BMEQ_SIDE_RIGHT && reg[1].part == BMEQ_PART_NECK);
+		CHECK(reg[2].label == 7 && reg[2].side == BMEQ_SIDE_NONE && reg[2].part == BMEQ_PART_ROI &&
+		      reg[2].voxels == 2);
 		CHECK_NEAR(reg[2].ml, 0.002, 1e-9);
 	}
 	CHECK(r.side[0].found && !r.side[1].found);

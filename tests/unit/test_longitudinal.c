@@ -779,15 +779,16 @@ static void test_timepoint_from_scan(void)
 	if (!roi || !em)
 		goto done;
 	memset(reg, 0, sizeof(reg));
-	strcpy(reg[0].side, "right");
+	reg[0].side = BMEQ_SIDE_RIGHT;
 	strcpy(reg[0].status, "ok");
 	reg[0].edema_ml = 3.25;
 	reg[0].edema_ml_low = 3.0;
 	reg[0].edema_ml_high = 3.5;
-	strcpy(reg[1].side, "left");
+	reg[1].side = BMEQ_SIDE_LEFT;
 	strcpy(reg[1].status, "not_found");
 	strcpy(reg[1].message, "no credible head");
-	strcpy(reg[2].side, "label-7");
+	reg[2].side = BMEQ_SIDE_NONE;
+	reg[2].label = 7;
 	strcpy(reg[2].status, "ok");
 	memset(&er, 0, sizeof(er));
 	er.nregions = 3;

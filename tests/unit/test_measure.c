@@ -356,7 +356,7 @@ static void test_measure_rule(void)
 		CHECK_NEAR(r->threshold, 1.46 * r->reference_intensity, 1e-9 * r->threshold);
 		CHECK(strcmp(r->rule_text, "median*1.46") == 0);
 		CHECK(r->nregions == 2);
-		CHECK(strcmp(r->regions[0].side, "right") == 0 && strcmp(r->regions[1].side, "left") == 0);
+		CHECK(r->regions[0].side == BMEQ_SIDE_RIGHT && r->regions[1].side == BMEQ_SIDE_LEFT);
 		for (int k = 0; k < 2; k++) {
 			CHECK(strcmp(r->regions[k].status, "ok") == 0);
 			CHECK_NEAR(r->regions[k].region_ml, 1.728, 1e-9);
@@ -379,7 +379,7 @@ static void test_measure_rule(void)
 		CHECK(r->nlesions == 1);
 		if (r->nlesions == 1) {
 			const bmeq_lesion *l = &r->lesions[0];
-			CHECK(l->region_index == 0 && l->voxels == 64 && strcmp(l->region, "head") == 0);
+			CHECK(l->region_index == 0 && l->voxels == 64 && l->part == BMEQ_PART_HEAD);
 			CHECK_NEAR(l->volume_ml, 0.064, 1e-9);
 			/* Centroid: voxel (9.5, 13.5, 9.5) from the origin (-20, -15, -10). */
 			CHECK_NEAR(l->centroid[0], -10.5, 1e-9);
@@ -504,7 +504,7 @@ static void test_measure_sides(void)
 		CHECK_NEAR(r->regions[0].neck_ml, 12 * 12 * 6 * 0.001, 1e-9);
 		CHECK_NEAR(r->regions[0].neck_edema_ml, 0.032, 1e-9);
 		CHECK_NEAR(r->regions[0].head_edema_ml, 0.032, 1e-9);
-		CHECK(r->nlesions == 1 && strcmp(r->lesions[0].region, "head") == 0); /* a tie: head */
+		CHECK(r->nlesions == 1 && r->lesions[0].part == BMEQ_PART_HEAD); /* a tie: head */
 	}
 	bmeq_edema_result_destroy(r);
 	free_scene(&s);
@@ -518,10 +518,10 @@ static void test_measure_sides(void)
 	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
 	if (r) {
 		CHECK(r->nregions == 2);
-		CHECK(strcmp(r->regions[0].side, "label-7") == 0);
-		CHECK(strcmp(r->regions[1].side, "label-12") == 0);
+		CHECK(r->regions[0].side == BMEQ_SIDE_NONE && r->regions[0].label == 7);
+		CHECK(r->regions[1].side == BMEQ_SIDE_NONE && r->regions[1].label == 12);
 		CHECK_NEAR(r->regions[0].edema_ml, 0.064, 1e-9);
-		CHECK(r->nlesions == 1 && strcmp(r->lesions[0].region, "roi") == 0);
+		CHECK(r->nlesions == 1 && r->lesions[0].part == BMEQ_PART_ROI);
 	}
 	bmeq_edema_result_destroy(r);
 	free_scene(&s);

@@ -61,7 +61,7 @@ static void fill_result(bmeq_edema_result *r, bmeq_edema_region reg[2], bmeq_les
 	snprintf(r->rule_text, sizeof(r->rule_text), "median*1.46");
 	r->nregions = 2;
 	r->regions = reg;
-	snprintf(reg[0].side, sizeof(reg[0].side), "right");
+	reg[0].side = BMEQ_SIDE_RIGHT;
 	snprintf(reg[0].status, sizeof(reg[0].status), "ok");
 	reg[0].region_ml = 12.3456;
 	reg[0].edema_ml = 1.25;
@@ -77,14 +77,14 @@ static void fill_result(bmeq_edema_result *r, bmeq_edema_region reg[2], bmeq_les
 	reg[0].edema_to_reference_ratio = 1.8;
 	/* A side that was not found has numbers in memory, none in the table. */
 	reg[1] = reg[0];
-	snprintf(reg[1].side, sizeof(reg[1].side), "left");
+	reg[1].side = BMEQ_SIDE_LEFT;
 	snprintf(reg[1].status, sizeof(reg[1].status), "not_found");
 	snprintf(reg[1].message, sizeof(reg[1].message), "femoral head not found, see QC");
 	r->nlesions = 3;
 	r->lesions = les;
-	les[0] = (bmeq_lesion){0, "head", 0.5, 500, {1.234, -5.678, -0.001}, 2.5, 3.456};
-	les[1] = (bmeq_lesion){0, "neck", 0.25, 250, {0.0, 0.0, 0.0}, 1.75, NAN};
-	les[2] = (bmeq_lesion){1, "head", 0.1, 100, {10.0, 20.0, 30.0}, 1.5, 0.0};
+	les[0] = (bmeq_lesion){0, BMEQ_PART_HEAD, 0.5, 500, {1.234, -5.678, -0.001}, 2.5, 3.456};
+	les[1] = (bmeq_lesion){0, BMEQ_PART_NECK, 0.25, 250, {0.0, 0.0, 0.0}, 1.75, NAN};
+	les[2] = (bmeq_lesion){1, BMEQ_PART_HEAD, 0.1, 100, {10.0, 20.0, 30.0}, 1.5, 0.0};
 }
 
 static void test_scans_rows(void)
@@ -233,6 +233,37 @@ static void test_response_rows(void)
 	bmeq_csv_destroy(w);
 }
 
+/* Sides, labels and parts are enums inside; these are their names in the
+ * tables (bmeq/hip.h, bmeq_region_side_text). */
+static void test_names(void)
+{
+	bmeq_edema_region g;
+	char text[24];
+
+	CHECK(strcmp(bmeq_side_name(BMEQ_SIDE_RIGHT), "right") == 0);
+	CHECK(strcmp(bmeq_side_name(BMEQ_SIDE_LEFT), "left") == 0);
+	CHECK(strcmp(bmeq_side_name(BMEQ_SIDE_NONE), "") == 0);
+	CHECK(bmeq_side_parse("left") == BMEQ_SIDE_LEFT && bmeq_side_parse("Left") == BMEQ_SIDE_NONE);
+	CHECK(strcmp(bmeq_part_name(BMEQ_PART_NECK), "neck") == 0);
+	CHECK(strcmp(bmeq_part_name(BMEQ_PART_ROI), "roi") == 0);
+	for (int s = 0; s < BMEQ_NSIDES; s++)
+		for (int p = 0; p < 2; p++) {
+			bmeq_label l = bmeq_label_of((bmeq_side)s, (bmeq_part)p);
+			CHECK(bmeq_label_side(l) == (bmeq_side)s && bmeq_label_part(l) == (bmeq_part)p);
+		}
+	CHECK(bmeq_label_of(BMEQ_SIDE_LEFT, BMEQ_PART_NECK) == BMEQ_LABEL_LEFT_NECK);
+	CHECK(bmeq_label_side(7) == BMEQ_SIDE_NONE && bmeq_label_part(7) == BMEQ_PART_ROI);
+	CHECK(bmeq_label_side(0) == BMEQ_SIDE_NONE);
+	memset(&g, 0, sizeof(g));
+	g.side = BMEQ_SIDE_NONE;
+	g.label = 65535;
+	bmeq_region_side_text(&g, text, sizeof(text));
+	CHECK(strcmp(text, "label-65535") == 0);
+	g.side = BMEQ_SIDE_LEFT;
+	bmeq_region_side_text(&g, text, sizeof(text));
+	CHECK(strcmp(text, "left") == 0);
+}
+
 static void test_ids(void)
 {
 	char sub[64], ses[64];
@@ -253,6 +284,7 @@ int main(void)
 	test_scans_rows();
 	test_lesions_rows();
 	test_response_rows();
+	test_names();
 	test_ids();
 	CHECK_DONE();
 }

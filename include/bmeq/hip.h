@@ -1,0 +1,91 @@
+/* bmeq/hip.h - the patient's sides, the region labels of the ROI and edema
+ * maps, and the parts of a femur a lesion lies in: what segmentation,
+ * measurement, comparison and the tables reason about, as enums. Their names
+ * ("right", "head", ...) are spelled only where bmeq reads or writes text
+ * (CSV, JSON, the command line), through the functions below.
+ * Header only; thread-safe.
+ */
+#ifndef BMEQ_HIP_H
+#define BMEQ_HIP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The patient's side (from the affine, never from storage order). The values
+ * index every per-side array (geom[2], side[2], ...): right first. */
+typedef enum bmeq_side {
+	BMEQ_SIDE_NONE = -1,   /* not a side: a user region with a label of its own */
+	BMEQ_SIDE_RIGHT = 0,
+	BMEQ_SIDE_LEFT = 1
+} bmeq_side;
+
+/* Sides in table order: right, left. */
+#define BMEQ_NSIDES 2
+
+/* "right" or "left"; "" for BMEQ_SIDE_NONE or a value outside the enum. */
+static inline const char *bmeq_side_name(bmeq_side s)
+{
+	return s == BMEQ_SIDE_RIGHT ? "right" : s == BMEQ_SIDE_LEFT ? "left" : "";
+}
+
+/* The side a name spells ("right", "left"), else BMEQ_SIDE_NONE. */
+static inline bmeq_side bmeq_side_parse(const char *name)
+{
+	return strcmp(name, "right") == 0 ? BMEQ_SIDE_RIGHT
+	       : strcmp(name, "left") == 0 ? BMEQ_SIDE_LEFT
+					   : BMEQ_SIDE_NONE;
+}
+
+/* Region labels of the ROI and edema maps (stable: they are in the files).
+ * Any other non-zero label is a user region of its own. */
+typedef enum bmeq_label {
+	BMEQ_LABEL_NONE = 0,
+	BMEQ_LABEL_RIGHT_HEAD = 1,
+	BMEQ_LABEL_LEFT_HEAD = 2,
+	BMEQ_LABEL_RIGHT_NECK = 3,
+	BMEQ_LABEL_LEFT_NECK = 4
+} bmeq_label;
+
+/* Where in the femur a region or lesion lies. */
+typedef enum bmeq_part {
+	BMEQ_PART_HEAD = 0,
+	BMEQ_PART_NECK = 1,
+	BMEQ_PART_ROI = 2      /* a user region (label other than 1-4) */
+} bmeq_part;
+
+/* "head", "neck" or "roi". */
+static inline const char *bmeq_part_name(bmeq_part p)
+{
+	return p == BMEQ_PART_HEAD ? "head" : p == BMEQ_PART_NECK ? "neck" : "roi";
+}
+
+/* The side of a femoral label (1-4), else BMEQ_SIDE_NONE. */
+static inline bmeq_side bmeq_label_side(unsigned label)
+{
+	return label < 1 || label > 4 ? BMEQ_SIDE_NONE
+	       : label % 2 ? BMEQ_SIDE_RIGHT
+			   : BMEQ_SIDE_LEFT;
+}
+
+/* The part of a label: head (1, 2), neck (3, 4), else a user region. */
+static inline bmeq_part bmeq_label_part(unsigned label)
+{
+	return label == 1 || label == 2 ? BMEQ_PART_HEAD
+	       : label == 3 || label == 4 ? BMEQ_PART_NECK
+					  : BMEQ_PART_ROI;
+}
+
+/* The femoral label of a side's head or neck. */
+static inline bmeq_label bmeq_label_of(bmeq_side s, bmeq_part p)
+{
+	return (bmeq_label)((p == BMEQ_PART_NECK ? 3 : 1) + (s == BMEQ_SIDE_LEFT));
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif
