@@ -26,6 +26,7 @@
 #include "bmeq/components.h"
 #include "bmeq/itk.h"
 #include "bmeq/volume.h"
+#include "bench_util.h"
 
 static uint64_t rng_state;
 
@@ -37,18 +38,6 @@ static uint32_t rnd(void)
 	return (uint32_t)(rng_state >> 32);
 }
 
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double now(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
-
 /* Best wall and CPU time of a call, kept over repetitions. */
 typedef struct timing {
 	double wall, cpu, w0, c0;
@@ -56,13 +45,13 @@ typedef struct timing {
 
 static void tic(timing *t)
 {
-	t->w0 = now();
-	t->c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	t->w0 = bench_wall_s();
+	t->c0 = bench_cpu_s();
 }
 
 static void toc(timing *t)
 {
-	double w = now() - t->w0, c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - t->c0;
+	double w = bench_wall_s() - t->w0, c = bench_cpu_s() - t->c0;
 	t->wall = w < t->wall ? w : t->wall;
 	t->cpu = c < t->cpu ? c : t->cpu;
 }
@@ -180,12 +169,12 @@ int main(int argc, char **argv)
 	uint32_t cnt = 0;
 	if (bmeq_cc_workspace_create(&ws) != BMEQ_OK)
 		return 1;
-	double t0 = now();
+	double t0 = bench_wall_s();
 	if (bmeq_components_label(ws, mask, d, &o, lab, &cnt) != BMEQ_OK) {
 		fprintf(stderr, "bench_components: %s\n", bmeq_last_error());
 		return 1;
 	}
-	printf("bmeq_first_s %.6f\n", now() - t0);
+	printf("bmeq_first_s %.6f\n", bench_wall_s() - t0);
 	timing tb = { 1e30, 1e30, 0, 0 };
 	for (int r = 0; r < reps; r++) {
 		tic(&tb);
@@ -206,12 +195,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_components: %s\n", bmeq_last_error());
 		return 1;
 	}
-	t0 = now();
+	t0 = bench_wall_s();
 	if (bmeq_itk_connected_components(mask, &g, 1, itk_lab, &icnt) != BMEQ_OK) {
 		fprintf(stderr, "bench_components: %s\n", bmeq_last_error());
 		return 1;
 	}
-	printf("itk_first_s %.6f\n", now() - t0);
+	printf("itk_first_s %.6f\n", bench_wall_s() - t0);
 	timing ti = { 1e30, 1e30, 0, 0 };
 	int itk_reps = reps < 5 ? reps : 5; /* ITK is slow; five calls give a stable minimum */
 	for (int r = 0; r < itk_reps; r++) {

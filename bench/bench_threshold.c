@@ -18,13 +18,7 @@
 #include <time.h>
 
 #include "bmeq/threshold.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -61,13 +55,13 @@ int main(int argc, char **argv)
 	memset(out, 0, n * sizeof(uint16_t));
 
 	/* memcpy: first call, then best of reps */
-	double t0 = now(), best = 1e30;
+	double t0 = bench_wall_s(), best = 1e30;
 	memcpy(copy, v, n * sizeof(float));
-	double first = now() - t0;
+	double first = bench_wall_s() - t0;
 	for (int r = 0; r < reps; r++) {
-		t0 = now();
+		t0 = bench_wall_s();
 		memcpy(copy, v, n * sizeof(float));
-		double t = now() - t0;
+		double t = bench_wall_s() - t0;
 		best = t < best ? t : best;
 	}
 	double mc_bytes = 2.0 * (double)n * sizeof(float), mc_gbs = mc_bytes / best / 1e9;
@@ -78,14 +72,14 @@ int main(int argc, char **argv)
 		if (bmeq_threshold_force_path((bmeq_cpu_path)p) != BMEQ_OK)
 			continue;
 		const char *name = bmeq_cpu_path_name((bmeq_cpu_path)p);
-		t0 = now();
+		t0 = bench_wall_s();
 		bmeq_threshold_roi16(v, roi, n, 500.0f, out);
-		first = now() - t0;
+		first = bench_wall_s() - t0;
 		best = 1e30;
 		for (int r = 0; r < reps; r++) {
-			t0 = now();
+			t0 = bench_wall_s();
 			bmeq_threshold_roi16(v, roi, n, 500.0f, out);
-			double t = now() - t0;
+			double t = bench_wall_s() - t0;
 			best = t < best ? t : best;
 		}
 		double gbs = th_bytes / best / 1e9;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bmeq/cpu.h"
 #include "bmeq/status.h"
 
 #ifdef __cplusplus
@@ -82,6 +83,12 @@ bmeq_status bmeq_components_stats(const bmeq_cc_workspace *ws, const float *inte
 
 /* Number of components of the last labelling held by ws (0 when none). */
 uint32_t bmeq_components_count(const bmeq_cc_workspace *ws);
+
+/* The scan bmeq_components_label uses: BMEQ_CPU_AVX2 for the POPCNT/BMI2
+ * variant, BMEQ_CPU_SCALAR for the generic one (same labels). Chosen by the
+ * one CPU probe (bmeq/cpu.h), so BMEQ_CPU_FEATURES=sse2 or scalar selects the
+ * generic scan. Thread-safe. */
+bmeq_cpu_path bmeq_components_path(void);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* bmeq/csv.h - RFC 4180 CSV: a writer for the trial tables and a strict
- * reader for manifests, plus atomic whole-file writes and output folders.
+ * reader for manifests. Files are written with bmeq_write_file_atomic
+ * (bmeq/files.h, included here for the callers that write tables).
  *
  * Numbers are written in the C locale (bmeq never calls setlocale) with a
  * fixed number of decimals, so the same result always gives the same bytes.
@@ -11,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "bmeq/files.h"
 #include "bmeq/status.h"
 
 #ifdef __cplusplus
@@ -46,16 +48,6 @@ bmeq_status bmeq_csv_row(bmeq_csv *w, const char *const *fields, size_t n);
 /* The text so far (NUL-terminated) and its length. Valid until the next
  * append or destroy. */
 const char *bmeq_csv_text(const bmeq_csv *w, size_t *len);
-
-/* Writes n bytes to path through a temporary file in the same folder that is
- * flushed to disk and renamed into place: readers see the old file or the
- * whole new one, never a half-written file. BMEQ_E_WRITE with the reason
- * (folder not writable, disk full); no temporary is left behind. */
-bmeq_status bmeq_write_file_atomic(const char *path, const void *data, size_t n);
-
-/* Creates folder path and its missing parents (mode 0777 & umask). 0 when
- * path is a folder afterwards, -1 otherwise (errno says why). */
-int bmeq_mkdirs(const char *path);
 
 /* ---- reading ---- */
 

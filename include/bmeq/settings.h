@@ -1,6 +1,6 @@
 /* bmeq/settings.h - every setting of bmeq, declared once.
  *
- * One table (src/study/settings.c) names each setting with its key, type,
+ * One table (src/settings/settings.c) names each setting with its key, type,
  * accepted range, unit, one-line help, command-line flag and what it changes.
  * The configuration file (bmeq/config.h), the commands' flags, the settings
  * in provenance.json, the --resume key and the README's settings table

@@ -9,9 +9,9 @@
  *
  * Kernels exist as a scalar path (always built) and SSE2, AVX2 and AVX-512
  * variants compiled per function with target attributes. The best path the
- * CPU supports is chosen once, on first use, and cached. The environment
- * variable BMEQ_CPU_FEATURES=scalar|sse2|avx2|avx512 caps the path chosen
- * automatically (read once, at that first use), and bmeq_threshold_force_path()
+ * CPU supports is chosen once, on first use, and cached (bmeq/cpu.h: the
+ * environment variable BMEQ_CPU_FEATURES=scalar|sse2|avx2|avx512 caps the
+ * path chosen automatically), and bmeq_threshold_force_path()
  * selects one explicitly, so that tests can run every path. All paths give
  * byte-identical output: a voxel is "above" when v > t in IEEE single
  * precision, so NaN never is and +Inf is unless t is +Inf.
@@ -22,28 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bmeq/cpu.h"
 #include "bmeq/status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Kernel implementations, in increasing order of vector width. Values are
- * stable. BMEQ_CPU_AUTO means "the best the CPU and environment allow". */
-typedef enum bmeq_cpu_path {
-	BMEQ_CPU_AUTO = 0,
-	BMEQ_CPU_SCALAR = 1,
-	BMEQ_CPU_SSE2 = 2,
-	BMEQ_CPU_AVX2 = 3,
-	BMEQ_CPU_AVX512 = 4
-} bmeq_cpu_path;
-
-/* Short name of a path ("auto", "scalar", "sse2", "avx2", "avx512"); never NULL. */
-const char *bmeq_cpu_path_name(bmeq_cpu_path p);
-
-/* Non-zero when path p was compiled in and this CPU (and OS) can run it.
- * BMEQ_CPU_SCALAR and BMEQ_CPU_AUTO are always available. Thread-safe. */
-int bmeq_cpu_path_available(bmeq_cpu_path p);
 
 /* Selects the kernels every later bmeq_threshold_* call uses: a specific
  * path, or BMEQ_CPU_AUTO to return to automatic choice (which honours

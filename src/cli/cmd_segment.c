@@ -1,4 +1,5 @@
 /* cmd_segment.c - `bmeq segment SCAN -o DIR [--roi MASK]`: femoral heads and necks. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,8 @@ int bmeq_cmd_segment(int argc, char **argv)
 	bmeq_femhead_result res;
 	uint8_t *lab8 = NULL;
 	uint16_t *lab16 = NULL;
+	char *text = NULL;
+	size_t len = 0;
 	bmeq_roi_region *reg = NULL;
 	size_t nreg = 0;
 	int rc = BMEQ_EXIT_OK, wide = 0;
@@ -224,20 +227,25 @@ int bmeq_cmd_segment(int argc, char **argv)
 		goto done;
 	}
 	memcpy(path, csv_path, sizeof(path));
-	FILE *f = fopen(path, "w");
+	/* The rows go to memory first, then to the file through the one atomic
+	 * write (bmeq/files.h), and the same bytes to stdout. */
+	FILE *f = open_memstream(&text, &len);
 	if (!f) {
-		bmeq_cli_error(cmd, path, "cannot write");
-		rc = BMEQ_EXIT_OUTPUT;
+		rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
 		goto done;
 	}
 	write_rows(f, &res, reg, nreg);
-	if (fclose(f) != 0) {
-		bmeq_cli_error(cmd, path, "write failed");
-		rc = BMEQ_EXIT_OUTPUT;
+	if (fclose(f) != 0 || !text) {
+		rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
 		goto done;
 	}
-	write_rows(stdout, &res, reg, nreg);
+	if ((st = bmeq_write_file_atomic(path, text, len)) != BMEQ_OK) {
+		rc = bmeq_cli_status(cmd, path, st);
+		goto done;
+	}
+	fwrite(text, 1, len, stdout);
 done:
+	free(text);
 	free(lab8);
 	free(lab16);
 	free(reg);

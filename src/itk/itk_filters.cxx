@@ -14,22 +14,6 @@
 
 using namespace bmeq_itk;
 
-extern "C" void bmeq_n4_params_default(bmeq_n4_params *p)
-{
-	/* ~10 mm fitting voxels: ~10k voxels for a 320x320x24 hip scan, which
-	 * keeps N4 near 0.3 s on one core; the field varies over ~150 mm, so
-	 * it is still sampled ~15 times per spline span. */
-	p->shrink_mm = 10.0;
-	p->levels = 3;
-	p->iterations[0] = 20;
-	p->iterations[1] = 15;
-	p->iterations[2] = 10;
-	p->iterations[3] = 10;
-	p->spline_distance_mm = 150.0;
-	p->convergence = 0.002;
-	p->histogram_bins = 200;
-}
-
 static bmeq_status check_n4_params(const bmeq_n4_params *p)
 {
 	if (!(p->shrink_mm >= 0.0) || !std::isfinite(p->shrink_mm))

@@ -236,15 +236,22 @@ static const nb_row nb6[] = { { -1, 0, 0 }, { 0, -1, 0 } };
 #undef CC_POPCOUNT
 #endif
 
-/* The POPCNT variant when the CPU has it and BMEQ_CPU_FEATURES (see
- * bmeq/threshold.h) does not restrict bmeq to the scalar paths. */
+bmeq_cpu_path bmeq_components_path(void)
+{
+#ifdef CC_HAVE_POPCNT
+	if (bmeq_cpu_bitops())
+		return BMEQ_CPU_AVX2;
+#endif
+	return BMEQ_CPU_SCALAR;
+}
+
+/* The POPCNT/BMI2 variant when the one CPU probe allows it (bmeq/cpu.h: the
+ * CPU has them and BMEQ_CPU_FEATURES allows their AVX2 generation). */
 static bmeq_status scan_and_join(bmeq_cc_workspace *ws, const uint8_t *mask, size_t nx, size_t ny,
 				 size_t nz, int conn, size_t *nruns)
 {
 #ifdef CC_HAVE_POPCNT
-	const char *env = getenv("BMEQ_CPU_FEATURES");
-	if (!(env && strcmp(env, "scalar") == 0) && __builtin_cpu_supports("popcnt") &&
-	    __builtin_cpu_supports("bmi2"))
+	if (bmeq_components_path() == BMEQ_CPU_AVX2)
 		return scan_and_join_popcnt(ws, mask, nx, ny, nz, conn, nruns);
 #endif
 	return scan_and_join_generic(ws, mask, nx, ny, nz, conn, nruns);

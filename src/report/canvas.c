@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmeq/csv.h"
+#include "bmeq/files.h"
+#include "bmeq/strbuf.h"
 #include "report_internal.h"
 
 bmeq_status bmeq_rp_canvas_create(int w, int h, bmeq_rp_canvas **out)
@@ -168,32 +169,11 @@ int bmeq_rp_text(bmeq_rp_canvas *c, int x, int y, int scale, const char *s, cons
 
 /* ---- PNG --------------------------------------------------------------------- */
 
-typedef struct membuf {
-	unsigned char *data;
-	size_t len, cap;
-	int oom;
-} membuf;
-
+/* libpng's output goes to a growing buffer; a failed allocation is sticky
+ * (m->oom) and checked after the encoding. */
 static void mem_write(png_structp p, png_bytep data, png_size_t n)
 {
-	membuf *m = png_get_io_ptr(p);
-
-	if (m->oom)
-		return;
-	if (m->len + n > m->cap) {
-		size_t cap = m->cap ? m->cap : 65536;
-		while (cap < m->len + n)
-			cap *= 2;
-		unsigned char *d = realloc(m->data, cap);
-		if (!d) {
-			m->oom = 1;
-			return;
-		}
-		m->data = d;
-		m->cap = cap;
-	}
-	memcpy(m->data + m->len, data, n);
-	m->len += n;
+	bmeq_strbuf_add(png_get_io_ptr(p), data, n);
 }
 
 static void mem_flush(png_structp p)
@@ -218,7 +198,7 @@ static void png_warning_fn(png_structp p, png_const_charp msg)
 
 /* Encodes into m; returns 0 or -1 with why filled. Kept apart from the
  * caller so that no local of the caller lives across setjmp. */
-static int encode(const bmeq_rp_canvas *c, membuf *m, char why[256])
+static int encode(const bmeq_rp_canvas *c, bmeq_strbuf *m, char why[256])
 {
 	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, png_error_fn,
 						png_warning_fn);
@@ -265,15 +245,15 @@ static int encode(const bmeq_rp_canvas *c, membuf *m, char why[256])
 
 bmeq_status bmeq_rp_png_write(const bmeq_rp_canvas *c, const char *path)
 {
-	membuf m = {0};
+	bmeq_strbuf m = BMEQ_STRBUF_INIT;
 	char why[256] = "";
 	bmeq_status st;
 
 	if (encode(c, &m, why) != 0) {
-		free(m.data);
+		bmeq_strbuf_free(&m);
 		return bmeq_fail(BMEQ_E_NOMEM, "%s: PNG encoding failed: %s", path, why);
 	}
-	st = bmeq_write_file_atomic(path, m.data, m.len);
-	free(m.data);
+	st = bmeq_write_file_atomic(path, m.s, m.len);
+	bmeq_strbuf_free(&m);
 	return st;
 }

@@ -12,39 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmeq/csv.h"
+#include "bmeq/files.h"
+#include "bmeq/strbuf.h"
 #include "report_internal.h"
 
-typedef struct sbuf {
-	char *s;
-	size_t len, cap;
-	int oom;
-} sbuf;
+/* The page is built in the one string buffer (bmeq/strbuf.h); short local names. */
+typedef bmeq_strbuf sbuf;
 
 static void sb_add(sbuf *b, const char *p, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->s, cap);
-		if (!d) {
-			b->oom = 1;
-			return;
-		}
-		b->s = d;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
+	bmeq_strbuf_add(b, p, n);
 }
 
 static void sb_puts(sbuf *b, const char *s)
 {
-	sb_add(b, s, strlen(s));
+	bmeq_strbuf_puts(b, s);
 }
 
 static void sb_printf(sbuf *b, const char *fmt, ...)
@@ -55,14 +37,11 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
-	char tmp[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	bmeq_strbuf_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		sb_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 /* Text for element content and quoted attribute values. */
@@ -367,7 +346,7 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 	static const char *const classes[] = {"complete", "partial", "stable", "progression",
 					      "new", "none", "not_evaluable"};
 	size_t counts[7] = {0}, nfail = 0, nsubj = 0, nearly = 0, nuncertain = 0;
-	sbuf b = {0};
+	sbuf b = BMEQ_STRBUF_INIT;
 	char path[BMEQ_PATH_MAX];
 
 	for (size_t i = 0; i < n; i++) {
@@ -445,12 +424,12 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 	sb_puts(&b, script);
 	sb_puts(&b, "</script>\n</body></html>\n");
 	if (b.oom) {
-		free(b.s);
+		bmeq_strbuf_free(&b);
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory for the report page");
 	}
 	bmeq_status st = bmeq_out_path(outdir, BMEQ_OUT_REPORT, path, sizeof(path));
 	if (st == BMEQ_OK)
 		st = bmeq_write_file_atomic(path, b.s, b.len);
-	free(b.s);
+	bmeq_strbuf_free(&b);
 	return st;
 }

@@ -12,13 +12,12 @@
  * across the body's midline closer than the hips can be). A scan without a
  * hip (a brain, whose orbits fit a 22 mm sphere) gets no head on either side.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bmeq/clock.h"
 #include "femhead_internal.h"
 
 #define FH_MAX_CAND 16
@@ -37,14 +36,6 @@ void bmeq_femhead_params_init(bmeq_femhead_params *p)
 	p->min_confidence = 0.45;
 	p->qc_confidence = 0.6;
 	p->label_necks = 1;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void side_found(bmeq_femhead_side *sd, const bmeq_fh_cand *c, const bmeq_femhead_params *p)
@@ -95,7 +86,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	bmeq_fh_cand cand[FH_MAX_CAND];
 	size_t nc = 0;
 	bmeq_status st;
-	double t0 = now_seconds();
+	double t0 = bmeq_clock_seconds();
 
 	if (!scan || !scan->data || !labels_out || !res)
 		return bmeq_fail(BMEQ_E_ARG, "bmeq_femhead_segment: NULL argument");
@@ -245,6 +236,6 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 						  : "no femoral head found on this side");
 		}
 	}
-	res->seconds = now_seconds() - t0;
+	res->seconds = bmeq_clock_seconds() - t0;
 	return BMEQ_OK;
 }

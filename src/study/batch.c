@@ -10,11 +10,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch_internal.h"
 #include "bmeq/batch.h"
+#include "bmeq/clock.h"
 #include "bmeq/csv.h"
 #include "bmeq/workers.h"
 #include "bmeq/hash.h"
@@ -29,15 +29,6 @@ void bmeq_batch_opts_init(bmeq_batch_opts *o)
 	bmeq_measure_opts_init(&o->measure);
 	bmeq_response_rule_init(&o->response_rule);
 }
-
-double bmeq_batch_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 
 bmeq_status bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap)
 {
@@ -160,7 +151,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	bmeq_scan_result *r = NULL;
 	bmeq_measure_opts mopts;
 	bmeq_status st;
-	double t0 = bmeq_batch_now();
+	double t0 = bmeq_clock_seconds();
 
 	*failed = *skipped = 0;
 	bmeq_record_init(&rec);
@@ -221,7 +212,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	bmeq_scan_result_destroy(r);
 	if (st != BMEQ_OK)
 		return st;
-	rec.seconds = bmeq_batch_now() - t0;
+	rec.seconds = bmeq_clock_seconds() - t0;
 	/* Last: the record marks the scan complete. */
 	return bmeq_record_write(dir, &rec);
 }
@@ -251,7 +242,7 @@ static void *worker(void *arg)
 		c->skipped += skipped;
 		if (c->opts->progress)
 			c->opts->progress(c->opts->progress_ctx, c->done, c->ntodo, c->failed, c->skipped,
-					  bmeq_batch_now() - c->t0);
+					  bmeq_clock_seconds() - c->t0);
 		pthread_mutex_unlock(&c->lock);
 	}
 	return NULL;
@@ -367,7 +358,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	c.study = study;
 	c.outdir = outdir;
 	c.opts = opts;
-	c.t0 = bmeq_batch_now();
+	c.t0 = bmeq_clock_seconds();
 	/* Everything that changes a scan's numbers: a record made with other
 	 * settings is not reused by --resume. */
 	bmeq_settings_resume_key(&opts->measure, c.params, sizeof(c.params));
@@ -401,7 +392,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 		goto done;
 	if ((st = bmeq_batch_compare(study, outdir, opts, summary)) != BMEQ_OK)
 		goto done;
-	summary->seconds = bmeq_batch_now() - c.t0;
+	summary->seconds = bmeq_clock_seconds() - c.t0;
 	st = bmeq_batch_provenance(study, outdir, opts, c.params, summary);
 	if (st == BMEQ_OK) {
 		/* Last: the QC pictures and report.html read the finished tables. */
@@ -411,7 +402,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 		st = bmeq_report_write(study, outdir, &ro, NULL);
 	}
 done:
-	summary->seconds = bmeq_batch_now() - c.t0;
+	summary->seconds = bmeq_clock_seconds() - c.t0;
 	pthread_mutex_destroy(&c.lock);
 	free(c.todo);
 	close(lock_fd);

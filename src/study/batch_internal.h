@@ -12,8 +12,6 @@
 /* OUT/<subject>/<session> (or OUT/<subject> without a session), through
  * bmeq/outdir.h. BMEQ_E_WRITE when the path does not fit. */
 bmeq_status bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap);
-/* Monotonic seconds. */
-double bmeq_batch_now(void);
 
 /* Compares every follow-up with its subject's baseline and previous visit and
  * writes response.csv and response_interval.csv (batch_compare.c). */

@@ -1,54 +1,17 @@
 /* threshold_dispatch.c - picks the threshold kernels once per process.
  *
  * The chosen kernel table is cached in an atomic pointer: the first call
- * resolves it (CPU features, capped by BMEQ_CPU_FEATURES) and every later
+ * resolves it (bmeq_cpu_best_path: CPU features, capped by BMEQ_CPU_FEATURES) and every later
  * call is one relaxed load and an indirect call. Two threads resolving at the
  * same time compute the same table, so the race is benign.
  */
 #include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "bmeq/threshold.h"
 #include "threshold_kernels.h"
 
 static _Atomic(const bmeq_thr_kernels *) active_kernels;
 static _Atomic(int) active_path;
-
-const char *bmeq_cpu_path_name(bmeq_cpu_path p)
-{
-	switch (p) {
-	case BMEQ_CPU_AUTO: return "auto";
-	case BMEQ_CPU_SCALAR: return "scalar";
-	case BMEQ_CPU_SSE2: return "sse2";
-	case BMEQ_CPU_AVX2: return "avx2";
-	case BMEQ_CPU_AVX512: return "avx512";
-	}
-	return "unknown";
-}
-
-int bmeq_cpu_path_available(bmeq_cpu_path p)
-{
-	switch (p) {
-	case BMEQ_CPU_AUTO:
-	case BMEQ_CPU_SCALAR:
-		return 1;
-#ifdef BMEQ_THR_HAVE_X86
-	case BMEQ_CPU_SSE2:
-		return __builtin_cpu_supports("sse2");
-	case BMEQ_CPU_AVX2:
-		return __builtin_cpu_supports("avx2");
-	case BMEQ_CPU_AVX512:
-		/* libgcc also checks that the OS saves the zmm state (XCR0). */
-		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-		       __builtin_cpu_supports("avx512vl");
-#else
-	default:
-		return 0;
-#endif
-	}
-	return 0;
-}
 
 static const bmeq_thr_kernels *kernels_of(bmeq_cpu_path p)
 {
@@ -62,30 +25,6 @@ static const bmeq_thr_kernels *kernels_of(bmeq_cpu_path p)
 	}
 }
 
-/* The widest path the environment allows; unknown words are ignored (the
- * library cannot report them, and the safe reading is "no cap"). */
-static bmeq_cpu_path env_cap(void)
-{
-	const char *e = getenv("BMEQ_CPU_FEATURES");
-
-	if (!e || !*e)
-		return BMEQ_CPU_AVX512;
-	for (bmeq_cpu_path p = BMEQ_CPU_SCALAR; p <= BMEQ_CPU_AVX512; p++)
-		if (strcmp(e, bmeq_cpu_path_name(p)) == 0)
-			return p;
-	return BMEQ_CPU_AVX512;
-}
-
-static bmeq_cpu_path best_path(void)
-{
-	bmeq_cpu_path cap = env_cap();
-
-	for (bmeq_cpu_path p = cap; p > BMEQ_CPU_SCALAR; p--)
-		if (bmeq_cpu_path_available(p))
-			return p;
-	return BMEQ_CPU_SCALAR;
-}
-
 static void set_path(bmeq_cpu_path p)
 {
 	atomic_store_explicit(&active_path, (int)p, memory_order_relaxed);
@@ -97,7 +36,7 @@ static const bmeq_thr_kernels *kernels(void)
 	const bmeq_thr_kernels *k = atomic_load_explicit(&active_kernels, memory_order_acquire);
 
 	if (!k) {
-		set_path(best_path());
+		set_path(bmeq_cpu_best_path());
 		k = atomic_load_explicit(&active_kernels, memory_order_acquire);
 	}
 	return k;
@@ -110,7 +49,7 @@ bmeq_status bmeq_threshold_force_path(bmeq_cpu_path p)
 	if (!bmeq_cpu_path_available(p))
 		return bmeq_fail(BMEQ_E_UNSUPPORTED, "threshold: CPU path %s not available here",
 				 bmeq_cpu_path_name(p));
-	set_path(p == BMEQ_CPU_AUTO ? best_path() : p);
+	set_path(p == BMEQ_CPU_AUTO ? bmeq_cpu_best_path() : p);
 	return BMEQ_OK;
 }
 

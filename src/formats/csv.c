@@ -1,20 +1,16 @@
-/* csv.c - RFC 4180 writer and strict reader, atomic file writes. */
+/* csv.c - RFC 4180 writer and strict reader. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/strbuf.h"
 
 struct bmeq_csv {
-	char *buf;
-	size_t len, cap;
+	bmeq_strbuf b;
 	int row_open; /* a field was written in the current row */
 };
 
@@ -25,13 +21,11 @@ bmeq_status bmeq_csv_create(bmeq_csv **out)
 	*out = NULL;
 	if (!w)
 		return bmeq_fail(BMEQ_E_NOMEM, "csv: out of memory");
-	w->cap = 4096;
-	w->buf = malloc(w->cap);
-	if (!w->buf) {
+	/* The text is "" (not NULL) from the start. */
+	if (bmeq_strbuf_add(&w->b, "", 0) != BMEQ_OK) {
 		free(w);
 		return bmeq_fail(BMEQ_E_NOMEM, "csv: out of memory");
 	}
-	w->buf[0] = '\0';
 	*out = w;
 	return BMEQ_OK;
 }
@@ -40,34 +34,14 @@ void bmeq_csv_destroy(bmeq_csv *w)
 {
 	if (!w)
 		return;
-	free(w->buf);
+	bmeq_strbuf_free(&w->b);
 	free(w);
-}
-
-static bmeq_status reserve(bmeq_csv *w, size_t extra)
-{
-	if (w->len + extra + 1 <= w->cap)
-		return BMEQ_OK;
-	size_t cap = w->cap;
-	while (w->len + extra + 1 > cap)
-		cap *= 2;
-	char *b = realloc(w->buf, cap);
-	if (!b)
-		return bmeq_fail(BMEQ_E_NOMEM, "csv: out of memory");
-	w->buf = b;
-	w->cap = cap;
-	return BMEQ_OK;
 }
 
 static bmeq_status append(bmeq_csv *w, const char *s, size_t n)
 {
-	bmeq_status st = reserve(w, n);
-
-	if (st != BMEQ_OK)
-		return st;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
+	if (bmeq_strbuf_add(&w->b, s, n) != BMEQ_OK)
+		return bmeq_fail(BMEQ_E_NOMEM, "csv: out of memory");
 	return BMEQ_OK;
 }
 
@@ -146,74 +120,8 @@ bmeq_status bmeq_csv_row(bmeq_csv *w, const char *const *fields, size_t n)
 const char *bmeq_csv_text(const bmeq_csv *w, size_t *len)
 {
 	if (len)
-		*len = w->len;
-	return w->buf;
-}
-
-bmeq_status bmeq_write_file_atomic(const char *path, const void *data, size_t n)
-{
-	static atomic_uint counter;
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 48);
-	const char *p = data;
-	int fd, e = 0;
-
-	if (!tmp)
-		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-	snprintf(tmp, plen + 48, "%s.tmp%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		e = errno;
-		free(tmp);
-		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create: %s", path, strerror(e));
-	}
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			e = k < 0 ? errno : EIO;
-			break;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	/* fsync so that a crash right after the rename cannot leave an empty file
-	 * under the final name (the batch's "nothing lost" promise). */
-	if (!e && fsync(fd) != 0)
-		e = errno;
-	if (close(fd) != 0 && !e)
-		e = errno;
-	if (!e && rename(tmp, path) != 0)
-		e = errno;
-	if (e) {
-		unlink(tmp);
-		free(tmp);
-		return bmeq_fail(BMEQ_E_WRITE, "%s: write failed: %s", path, strerror(e));
-	}
-	free(tmp);
-	return BMEQ_OK;
-}
-
-int bmeq_mkdirs(const char *path)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] == '/' || buf[i] == '\0') {
-			char c = buf[i];
-			buf[i] = '\0';
-			if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-				return -1;
-			buf[i] = c;
-		}
-	}
-	struct stat sb;
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
+		*len = w->b.len;
+	return w->b.s;
 }
 
 /* ---- reading ---- */

@@ -1,43 +1,17 @@
-/* measure.c - one scan through the pipeline (load, correct, segment, measure). */
+/* measure.c - one scan through the pipeline (load, correct, segment, measure).
+ * Its options and their defaults are in src/measure/opts.c, below the ITK bridge. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bmeq/clock.h"
 #include "bmeq/femhead.h"
 #include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/outdir.h"
 #include "bmeq/threshold.h"
-
-void bmeq_measure_opts_init(bmeq_measure_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	bmeq_edema_params_init(&o->edema);
-	o->bias_correct = 1;
-	bmeq_n4_params_default(&o->n4);
-	/* 15 mm fitting voxels instead of the bridge's 10: on a 320x320x24 phantom
-	 * N4's B-spline fit went from 1.18 s to 0.37 s (6k instead of 19k fitting
-	 * voxels) while the phantom's head-edema error moved from 2.5% to 3.0%;
-	 * the coil field varies over ~150 mm, far above either spacing. */
-	o->n4.shrink_mm = 15.0;
-	/* One fitting level: B-spline control points 150 mm apart, the scale of
-	 * the coil field. The bridge's default three levels refine to 37.5 mm,
-	 * which fits anatomy too: on the real development STIR of the reader-
-	 * agreement benchmark it took 30-50% of the edema volume of 1016 and 4386
-	 * away (as if the edema were bias), while one level gives the same volumes
-	 * as no correction on those small fields of view (within 10%). */
-	o->n4.levels = 1;
-	o->volume = -1;
-	o->max_scan_mb = BMEQ_MAX_SCAN_MB_DEFAULT;
-}
-
-uint64_t bmeq_max_scan_bytes(double max_scan_mb)
-{
-	return max_scan_mb > 0 ? (uint64_t)(max_scan_mb * 1048576.0) : 0;
-}
 
 void bmeq_scan_result_destroy(bmeq_scan_result *r)
 {
@@ -64,14 +38,6 @@ void bmeq_scan_stem(const char *path, char *stem, size_t cap)
 			break;
 		}
 	}
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Refuses images the pipeline cannot measure honestly. */
@@ -171,7 +137,7 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	bmeq_scan_result *r;
 	uint8_t *ref = NULL;
 	bmeq_status st;
-	double t0 = now_seconds(), t1;
+	double t0 = bmeq_clock_seconds(), t1;
 
 	*out = NULL;
 	if (!opts) {
@@ -230,14 +196,14 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 			ref[i] = lab[i] != 0;
 		free(lab);
 	}
-	t1 = now_seconds();
+	t1 = bmeq_clock_seconds();
 	r->seconds[0] = t1 - t0;
 
 	if (opts->bias_correct && !(roi_path && reference_path)) {
 		if ((st = bias_correct(r, opts)) != BMEQ_OK)
 			goto fail;
 	}
-	t0 = now_seconds();
+	t0 = bmeq_clock_seconds();
 	r->seconds[1] = t0 - t1;
 
 	if (!roi_path) {
@@ -247,13 +213,13 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 		for (int s = 0; s < 2; s++)
 			r->geom[s].found = 1;
 	}
-	t1 = now_seconds();
+	t1 = bmeq_clock_seconds();
 	r->seconds[2] = t1 - t0;
 
 	st = bmeq_edema_measure(r->image, r->roi, ref, r->geom, &opts->edema, &r->edema);
 	if (st != BMEQ_OK)
 		goto fail;
-	r->seconds[3] = now_seconds() - t1;
+	r->seconds[3] = bmeq_clock_seconds() - t1;
 	free(ref);
 	*out = r;
 	return BMEQ_OK;

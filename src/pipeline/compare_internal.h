@@ -1,4 +1,4 @@
-/* compare_internal.h - private to src/compare. */
+/* compare_internal.h - private to src/pipeline: the visit comparison (compare.c) and its split (split.c). */
 #ifndef BMEQ_COMPARE_INTERNAL_H
 #define BMEQ_COMPARE_INTERNAL_H
 

@@ -22,6 +22,7 @@
 #include <nifti2_io.h>
 #include <zlib.h>
 
+#include "bmeq/files.h"
 #include "bmeq/nifti_io.h"
 
 #define HDR1_SIZE 348
@@ -848,21 +849,6 @@ static void set_geometry(nifti_image *nim, const bmeq_grid *g, int qcode, int sc
 
 /* A unique temporary name in path's folder that keeps its extension (nifti
  * tools decide compression from it). */
-static char *temp_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
-	const char *base = path + dirlen;
-	size_t n = strlen(path) + 64;
-	char *t = malloc(n);
-	static _Atomic unsigned counter;
-
-	if (!t)
-		return NULL;
-	snprintf(t, n, "%.*s.%s.tmp%ld-%u", (int)dirlen, path, base, (long)getpid(), counter++);
-	return t;
-}
-
 static bmeq_status write_image(const char *path, const bmeq_grid *g, const void *data,
 			       int datatype, const bmeq_write_opts *o)
 {
@@ -907,9 +893,11 @@ static bmeq_status write_image(const char *path, const bmeq_grid *g, const void 
 	if (st != BMEQ_OK)
 		return st;
 
-	tmp = temp_name(path);
-	if (!tmp)
-		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	/* zlib writes the file itself, so under a temporary name from the one
+	 * atomic-write routine, which then flushes it, renames it into place and
+	 * flushes the folder (bmeq/files.h). */
+	if ((st = bmeq_atomic_begin(path, &tmp)) != BMEQ_OK)
+		return st;
 	if (gz) {
 		char mode[8];
 		int level = o->gzip_level >= 1 && o->gzip_level <= 9 ? o->gzip_level : 6;
@@ -930,18 +918,10 @@ static bmeq_status write_image(const char *path, const bmeq_grid *g, const void 
 	sink_write(&s, data, bmeq_grid_nvox(g) * (size_t)nbyper);
 	st = sink_close(&s);
 	if (st != BMEQ_OK) {
-		unlink(tmp);
-		free(tmp);
+		bmeq_atomic_abort(tmp);
 		return bmeq_fail(BMEQ_E_WRITE, "%s: write failed: %s", path, strerror(s.err ? s.err : EIO));
 	}
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
-		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot rename into place: %s", path, strerror(e));
-	}
-	free(tmp);
-	return BMEQ_OK;
+	return bmeq_atomic_commit(tmp, path);
 }
 
 /* Stores float v as datatype dt with the given scaling, rounding and clamping
