@@ -15,8 +15,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 jobs=${BMEQ_JOBS:-2}
 
-# Only the C compiler matters (the fuzz targets compile their sources themselves); C++ stays
-# g++ because ITK 5.2's headers refuse Debian's clang, and the ITK bridge is not built here.
+# Only the C compiler matters: the fuzz targets link the layers below the ITK bridge (formats,
+# settings; see src/CMakeLists.txt), built here by clang and instrumented for coverage. C++
+# stays g++ because ITK 5.2's headers refuse Debian's clang, and the ITK bridge is not built here.
 CC=clang CXX=g++ cmake -S "$root" -B "$build" -DBMEQ_FUZZ=ON -DBMEQ_BUILD_BENCH=OFF \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 for t in "${targets[@]}"; do

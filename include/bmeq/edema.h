@@ -66,8 +66,12 @@ typedef struct bmeq_edema_side_geom {
 	int found;                  /* 1: the head was found on this side */
 	double centre[3];           /* head centre, RAS mm */
 	double radius;              /* fitted head radius, mm (0: unknown) */
-	char reason[128];           /* why not found; when found "" or a remark for
-				       the message column (e.g. low-confidence review) */
+	char reason[160];           /* why not found; when found "" or a remark for
+				       the message column (e.g. a partial head measured
+				       on request) */
+	char status[16];            /* when not found, the region's status word:
+				       "not_in_view", "partial" or "uncertain" ("":
+				       "not_found") */
 } bmeq_edema_side_geom;
 
 /* Per side (or user region) result. Volumes in mL. */
@@ -75,7 +79,9 @@ typedef struct bmeq_edema_region {
 	bmeq_side side;             /* right, left, or BMEQ_SIDE_NONE for a user
 				       region of its own label (see label) */
 	uint16_t label;             /* that user region's ROI label; 0 for a side */
-	char status[16];            /* "ok", "not_found" or "error" */
+	char status[16];            /* "ok", "not_found" (a user region without voxels),
+				       "not_in_view", "partial", "uncertain" (the femoral
+				       head's status, bmeq_head_status) or "error" */
 	char message[256];
 	double region_ml, edema_ml, edema_fraction;
 	double edema_ml_low, edema_ml_high; /* edema_ml over the rule's band (params.band) */

@@ -14,11 +14,17 @@
  *      voxels (edge search along rays, robust least-squares sphere fit);
  *   5. find the neck axis (the direction in which the bone continues out of
  *      the sphere, inferolaterally) and label head and neck on the scan grid.
- * A sphere counts as a femoral head only when it is placed like one: its
- * measured neck leaves it inferiorly, and a lone head (no partner) has no
- * mirror twin across the body's midline (the plane of best left-right
- * symmetry of the scan) closer than sep_min_mm. So a scan without a hip (a
- * brain, an abdomen) reports no head on either side.
+ * A sphere counts as a femoral head only when it is placed like one: it sits
+ * in an acetabulum (a cup concentric with it), its measured neck leaves it
+ * inferiorly and laterally, a pair of heads straddles the body's midline
+ * (the plane of best left-right symmetry of the scan) symmetrically, and a
+ * lone head (no partner) has no mirror twin across that midline closer than
+ * sep_min_mm. So a scan without a hip (a brain, an abdomen, a field of view
+ * above the hips) reports no head on either side. Each side then gets a
+ * status (bmeq_head_status): a head wholly in view with good edge support
+ * is found; one cut by the edge of the field of view is partial; one with
+ * weak edge support is uncertain. Only found heads are labelled, unless
+ * params.accept_doubtful asks for the others too.
  *
  * Labels: 1 right head, 2 left head, 3 right neck, 4 left neck (the
  * patient's sides from the affine: in RAS+ the patient's right is +x).
@@ -43,6 +49,18 @@
 extern "C" {
 #endif
 
+/* What the segmentation says of one side (bmeq_femhead_side.status). */
+typedef enum bmeq_head_status {
+	BMEQ_HEAD_NOT_IN_VIEW = 0, /* no femoral head in view on this side */
+	BMEQ_HEAD_FOUND,           /* a femoral head, wholly in view, every test passed */
+	BMEQ_HEAD_PARTIAL,         /* a head cut by the edge of the field of view or slab,
+				    * or whose acetabulum is out of view */
+	BMEQ_HEAD_UNCERTAIN        /* placed like a hip, but with weak edge support */
+} bmeq_head_status;
+
+/* "not_in_view", "found", "partial", "uncertain". */
+const char *bmeq_head_status_name(bmeq_head_status s);
+
 /* Side indices of bmeq_femhead_result.side and the labels written by
  * bmeq_femhead_segment: the sides and labels of bmeq/hip.h, under the names
  * the segmentation's code uses. */
@@ -62,16 +80,23 @@ typedef struct bmeq_femhead_params {
 	double sep_max_mm;       /* (default 120 .. 260) */
 	double min_confidence;   /* heads of a pair below this are not reported, a
 				  * lone head below this + 0.1 (default 0.45) */
-	double qc_confidence;    /* found heads below this get qc = 0 (0.6) */
+	double qc_confidence;    /* heads below this are uncertain (0.6) */
+	double min_cup;          /* acetabular congruence below this: not a head (0.45) */
+	double min_in_view;      /* fraction of the head in view below this: partial (0.95) */
 	int label_necks;         /* 1 (default): label the necks too */
+	int accept_doubtful;     /* 1: partial and uncertain heads are labelled and
+				  * reported found too (status kept); 0 (default) */
 } bmeq_femhead_params;
 
 /* Fills the defaults above. */
 void bmeq_femhead_params_init(bmeq_femhead_params *p);
 
 typedef struct bmeq_femhead_side {
-	int found;               /* 1 when a head was found on this side */
-	char reason[128];        /* "" when found, else why not (one line) */
+	int found;               /* 1 when the side's head is labelled and to be
+				  * measured: status found (or partial/uncertain
+				  * with params.accept_doubtful) */
+	bmeq_head_status status;
+	char reason[160];        /* "" when found, else why not (one line) */
 	double centre[3];        /* head centre, RAS mm */
 	double radius_mm;        /* fitted sphere radius */
 	double head_ml;          /* labelled volumes on the scan grid, mL */
@@ -84,11 +109,32 @@ typedef struct bmeq_femhead_side {
 				  * plane, and across it */
 	double confidence;       /* 0..1: edge support of the fitted sphere */
 	double fit_rms_mm;       /* RMS distance of the inlier edges to the sphere */
-	int qc;                  /* 1: trustworthy; 0: review (low confidence) */
+	double in_view;          /* fraction of the head's volume in the field of view */
+	double cup;              /* acetabular congruence (bmeq_fh_cup_score; NAN: the
+				  * roof is out of view) */
+	int qc;                  /* 1: status found; 0: review */
 } bmeq_femhead_side;
+
+/* A candidate head that the segmentation tried against the anatomical tests
+ * (for review: why a side has no head, or which round structures were seen). */
+typedef struct bmeq_femhead_try {
+	int side;                /* tried as BMEQ_FEMHEAD_RIGHT or _LEFT */
+	double centre[3];        /* RAS mm */
+	double radius_mm;
+	double confidence;       /* edge support */
+	double in_view;          /* fraction of it in the field of view */
+	double acetabulum;       /* congruence of a cup around it (NAN: roof out of view) */
+	double neck_opening;     /* fraction of open rays around its neck axis */
+	double neck_axis[3];
+	char verdict[64];        /* "head" or the test it failed */
+} bmeq_femhead_try;
+
+#define BMEQ_FEMHEAD_MAX_TRIES 24
 
 typedef struct bmeq_femhead_result {
 	bmeq_femhead_side side[2];  /* [BMEQ_FEMHEAD_RIGHT], [BMEQ_FEMHEAD_LEFT] */
+	bmeq_femhead_try tries[BMEQ_FEMHEAD_MAX_TRIES]; /* in the order tried */
+	size_t ntries;
 	double seconds;             /* wall time of the segmentation */
 } bmeq_femhead_result;
 

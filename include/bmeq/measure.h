@@ -27,6 +27,8 @@ typedef struct bmeq_measure_opts {
 	long volume;                /* volume of a 4D file, -1 (default): must be 3D */
 	double max_scan_mb;         /* refuse scans whose float32 volume is larger (default
 				       1024 MB; the pipeline holds a few copies of it) */
+	int measure_doubtful;       /* 1: measure partial and uncertain femoral heads too
+				       (bmeq_femhead_params.accept_doubtful); 0 (default) */
 } bmeq_measure_opts;
 
 /* Defaults: see bmeq_edema_params_init and bmeq_n4_params_default;

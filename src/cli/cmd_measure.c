@@ -18,7 +18,7 @@ static const char measure_help[] =
 	"                    [--config FILE]\n"
 	"                    [--connectivity 6|18|26]\n"
 	"                    [--min-lesion-voxels N] [--min-lesion-ml V] [--no-bias-correction]\n"
-	"                    [--volume N] [--max-scan-mb MB]\n"
+	"                    [--measure-doubtful] [--volume N] [--max-scan-mb MB]\n"
 	"\n"
 	"Measures bone marrow edema in both femoral heads and necks of one STIR scan.\n"
 	"Writes DIR/<stem>_roi.nii.gz (1 right head, 2 left head, 3 right neck, 4 left neck),\n"

@@ -20,18 +20,26 @@ static const char segment_help[] =
 	"(uint8: 1 right head, 2 left head, 3 right neck, 4 left neck; the patient's sides from\n"
 	"the affine) and DIR/<stem>_segment.csv, also printed to stdout, with one row per side:\n"
 	"side, found, reason, centre_x/y/z (RAS mm), radius_mm, head_ml, neck_ml, neck axis,\n"
-	"confidence (0..1, edge support of the fitted sphere) and qc (1 ok, 0 review).\n"
+	"confidence (0..1, edge support of the fitted sphere), qc (1 ok, 0 review), status\n"
+	"(found, partial, uncertain or not_in_view), in_view (fraction of the head in the\n"
+	"field of view) and acetabulum (0..1, congruence of the cup around the head).\n"
+	"Without --roi, DIR/<stem>_candidates.csv lists every round structure tried as a head\n"
+	"with the anatomical tests' values and its verdict (\"head\" or the test it failed).\n"
 	"\n"
 	"  -o, --output DIR  output folder (created when missing; --out is the same)\n"
 	"  --roi MASK     use this label map (on the scan's grid) instead of the automatic\n"
 	"                 segmentation; labels 1-4 as above, any other label is its own region\n"
 	"                 reported with side label-N\n"
 	"  --no-necks     label the heads only\n"
+	"  --measure-doubtful  label partial and uncertain heads too (found=1, status kept)\n"
 	"  --volume N     read volume N (0-based) of a 4D file\n"
 	"  --max-scan-mb MB  refuse scans over MB as float32 (default 1024)\n"
 	"  -h, --help     this help\n"
 	"\n"
-	"A side whose head is not in view is reported with found=0 and a reason (exit 0).\n"
+	"Only heads with status found are labelled (found=1). A head cut by the edge of the\n"
+	"field of view (partial), a candidate with weak edge support (uncertain) and a side\n"
+	"with no femoral head in view (not_in_view) get found=0 and a reason (exit 0); the\n"
+	"geometry of partial and uncertain candidates is still reported for review.\n"
 	"Exit status: 0 ok, 2 usage, 3 unreadable input or mask on another grid, 4 output not\n"
 	"writable, 5 processing failure.\n";
 
@@ -60,7 +68,8 @@ static void csv_num(FILE *f, double v, int found)
 }
 
 static const char csv_header[] = "side,found,reason,centre_x,centre_y,centre_z,radius_mm,head_ml,"
-				 "neck_ml,neck_axis_x,neck_axis_y,neck_axis_z,confidence,qc\n";
+				 "neck_ml,neck_axis_x,neck_axis_y,neck_axis_z,confidence,qc,status,"
+				 "in_view,acetabulum\n";
 
 static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_region *reg,
 		       size_t nreg)
@@ -69,20 +78,25 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 	for (int k = 0; k < BMEQ_NSIDES; k++) {
 		const bmeq_femhead_side *s = &r->side[k];
 		int fd = s->found;
+		/* A partial or uncertain candidate's place is reported for review. */
+		int placed = s->status != BMEQ_HEAD_NOT_IN_VIEW;
 
 		fprintf(f, "%s,%d,", bmeq_side_name((bmeq_side)k), fd);
 		csv_field(f, s->reason);
-		csv_num(f, s->centre[0], fd);
-		csv_num(f, s->centre[1], fd);
-		csv_num(f, s->centre[2], fd);
-		csv_num(f, s->radius_mm, fd);
+		csv_num(f, s->centre[0], placed);
+		csv_num(f, s->centre[1], placed);
+		csv_num(f, s->centre[2], placed);
+		csv_num(f, s->radius_mm, placed);
 		csv_num(f, s->head_ml, fd);
 		csv_num(f, s->neck_ml, 1);
-		csv_num(f, s->neck_axis[0], fd && !reg);
-		csv_num(f, s->neck_axis[1], fd && !reg);
-		csv_num(f, s->neck_axis[2], fd && !reg);
-		csv_num(f, s->confidence, fd);
-		fprintf(f, ",%d\n", fd ? s->qc : 0);
+		csv_num(f, s->neck_axis[0], placed && !reg);
+		csv_num(f, s->neck_axis[1], placed && !reg);
+		csv_num(f, s->neck_axis[2], placed && !reg);
+		csv_num(f, s->confidence, placed);
+		fprintf(f, ",%d,%s", fd ? s->qc : 0, bmeq_head_status_name(s->status));
+		csv_num(f, s->in_view, placed && !reg);
+		csv_num(f, s->cup, placed && !reg);
+		fputc('\n', f);
 	}
 	/* User labels other than 1-4: their own rows, centroid as the centre. */
 	for (size_t i = 0; i < nreg; i++) {
@@ -92,7 +106,34 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 		csv_num(f, reg[i].centroid[0], 1);
 		csv_num(f, reg[i].centroid[1], 1);
 		csv_num(f, reg[i].centroid[2], 1);
-		fprintf(f, ",,%.3f,,,,,,1\n", reg[i].ml);
+		fprintf(f, ",,%.3f,,,,,,1,found,,\n", reg[i].ml);
+	}
+}
+
+static void write_tries(FILE *f, const bmeq_femhead_result *r)
+{
+	fputs("tried_as,centre_x,centre_y,centre_z,radius_mm,confidence,in_view,acetabulum,"
+	      "neck_opening,neck_axis_x,neck_axis_y,neck_axis_z,verdict\n",
+	      f);
+	for (size_t i = 0; i < r->ntries; i++) {
+		const bmeq_femhead_try *t = &r->tries[i];
+		int fitted = isfinite(t->neck_opening);
+
+		fputs(t->side == BMEQ_FEMHEAD_RIGHT ? "right" : "left", f);
+		csv_num(f, t->centre[0], 1);
+		csv_num(f, t->centre[1], 1);
+		csv_num(f, t->centre[2], 1);
+		csv_num(f, t->radius_mm, 1);
+		csv_num(f, t->confidence, 1);
+		csv_num(f, t->in_view, 1);
+		csv_num(f, t->acetabulum, 1);
+		csv_num(f, t->neck_opening, 1);
+		csv_num(f, t->neck_axis[0], fitted);
+		csv_num(f, t->neck_axis[1], fitted);
+		csv_num(f, t->neck_axis[2], fitted);
+		fputc(',', f);
+		csv_field(f, t->verdict);
+		fputc('\n', f);
 	}
 }
 
@@ -145,6 +186,8 @@ int bmeq_cmd_segment(int argc, char **argv)
 			}
 		} else if (!opts_done && strcmp(a, "--no-necks") == 0) {
 			fp.label_necks = 0;
+		} else if (!opts_done && strcmp(a, "--measure-doubtful") == 0) {
+			fp.accept_doubtful = 1;
 		} else if (!opts_done && a[0] == '-' && a[1]) {
 			bmeq_cli_error(cmd, a, "unknown option (see bmeq segment --help)");
 			return BMEQ_EXIT_USAGE;
@@ -242,6 +285,30 @@ int bmeq_cmd_segment(int argc, char **argv)
 	if ((st = bmeq_write_file_atomic(path, text, len)) != BMEQ_OK) {
 		rc = bmeq_cli_status(cmd, path, st);
 		goto done;
+	}
+	if (!roi_path) {
+		/* Every candidate tried, through the same atomic write. */
+		char *ctext = NULL;
+		size_t clen = 0;
+
+		snprintf(path, sizeof(path), "%s/%s_candidates.csv", outdir, stem);
+		f = open_memstream(&ctext, &clen);
+		if (!f) {
+			rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
+			goto done;
+		}
+		write_tries(f, &res);
+		if (fclose(f) != 0 || !ctext) {
+			free(ctext);
+			rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
+			goto done;
+		}
+		st = bmeq_write_file_atomic(path, ctext, clen);
+		free(ctext);
+		if (st != BMEQ_OK) {
+			rc = bmeq_cli_status(cmd, path, st);
+			goto done;
+		}
 	}
 	fwrite(text, 1, len, stdout);
 done:

@@ -615,7 +615,8 @@ regions_done:
 			edema_vox ? reg->edema_to_reference_ratio / (double)edema_vox / r->reference_intensity
 				  : NAN;
 		if (k < 2 && geom && !geom[k].found) {
-			strcpy(reg->status, "not_found");
+			snprintf(reg->status, sizeof(reg->status), "%s",
+				 geom[k].status[0] ? geom[k].status : "not_found");
 			snprintf(reg->message, sizeof(reg->message), "%s",
 				 geom[k].reason[0] ? geom[k].reason : "femoral head not found");
 		} else if (reg->region_ml <= 0.0) {

@@ -80,7 +80,8 @@ void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 				continue;
 			if (strcmp(g->status, "ok") == 0)
 				tp->side_status[s] = BMEQ_SIDE_OK;
-			else if (strcmp(g->status, "not_found") == 0)
+			else if (strcmp(g->status, "not_found") == 0 || strcmp(g->status, "not_in_view") == 0 ||
+				 strcmp(g->status, "partial") == 0 || strcmp(g->status, "uncertain") == 0)
 				tp->side_status[s] = BMEQ_SIDE_NOT_FOUND;
 			int ok = tp->side_status[s] == BMEQ_SIDE_OK;
 			tp->edema_ml[s] = ok ? g->edema_ml : NAN;

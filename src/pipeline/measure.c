@@ -90,16 +90,19 @@ static bmeq_status bias_correct(bmeq_scan_result *r, const bmeq_measure_opts *o)
 	return BMEQ_OK;
 }
 
-static bmeq_status segment(bmeq_scan_result *r)
+static bmeq_status segment(bmeq_scan_result *r, const bmeq_measure_opts *o)
 {
 	size_t n = bmeq_grid_nvox(&r->image->grid);
+	bmeq_femhead_params fp;
 	bmeq_femhead_result fr;
 	uint8_t *lab = malloc(n);
 	bmeq_status st;
 
 	if (!lab)
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-	st = bmeq_femhead_segment(r->image, NULL, lab, &fr);
+	bmeq_femhead_params_init(&fp);
+	fp.accept_doubtful = o->measure_doubtful;
+	st = bmeq_femhead_segment(r->image, &fp, lab, &fr);
 	if (st != BMEQ_OK) {
 		free(lab);
 		return bmeq_fail(st, "segmentation: %s", bmeq_last_error());
@@ -113,19 +116,22 @@ static bmeq_status segment(bmeq_scan_result *r)
 		r->geom[s].radius = fs->radius_mm;
 		memcpy(r->geom[s].centre, fs->centre, sizeof(r->geom[s].centre));
 		snprintf(r->geom[s].reason, sizeof(r->geom[s].reason), "%s", fs->reason);
-		/* A head the segmentation itself doubts is measured, but its rows
-		 * say so: the number must not pass unread into a trial table. */
-		if (fs->found && !fs->qc)
+		snprintf(r->geom[s].status, sizeof(r->geom[s].status), "%s",
+			 bmeq_head_status_name(fs->status));
+		/* A doubtful head measured on request keeps its doubt in the
+		 * rows' message: the number must not pass unread into a trial
+		 * table. */
+		if (fs->found && fs->status != BMEQ_HEAD_FOUND)
 			snprintf(r->geom[s].reason, sizeof(r->geom[s].reason),
-				 "review: femoral head found with low confidence %.2f", fs->confidence);
+				 "review: measured on request: %s", fs->reason);
 	}
-	/* One side missing is a one-sided scan; both missing means the scan shows
-	 * no hip that bmeq can find (another body part, a cropped or empty
-	 * field of view), which is a failed scan, not two empty measurements. */
-	if (!fr.side[0].found && !fr.side[1].found)
+	/* One side missing is a one-sided scan; no hip in view at all is a
+	 * failed scan, not two empty measurements. */
+	if (fr.side[0].status == BMEQ_HEAD_NOT_IN_VIEW && fr.side[1].status == BMEQ_HEAD_NOT_IN_VIEW)
 		return bmeq_fail(BMEQ_E_PROCESS,
-				 "no femoral head found in the scan (not a hip field of view?); "
-				 "--roi gives the regions by hand");
+				 "no femoral head in view: the field of view lies above or below the "
+				 "hips, or the scan shows another anatomy or series; --roi gives the "
+				 "regions by hand");
 	return BMEQ_OK;
 }
 
@@ -207,7 +213,7 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	r->seconds[1] = t0 - t1;
 
 	if (!roi_path) {
-		if ((st = segment(r)) != BMEQ_OK)
+		if ((st = segment(r, opts)) != BMEQ_OK)
 			goto fail;
 	} else {
 		for (int s = 0; s < 2; s++)

@@ -25,6 +25,10 @@
  * costs a neck fit (a few ms), and real hips pass at the first. */
 #define FH_MAX_PAIRS 4
 #define FH_MAX_LONE 4
+/* How far the midpoint of a pair of heads may lie from the body's midline. */
+#define FH_PAIR_MIDLINE_MM 20.0
+/* Least fraction of open rays around the neck axis (bmeq_fh_neck_opening). */
+#define FH_MIN_NECK_OPENING 0.35
 
 void bmeq_femhead_params_init(bmeq_femhead_params *p)
 {
@@ -35,7 +39,21 @@ void bmeq_femhead_params_init(bmeq_femhead_params *p)
 	p->sep_max_mm = 260.0;
 	p->min_confidence = 0.45;
 	p->qc_confidence = 0.6;
+	p->min_cup = 0.45;
+	p->min_in_view = 0.95;
 	p->label_necks = 1;
+	p->accept_doubtful = 0;
+}
+
+const char *bmeq_head_status_name(bmeq_head_status s)
+{
+	switch (s) {
+	case BMEQ_HEAD_FOUND: return "found";
+	case BMEQ_HEAD_PARTIAL: return "partial";
+	case BMEQ_HEAD_UNCERTAIN: return "uncertain";
+	case BMEQ_HEAD_NOT_IN_VIEW: break;
+	}
+	return "not_in_view";
 }
 
 static void side_found(bmeq_femhead_side *sd, const bmeq_fh_cand *c, const bmeq_femhead_params *p)
@@ -50,18 +68,97 @@ static void side_found(bmeq_femhead_side *sd, const bmeq_fh_cand *c, const bmeq_
 }
 
 /* Neck of candidate c as the head of side k: the axis, the measured neck and
- * the side's public numbers. Returns 1 when the neck leaves the head as a
- * femoral neck does (bmeq_fh_neck_descends), else 0 (sd then holds the try). */
+ * the side's public numbers, then the anatomical tests of a femoral head
+ * (anatomy.c, plausible.c). Returns 1 when c passes them: a neck that leaves
+ * the head inferiorly and laterally, and an acetabulum around it when its
+ * roof is in view; else 0, with why (sd then holds the try). */
 static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, const bmeq_fh_cand *c,
-		    int k, bmeq_femhead_side *sd, bmeq_fh_neck *nk)
+		    int k, bmeq_femhead_side *sd, bmeq_fh_neck *nk, const char **why,
+		    bmeq_femhead_result *res)
 {
+	int lat = k == BMEQ_FEMHEAD_RIGHT ? 1 : -1;
+	bmeq_femhead_try *t = res->ntries < BMEQ_FEMHEAD_MAX_TRIES ? &res->tries[res->ntries++] : NULL;
+
 	memset(sd, 0, sizeof(*sd));
-	bmeq_fh_neck_axis(s, c, k == BMEQ_FEMHEAD_RIGHT ? 1 : -1, sd);
+	bmeq_fh_neck_axis(s, c, lat, sd);
 	side_found(sd, c, p);
 	/* The neck follows the bone: axis and section measured on the image
 	 * (neckfit.c), not a model of fixed proportions. */
 	bmeq_fh_neck_fit(s, c, sd, nk);
-	return bmeq_fh_neck_descends(sd->neck_axis);
+	sd->in_view = bmeq_fh_in_view(s, c->c, c->r);
+	sd->cup = bmeq_fh_cup_score(s, c);
+	double opening = bmeq_fh_neck_opening(c, sd->neck_axis);
+
+	*why = NULL;
+	if (!bmeq_fh_neck_descends(sd->neck_axis))
+		*why = "no neck leaving it inferiorly";
+	/* A neck of radius 0.5-0.75 R leaves the sphere through a cone of
+	 * 30-49 degrees: within 30 degrees of the axis nearly every ray is
+	 * open (0.65-1 on the phantom and the real hips; a closed ball, whose
+	 * axis is only the default guess, 0.06). */
+	else if (opening < FH_MIN_NECK_OPENING)
+		*why = "no neck leaving it (its edge is closed all round)";
+	else if (!bmeq_fh_neck_version_ok(sd->neck_axis, lat))
+		*why = "no neck leaving it laterally";
+	else if (isfinite(sd->cup) && sd->cup < p->min_cup)
+		*why = "no acetabulum around it";
+	if (t) {
+		t->side = k;
+		memcpy(t->centre, c->c, sizeof(t->centre));
+		t->radius_mm = c->r;
+		t->confidence = c->conf;
+		t->in_view = sd->in_view;
+		t->acetabulum = sd->cup;
+		t->neck_opening = opening;
+		memcpy(t->neck_axis, sd->neck_axis, sizeof(t->neck_axis));
+		snprintf(t->verdict, sizeof(t->verdict), "%s", *why ? *why : "head");
+	}
+	return *why == NULL;
+}
+
+/* Records a candidate rejected before its neck was fitted. */
+static void log_try(bmeq_femhead_result *res, const bmeq_fh_cand *c, int k, const char *why)
+{
+	if (res->ntries >= BMEQ_FEMHEAD_MAX_TRIES)
+		return;
+	bmeq_femhead_try *t = &res->tries[res->ntries++];
+	memset(t, 0, sizeof(*t));
+	t->side = k;
+	memcpy(t->centre, c->c, sizeof(t->centre));
+	t->radius_mm = c->r;
+	t->confidence = c->conf;
+	t->in_view = t->acetabulum = t->neck_opening = NAN;
+	snprintf(t->verdict, sizeof(t->verdict), "%s", why);
+}
+
+/* The side's status from the tests that do not reject a head outright: all
+ * of it and its acetabulum in view, and the edge support. */
+static void side_status(const bmeq_femhead_params *p, bmeq_femhead_side *sd)
+{
+	if (sd->in_view < p->min_in_view) {
+		sd->status = BMEQ_HEAD_PARTIAL;
+		snprintf(sd->reason, sizeof(sd->reason),
+			 "femoral head cut by the edge of the field of view (%.0f%% of it in view)",
+			 100.0 * sd->in_view);
+	} else if (!isfinite(sd->cup)) {
+		sd->status = BMEQ_HEAD_PARTIAL;
+		snprintf(sd->reason, sizeof(sd->reason),
+			 "femoral head at the edge of the field of view, its acetabulum out of view");
+	} else if (sd->confidence < p->qc_confidence) {
+		sd->status = BMEQ_HEAD_UNCERTAIN;
+		snprintf(sd->reason, sizeof(sd->reason),
+			 "uncertain femoral head: weak edge support (confidence %.2f < %.2f)",
+			 sd->confidence, p->qc_confidence);
+	} else {
+		sd->status = BMEQ_HEAD_FOUND;
+		sd->reason[0] = 0;
+	}
+	sd->qc = sd->status == BMEQ_HEAD_FOUND;
+	sd->found = sd->qc || p->accept_doubtful;
+	if (!sd->found) {
+		size_t len = strlen(sd->reason);
+		snprintf(sd->reason + len, sizeof(sd->reason) - len, "; edema not measured");
+	}
 }
 
 /* Pair score: both heads' edge support plus a little of their votes, less
@@ -100,9 +197,11 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 		return bmeq_fail(BMEQ_E_ARG, "bmeq_femhead_segment: invalid parameters");
 	memset(res, 0, sizeof(*res));
 	memset(labels_out, 0, bmeq_grid_nvox(&scan->grid));
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
+		res->side[k].cup = NAN;
 		snprintf(res->side[k].reason, sizeof(res->side[k].reason),
-			 "no femoral head found on this side");
+			 "no femoral head in view on this side");
+	}
 
 	if ((st = bmeq_fh_sampler_init(&s, scan)) != BMEQ_OK)
 		return st;
@@ -153,6 +252,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	const bmeq_fh_cand *hc[2] = {NULL, NULL};
 	bmeq_fh_neck nk[2];
 	int rejected = 0;
+	const char *why = NULL;
 	for (int attempt = 0; attempt < FH_MAX_PAIRS && !hc[0]; attempt++) {
 		/* The best pair not yet tried (the first of equals). */
 		int q = -1;
@@ -167,8 +267,18 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 		const bmeq_fh_cand *r = rightfirst ? &cand[pi[q]] : &cand[pj[q]];
 		const bmeq_fh_cand *l = rightfirst ? &cand[pj[q]] : &cand[pi[q]];
 
-		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, &res->side[0], &nk[0]) &&
-		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, &res->side[1], &nk[1])) {
+		/* The two hips straddle the body's midline symmetrically
+		 * (3-4 mm off on the real pelves, the midline's own error). */
+		if (isfinite(midline_x) &&
+		    fabs(0.5 * (r->c[0] + l->c[0]) - midline_x) > FH_PAIR_MIDLINE_MM) {
+			rejected = 1;
+			why = "not placed symmetrically about the body's midline";
+			log_try(res, r, BMEQ_FEMHEAD_RIGHT, why);
+			log_try(res, l, BMEQ_FEMHEAD_LEFT, why);
+			continue;
+		}
+		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, &res->side[0], &nk[0], &why, res) &&
+		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, &res->side[1], &nk[1], &why, res)) {
 			hc[0] = r;
 			hc[1] = l;
 		} else {
@@ -195,6 +305,8 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 			if (bmeq_fh_lone_has_near_twin(&p, mid, cand, nc, (size_t)b) ||
 			    !bmeq_fh_lone_position_ok(&p, mid, midline_corr, cand[b].c)) {
 				rejected = 1;
+				why = "too near the body's midline";
+				log_try(res, &cand[b], cand[b].c[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT, why);
 				continue;
 			}
 			bmeq_femhead_side tmp;
@@ -206,7 +318,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 				k = tmp.neck_axis[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
 			else
 				k = cand[b].c[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
-			if (!fit_side(&s, &p, &cand[b], k, &res->side[k], &nk[k])) {
+			if (!fit_side(&s, &p, &cand[b], k, &res->side[k], &nk[k], &why, res)) {
 				rejected = 1;
 				continue;
 			}
@@ -215,25 +327,32 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	}
 	for (int k = 0; k < 2; k++) {
 		if (hc[k]) {
-			bmeq_fh_label(&scan->grid, &res->side[k], &nk[k],
-				      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_HEAD
-							      : BMEQ_FEMHEAD_LABEL_LEFT_HEAD,
-				      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_NECK
-							      : BMEQ_FEMHEAD_LABEL_LEFT_NECK,
-				      p.label_necks, labels_out);
+			side_status(&p, &res->side[k]);
+			if (res->side[k].found)
+				bmeq_fh_label(&scan->grid, &res->side[k], &nk[k],
+					      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_HEAD
+								      : BMEQ_FEMHEAD_LABEL_LEFT_HEAD,
+					      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_NECK
+								      : BMEQ_FEMHEAD_LABEL_LEFT_NECK,
+					      p.label_necks, labels_out);
 		} else {
-			/* A side not found must not leak the numbers of a rejected
-			 * try, and the reason says why. */
+			/* A side not in view must not leak the numbers of a
+			 * rejected try, and the reason says why. */
 			memset(&res->side[k], 0, sizeof(res->side[k]));
+			res->side[k].status = BMEQ_HEAD_NOT_IN_VIEW;
+			res->side[k].cup = NAN;
 			if (hc[1 - k])
 				snprintf(res->side[k].reason, sizeof(res->side[k].reason),
-					 "no femoral head found on this side (only the %s head is in view)",
+					 "no femoral head in view on this side (only the %s hip is)",
 					 k == BMEQ_FEMHEAD_RIGHT ? "left" : "right");
+			else if (rejected)
+				snprintf(res->side[k].reason, sizeof(res->side[k].reason),
+					 "no femoral head in view on this side (round structures seen, "
+					 "none a hip: %s)",
+					 why ? why : "not placed like a hip");
 			else
-				snprintf(res->side[k].reason, sizeof(res->side[k].reason), "%s",
-					 rejected ? "no femoral head found on this side (round "
-						    "structures seen, none placed like a hip with a neck)"
-						  : "no femoral head found on this side");
+				snprintf(res->side[k].reason, sizeof(res->side[k].reason),
+					 "no femoral head in view on this side");
 		}
 	}
 	res->seconds = bmeq_clock_seconds() - t0;

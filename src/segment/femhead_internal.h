@@ -119,6 +119,25 @@ int bmeq_fh_lone_position_ok(const bmeq_femhead_params *p, double midline_x, dou
  * (at least 15 degrees below the horizontal). */
 int bmeq_fh_neck_descends(const double axis[3]);
 
+/* Fraction of the volume of the sphere (c, r) inside the scan's field of
+ * view. anatomy.c. */
+double bmeq_fh_in_view(const bmeq_fh_sampler *s, const double c[3], double r);
+
+/* Acetabular congruence of head c: the mean correlation of the intensity
+ * profiles just outside the head under the roof of the cup with their mean
+ * (about 0.6-1 in a hip joint, below 0.35 around bowel, bone or muscle
+ * that merely look round); NAN when the roof is not in view. anatomy.c. */
+double bmeq_fh_cup_score(const bmeq_fh_sampler *s, const bmeq_fh_cand *c);
+
+/* 1 when a neck axis (head to shaft) of a head on the side whose lateral is
+ * lateral_sign * +x turns from lateral no further than femoral version and
+ * the leg's rotation allow. anatomy.c. */
+int bmeq_fh_neck_version_ok(const double axis[3], int lateral_sign);
+
+/* Fraction of head c's surface rays within 30 degrees of the neck axis
+ * without an edge (1: the bone opens into a neck there). anatomy.c. */
+double bmeq_fh_neck_opening(const bmeq_fh_cand *c, const double axis[3]);
+
 /* Unit directions spread evenly over the sphere (Fibonacci lattice). */
 void bmeq_fh_directions(double (*dir)[3], size_t n);
 

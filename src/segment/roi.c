@@ -78,6 +78,9 @@ bmeq_status bmeq_femhead_roi_from_labels(const bmeq_grid *g, const uint16_t *lab
 
 			if (l <= 2) {
 				sd->found = 1;
+				sd->status = BMEQ_HEAD_FOUND;
+				sd->in_view = 1;
+				sd->cup = NAN;
 				sd->reason[0] = 0;
 				memcpy(sd->centre, rg->centroid, sizeof(sd->centre));
 				/* Radius of the sphere of the labelled volume: a

@@ -54,6 +54,7 @@ struct bmeq_setting {
 				      the init functions) */
 	bmeq_setting_effect effect;
 	unsigned how;
+	const char *yes_flag;      /* K_YESNO: a flag alone that sets "yes" */
 };
 
 static const choice connectivity_words[] = {{"6", 6}, {"18", 18}, {"26", 26}, {NULL, 0}};
@@ -76,77 +77,81 @@ static const bmeq_setting table[] = {
 	{"threshold.rule", K_RULE, M(edema.rule), 0, 0, 0, NULL, NULL, NULL,
 	 "median*K, mean+Ksd, q3+Kiqr or median+Krsd", "",
 	 "edema = (smoothed) intensity above this rule over the normal-marrow reference",
-	 "--rule", NULL, "RULE", NULL, "rule", "median*1.6", NULL, SCAN, C},
+	 "--rule", NULL, "RULE", NULL, "rule", "median*1.6", NULL, SCAN, C, NULL},
 	{"lesion.connectivity", K_CHOICE, M(edema.connectivity), 0, 0, 0, NULL, connectivity_words,
 	 NULL, "6, 18 or 26", "", "voxel neighbourhood that joins edema into one 3D lesion",
-	 "--connectivity", NULL, "C", NULL, "connectivity", "6", NULL, SCAN, C},
+	 "--connectivity", NULL, "C", NULL, "connectivity", "6", NULL, SCAN, C, NULL},
 	{"lesion.min_voxels", K_COUNT, M(edema.min_lesion_voxels), 1, 2147483648.0, 0, NULL, NULL,
 	 "an integer >= 1", ">= 1", "voxels", "lesions with fewer voxels are dropped",
-	 "--min-lesion-voxels", NULL, "N", NULL, "min_lesion_voxels", "20", NULL, SCAN, C},
+	 "--min-lesion-voxels", NULL, "N", NULL, "min_lesion_voxels", "20", NULL, SCAN, C, NULL},
 	{"lesion.min_ml", K_REAL, M(edema.min_lesion_ml), 0, HUGE_VAL, 0, NULL, NULL,
 	 "a volume in mL >= 0", ">= 0", "mL", "lesions smaller than this are dropped",
-	 "--min-lesion-ml", NULL, "V", NULL, "min_lesion_ml", "0.05", NULL, SCAN, C},
+	 "--min-lesion-ml", NULL, "V", NULL, "min_lesion_ml", "0.05", NULL, SCAN, C, NULL},
 	{"reference.reject_k", K_REAL, M(edema.reference_reject_k), 0, HUGE_VAL, 0, NULL, NULL,
 	 "a number >= 0", ">= 0", "robust SD",
 	 "with --reference and reference.level = mask: the mask's bright tail beyond K robust SD is dropped",
-	 NULL, NULL, NULL, NULL, "reference_reject_k", "2.5", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "reference_reject_k", "2.5", NULL, SCAN, C, NULL},
 	{"reference.min_voxels", K_COUNT, M(edema.min_reference_voxels), 1, 2147483648.0, 0, NULL,
 	 NULL, "an integer >= 1", ">= 1", "voxels",
 	 "a scan with fewer normal-marrow reference voxels is an error row",
-	 NULL, NULL, NULL, NULL, "reference_min_voxels", "100", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "reference_min_voxels", "100", NULL, SCAN, C, NULL},
 	{"threshold.rim_mm", K_REAL, M(edema.rim_mm), 0, 50, 0, NULL, NULL, "a depth in mm, 0 to 50",
 	 "0 to 50", "mm", "rim guard: edema this close to a region's edge counts only when joined to deeper edema (0: off)",
-	 NULL, NULL, NULL, NULL, "rim_mm", "1.5", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "rim_mm", "1.5", NULL, SCAN, C, NULL},
 	{"threshold.halfmax", K_YESNO, M(edema.halfmax), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
 	 "each lesion's edge at half its own contrast over the reference",
-	 NULL, NULL, NULL, NULL, "halfmax", "no", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "halfmax", "no", NULL, SCAN, C, NULL},
 	{"threshold.halfmax_floor", K_REAL, M(edema.halfmax_floor), 0, HUGE_VAL, 0, zero_or_ratio,
 	 NULL, "0 (halfway to the rule's threshold) or a ratio >= 1", "0, or >= 1", "x reference",
 	 "lesion edges never below this; 0: never below halfway to the rule's threshold",
-	 NULL, NULL, NULL, NULL, "halfmax", "1.2", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "halfmax", "1.2", NULL, SCAN, C, NULL},
 	{"threshold.band", K_REAL, M(edema.band), 0, 1, HI_OPEN, NULL, NULL, "a fraction, 0 <= band < 1",
 	 "0 <= band < 1", "fraction",
 	 "edema_ml_low/high: the rule's factor x (1 + band) and x (1 - band)",
-	 NULL, NULL, NULL, NULL, "band", "0.25", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "band", "0.25", NULL, SCAN, C, NULL},
 	{"threshold.edge_band", K_REAL, M(edema.edge_band), 0, 0.5, HI_OPEN, NULL, NULL, "a fraction, 0 <= edge_band < 0.5",
 	 "0 <= edge_band < 0.5", "fraction",
 	 "... and each lesion's edge at 0.5 +- edge_band of its contrast",
-	 NULL, NULL, NULL, NULL, "band", "0.2", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "band", "0.2", NULL, SCAN, C, NULL},
 	{"threshold.smooth_mm", K_REAL, M(edema.smooth_mm), 0, 10, 0, NULL, NULL,
 	 "a Gaussian sigma in mm, 0 to 10", "0 to 10", "mm",
 	 "Gaussian sigma of the image the reference and threshold see (0: voxelwise)",
-	 NULL, NULL, NULL, NULL, "smooth", "1", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "smooth", "1", NULL, SCAN, C, NULL},
 	{"reference.level", K_CHOICE, M(edema.reference_from_region), 0, 0, 0, NULL, level_words,
 	 NULL, "region or mask", "",
 	 "with --reference: the regions' mode nearest the mask's median, or the mask's own median",
-	 NULL, NULL, NULL, NULL, "reflevel", "mask", NULL, SCAN, C},
+	 NULL, NULL, NULL, NULL, "reflevel", "mask", NULL, SCAN, C, NULL},
 	{"bias.correct", K_YESNO, M(bias_correct), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
 	 "N4 bias-field correction before segmentation and threshold",
-	 NULL, NULL, NULL, "--no-bias-correction", "bias_correct", "no", NULL, SCAN, C},
+	 NULL, NULL, NULL, "--no-bias-correction", "bias_correct", "no", NULL, SCAN, C, NULL},
 	{"bias.n4", K_N4, M(n4), 0, 0, 0, NULL, NULL, NULL, "fixed", "",
 	 "the N4 fit: shrink mm/levels/iterations/spline distance mm/convergence/bins",
-	 NULL, NULL, NULL, NULL, "n4", "", NULL, SCAN, BMEQ_SETTING_FIXED},
+	 NULL, NULL, NULL, NULL, "n4", "", NULL, SCAN, BMEQ_SETTING_FIXED, NULL},
 	{"scan.volume", K_LONG, M(volume), 0, 1073741824.0, 0, NULL, NULL, "a volume index >= 0",
 	 ">= 0", "", "which volume of a 4D file is measured (-1: the file must be 3D)",
-	 "--volume", NULL, "N", NULL, "volume", "0", NULL, SCAN, 0},
+	 "--volume", NULL, "N", NULL, "volume", "0", NULL, SCAN, 0, NULL},
 	{"scan.max_mb", K_REAL, M(max_scan_mb), 1, 1048576, 0, NULL, NULL, "a size in MB, 1 to 1048576",
 	 "1 to 1048576", "MB", "scans larger than this as float32 are refused (an error row, not a crash)",
-	 "--max-scan-mb", NULL, "MB", NULL, "max_scan_mb", "512", NULL, SCAN, C},
+	 "--max-scan-mb", NULL, "MB", NULL, "max_scan_mb", "512", NULL, SCAN, C, NULL},
+	{"segment.measure_doubtful", K_YESNO, M(measure_doubtful), 0, 0, 0, NULL, NULL, NULL,
+	 "yes or no", "",
+	 "also measure femoral heads that are partial (cut by the field of view) or uncertain (weak edge support); their rows say so",
+	 NULL, NULL, NULL, NULL, "doubtful", "yes", NULL, SCAN, C, "--measure-doubtful"},
 	{"response.measurable_ml", K_REAL, R(measurable_ml), 0, HUGE_VAL, 0, NULL, NULL,
 	 "a volume >= 0 mL", ">= 0", "mL", "edema below this is not measurable",
-	 NULL, NULL, NULL, NULL, NULL, "0.8", NULL, RESP, C},
+	 NULL, NULL, NULL, NULL, NULL, "0.8", NULL, RESP, C, NULL},
 	{"response.partial_pct", K_REAL, R(partial_pct), 0, 100, LO_OPEN, NULL, NULL, "0 < value <= 100",
 	 "0 < value <= 100", "%", "partial response: a decrease of at least this much",
-	 NULL, NULL, NULL, NULL, NULL, "40", NULL, RESP, C},
+	 NULL, NULL, NULL, NULL, NULL, "40", NULL, RESP, C, NULL},
 	{"response.progression_pct", K_REAL, R(progression_pct), 0, 1e6, LO_OPEN | HI_OPEN, NULL,
 	 NULL, "a value > 0", "> 0", "%", "progression: an increase of at least this much ...",
-	 NULL, NULL, NULL, NULL, NULL, "25", NULL, RESP, C},
+	 NULL, NULL, NULL, NULL, NULL, "25", NULL, RESP, C, NULL},
 	{"response.progression_ml", K_REAL, R(progression_ml), 0, 1e6, HI_OPEN, NULL, NULL,
 	 "a volume >= 0 mL", ">= 0", "mL", "... and at least this many mL",
-	 NULL, NULL, NULL, NULL, NULL, "2", NULL, RESP, C},
+	 NULL, NULL, NULL, NULL, NULL, "2", NULL, RESP, C, NULL},
 	{"jobs", K_INT, W_JOBS, 0, 1, 256, 0, NULL, NULL, "a number of workers 1..256", "1 to 256", "",
 	 "scans measured in parallel (the numbers do not depend on it)",
-	 "-j", "--jobs", "N", NULL, NULL, "1", "the number of cores", BMEQ_EFFECT_NONE, 0},
+	 "-j", "--jobs", "N", NULL, NULL, "1", "the number of cores", BMEQ_EFFECT_NONE, 0, NULL},
 };
 
 #undef M
@@ -204,7 +209,7 @@ const char *bmeq_setting_help(const bmeq_setting *s)
 
 const char *bmeq_setting_flag(const bmeq_setting *s)
 {
-	return s->flag ? s->flag : s->no_flag ? s->no_flag : "";
+	return s->flag ? s->flag : s->no_flag ? s->no_flag : s->yes_flag ? s->yes_flag : "";
 }
 
 const char *bmeq_setting_example(const bmeq_setting *s)
@@ -453,6 +458,10 @@ int bmeq_settings_flag(const bmeq_settings_target *t, const char *opt, const cha
 			*(int *)f = 0;
 			return 1;
 		}
+		if (s->yes_flag && strcmp(opt, s->yes_flag) == 0) {
+			*(int *)f = 1;
+			return 1;
+		}
 		if (!s->flag || (strcmp(opt, s->flag) != 0 &&
 				 !(s->flag_alias && strcmp(opt, s->flag_alias) == 0)))
 			continue;
@@ -494,15 +503,17 @@ void bmeq_settings_flags_help(const bmeq_settings_target *t, FILE *f)
 	for (size_t i = 0; i < NROWS; i++) {
 		const bmeq_setting *s = &table[i];
 		char def[96], head[64], text[400];
-		if (!field(s, t) || (!s->flag && !s->no_flag))
+		const char *alone = s->no_flag ? s->no_flag : s->yes_flag;
+		if (!field(s, t) || (!s->flag && !alone))
 			continue;
 		bmeq_setting_default_text(s, def, sizeof(def));
 		if (s->flag)
 			snprintf(head, sizeof(head), "%s %s", s->flag, s->metavar);
 		else
-			snprintf(head, sizeof(head), "%s", s->no_flag);
-		if (s->no_flag && !s->flag)
-			snprintf(text, sizeof(text), "%s = no: %s", s->key, s->help);
+			snprintf(head, sizeof(head), "%s", alone);
+		if (alone && !s->flag)
+			snprintf(text, sizeof(text), "%s = %s: %s", s->key, s->no_flag ? "no" : "yes",
+				 s->help);
 		else
 			snprintf(text, sizeof(text), "%s%s%s (%s; default %s)", s->help,
 				 s->unit[0] ? ", " : "", s->unit, s->range, def);
@@ -609,8 +620,8 @@ void bmeq_settings_print(FILE *f, int kind)
 				 s->key, (s->how & BMEQ_SETTING_CONFIG) ? "`" : "");
 			fprintf(f, "| %s | %s | %s | %s | %s | %s | %s%s%s | %s |\n", key,
 				bmeq_setting_type_name(s), s->range, def, s->unit, changes[s->effect],
-				s->flag ? "`" : s->no_flag ? "`" : "", bmeq_setting_flag(s),
-				(s->flag || s->no_flag) ? "`" : "", s->help);
+				bmeq_setting_flag(s)[0] ? "`" : "", bmeq_setting_flag(s),
+				bmeq_setting_flag(s)[0] ? "`" : "", s->help);
 		} else if (kind == 2) {
 			static const char *const changes[] = {"none", "scan", "response"};
 			fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s->key, bmeq_setting_type_name(s),

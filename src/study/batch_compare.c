@@ -51,7 +51,8 @@ static int side_status_code(const char *s)
 {
 	if (strcmp(s, "ok") == 0)
 		return BMEQ_SIDE_OK;
-	if (strcmp(s, "not_found") == 0)
+	if (strcmp(s, "not_found") == 0 || strcmp(s, "not_in_view") == 0 || strcmp(s, "partial") == 0 ||
+	    strcmp(s, "uncertain") == 0)
 		return BMEQ_SIDE_NOT_FOUND;
 	return BMEQ_SIDE_ERROR;
 }

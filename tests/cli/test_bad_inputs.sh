@@ -82,7 +82,7 @@ rows = list(csv.DictReader(open(out + "/scans.csv", newline="")))
 want = {
     "b01": "Permission denied", "b02": "truncated", "b03": "truncated", "b04": "RGB",
     "b05": "Inf", "b06": "absurd", "b07": "pixdim[3] is 0", "b08": "pixdim[3] is -4",
-    "b09": "neither qform nor sform", "b10": "no femoral head found",
+    "b09": "neither qform nor sform", "b10": "no femoral head in view",
     "b11": "--roi", "b12": "--reference", "b13": "scan size limit of 50 MB",
 }
 got = {}
@@ -124,7 +124,7 @@ expect() {
 give "$work/m"
 expect 3 "Permission denied" "$user_bmeq" measure "$bad/locked.nii.gz" -o "$work/m"
 expect 3 "pixdim\[3\] is 0" "$user_bmeq" measure "$bad/zero_voxel.nii" -o "$work/m"
-expect 5 "no femoral head found" "$user_bmeq" measure "$bad/abdomen.nii.gz" -o "$work/m"
+expect 5 "no femoral head in view" "$user_bmeq" measure "$bad/abdomen.nii.gz" -o "$work/m"
 expect 3 "scan size limit of 20 MB" "$user_bmeq" measure "$bad/huge.nii.gz" -o "$work/m" \
   --max-scan-mb 20
 expect 3 "grid" "$user_bmeq" measure "$good" -o "$work/m" --roi "$bad/other_grid_mask.nii.gz"

@@ -24,8 +24,12 @@ rc=$?
 cmp -s "$TMP/stdout" "$TMP/out/${STEM}_segment.csv" || err "stdout differs from the CSV file"
 head -1 "$TMP/stdout" | grep -q '^side,found,reason,centre_x,centre_y,centre_z,radius_mm,head_ml,neck_ml' ||
 	err "CSV header: $(head -1 "$TMP/stdout")"
-grep -q '^right,1,' "$TMP/stdout" || err "right head not found"
-grep -q '^left,1,' "$TMP/stdout" || err "left head not found"
+grep -q '^right,1,.*,found,1.000,' "$TMP/stdout" || err "right head not found (status found, in view 1)"
+grep -q '^left,1,.*,found,1.000,' "$TMP/stdout" || err "left head not found (status found, in view 1)"
+head -1 "$TMP/stdout" | grep -q ',confidence,qc,status,in_view,acetabulum' || err "status columns missing"
+# Every candidate tried is listed with its verdict; the two heads among them.
+[ "$(grep -c ',head$' "$TMP/out/${STEM}_candidates.csv")" = 2 ] ||
+	err "candidates.csv: $(cat "$TMP/out/${STEM}_candidates.csv")"
 
 # The map lies on the scan's grid, holds labels 1-4, and the right head (1) lies at larger x.
 $PY - "$SCAN" "$TMP/out/${STEM}_roi.nii.gz" <<'PYEOF' || err "ROI map check failed"

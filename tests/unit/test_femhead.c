@@ -1,8 +1,10 @@
 /* test_femhead.c - femoral head and neck segmentation against the phantom's
  * exact truth (every orientation, storage flip and datatype, STIR and T1), a
  * one-sided field of view, the two real T1 hips against two manual readings,
- * scans without a hip (brains, an abdomen: no head on either side),
- * and the --roi region summary. */
+ * scans without a hip (brains, an abdomen: no head on either side), the
+ * real hips and the phantom with the field of view above, below or through
+ * the heads (no head placed; partial where a head is cut), round structures
+ * where no hip is, and the --roi region summary. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
@@ -436,6 +438,210 @@ static void test_no_hips(void)
 	check_no_hips("totalsegmentator/example_mr_sm.nii.gz", 0);
 }
 
+
+/* A copy of v keeping only the slices (along the voxel axis closest to S-I)
+ * whose centre lies within [zlo, zhi] mm; NULL when none does. */
+static bmeq_volume *crop_si(const bmeq_volume *v, double zlo, double zhi)
+{
+	const bmeq_grid *g = &v->grid;
+	int ax = 0;
+	for (int a = 1; a < 3; a++)
+		if (fabs(g->affine[2][a]) > fabs(g->affine[2][ax]))
+			ax = a;
+	long lo = -1, hi = -1;
+	for (size_t q = 0; q < g->dim[ax]; q++) {
+		double ijk[3] = {0.5 * (double)(g->dim[0] - 1), 0.5 * (double)(g->dim[1] - 1),
+				 0.5 * (double)(g->dim[2] - 1)}, xyz[3];
+		ijk[ax] = (double)q;
+		bmeq_grid_voxel_to_world(g, ijk, xyz);
+		if (xyz[2] >= zlo && xyz[2] <= zhi) {
+			if (lo < 0)
+				lo = (long)q;
+			hi = (long)q;
+		}
+	}
+	if (lo < 0)
+		return NULL;
+	bmeq_grid c = *g;
+	c.dim[ax] = (size_t)(hi - lo + 1);
+	for (int r = 0; r < 3; r++)
+		c.affine[r][3] += g->affine[r][ax] * (double)lo;
+	bmeq_volume *out = NULL;
+	if (bmeq_volume_create(&c, &out) != BMEQ_OK)
+		return NULL;
+	for (size_t k = 0; k < c.dim[2]; k++)
+		for (size_t j = 0; j < c.dim[1]; j++)
+			for (size_t i = 0; i < c.dim[0]; i++) {
+				size_t src[3] = {i, j, k};
+				src[ax] += (size_t)lo;
+				out->data[i + c.dim[0] * (j + c.dim[1] * k)] =
+					v->data[src[0] + g->dim[0] * (src[1] + g->dim[1] * src[2])];
+			}
+	return out;
+}
+
+/* Segments v and checks both sides' status (want[0] right, want[1] left);
+ * only found sides may hold labels. Returns the number of labelled voxels. */
+static size_t check_status(const char *what, const bmeq_volume *v, const bmeq_femhead_params *p,
+			   const bmeq_head_status want[2])
+{
+	size_t n = bmeq_grid_nvox(&v->grid), nl = 0;
+	uint8_t *lab = malloc(n);
+	bmeq_femhead_result r;
+
+	CHECK(lab != NULL);
+	if (!lab)
+		return 0;
+	CHECK(bmeq_femhead_segment(v, p, lab, &r) == BMEQ_OK);
+	for (size_t i = 0; i < n; i++)
+		nl += lab[i] != 0;
+	for (int s = 0; s < 2; s++) {
+		const bmeq_femhead_side *sd = &r.side[s];
+		printf("%s %s: %s conf %.2f in view %.2f acetabulum %.2f (%s)\n", what,
+		       s ? "left" : "right", bmeq_head_status_name(sd->status), sd->confidence,
+		       sd->in_view, sd->cup, sd->reason);
+		CHECK(sd->status == want[s]);
+		CHECK(sd->found == (want[s] == BMEQ_HEAD_FOUND || (p && p->accept_doubtful &&
+								     want[s] != BMEQ_HEAD_NOT_IN_VIEW)));
+		CHECK(sd->found || strlen(sd->reason) > 0);
+	}
+	if (!r.side[0].found && !r.side[1].found)
+		CHECK(nl == 0);
+	free(lab);
+	return nl;
+}
+
+/* The real T1 hips with the field of view above the hips (iliac bone,
+ * bowel, psoas: candidates were placed there with confidence up to 0.55),
+ * below the heads (thighs), and ending through the upper heads (partial). */
+static void test_real_out_of_view(void)
+{
+	static const char *files[] = {"C3N-00858_t1_tse_cor_post_hipcrop.nii.gz",
+				      "C3N-02978_t1_tse_cor_post_hipcrop.nii.gz"};
+	const bmeq_head_status none[2] = {BMEQ_HEAD_NOT_IN_VIEW, BMEQ_HEAD_NOT_IN_VIEW};
+	const bmeq_head_status cut[2] = {BMEQ_HEAD_PARTIAL, BMEQ_HEAD_PARTIAL};
+
+	for (size_t f = 0; f < 2; f++) {
+		char path[1400];
+		bmeq_volume *v = NULL;
+		bmeq_femhead_result r;
+
+		snprintf(path, sizeof(path), "%s/cptac_ucec_pelvis_mri/%s", BMEQ_TEST_DATA, files[f]);
+		CHECK(bmeq_nifti_read(path, NULL, &v, NULL) == BMEQ_OK);
+		if (!v)
+			continue;
+		uint8_t *lab = malloc(bmeq_grid_nvox(&v->grid));
+		CHECK(lab && bmeq_femhead_segment(v, NULL, lab, &r) == BMEQ_OK);
+		free(lab);
+		CHECK(r.side[0].status == BMEQ_HEAD_FOUND && r.side[1].status == BMEQ_HEAD_FOUND);
+		double ztop = fmax(r.side[0].centre[2], r.side[1].centre[2]);
+		double zlow = fmin(r.side[0].centre[2], r.side[1].centre[2]);
+		struct {
+			const char *name;
+			double lo, hi;
+			const bmeq_head_status *want;
+		} cases[] = {
+			{"above the hips", ztop + 35.0, 1e9, none},
+			{"below the heads", -1e9, zlow - 40.0, none},
+			{"through the heads", -1e9, zlow + 12.0, cut},
+		};
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			bmeq_volume *cv = crop_si(v, cases[c].lo, cases[c].hi);
+			char what[256];
+
+			CHECK(cv != NULL);
+			if (!cv)
+				continue;
+			snprintf(what, sizeof(what), "real %.9s %s", files[f], cases[c].name);
+			check_status(what, cv, NULL, cases[c].want);
+			if (cases[c].want == cut) {
+				/* Asked for, the partial heads are labelled and measured. */
+				bmeq_femhead_params p;
+				bmeq_femhead_params_init(&p);
+				p.accept_doubtful = 1;
+				snprintf(what, sizeof(what), "real %.9s %s, doubtful measured", files[f],
+					 cases[c].name);
+				CHECK(check_status(what, cv, &p, cut) > 0);
+			}
+			bmeq_volume_destroy(cv);
+		}
+		bmeq_volume_destroy(v);
+	}
+}
+
+/* Paints a ball of radius r (wall of thickness w at value wall, inside at
+ * value in) centred at world c into v. */
+static void paint_ball(bmeq_volume *v, const double c[3], double r, double w, float wall, float in)
+{
+	const bmeq_grid *g = &v->grid;
+	size_t i = 0;
+
+	for (size_t z = 0; z < g->dim[2]; z++)
+		for (size_t y = 0; y < g->dim[1]; y++)
+			for (size_t x = 0; x < g->dim[0]; x++, i++) {
+				double ijk[3] = {(double)x, (double)y, (double)z}, p[3];
+				bmeq_grid_voxel_to_world(g, ijk, p);
+				double d = sqrt((p[0] - c[0]) * (p[0] - c[0]) + (p[1] - c[1]) * (p[1] - c[1]) +
+						(p[2] - c[2]) * (p[2] - c[2]));
+				if (d <= r)
+					v->data[i] = d >= r - w ? wall : in;
+			}
+}
+
+/* The phantom with its field of view moved off the hips: above them (with
+ * bowel-like loops and a vertebral body painted in: round structures of a
+ * head's size where no hip is), below them (the femoral shafts), and ending
+ * through the heads (cut by the edge: partial). */
+static void test_phantom_out_of_view(void)
+{
+	const bmeq_head_status none[2] = {BMEQ_HEAD_NOT_IN_VIEW, BMEQ_HEAD_NOT_IN_VIEW};
+	for (int c = 0; c < 4; c++) {
+		bmeq_phantom_params p;
+		bmeq_phantom_scan *sc = NULL;
+
+		bmeq_phantom_params_default(&p);
+		if (c <= 1)
+			p.acq.fov_centre[2] += 170.0; /* 40 mm above the heads' tops and up */
+		else if (c == 2)
+			p.acq.fov_centre[2] -= 190.0; /* shafts and thighs */
+		else /* the top of the field of view 12 mm above the heads' centres */
+			p.acq.fov_centre[2] = p.anat.hip[BMEQ_PHANTOM_RIGHT].head_centre[2] + 12.0 -
+					      0.5 * p.acq.fov_mm[1];
+		CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_OK);
+		if (!sc)
+			continue;
+		if (c == 1) {
+			/* Signal levels of this scan: bowel walls bright, contents
+			 * dark; a vertebral body of marrow in a dark cortex. */
+			const bmeq_grid *g = &sc->image->grid;
+			double lo = 1e30, hi = -1e30;
+			for (size_t i = 0; i < bmeq_grid_nvox(g); i++) {
+				lo = fmin(lo, sc->image->data[i]);
+				hi = fmax(hi, sc->image->data[i]);
+			}
+			float bright = (float)(lo + 0.8 * (hi - lo)), dark = (float)(lo + 0.1 * (hi - lo));
+			float mid = (float)(lo + 0.35 * (hi - lo));
+			double z = p.acq.fov_centre[2];
+			for (int s = -1; s <= 1; s += 2) {
+				double loop1[3] = {s * 80.0, 0.0, z}, loop2[3] = {s * 45.0, 20.0, z + 50.0};
+				paint_ball(sc->image, loop1, 22.0, 3.0, bright, dark);
+				paint_ball(sc->image, loop2, 20.0, 3.0, bright, mid);
+			}
+			double vb[3] = {0.0, -60.0, z - 20.0};
+			paint_ball(sc->image, vb, 20.0, 2.0, dark, mid);
+		}
+		static const char *names[] = {"phantom above the hips", "phantom above the hips with bowel and spine",
+					      "phantom below the heads", "phantom through the heads"};
+		if (c < 3) {
+			check_status(names[c], sc->image, NULL, none);
+		} else {
+			const bmeq_head_status want[2] = {BMEQ_HEAD_PARTIAL, BMEQ_HEAD_PARTIAL};
+			check_status(names[c], sc->image, NULL, want);
+		}
+		bmeq_phantom_scan_destroy(sc);
+	}
+}
+
 static void test_api(void)
 {
 	bmeq_femhead_result r;
@@ -493,6 +699,8 @@ int main(void)
 	test_one_sided(BMEQ_PHANTOM_RIGHT);
 	test_one_sided(BMEQ_PHANTOM_LEFT);
 	test_real_hips();
+	test_real_out_of_view();
+	test_phantom_out_of_view();
 	test_bright_shell(tmpdir);
 	test_cut_head();
 	test_phantom_study(tmpdir);

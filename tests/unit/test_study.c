@@ -206,7 +206,7 @@ static void test_settings(void)
 		 "bmeq=%s;rule=median*1.46;connectivity=26;min_lesion_voxels=10;min_lesion_ml=0.02;"
 		 "reference_reject_k=3;reference_min_voxels=200;rim_mm=2.5;halfmax=1/0;"
 		 "band=0.15/0.15;smooth=1.5;reflevel=1;bias_correct=1;"
-		 "n4=15/1/20,15,10,10/150/0.002/200;volume=-1;max_scan_mb=1024",
+		 "n4=15/1/20,15,10,10/150/0.002/200;volume=-1;max_scan_mb=1024;doubtful=0",
 		 bmeq_version());
 	CHECK(strcmp(key0, want) == 0);
 	CHECK(bmeq_settings_count() >= 20);
