@@ -91,29 +91,8 @@ bmeq_status bmeq_response_rule_check(const bmeq_response_rule *r);
  * the shortest form that reads back to the same double (C locale). */
 void bmeq_response_rule_text(const bmeq_response_rule *r, char *out, size_t cap);
 
-/* Sets one value of r from a setting. key is "measurable_ml", "partial_pct",
- * "progression_pct" or "progression_ml", with or without the "response."
- * prefix that configuration files use; value is a decimal number (surrounding
- * spaces allowed). r is left unchanged on failure. BMEQ_E_ARG for an
- * unknown key, a value that is not a number, or one out of range. */
-bmeq_status bmeq_response_rule_set(bmeq_response_rule *r, const char *key, const char *value);
-
-/* bmeq_response_rule_set in the shape of bmeq_config_key_fn (bmeq/config.h):
- * ctx is the bmeq_response_rule to change. For `bmeq batch --config`. */
-bmeq_status bmeq_response_rule_config_key(void *ctx, const char *key, const char *value);
-
-/* Applies one configuration line "key = value" (spaces optional) to r.
- * Blank lines and lines starting with '#' or ';' (after spaces) are ignored;
- * a '#' after the value starts a comment. BMEQ_E_FORMAT for a line without
- * '=', BMEQ_E_ARG as bmeq_response_rule_set. */
-bmeq_status bmeq_response_rule_parse_line(bmeq_response_rule *r, const char *line);
-
-/* Reads a configuration file of such lines into r. Only keys that start with
- * "response." are used (other sections belong to other modules; the batch
- * hands the same file to each). BMEQ_E_IO when unreadable, BMEQ_E_FORMAT /
- * BMEQ_E_ARG with "path:line: reason" for a bad line; r is left unchanged
- * on failure. */
-bmeq_status bmeq_response_rule_read_file(bmeq_response_rule *r, const char *path);
+/* The rule's settings (response.measurable_ml ...) are set through the
+ * settings table (bmeq/settings.h), as every setting of bmeq. */
 
 /* Classifies one side. *_ok: the scan was measured and the head was found on
  * this side (status "ok"); volumes in mL (a non-finite volume makes the side

@@ -29,6 +29,7 @@ int bmeq_cmd_merge(int argc, char **argv);
 int bmeq_cmd_phantom(int argc, char **argv);
 int bmeq_cmd_segment(int argc, char **argv);
 int bmeq_cmd_report(int argc, char **argv);
+int bmeq_cmd_settings(int argc, char **argv);
 
 /* Prints "bmeq: <cmd>: <what>: <reason>\n" to stderr. what may be NULL. */
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
@@ -48,6 +49,13 @@ int bmeq_cli_parse_double(const char *s, double *out);
 /* Reads a whole text file (settings: at most 1 MiB) into *out, NUL-terminated,
  * length in *n; the caller frees *out. Returns 0, or -1 when it cannot be read. */
 int bmeq_cli_read_text(const char *path, char **out, size_t *n);
+
+/* Prints OUT/<name> of the run's tables, provenance and report, one a line
+ * (what batch and merge wrote), to stdout. */
+void bmeq_cli_print_outputs(const char *outdir);
+
+/* The default of -j (the setting "jobs"): the number of cores, 1 to 256. */
+int bmeq_cli_default_jobs(void);
 
 /* True when arg is -h or --help. */
 int bmeq_cli_is_help(const char *arg);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "bmeq/outdir.h"
 #include "cli.h"
 
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
@@ -57,6 +59,23 @@ int bmeq_cli_parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+void bmeq_cli_print_outputs(const char *outdir)
+{
+	static const bmeq_out_file files[] = {BMEQ_OUT_SCANS,      BMEQ_OUT_LESIONS,
+					      BMEQ_OUT_RESPONSE,   BMEQ_OUT_RESPONSE_INTERVAL,
+					      BMEQ_OUT_PROVENANCE, BMEQ_OUT_REPORT};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		printf("%s/%s\n", outdir, bmeq_out_name(files[i]));
+}
+
+int bmeq_cli_default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
 int bmeq_cli_is_help(const char *arg)

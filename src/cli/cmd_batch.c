@@ -9,6 +9,8 @@
 
 #include "bmeq/batch.h"
 #include "bmeq/config.h"
+#include "bmeq/outdir.h"
+#include "bmeq/settings.h"
 #include "bmeq/shard.h"
 #include "cli.h"
 
@@ -27,7 +29,7 @@ static const char batch_help[] =
 	"rule of that scan, 0 < K <= 100; empty: automatic); its other columns are\n"
 	"carried into the tables unchanged.\n"
 	"\n"
-	"  -o DIR          output folder (required)\n"
+	"  -o, --output DIR  output folder (required)\n"
 	"  -j N            parallel workers (default: the number of cores)\n"
 	"  --resume        reuse scans already complete in OUT with unchanged inputs\n"
 	"  --pattern GLOB  which files in anat/ are scans (default *acq-STIR*)\n"
@@ -84,8 +86,11 @@ int bmeq_cmd_batch(int argc, char **argv)
 	bmeq_batch_summary sum;
 	char *config_text = NULL;
 	bmeq_status st;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-	int shard_k = 0, shard_n = 0;
+	int shard_k = 0, shard_n = 0, used;
+	int jobs = bmeq_cli_default_jobs();
+	/* The batch's own flags among the settings (-j); the measurement's
+	 * settings come from --config, so that provenance and merge see them. */
+	bmeq_settings_target flags = {NULL, NULL, &jobs};
 
 	for (int i = 1; i < argc; i++)
 		if (bmeq_cli_is_help(argv[i])) {
@@ -111,12 +116,12 @@ int bmeq_cmd_batch(int argc, char **argv)
 		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
 			outdir = v;
 			i++;
-		} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jobs") == 0) {
-			if (bmeq_cli_parse_long(v, 1, 256, &jobs)) {
-				bmeq_cli_error("batch", "-j", "needs a number of workers 1..256");
+		} else if ((used = bmeq_settings_flag(&flags, o, v)) != 0) {
+			if (used < 0) {
+				bmeq_cli_error("batch", o, "%s", bmeq_last_error());
 				return BMEQ_EXIT_USAGE;
 			}
-			i++;
+			i += used - 1;
 		} else if (strcmp(o, "--pattern") == 0) {
 			pattern = v;
 			i++;
@@ -142,15 +147,15 @@ int bmeq_cmd_batch(int argc, char **argv)
 		bmeq_cli_error("batch", NULL, "need a study and -o OUT (try bmeq batch --help)");
 		return BMEQ_EXIT_USAGE;
 	}
-	opts.jobs = (int)(jobs > 0 ? jobs : 1);
+	opts.jobs = jobs;
 	if (config) {
 		size_t n;
 		if (bmeq_cli_read_text(config, &config_text, &n) != 0) {
 			bmeq_cli_error("batch", config, "cannot read the configuration file");
 			return BMEQ_EXIT_INPUT;
 		}
-		st = bmeq_config_apply(config_text, n, &opts.measure, bmeq_response_rule_config_key,
-				       &opts.response_rule);
+		bmeq_settings_target t = {&opts.measure, &opts.response_rule, NULL};
+		st = bmeq_config_apply(config_text, n, &t);
 		if (st != BMEQ_OK) {
 			free(config_text);
 			return bmeq_cli_status("batch", config, st);
@@ -198,10 +203,8 @@ int bmeq_cmd_batch(int argc, char **argv)
 		fprintf(stderr, "bmeq: batch: %s%zu scans (%zu failed, %zu reused) in %.1f s\n",
 			shard_n ? "this shard: " : "", sum.scans,
 			sum.failed, sum.skipped, sum.seconds);
-	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
-	       "%s/provenance.json\n%s/report.html\n",
-	       outdir, outdir, outdir, outdir, outdir, outdir);
+	bmeq_cli_print_outputs(outdir);
 	if (shard_n)
-		printf("%s/shard.csv\n", outdir);
+		printf("%s/%s\n", outdir, bmeq_out_name(BMEQ_OUT_SHARD));
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

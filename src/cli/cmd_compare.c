@@ -4,15 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmeq/config.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/tables.h"
 #include "bmeq/csv.h"
+#include "bmeq/outdir.h"
 #include "cli.h"
 
 static const char compare_help[] =
 	"usage: bmeq compare BASELINE FOLLOWUP [-o DIR] [--rule-config FILE] [--csv FILE]\n"
-	"                    [--no-registration] [--no-bias-correction]\n"
+	"                    [--no-registration] [measurement settings: --rule RULE\n"
+	"                    --connectivity C --no-bias-correction ... as bmeq measure]\n"
 	"\n"
 	"Measures bone marrow edema on two visits of one subject (as bmeq measure does),\n"
 	"registers the follow-up onto the baseline around each proximal femur (rigid),\n"
@@ -22,14 +25,16 @@ static const char compare_help[] =
 	"2 persistent, 3 new) and DIR/response.csv (one row per side), and prints a\n"
 	"summary.\n"
 	"\n"
-	"  -o DIR                output folder (created; default: .)\n"
-	"  --rule-config FILE    response rule settings, lines 'response.KEY = VALUE':\n"
-	"                        measurable_ml (default 0.5), partial_pct (30),\n"
-	"                        progression_pct (20), progression_ml (1.0); other keys\n"
-	"                        of a bmeq configuration file are ignored\n"
+	"  -o, --output DIR      output folder (created; default: .)\n"
+	"  --rule-config FILE    a bmeq configuration file whose response.* settings\n"
+	"                        are used: measurable_ml (default 0.5), partial_pct\n"
+	"                        (30), progression_pct (20), progression_ml (1.0); its\n"
+	"                        other keys are checked and unused\n"
 	"  --csv FILE            write the table here instead of DIR/response.csv\n"
 	"  --no-registration     volumes and classes only (spatial columns empty)\n"
-	"  --no-bias-correction  skip N4 bias-field correction on both scans\n"
+	"The measurement's settings, for both scans:\n";
+
+static const char compare_help_tail[] =
 	"\n"
 	"Response per hip: complete = baseline measurable (>= 0.5 mL), follow-up not;\n"
 	"partial = decrease >= 30%; progression = increase >= 20% and >= 1 mL; stable =\n"
@@ -51,6 +56,7 @@ typedef struct compare_args {
 
 static int parse_args(int argc, char **argv, compare_args *a)
 {
+	bmeq_settings_target t = {&a->measure, NULL, NULL};
 	int nscans = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -72,8 +78,13 @@ static int parse_args(int argc, char **argv, compare_args *a)
 			a->spatial = 0;
 			continue;
 		}
-		if (strcmp(o, "--no-bias-correction") == 0) {
-			a->measure.bias_correct = 0;
+		int used = bmeq_settings_flag(&t, o, v);
+		if (used < 0) {
+			bmeq_cli_error("compare", o, "%s", bmeq_last_error());
+			return -1;
+		}
+		if (used > 0) {
+			i += used - 1;
 			continue;
 		}
 		if (strcmp(o, "-o") != 0 && strcmp(o, "--output") != 0 &&
@@ -154,35 +165,52 @@ int bmeq_cmd_compare(int argc, char **argv)
 	bmeq_csv *w = NULL;
 	uint8_t *change = NULL;
 	char subject[128], other[128], session[2][128], stem[256], why[2][1024] = {"", ""};
-	char csv_path[4096], map_path[4096];
+	char csv_path[BMEQ_PATH_MAX], map_path[BMEQ_PATH_MAX];
 	int rc = BMEQ_EXIT_OK, have_map = 0;
 	bmeq_status st;
 
 	for (int i = 1; i < argc; i++)
 		if (bmeq_cli_is_help(argv[i])) {
+			bmeq_measure_opts defaults;
+			bmeq_settings_target t = {&defaults, NULL, NULL};
+			bmeq_measure_opts_init(&defaults);
 			fputs(compare_help, stdout);
+			bmeq_settings_flags_help(&t, stdout);
+			fputs(compare_help_tail, stdout);
 			return BMEQ_EXIT_OK;
 		}
 	if (parse_args(argc, argv, &a) != 0)
 		return BMEQ_EXIT_USAGE;
 	bmeq_compare_opts_init(&co);
 	co.spatial = a.spatial;
-	if (a.rule_config && (st = bmeq_response_rule_read_file(&co.rule, a.rule_config)) != BMEQ_OK) {
-		bmeq_cli_error("compare", "--rule-config", "%s", bmeq_last_error());
-		return BMEQ_EXIT_INPUT;
-	}
-	if (bmeq_mkdirs(a.outdir) != 0) {
-		bmeq_cli_error("compare", a.outdir, "cannot create the output folder");
-		return BMEQ_EXIT_OUTPUT;
+	if (a.rule_config) {
+		bmeq_settings_target rt = {NULL, &co.rule, NULL};
+		char *text = NULL;
+		size_t n;
+		if (bmeq_cli_read_text(a.rule_config, &text, &n) != 0) {
+			bmeq_cli_error("compare", a.rule_config, "cannot read the configuration file");
+			return BMEQ_EXIT_INPUT;
+		}
+		st = bmeq_config_apply(text, n, &rt);
+		free(text);
+		if (st != BMEQ_OK) {
+			bmeq_cli_error("compare", a.rule_config, "%s", bmeq_last_error());
+			return BMEQ_EXIT_INPUT;
+		}
 	}
 	bmeq_ids_from_path(a.scan[0], subject, session[0], sizeof(subject));
 	bmeq_ids_from_path(a.scan[1], other, session[1], sizeof(other));
 	bmeq_scan_stem(a.scan[1], stem, sizeof(stem));
-	if (a.csv)
-		snprintf(csv_path, sizeof(csv_path), "%s", a.csv);
-	else
-		snprintf(csv_path, sizeof(csv_path), "%s/response.csv", a.outdir);
-	snprintf(map_path, sizeof(map_path), "%s/%s_change.nii.gz", a.outdir, stem);
+	st = a.csv ? bmeq_path(csv_path, sizeof(csv_path), "%s", a.csv)
+		   : bmeq_out_path(a.outdir, BMEQ_OUT_RESPONSE, csv_path, sizeof(csv_path));
+	if (st == BMEQ_OK)
+		st = bmeq_scan_path(a.outdir, stem, BMEQ_SCAN_CHANGE, map_path, sizeof(map_path));
+	if (st != BMEQ_OK)
+		return bmeq_cli_status("compare", "-o", st);
+	if (bmeq_mkdirs(a.outdir) != 0) {
+		bmeq_cli_error("compare", a.outdir, "cannot create the output folder");
+		return BMEQ_EXIT_OUTPUT;
+	}
 
 	/* A scan that fails is a result too: its sides are not evaluable. */
 	for (int v = 0; v < 2; v++) {

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/settings.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
 #include "bmeq/tables.h"
 #include "bmeq/csv.h"
+#include "bmeq/outdir.h"
 #include "cli.h"
 
 static const char measure_help[] =
@@ -25,28 +27,18 @@ static const char measure_help[] =
 	"edema_ml_low and edema_ml_high are the volumes with the rule's K moved by 15%\n"
 	"either way: how far the number swings on this scan.\n"
 	"\n"
-	"  -o DIR                 output folder (created; default: .)\n"
+	"  -o, --output DIR       output folder (created; default: .)\n"
 	"  --roi MASK             regions drawn or corrected by hand, on the scan's grid:\n"
 	"                         labels 1-4 as above, other labels are their own regions\n"
 	"  --reference MASK       normal marrow (non-zero voxels) on the scan's grid\n"
 	"  --csv FILE             write the scans table here instead of DIR/scans.csv\n"
 	"  --lesions-csv FILE     write the lesions table here instead of DIR/lesions.csv\n"
-	"  --rule RULE            threshold rule over the reference: median*K (default\n"
-	"                         median*1.46), mean+Ksd, q3+Kiqr, median+Krsd\n"
 	"  --threshold-factor K   a reader's factor for this scan: replaces the rule's K\n"
 	"                         (0 < K <= 100); threshold_source says reader\n"
 	"  --config FILE          settings (key = value, as for bmeq batch; response.*\n"
-	"                         keys are accepted and unused); options after it win\n"
-	"  --connectivity C       lesion connectivity 6, 18 or 26 (default 26)\n"
-	"  --min-lesion-voxels N  drop lesions with fewer voxels (default 10)\n"
-	"  --min-lesion-ml V      drop lesions smaller than V mL (default 0.02)\n"
-	"  --no-bias-correction   skip N4 bias-field correction\n"
-	"  --measure-doubtful     also measure femoral heads that are partial (cut by the edge of\n"
-	"                         the field of view) or uncertain (weak edge support); their rows\n"
-	"                         say so in the message (default: not measured, status partial\n"
-	"                         or uncertain)\n"
-	"  --volume N             measure volume N (0-based) of a 4D file\n"
-	"  --max-scan-mb MB       refuse scans over MB as float32 (default 1024)\n"
+	"                         keys are checked and unused); options after it win\n";
+
+static const char measure_help_tail[] =
 	"\n"
 	"With --roi and --reference both given, no segmentation or bias correction runs:\n"
 	"the result depends only on the image inside the masks.\n"
@@ -58,26 +50,16 @@ typedef struct measure_args {
 	bmeq_measure_opts opts;
 } measure_args;
 
-/* measure has no response rule: a study's configuration file with response.*
- * keys is accepted as it is. */
-static bmeq_status ignore_response_key(void *ctx, const char *key, const char *value)
-{
-	(void)ctx;
-	(void)key;
-	(void)value;
-	return BMEQ_OK;
-}
-
 static int parse_args(int argc, char **argv, measure_args *a)
 {
+	bmeq_settings_target t = {&a->opts, NULL, NULL};
+
 	memset(a, 0, sizeof(*a));
 	bmeq_measure_opts_init(&a->opts);
 	a->outdir = ".";
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		long l;
-		double d;
 		if (o[0] != '-' || strcmp(o, "-") == 0) {
 			if (a->scan) {
 				bmeq_cli_error("measure", o, "only one scan per call (use bmeq batch)");
@@ -86,12 +68,13 @@ static int parse_args(int argc, char **argv, measure_args *a)
 			a->scan = o;
 			continue;
 		}
-		if (strcmp(o, "--no-bias-correction") == 0) {
-			a->opts.bias_correct = 0;
-			continue;
+		int used = bmeq_settings_flag(&t, o, v);
+		if (used < 0) {
+			bmeq_cli_error("measure", o, "%s", bmeq_last_error());
+			return -1;
 		}
-		if (strcmp(o, "--measure-doubtful") == 0) {
-			a->opts.measure_doubtful = 1;
+		if (used > 0) {
+			i += used - 1;
 			continue;
 		}
 		if (!v) {
@@ -116,15 +99,10 @@ static int parse_args(int argc, char **argv, measure_args *a)
 				bmeq_cli_error("measure", v, "cannot read the configuration file");
 				return -1;
 			}
-			bmeq_status st = bmeq_config_apply(text, n, &a->opts, ignore_response_key, NULL);
+			bmeq_status st = bmeq_config_apply(text, n, &t);
 			free(text);
 			if (st != BMEQ_OK) {
 				bmeq_cli_error("measure", v, "%s", bmeq_last_error());
-				return -1;
-			}
-		} else if (strcmp(o, "--rule") == 0) {
-			if (bmeq_rule_parse(v, &a->opts.edema.rule) != BMEQ_OK) {
-				bmeq_cli_error("measure", "--rule", "%s", bmeq_last_error());
 				return -1;
 			}
 		} else if (strcmp(o, "--threshold-factor") == 0) {
@@ -132,35 +110,6 @@ static int parse_args(int argc, char **argv, measure_args *a)
 				bmeq_cli_error("measure", "--threshold-factor", "%s", bmeq_last_error());
 				return -1;
 			}
-		} else if (strcmp(o, "--connectivity") == 0) {
-			if (bmeq_cli_parse_long(v, 6, 26, &l) || (l != 6 && l != 18 && l != 26)) {
-				bmeq_cli_error("measure", "--connectivity", "must be 6, 18 or 26");
-				return -1;
-			}
-			a->opts.edema.connectivity = (int)l;
-		} else if (strcmp(o, "--min-lesion-voxels") == 0) {
-			if (bmeq_cli_parse_long(v, 1, 1L << 30, &l)) {
-				bmeq_cli_error("measure", "--min-lesion-voxels", "needs an integer >= 1");
-				return -1;
-			}
-			a->opts.edema.min_lesion_voxels = (size_t)l;
-		} else if (strcmp(o, "--min-lesion-ml") == 0) {
-			if (bmeq_cli_parse_double(v, &d) || !(d >= 0.0 && d < 1e6)) {
-				bmeq_cli_error("measure", "--min-lesion-ml", "needs a volume in mL >= 0");
-				return -1;
-			}
-			a->opts.edema.min_lesion_ml = d;
-		} else if (strcmp(o, "--volume") == 0) {
-			if (bmeq_cli_parse_long(v, 0, 1L << 30, &a->opts.volume)) {
-				bmeq_cli_error("measure", "--volume", "needs a volume index >= 0");
-				return -1;
-			}
-		} else if (strcmp(o, "--max-scan-mb") == 0) {
-			if (bmeq_cli_parse_double(v, &d) || !bmeq_max_scan_mb_ok(d)) {
-				bmeq_cli_error("measure", "--max-scan-mb", BMEQ_MAX_SCAN_MB_RANGE);
-				return -1;
-			}
-			a->opts.max_scan_mb = d;
 		} else {
 			bmeq_cli_error("measure", o, "unknown option (try bmeq measure --help)");
 			return -1;
@@ -194,7 +143,8 @@ static int write_table(const char *path, const bmeq_csv *w)
 int bmeq_cmd_measure(int argc, char **argv)
 {
 	measure_args a;
-	char subject[128], session[128], stem[256], scans_path[4096], lesions_path[4096];
+	char subject[128], session[128], stem[256], scans_path[BMEQ_PATH_MAX],
+		lesions_path[BMEQ_PATH_MAX];
 	bmeq_scan_result *r = NULL;
 	bmeq_csv *scans = NULL, *lesions = NULL;
 	bmeq_status st;
@@ -202,24 +152,34 @@ int bmeq_cmd_measure(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++)
 		if (bmeq_cli_is_help(argv[i])) {
+			bmeq_measure_opts defaults;
+			bmeq_settings_target t = {&defaults, NULL, NULL};
+			bmeq_measure_opts_init(&defaults);
 			fputs(measure_help, stdout);
+			bmeq_settings_flags_help(&t, stdout);
+			fputs(measure_help_tail, stdout);
 			return BMEQ_EXIT_OK;
 		}
 	if (parse_args(argc, argv, &a) != 0)
 		return BMEQ_EXIT_USAGE;
+	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
+	bmeq_scan_stem(a.scan, stem, sizeof(stem));
+	st = a.csv ? bmeq_path(scans_path, sizeof(scans_path), "%s", a.csv)
+		   : bmeq_out_path(a.outdir, BMEQ_OUT_SCANS, scans_path, sizeof(scans_path));
+	if (st == BMEQ_OK)
+		st = a.lesions_csv ? bmeq_path(lesions_path, sizeof(lesions_path), "%s", a.lesions_csv)
+				   : bmeq_out_path(a.outdir, BMEQ_OUT_LESIONS, lesions_path,
+						   sizeof(lesions_path));
+	if (st == BMEQ_OK) {
+		char maps[BMEQ_PATH_MAX];
+		st = bmeq_scan_path(a.outdir, stem, BMEQ_SCAN_EDEMA, maps, sizeof(maps));
+	}
+	if (st != BMEQ_OK)
+		return bmeq_cli_status("measure", "-o", st);
 	if (bmeq_mkdirs(a.outdir) != 0) {
 		bmeq_cli_error("measure", a.outdir, "cannot create the output folder");
 		return BMEQ_EXIT_OUTPUT;
 	}
-	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
-	bmeq_scan_stem(a.scan, stem, sizeof(stem));
-	snprintf(scans_path, sizeof(scans_path), "%s", a.csv ? a.csv : "");
-	if (!a.csv)
-		snprintf(scans_path, sizeof(scans_path), "%s/scans.csv", a.outdir);
-	if (a.lesions_csv)
-		snprintf(lesions_path, sizeof(lesions_path), "%s", a.lesions_csv);
-	else
-		snprintf(lesions_path, sizeof(lesions_path), "%s/lesions.csv", a.outdir);
 
 	if (bmeq_csv_create(&scans) != BMEQ_OK || bmeq_csv_create(&lesions) != BMEQ_OK) {
 		bmeq_csv_destroy(scans);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bmeq/settings.h"
 #include "bmeq/shard.h"
 #include "cli.h"
 
@@ -20,7 +21,7 @@ static const char merge_help[] =
 	"Refuses folders that are not finished shards, shards of different studies or\n"
 	"made with different settings or bmeq versions, and missing or repeated shards.\n"
 	"\n"
-	"  -o DIR          output folder (required; not one of the shard folders)\n"
+	"  -o, --output DIR  output folder (required; not one of the shard folders)\n"
 	"  -j N            QC pictures drawn in parallel (default: the number of cores)\n"
 	"  --no-pictures   keep the shards' QC pictures instead of redrawing them (faster;\n"
 	"                  a picture a shard could not draw is then listed without reason)\n"
@@ -39,7 +40,8 @@ int bmeq_cmd_merge(int argc, char **argv)
 	bmeq_batch_summary sum;
 	bmeq_merge_opts mo;
 	bmeq_status st;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	int jobs = bmeq_cli_default_jobs(), used;
+	bmeq_settings_target flags = {NULL, NULL, &jobs};
 
 	for (int i = 1; i < argc; i++)
 		if (bmeq_cli_is_help(argv[i])) {
@@ -60,13 +62,13 @@ int bmeq_cmd_merge(int argc, char **argv)
 			quiet = 1;
 		} else if (strcmp(o, "--no-pictures") == 0) {
 			mo.pictures = 0;
-		} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jobs") == 0) {
-			if (i + 1 >= argc || bmeq_cli_parse_long(argv[i + 1], 1, 256, &jobs)) {
-				bmeq_cli_error("merge", "-j", "needs a number of workers 1..256");
+		} else if ((used = bmeq_settings_flag(&flags, o, i + 1 < argc ? argv[i + 1] : NULL)) != 0) {
+			if (used < 0) {
+				bmeq_cli_error("merge", o, "%s", bmeq_last_error());
 				free(dirs);
 				return BMEQ_EXIT_USAGE;
 			}
-			i++;
+			i += used - 1;
 		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
 			if (i + 1 >= argc) {
 				bmeq_cli_error("merge", o, "needs a value (try bmeq merge --help)");
@@ -85,7 +87,7 @@ int bmeq_cmd_merge(int argc, char **argv)
 		free(dirs);
 		return BMEQ_EXIT_USAGE;
 	}
-	mo.jobs = (int)(jobs > 0 ? jobs : 1);
+	mo.jobs = jobs;
 	st = bmeq_merge_run(dirs, ndirs, outdir, &mo, &sum);
 	free(dirs);
 	if (st != BMEQ_OK)
@@ -94,8 +96,6 @@ int bmeq_cmd_merge(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "bmeq: merge: %zu shards, %zu scans (%zu failed), %zu comparisons\n",
 			ndirs, sum.scans, sum.failed, sum.comparisons);
-	printf("%s/scans.csv\n%s/lesions.csv\n%s/response.csv\n%s/response_interval.csv\n"
-	       "%s/provenance.json\n%s/report.html\n",
-	       outdir, outdir, outdir, outdir, outdir, outdir);
+	bmeq_cli_print_outputs(outdir);
 	return sum.failed ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

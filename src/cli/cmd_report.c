@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmeq/outdir.h"
 #include "bmeq/report.h"
+#include "bmeq/settings.h"
 #include "bmeq/study.h"
 #include "cli.h"
 
 static const char report_help[] =
-	"usage: bmeq report OUT [--study STUDY_DIR|MANIFEST.csv] [--pattern GLOB] [-j N]\n"
+	"usage: bmeq report OUT|-o OUT [--study STUDY_DIR|MANIFEST.csv] [--pattern GLOB] [-j N]\n"
 	"                  [--no-pictures]\n"
 	"\n"
 	"Writes the QC pictures (OUT/<subject>/<session>/<stem>_qc.png and, for each\n"
@@ -21,6 +23,7 @@ static const char report_help[] =
 	"The scans are read from the paths in OUT/scans.csv (relative paths from the\n"
 	"current folder, as the batch was run), or from --study.\n"
 	"\n"
+	"  -o, --output OUT  the batch folder (the same as giving it as OUT)\n"
 	"  --study S       the study the batch ran (its folder or manifest)\n"
 	"  --pattern GLOB  with a study folder: which files are scans (default *acq-STIR*)\n"
 	"  -j N            pictures drawn in parallel (default: the number of cores)\n"
@@ -36,7 +39,8 @@ int bmeq_cmd_report(int argc, char **argv)
 	bmeq_report_opts opts;
 	bmeq_report_summary sum;
 	bmeq_study *study = NULL;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	int jobs = bmeq_cli_default_jobs(), used;
+	bmeq_settings_target flags = {NULL, NULL, &jobs};
 	bmeq_status st;
 
 	for (int i = 1; i < argc; i++)
@@ -58,18 +62,25 @@ int bmeq_cmd_report(int argc, char **argv)
 		} else if (!v) {
 			bmeq_cli_error("report", o, "needs a value (try bmeq report --help)");
 			return BMEQ_EXIT_USAGE;
+		} else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
+			if (outdir) {
+				bmeq_cli_error("report", o, "only one output folder per call");
+				return BMEQ_EXIT_USAGE;
+			}
+			outdir = v;
+			i++;
 		} else if (strcmp(o, "--study") == 0) {
 			study_arg = v;
 			i++;
 		} else if (strcmp(o, "--pattern") == 0) {
 			pattern = v;
 			i++;
-		} else if (strcmp(o, "-j") == 0 || strcmp(o, "--jobs") == 0) {
-			if (bmeq_cli_parse_long(v, 1, 64, &jobs)) {
-				bmeq_cli_error("report", "-j", "needs a number of workers 1..64");
+		} else if ((used = bmeq_settings_flag(&flags, o, v)) != 0) {
+			if (used < 0) {
+				bmeq_cli_error("report", o, "%s", bmeq_last_error());
 				return BMEQ_EXIT_USAGE;
 			}
-			i++;
+			i += used - 1;
 		} else {
 			bmeq_cli_error("report", o, "unknown option (try bmeq report --help)");
 			return BMEQ_EXIT_USAGE;
@@ -79,7 +90,7 @@ int bmeq_cmd_report(int argc, char **argv)
 		bmeq_cli_error("report", NULL, "need the batch folder OUT (try bmeq report --help)");
 		return BMEQ_EXIT_USAGE;
 	}
-	opts.jobs = (int)(jobs > 0 ? (jobs > 64 ? 64 : jobs) : 1);
+	opts.jobs = jobs;
 	if (study_arg) {
 		struct stat sb;
 		if (stat(study_arg, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -95,6 +106,6 @@ int bmeq_cmd_report(int argc, char **argv)
 		return bmeq_cli_status("report", outdir, st);
 	fprintf(stderr, "bmeq: report: %zu scans (%zu failed), %zu pictures, %zu could not be drawn\n",
 		sum.scans, sum.failed, sum.pictures, sum.pictures_skipped);
-	printf("%s/report.html\n", outdir);
+	printf("%s/%s\n", outdir, bmeq_out_name(BMEQ_OUT_REPORT));
 	return BMEQ_EXIT_OK;
 }

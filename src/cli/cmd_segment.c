@@ -8,11 +8,13 @@
 #include "bmeq/femhead.h"
 #include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/outdir.h"
+#include "bmeq/settings.h"
 #include "bmeq/csv.h"
 #include "cli.h"
 
 static const char segment_help[] =
-	"usage: bmeq segment [options] SCAN -o DIR\n"
+	"usage: bmeq segment [options] SCAN -o|--output DIR\n"
 	"\n"
 	"Finds both femoral heads and necks and writes DIR/<stem>_roi.nii.gz on the scan's grid\n"
 	"(uint8: 1 right head, 2 left head, 3 right neck, 4 left neck; the patient's sides from\n"
@@ -24,7 +26,7 @@ static const char segment_help[] =
 	"Without --roi, DIR/<stem>_candidates.csv lists every round structure tried as a head\n"
 	"with the anatomical tests' values and its verdict (\"head\" or the test it failed).\n"
 	"\n"
-	"  -o, --out DIR  output folder (created when missing)\n"
+	"  -o, --output DIR  output folder (created when missing; --out is the same)\n"
 	"  --roi MASK     use this label map (on the scan's grid) instead of the automatic\n"
 	"                 segmentation; labels 1-4 as above, any other label is its own region\n"
 	"                 reported with side label-N\n"
@@ -40,28 +42,6 @@ static const char segment_help[] =
 	"geometry of partial and uncertain candidates is still reported for review.\n"
 	"Exit status: 0 ok, 2 usage, 3 unreadable input or mask on another grid, 4 output not\n"
 	"writable, 5 processing failure.\n";
-
-/* The file name without folder and NIfTI extension. */
-static void stem_of(const char *path, char *out, size_t cap)
-{
-	const char *b = strrchr(path, '/');
-	static const char *ext[] = {".nii.gz", ".nii", ".hdr.gz", ".hdr", ".img.gz", ".img"};
-	size_t len;
-
-	b = b ? b + 1 : path;
-	len = strlen(b);
-	for (size_t e = 0; e < sizeof(ext) / sizeof(ext[0]); e++) {
-		size_t el = strlen(ext[e]);
-		if (len > el && strcmp(b + len - el, ext[e]) == 0) {
-			len -= el;
-			break;
-		}
-	}
-	if (len >= cap)
-		len = cap - 1;
-	memcpy(out, b, len);
-	out[len] = 0;
-}
 
 /* CSV field: quoted when it holds a comma, quote or newline (RFC 4180). */
 static void csv_field(FILE *f, const char *s)
@@ -162,10 +142,13 @@ int bmeq_cmd_segment(int argc, char **argv)
 	const char *cmd = "segment", *scan_path = NULL, *outdir = NULL, *roi_path = NULL;
 	bmeq_read_opts ro;
 	bmeq_femhead_params fp;
+	bmeq_measure_opts m;
+	bmeq_settings_target t = {&m, NULL, NULL};
 	int opts_done = 0;
 
+	bmeq_measure_opts_init(&m);
 	bmeq_read_opts_init(&ro);
-	ro.max_bytes = bmeq_max_scan_bytes(BMEQ_MAX_SCAN_MB_DEFAULT);
+	ro.max_bytes = bmeq_max_scan_bytes(m.max_scan_mb);
 	bmeq_femhead_params_init(&fp);
 	for (int i = 1; i < argc; i++)
 		if (!opts_done && bmeq_cli_is_help(argv[i])) {
@@ -180,9 +163,17 @@ int bmeq_cmd_segment(int argc, char **argv)
 
 		if (!opts_done && strcmp(a, "--") == 0) {
 			opts_done = 1;
-		} else if (!opts_done && (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 ||
-					  strcmp(a, "--roi") == 0 || strcmp(a, "--volume") == 0 ||
-					  strcmp(a, "--max-scan-mb") == 0)) {
+		} else if (!opts_done && (strcmp(a, "--volume") == 0 || strcmp(a, "--max-scan-mb") == 0)) {
+			/* The two settings of the table that reading a scan uses. */
+			if (bmeq_settings_flag(&t, a, i + 1 < argc ? argv[i + 1] : NULL) < 0) {
+				bmeq_cli_error(cmd, a, "%s", bmeq_last_error());
+				return BMEQ_EXIT_USAGE;
+			}
+			i++;
+			ro.volume = m.volume;
+			ro.max_bytes = bmeq_max_scan_bytes(m.max_scan_mb);
+		} else if (!opts_done && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
+					  strcmp(a, "--out") == 0 || strcmp(a, "--roi") == 0)) {
 			if (i + 1 >= argc) {
 				bmeq_cli_error(cmd, a, "missing value (see bmeq segment --help)");
 				return BMEQ_EXIT_USAGE;
@@ -190,20 +181,6 @@ int bmeq_cmd_segment(int argc, char **argv)
 			const char *v = argv[++i];
 			if (strcmp(a, "--roi") == 0) {
 				roi_path = v;
-			} else if (strcmp(a, "--volume") == 0) {
-				long n;
-				if (bmeq_cli_parse_long(v, 0, 1L << 30, &n) != 0) {
-					bmeq_cli_error(cmd, a, "'%s' is not a volume index >= 0", v);
-					return BMEQ_EXIT_USAGE;
-				}
-				ro.volume = n;
-			} else if (strcmp(a, "--max-scan-mb") == 0) {
-				double mb;
-				if (bmeq_cli_parse_double(v, &mb) != 0 || !bmeq_max_scan_mb_ok(mb)) {
-					bmeq_cli_error(cmd, a, BMEQ_MAX_SCAN_MB_RANGE);
-					return BMEQ_EXIT_USAGE;
-				}
-				ro.max_bytes = bmeq_max_scan_bytes(mb);
 			} else {
 				outdir = v;
 			}
@@ -268,9 +245,14 @@ int bmeq_cmd_segment(int argc, char **argv)
 		goto done;
 	}
 
-	char stem[256], path[4352];
-	stem_of(scan_path, stem, sizeof(stem));
-	snprintf(path, sizeof(path), "%s/%s_roi.nii.gz", outdir, stem);
+	char stem[256], path[BMEQ_PATH_MAX], csv_path[BMEQ_PATH_MAX];
+	bmeq_scan_stem(scan_path, stem, sizeof(stem));
+	if ((st = bmeq_scan_path(outdir, stem, BMEQ_SCAN_ROI, path, sizeof(path))) != BMEQ_OK ||
+	    (st = bmeq_scan_path(outdir, stem, BMEQ_SCAN_SEGMENT, csv_path, sizeof(csv_path))) !=
+		    BMEQ_OK) {
+		rc = bmeq_cli_status(cmd, "-o", st);
+		goto done;
+	}
 	if (lab16 && !wide) {
 		/* The user's map is re-written as uint8 when it fits, like ours. */
 		lab8 = malloc(n ? n : 1);
@@ -287,7 +269,7 @@ int bmeq_cmd_segment(int argc, char **argv)
 		rc = bmeq_cli_status(cmd, path, st);
 		goto done;
 	}
-	snprintf(path, sizeof(path), "%s/%s_segment.csv", outdir, stem);
+	memcpy(path, csv_path, sizeof(path));
 	/* The rows go to memory first, then to the file through the one atomic
 	 * write (bmeq/files.h), and the same bytes to stdout. */
 	FILE *f = open_memstream(&text, &len);

@@ -22,6 +22,7 @@ static const command commands[] = {
 	{"batch", bmeq_cmd_batch, "measure and compare a whole study into trial tables"},
 	{"merge", bmeq_cmd_merge, "join the shard folders of a study run on many machines"},
 	{"report", bmeq_cmd_report, "QC pictures and the HTML report of a batch's output folder"},
+	{"settings", bmeq_cmd_settings, "every setting with its range and default (a configuration file)"},
 };
 
 static void usage(FILE *f)

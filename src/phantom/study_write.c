@@ -13,6 +13,7 @@
 #include "bmeq/csv.h"
 #include "bmeq/json.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/path.h"
 #include "phantom_internal.h"
 
 void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o)
@@ -151,8 +152,10 @@ typedef struct scan_paths {
 	char dir_abs[4096], tdir_abs[4096];
 } scan_paths;
 
-static void make_paths(const char *dir, unsigned sub, unsigned ses, scan_paths *p)
+static bmeq_status make_paths(const char *dir, unsigned sub, unsigned ses, scan_paths *p)
 {
+	bmeq_status st;
+
 	char stem[64];
 
 	snprintf(stem, sizeof(stem), "sub-%02u_ses-%02u", sub + 1, ses + 1);
@@ -166,13 +169,15 @@ static void make_paths(const char *dir, unsigned sub, unsigned ses, scan_paths *
 	snprintf(p->ed_rel, sizeof(p->ed_rel),
 		 "derivatives/truth/sub-%02u/ses-%02u/anat/%s_acq-STIR_desc-edema_dseg.nii.gz",
 		 sub + 1, ses + 1, stem);
-	snprintf(p->abs, sizeof(p->abs), "%s/%s", dir, p->rel);
-	snprintf(p->t1_abs, sizeof(p->t1_abs), "%s/%s", dir, p->t1_rel);
-	snprintf(p->lab_abs, sizeof(p->lab_abs), "%s/%s", dir, p->lab_rel);
-	snprintf(p->ed_abs, sizeof(p->ed_abs), "%s/%s", dir, p->ed_rel);
-	snprintf(p->dir_abs, sizeof(p->dir_abs), "%s/sub-%02u/ses-%02u/anat", dir, sub + 1, ses + 1);
-	snprintf(p->tdir_abs, sizeof(p->tdir_abs), "%s/derivatives/truth/sub-%02u/ses-%02u/anat",
-		 dir, sub + 1, ses + 1);
+	if ((st = bmeq_path(p->abs, sizeof(p->abs), "%s/%s", dir, p->rel)) != BMEQ_OK ||
+	    (st = bmeq_path(p->t1_abs, sizeof(p->t1_abs), "%s/%s", dir, p->t1_rel)) != BMEQ_OK ||
+	    (st = bmeq_path(p->lab_abs, sizeof(p->lab_abs), "%s/%s", dir, p->lab_rel)) != BMEQ_OK ||
+	    (st = bmeq_path(p->ed_abs, sizeof(p->ed_abs), "%s/%s", dir, p->ed_rel)) != BMEQ_OK ||
+	    (st = bmeq_path(p->dir_abs, sizeof(p->dir_abs), "%s/sub-%02u/ses-%02u/anat", dir,
+			    sub + 1, ses + 1)) != BMEQ_OK)
+		return st;
+	return bmeq_path(p->tdir_abs, sizeof(p->tdir_abs),
+			 "%s/derivatives/truth/sub-%02u/ses-%02u/anat", dir, sub + 1, ses + 1);
 }
 
 /* Writes the image with the acquisition's storage variant; for uint16 the
@@ -278,9 +283,10 @@ static bmeq_status write_scan(const char *dir, unsigned sub, unsigned ses, unsig
 
 	if (!sp)
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-	make_paths(dir, sub, ses, sp);
 	bmeq_phantom_session_params(seed, s, sub, ses, nses, &p);
-	st = make_dirs(sp->dir_abs);
+	st = make_paths(dir, sub, ses, sp);
+	if (st == BMEQ_OK)
+		st = make_dirs(sp->dir_abs);
 	if (st == BMEQ_OK)
 		st = make_dirs(sp->tdir_abs);
 	if (st == BMEQ_OK)
@@ -327,8 +333,17 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 		return bmeq_fail(BMEQ_E_ARG, "phantom: subjects and sessions must be 1-99");
 	if (o.edema_model != BMEQ_PHANTOM_EDEMA_REALISTIC && o.edema_model != BMEQ_PHANTOM_EDEMA_BRIGHT)
 		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown edema model %d", o.edema_model);
-	if (strlen(dir) > 3000)
-		return bmeq_fail(BMEQ_E_ARG, "phantom: output folder name too long");
+	/* Every subject's and session's paths are as long as the first's: a
+	 * folder whose paths do not fit is refused before anything is written. */
+	{
+		scan_paths *probe = malloc(sizeof(*probe));
+		if (!probe)
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		st = make_paths(dir, 0, 0, probe);
+		free(probe);
+		if (st != BMEQ_OK)
+			return st;
+	}
 	st = make_dirs(dir);
 	if (st != BMEQ_OK)
 		return st;
@@ -442,12 +457,12 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	if (st == BMEQ_OK) {
 		size_t len;
 		const char *text = bmeq_csv_text(csv, &len);
-		snprintf(path, sizeof(path), "%s/manifest.csv", dir);
-		st = bmeq_write_file_atomic(path, text, len);
+		if ((st = bmeq_path(path, sizeof(path), "%s/manifest.csv", dir)) == BMEQ_OK)
+			st = bmeq_write_file_atomic(path, text, len);
 	}
 	if (st == BMEQ_OK) {
-		snprintf(path, sizeof(path), "%s/truth.json", dir);
-		st = bmeq_write_file_atomic(path, truth, strlen(truth));
+		if ((st = bmeq_path(path, sizeof(path), "%s/truth.json", dir)) == BMEQ_OK)
+			st = bmeq_write_file_atomic(path, truth, strlen(truth));
 	}
 	free(truth);
 	json_decref(labels);

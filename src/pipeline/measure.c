@@ -10,6 +10,7 @@
 #include "bmeq/femhead.h"
 #include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/outdir.h"
 #include "bmeq/threshold.h"
 
 void bmeq_scan_result_destroy(bmeq_scan_result *r)
@@ -237,18 +238,19 @@ fail:
 bmeq_status bmeq_scan_write_maps(const bmeq_scan_result *r, const char *dir, const char *stem)
 {
 	const bmeq_grid *g = &r->image->grid;
-	size_t n = bmeq_grid_nvox(g), plen = strlen(dir) + strlen(stem) + 32;
-	char *path = malloc(plen);
+	size_t n = bmeq_grid_nvox(g);
+	char path[BMEQ_PATH_MAX], edema_path[BMEQ_PATH_MAX];
 	uint16_t maxl = 0;
 	bmeq_status st;
 
-	if (!path)
-		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	if ((st = bmeq_scan_path(dir, stem, BMEQ_SCAN_ROI, path, sizeof(path))) != BMEQ_OK ||
+	    (st = bmeq_scan_path(dir, stem, BMEQ_SCAN_EDEMA, edema_path, sizeof(edema_path))) !=
+		    BMEQ_OK)
+		return st;
 	for (size_t i = 0; i < n; i++)
 		maxl = r->roi[i] > maxl ? r->roi[i] : maxl;
 	/* uint8 overlays everywhere; uint16 only when a user label needs it. */
 	uint8_t *u8 = maxl <= 255 ? malloc(n) : NULL;
-	snprintf(path, plen, "%s/%s_roi.nii.gz", dir, stem);
 	if (u8) {
 		for (size_t i = 0; i < n; i++)
 			u8[i] = (uint8_t)r->roi[i];
@@ -256,17 +258,15 @@ bmeq_status bmeq_scan_write_maps(const bmeq_scan_result *r, const char *dir, con
 		if (st == BMEQ_OK) {
 			for (size_t i = 0; i < n; i++)
 				u8[i] = (uint8_t)r->edema->edema_map[i];
-			snprintf(path, plen, "%s/%s_edema.nii.gz", dir, stem);
-			st = bmeq_nifti_write_labels(path, g, u8, BMEQ_DT_UINT8);
+			st = bmeq_nifti_write_labels(edema_path, g, u8, BMEQ_DT_UINT8);
 		}
 		free(u8);
 	} else {
 		st = bmeq_nifti_write_labels(path, g, r->roi, BMEQ_DT_UINT16);
 		if (st == BMEQ_OK) {
-			snprintf(path, plen, "%s/%s_edema.nii.gz", dir, stem);
-			st = bmeq_nifti_write_labels(path, g, r->edema->edema_map, BMEQ_DT_UINT16);
+			st = bmeq_nifti_write_labels(edema_path, g, r->edema->edema_map,
+						     BMEQ_DT_UINT16);
 		}
 	}
-	free(path);
 	return st;
 }

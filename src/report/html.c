@@ -316,9 +316,9 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 			sb_puts(b, "<figure>");
 			if (have) {
 				sb_puts(b, "<a href=\"");
-				sb_pic_url(b, s, k ? "_change_qc.png" : "_qc.png");
+				sb_pic_url(b, s, bmeq_scan_file_name(k ? BMEQ_SCAN_CHANGE_QC : BMEQ_SCAN_QC));
 				sb_puts(b, "\"><img loading=\"lazy\" src=\"");
-				sb_pic_url(b, s, k ? "_change_qc.png" : "_qc.png");
+				sb_pic_url(b, s, bmeq_scan_file_name(k ? BMEQ_SCAN_CHANGE_QC : BMEQ_SCAN_QC));
 				sb_puts(b, "\" alt=\"");
 				sb_puts(b, k ? "change QC " : "QC ");
 				sb_esc(b, s->subject);
@@ -347,7 +347,7 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 					      "new", "none", "not_evaluable"};
 	size_t counts[7] = {0}, nfail = 0, nsubj = 0, nearly = 0, nuncertain = 0;
 	sbuf b = BMEQ_STRBUF_INIT;
-	char path[4200];
+	char path[BMEQ_PATH_MAX];
 
 	for (size_t i = 0; i < n; i++) {
 		nfail += (size_t)failed(&v[i]);
@@ -427,8 +427,9 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 		bmeq_strbuf_free(&b);
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory for the report page");
 	}
-	snprintf(path, sizeof(path), "%s/report.html", outdir);
-	bmeq_status st = bmeq_write_file_atomic(path, b.s, b.len);
+	bmeq_status st = bmeq_out_path(outdir, BMEQ_OUT_REPORT, path, sizeof(path));
+	if (st == BMEQ_OK)
+		st = bmeq_write_file_atomic(path, b.s, b.len);
 	bmeq_strbuf_free(&b);
 	return st;
 }

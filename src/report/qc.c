@@ -44,15 +44,16 @@ typedef struct panel {
 	uint8_t *cls;
 } panel;
 
-static bmeq_status load_labels(const char *dir, const char *stem, const char *suffix,
+static bmeq_status load_labels(const char *dir, const char *stem, bmeq_scan_file file,
 			       const bmeq_grid *g, uint16_t **out)
 {
-	char path[4400];
+	char path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
-	snprintf(path, sizeof(path), "%s/%s%s", dir, stem, suffix);
+	if ((st = bmeq_scan_path(dir, stem, file, path, sizeof(path))) != BMEQ_OK)
+		return st;
 	if ((st = bmeq_nifti_read_labels(path, g, out)) != BMEQ_OK)
-		return bmeq_fail(st, "%s%s: %s", stem, suffix, bmeq_last_error());
+		return bmeq_fail(st, "%s%s: %s", stem, bmeq_scan_file_name(file), bmeq_last_error());
 	return BMEQ_OK;
 }
 
@@ -89,7 +90,7 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 	bmeq_rp_sampler smp;
 	panel pn[4];
 	float *pool = NULL;
-	char path[4400], line[256];
+	char path[BMEQ_PATH_MAX], line[256];
 	bmeq_status st;
 
 	memset(pn, 0, sizeof(pn));
@@ -99,8 +100,8 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 	ro.volume = s->volume;
 	if ((st = bmeq_nifti_read(s->path, &ro, &img, NULL)) != BMEQ_OK)
 		return bmeq_fail(st, "scan %s: %s", s->path, bmeq_last_error());
-	if ((st = load_labels(s->dir, s->stem, "_roi.nii.gz", &img->grid, &roi)) != BMEQ_OK ||
-	    (st = load_labels(s->dir, s->stem, "_edema.nii.gz", &img->grid, &edema)) != BMEQ_OK ||
+	if ((st = load_labels(s->dir, s->stem, BMEQ_SCAN_ROI, &img->grid, &roi)) != BMEQ_OK ||
+	    (st = load_labels(s->dir, s->stem, BMEQ_SCAN_EDEMA, &img->grid, &edema)) != BMEQ_OK ||
 	    (st = bmeq_rp_sampler_init(&smp, &img->grid)) != BMEQ_OK)
 		goto done;
 
@@ -203,8 +204,8 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 	x += bmeq_rp_legend(c, x, yleg + 4, bmeq_rp_red, "EDEMA");
 	x += bmeq_rp_legend(c, x, yleg + 4, bmeq_rp_green, "HEAD OUTLINE");
 	x += bmeq_rp_legend(c, x, yleg + 4, bmeq_rp_cyan, "NECK OUTLINE");
-	snprintf(path, sizeof(path), "%s/%s_qc.png", s->dir, s->stem);
-	st = bmeq_rp_png_write(c, path);
+	if ((st = bmeq_scan_path(s->dir, s->stem, BMEQ_SCAN_QC, path, sizeof(path))) == BMEQ_OK)
+		st = bmeq_rp_png_write(c, path);
 done:
 	for (int k = 0; k < 4; k++) {
 		free(pn[k].img);

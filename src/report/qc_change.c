@@ -57,14 +57,15 @@ bmeq_status bmeq_rp_change_qc(const bmeq_rp_scan *base, const bmeq_rp_scan *fu)
 	float *pool = NULL;
 	int shown[2] = {0, 0};
 	double plane_y[2] = {0, 0};
-	char path[4400], line[512];
+	char path[BMEQ_PATH_MAX], line[512];
 	bmeq_status st;
 
-	snprintf(path, sizeof(path), "%s/%s_change.nii.gz", fu->dir, fu->stem);
-	if ((st = read_scan(base, &bimg)) != BMEQ_OK || (st = read_scan(fu, &fimg)) != BMEQ_OK)
+	if ((st = bmeq_scan_path(fu->dir, fu->stem, BMEQ_SCAN_CHANGE, path, sizeof(path))) != BMEQ_OK ||
+	    (st = read_scan(base, &bimg)) != BMEQ_OK || (st = read_scan(fu, &fimg)) != BMEQ_OK)
 		goto done;
 	if ((st = bmeq_nifti_read_labels(path, &bimg->grid, &chg)) != BMEQ_OK) {
-		st = bmeq_fail(st, "%s_change.nii.gz: %s", fu->stem, bmeq_last_error());
+		st = bmeq_fail(st, "%s%s: %s", fu->stem, bmeq_scan_file_name(BMEQ_SCAN_CHANGE),
+			       bmeq_last_error());
 		goto done;
 	}
 	if ((st = bmeq_rp_sampler_init(&bs, &bimg->grid)) != BMEQ_OK ||
@@ -186,8 +187,9 @@ bmeq_status bmeq_rp_change_qc(const bmeq_rp_scan *base, const bmeq_rp_scan *fu)
 	x += bmeq_rp_legend(c, x, yleg + 4, bmeq_rp_blue, "RESOLVED");
 	x += bmeq_rp_legend(c, x, yleg + 4, bmeq_rp_yellow, "PERSISTENT");
 	x += bmeq_rp_legend(c, x, yleg + 4, bmeq_rp_red, "NEW");
-	snprintf(path, sizeof(path), "%s/%s_change_qc.png", fu->dir, fu->stem);
-	st = bmeq_rp_png_write(c, path);
+	if ((st = bmeq_scan_path(fu->dir, fu->stem, BMEQ_SCAN_CHANGE_QC, path, sizeof(path))) ==
+	    BMEQ_OK)
+		st = bmeq_rp_png_write(c, path);
 done:
 	for (int side = 0; side < 2; side++)
 		for (int k = 0; k < 2; k++) {

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/outdir.h"
 #include "bmeq/workers.h"
 #include "report_internal.h"
 
@@ -84,48 +84,27 @@ static bmeq_rp_scan *row_scan(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t
 	return i < 0 || *side < 0 ? NULL : &v[i];
 }
 
-/* The completion record, read through the public CSV reader: the report
- * depends on the files the batch documents, not on the batch's code. */
+/* The completion record, read through the output folder's module
+ * (bmeq/outdir.h): the report depends on the files the batch documents, not
+ * on the batch's code. */
 static void read_record(bmeq_rp_scan *s)
 {
-	char path[4200];
-	bmeq_csv_table *t = NULL;
+	bmeq_scan_record rec;
+	char volume[32];
 
-	snprintf(path, sizeof(path), "%s/scan_record.csv", s->dir);
-	if (bmeq_csv_read_file(path, &t) != BMEQ_OK || t->ncols != 2) {
-		bmeq_csv_table_destroy(t);
+	if (bmeq_record_read(s->dir, &rec) != BMEQ_OK)
 		return;
-	}
 	s->has_record = 1;
-	for (size_t r = 0; r < t->nrows; r++) {
-		const char *k = bmeq_csv_cell(t, r, 0), *v = bmeq_csv_cell(t, r, 1);
-		if (strcmp(k, "status") == 0)
-			snprintf(s->status, sizeof(s->status), "%s", v);
-		else if (strcmp(k, "message") == 0)
-			snprintf(s->message, sizeof(s->message), "%s", v);
-		else if (strcmp(k, "stem") == 0)
-			snprintf(s->stem, sizeof(s->stem), "%s", v);
-		else if (strcmp(k, "params") == 0) {
-			const char *p = strstr(v, "volume=");
-			if (p)
-				s->volume = strtol(p + 7, NULL, 10);
-		}
-		for (int side = 0; side < 2; side++) {
-			const char *name = side ? "left_" : "right_";
-			size_t nl = strlen(name);
-			if (strncmp(k, name, nl) != 0)
-				continue;
-			if (strcmp(k + nl, "found") == 0)
-				s->found[side] = atoi(v) == 1;
-			else if (strcmp(k + nl, "centre") == 0 &&
-				 sscanf(v, "%lf %lf %lf", &s->centre[side][0], &s->centre[side][1],
-					&s->centre[side][2]) != 3)
-				s->found[side] = 0;
-			else if (strcmp(k + nl, "radius") == 0)
-				s->radius[side] = atof(v);
-		}
+	snprintf(s->status, sizeof(s->status), "%s", rec.status);
+	snprintf(s->message, sizeof(s->message), "%s", rec.message);
+	snprintf(s->stem, sizeof(s->stem), "%s", rec.stem);
+	if (bmeq_record_param(&rec, "volume", volume, sizeof(volume)) == BMEQ_OK)
+		s->volume = strtol(volume, NULL, 10);
+	for (int side = 0; side < 2; side++) {
+		s->found[side] = rec.side[side].found == 1;
+		memcpy(s->centre[side], rec.side[side].centre, sizeof(s->centre[side]));
+		s->radius[side] = rec.side[side].radius;
 	}
-	bmeq_csv_table_destroy(t);
 }
 
 /* The scans: the study's order when given, else the order of scans.csv
@@ -155,10 +134,10 @@ static bmeq_status collect(const bmeq_study *study, const char *outdir,
 			free_scans(v, n);
 			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 		}
-		if (session[0])
-			snprintf(s->dir, sizeof(s->dir), "%s/%s/%s", outdir, subject, session);
-		else
-			snprintf(s->dir, sizeof(s->dir), "%s/%s", outdir, subject);
+		if (bmeq_out_scan_dir(outdir, subject, session, s->dir, sizeof(s->dir)) != BMEQ_OK) {
+			free_scans(v, n);
+			return BMEQ_E_WRITE;
+		}
 		s->volume = -1;
 		for (int side = 0; side < 2; side++) {
 			s->edema_ml[side] = s->fraction[side] = NAN;
@@ -247,15 +226,6 @@ static void fill_responses(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 	}
 }
 
-static int file_exists(const char *dir, const char *stem, const char *suffix)
-{
-	char path[4400];
-	struct stat sb;
-
-	snprintf(path, sizeof(path), "%s/%s%s", dir, stem, suffix);
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 /* ---- pictures in parallel ------------------------------------------------- */
 
 typedef struct pic_ctx {
@@ -287,7 +257,7 @@ static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
 		note(s->qc_note, sizeof(s->qc_note), bmeq_last_error());
 	if (s->is_baseline)
 		return BMEQ_OK;
-	if (!file_exists(s->dir, s->stem, "_change.nii.gz")) {
+	if (!bmeq_scan_file_exists(s->dir, s->stem, BMEQ_SCAN_CHANGE)) {
 		note(s->change_note, sizeof(s->change_note), "no change map (not registered)");
 		return BMEQ_OK;
 	}
@@ -347,12 +317,13 @@ bmeq_status bmeq_rp_scans_read(const bmeq_study *study, const char *outdir, bmeq
 	bmeq_csv_table *scans = NULL, *resp = NULL;
 	bmeq_rp_scan *v = NULL;
 	size_t n = 0;
-	char path[4200];
+	char path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
 	*out = NULL;
 	*nout = 0;
-	snprintf(path, sizeof(path), "%s/scans.csv", outdir);
+	if ((st = bmeq_out_path(outdir, BMEQ_OUT_SCANS, path, sizeof(path))) != BMEQ_OK)
+		return st;
 	if ((st = bmeq_csv_read_file(path, &scans)) != BMEQ_OK)
 		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
 	if (bmeq_csv_column(scans, "subject") < 0 || bmeq_csv_column(scans, "session") < 0 ||
@@ -364,8 +335,8 @@ bmeq_status bmeq_rp_scans_read(const bmeq_study *study, const char *outdir, bmeq
 		fill_scan_rows(v, n, scans);
 		/* response.csv is absent when no subject has two visits' comparison
 		 * yet; the page then shows no responses. */
-		snprintf(path, sizeof(path), "%s/response.csv", outdir);
-		if (bmeq_csv_read_file(path, &resp) == BMEQ_OK)
+		if (bmeq_out_path(outdir, BMEQ_OUT_RESPONSE, path, sizeof(path)) == BMEQ_OK &&
+		    bmeq_csv_read_file(path, &resp) == BMEQ_OK)
 			fill_responses(v, n, resp);
 		*out = v;
 		*nout = n;
@@ -403,8 +374,9 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 			goto done;
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			v[i].qc = v[i].stem[0] && file_exists(v[i].dir, v[i].stem, "_qc.png");
-			v[i].change_qc = v[i].stem[0] && file_exists(v[i].dir, v[i].stem, "_change_qc.png");
+			v[i].qc = v[i].stem[0] && bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_QC);
+			v[i].change_qc = v[i].stem[0] &&
+					 bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_CHANGE_QC);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -412,7 +384,7 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 		sum->pictures += (size_t)v[i].qc + (size_t)v[i].change_qc;
 		sum->pictures_skipped += (size_t)(strcmp(v[i].status, "ok") == 0 && !v[i].qc) +
 					 (size_t)(expect_change && !v[i].change_qc &&
-						  file_exists(v[i].dir, v[i].stem, "_change.nii.gz"));
+						  bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_CHANGE));
 	}
 	st = bmeq_rp_html(outdir, v, n, sum);
 done:

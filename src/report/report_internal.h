@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bmeq/hip.h"
+#include "bmeq/outdir.h"
 #include "bmeq/report.h"
 #include "bmeq/volume.h"
 
@@ -15,7 +16,7 @@
  * numbers of its scans.csv rows. */
 typedef struct bmeq_rp_scan {
 	char *subject, *session, *path;   /* owned */
-	char dir[4096];                   /* OUT/<subject>/<session> */
+	char dir[BMEQ_PATH_MAX];          /* OUT/<subject>/<session> */
 	int has_record;                   /* scan_record.csv was readable */
 	char status[16];                  /* "ok" / "error" ("" without record) */
 	char message[1024];

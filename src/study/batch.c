@@ -18,6 +18,7 @@
 #include "bmeq/csv.h"
 #include "bmeq/workers.h"
 #include "bmeq/hash.h"
+#include "bmeq/outdir.h"
 #include "bmeq/report.h"
 #include "bmeq/tables.h"
 
@@ -29,48 +30,9 @@ void bmeq_batch_opts_init(bmeq_batch_opts *o)
 	bmeq_response_rule_init(&o->response_rule);
 }
 
-void bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap)
+bmeq_status bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap)
 {
-	if (it->session[0])
-		snprintf(buf, cap, "%s/%s/%s", outdir, it->subject, it->session);
-	else
-		snprintf(buf, cap, "%s/%s", outdir, it->subject);
-}
-
-/* Everything that changes a scan's numbers: a record made with other
- * parameters is not reused by --resume. */
-void bmeq_batch_params_text(const bmeq_measure_opts *m, char *buf, size_t cap)
-{
-	char rule[BMEQ_RULE_TEXT_MAX] = "";
-
-	bmeq_rule_format(&m->edema.rule, rule, sizeof(rule));
-	snprintf(buf, cap,
-		 "bmeq=%s;rule=%s;connectivity=%d;min_lesion_voxels=%zu;min_lesion_ml=%.6g;"
-		 "reference_reject_k=%.6g;reference_min_voxels=%zu;rim_mm=%.6g;halfmax=%d/%.6g;band=%.6g/%.6g;smooth=%.6g;reflevel=%d;bias_correct=%d;"
-		 "n4=%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d;volume=%ld;max_scan_mb=%.6g;doubtful=%d",
-		 bmeq_version(), rule, m->edema.connectivity, m->edema.min_lesion_voxels,
-		 m->edema.min_lesion_ml, m->edema.reference_reject_k, m->edema.min_reference_voxels,
-		 m->edema.rim_mm, m->edema.halfmax,
-		 m->edema.halfmax_floor, m->edema.band, m->edema.edge_band, m->edema.smooth_mm,
-		 m->edema.reference_from_region, m->bias_correct, m->n4.shrink_mm,
-		 m->n4.levels, m->n4.iterations[0], m->n4.iterations[1], m->n4.iterations[2],
-		 m->n4.iterations[3], m->n4.spline_distance_mm, m->n4.convergence,
-		 m->n4.histogram_bins, m->volume, m->max_scan_mb, m->measure_doubtful);
-}
-
-/* ---- per-scan record (key,value CSV) ------------------------------------ */
-
-static bmeq_status kv(bmeq_csv *w, const char *key, const char *fmt, ...)
-{
-	char val[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	bmeq_csv_field(w, key);
-	bmeq_csv_field(w, val);
-	return bmeq_csv_end_row(w);
+	return bmeq_out_scan_dir(outdir, it->subject, it->session, buf, cap);
 }
 
 static bmeq_status write_csv(const char *path, const bmeq_csv *w)
@@ -78,120 +40,6 @@ static bmeq_status write_csv(const char *path, const bmeq_csv *w)
 	size_t len;
 	const char *t = bmeq_csv_text(w, &len);
 	return bmeq_write_file_atomic(path, t, len);
-}
-
-bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
-{
-	char path[4200];
-	bmeq_csv_table *t = NULL;
-	bmeq_status st;
-
-	memset(rec, 0, sizeof(*rec));
-	for (int s = 0; s < 2; s++)
-		rec->edema_ml_low[s] = rec->edema_ml_high[s] = NAN;
-	snprintf(path, sizeof(path), "%s/scan_record.csv", dir);
-	if ((st = bmeq_csv_read_file(path, &t)) != BMEQ_OK)
-		return st;
-	if (t->ncols != 2) {
-		bmeq_csv_table_destroy(t);
-		return bmeq_fail(BMEQ_E_FORMAT, "%s: not a scan record", path);
-	}
-	for (size_t r = 0; r < t->nrows; r++) {
-		const char *k = bmeq_csv_cell(t, r, 0), *v = bmeq_csv_cell(t, r, 1);
-#define STR(name)                                                                          \
-	if (strcmp(k, #name) == 0)                                                         \
-		snprintf(rec->name, sizeof(rec->name), "%s", v);
-		STR(status)
-		STR(message)
-		STR(sha256)
-		STR(roi_sha256)
-		STR(reference_sha256)
-		STR(params)
-		STR(stem)
-#undef STR
-		for (int s = 0; s < 2; s++) {
-			char key[32];
-			const char *side = s ? "left" : "right";
-			snprintf(key, sizeof(key), "%s_found", side);
-			if (strcmp(k, key) == 0)
-				rec->geom[s].found = atoi(v);
-			snprintf(key, sizeof(key), "%s_centre", side);
-			if (strcmp(k, key) == 0)
-				sscanf(v, "%lf %lf %lf", &rec->geom[s].centre[0], &rec->geom[s].centre[1],
-				       &rec->geom[s].centre[2]);
-			snprintf(key, sizeof(key), "%s_radius", side);
-			if (strcmp(k, key) == 0)
-				rec->geom[s].radius = atof(v);
-			snprintf(key, sizeof(key), "%s_reason", side);
-			if (strcmp(k, key) == 0)
-				snprintf(rec->geom[s].reason, sizeof(rec->geom[s].reason), "%s", v);
-			snprintf(key, sizeof(key), "%s_status", side);
-			if (strcmp(k, key) == 0)
-				snprintf(rec->side_status[s], sizeof(rec->side_status[s]), "%s", v);
-			snprintf(key, sizeof(key), "%s_edema_ml", side);
-			if (strcmp(k, key) == 0)
-				rec->edema_ml[s] = v[0] ? atof(v) : NAN;
-			snprintf(key, sizeof(key), "%s_edema_ml_low", side);
-			if (strcmp(k, key) == 0)
-				rec->edema_ml_low[s] = v[0] ? atof(v) : NAN;
-			snprintf(key, sizeof(key), "%s_edema_ml_high", side);
-			if (strcmp(k, key) == 0)
-				rec->edema_ml_high[s] = v[0] ? atof(v) : NAN;
-		}
-		if (strcmp(k, "seconds") == 0)
-			rec->seconds = atof(v);
-	}
-	bmeq_csv_table_destroy(t);
-	if (!rec->status[0] || !rec->sha256[0])
-		return bmeq_fail(BMEQ_E_FORMAT, "%s: incomplete scan record", path);
-	return BMEQ_OK;
-}
-
-static bmeq_status record_write(const char *dir, const bmeq_scan_record *rec)
-{
-	char path[4200];
-	bmeq_csv *w = NULL;
-	bmeq_status st;
-
-	if ((st = bmeq_csv_create(&w)) != BMEQ_OK)
-		return st;
-	kv(w, "key", "value");
-	kv(w, "status", "%s", rec->status);
-	kv(w, "message", "%s", rec->message);
-	kv(w, "sha256", "%s", rec->sha256);
-	kv(w, "roi_sha256", "%s", rec->roi_sha256);
-	kv(w, "reference_sha256", "%s", rec->reference_sha256);
-	kv(w, "params", "%s", rec->params);
-	kv(w, "stem", "%s", rec->stem);
-	for (int s = 0; s < 2; s++) {
-		char key[32];
-		const char *side = s ? "left" : "right";
-		snprintf(key, sizeof(key), "%s_found", side);
-		kv(w, key, "%d", rec->geom[s].found);
-		snprintf(key, sizeof(key), "%s_centre", side);
-		kv(w, key, "%.4f %.4f %.4f", rec->geom[s].centre[0], rec->geom[s].centre[1],
-		   rec->geom[s].centre[2]);
-		snprintf(key, sizeof(key), "%s_radius", side);
-		kv(w, key, "%.4f", rec->geom[s].radius);
-		snprintf(key, sizeof(key), "%s_reason", side);
-		kv(w, key, "%s", rec->geom[s].reason);
-		snprintf(key, sizeof(key), "%s_status", side);
-		kv(w, key, "%s", rec->side_status[s]);
-		const double *ml[3] = {rec->edema_ml, rec->edema_ml_low, rec->edema_ml_high};
-		static const char *const suffix[3] = {"", "_low", "_high"};
-		for (int q = 0; q < 3; q++) {
-			snprintf(key, sizeof(key), "%s_edema_ml%s", side, suffix[q]);
-			if (isfinite(ml[q][s]))
-				kv(w, key, "%.6f", ml[q][s]);
-			else
-				kv(w, key, "");
-		}
-	}
-	kv(w, "seconds", "%.3f", rec->seconds);
-	snprintf(path, sizeof(path), "%s/scan_record.csv", dir);
-	st = write_csv(path, w);
-	bmeq_csv_destroy(w);
-	return st;
 }
 
 /* ---- one scan ------------------------------------------------------------ */
@@ -220,15 +68,6 @@ static bmeq_status file_sha(const char *path, char hex[65])
 	return bmeq_sha256_file(path, hex);
 }
 
-static int file_exists(const char *dir, const char *stem, const char *suffix)
-{
-	char path[4400];
-	struct stat sb;
-
-	snprintf(path, sizeof(path), "%s/%s%s", dir, stem, suffix);
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 /* A record is reusable when it matches the inputs and parameters and the
  * outputs it promises are there. */
 static int reusable(const char *dir, const bmeq_scan_record *old, const bmeq_scan_record *now)
@@ -236,35 +75,37 @@ static int reusable(const char *dir, const bmeq_scan_record *old, const bmeq_sca
 	if (strcmp(old->sha256, now->sha256) || strcmp(old->roi_sha256, now->roi_sha256) ||
 	    strcmp(old->reference_sha256, now->reference_sha256) || strcmp(old->params, now->params))
 		return 0;
-	if (!file_exists(dir, "scans.part", ".csv") || !file_exists(dir, "lesions.part", ".csv"))
+	if (!bmeq_scan_file_exists(dir, "", BMEQ_SCAN_SCANS_PART) ||
+	    !bmeq_scan_file_exists(dir, "", BMEQ_SCAN_LESIONS_PART))
 		return 0;
 	if (strcmp(old->status, "ok") == 0)
-		return file_exists(dir, old->stem, "_roi.nii.gz") &&
-		       file_exists(dir, old->stem, "_edema.nii.gz");
+		return bmeq_scan_file_exists(dir, old->stem, BMEQ_SCAN_ROI) &&
+		       bmeq_scan_file_exists(dir, old->stem, BMEQ_SCAN_EDEMA);
 	return 1;
 }
 
-/* Writes dir/lesions<suffix>, then dir/scans<suffix>: a scans table on disk
+/* Writes the lesions table, then the scans table: a scans table on disk
  * means its lesions table is complete too. */
-static bmeq_status write_tables(const char *dir, const char *suffix, const bmeq_csv *scans,
-				const bmeq_csv *lesions)
+static bmeq_status write_tables(const char *scans_path, const char *lesions_path,
+				const bmeq_csv *scans, const bmeq_csv *lesions)
 {
-	char path[4200];
-	bmeq_status st;
+	bmeq_status st = write_csv(lesions_path, lesions);
 
-	snprintf(path, sizeof(path), "%s/lesions%s", dir, suffix);
-	if ((st = write_csv(path, lesions)) != BMEQ_OK)
-		return st;
-	snprintf(path, sizeof(path), "%s/scans%s", dir, suffix);
-	return write_csv(path, scans);
+	return st == BMEQ_OK ? write_csv(scans_path, scans) : st;
 }
 
 static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const char *message,
 			       const bmeq_scan_result *r)
 {
 	bmeq_csv *scans = NULL, *lesions = NULL;
+	char scans_path[BMEQ_PATH_MAX], lesions_path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
+	if ((st = bmeq_scan_path(dir, "", BMEQ_SCAN_SCANS_PART, scans_path, sizeof(scans_path))) !=
+		    BMEQ_OK ||
+	    (st = bmeq_scan_path(dir, "", BMEQ_SCAN_LESIONS_PART, lesions_path,
+				 sizeof(lesions_path))) != BMEQ_OK)
+		return st;
 	if ((st = bmeq_csv_create(&scans)) != BMEQ_OK || (st = bmeq_csv_create(&lesions)) != BMEQ_OK)
 		goto done;
 	bmeq_scans_header(scans, NULL);
@@ -275,7 +116,7 @@ static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const 
 	} else {
 		bmeq_scans_error_rows(scans, it->subject, it->session, it->path, message, NULL);
 	}
-	st = write_tables(dir, ".part.csv", scans, lesions);
+	st = write_tables(scans_path, lesions_path, scans, lesions);
 done:
 	bmeq_csv_destroy(scans);
 	bmeq_csv_destroy(lesions);
@@ -305,7 +146,7 @@ static void scan_settings(const batch_ctx *c, const bmeq_scan_item *it, bmeq_mea
  * batch and returned. */
 static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *failed, int *skipped)
 {
-	char dir[4096];
+	char dir[BMEQ_PATH_MAX];
 	bmeq_scan_record rec, old;
 	bmeq_scan_result *r = NULL;
 	bmeq_measure_opts mopts;
@@ -313,14 +154,13 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	double t0 = bmeq_clock_seconds();
 
 	*failed = *skipped = 0;
-	memset(&rec, 0, sizeof(rec));
-	bmeq_batch_scan_dir(c->outdir, it, dir, sizeof(dir));
+	bmeq_record_init(&rec);
+	if ((st = bmeq_batch_scan_dir(c->outdir, it, dir, sizeof(dir))) != BMEQ_OK)
+		return st;
 	if (bmeq_mkdirs(dir) != 0)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot create folder: %s", dir, strerror(errno));
 	scan_settings(c, it, &mopts, rec.params, sizeof(rec.params));
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
-	for (int s = 0; s < 2; s++)
-		rec.edema_ml[s] = rec.edema_ml_low[s] = rec.edema_ml_high[s] = NAN;
 
 	st = file_sha(it->path, rec.sha256);
 	if (st == BMEQ_OK && (st = file_sha(it->roi, rec.roi_sha256)) != BMEQ_OK)
@@ -350,14 +190,17 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 					snprintf(r->edema->regions[k].message,
 						 sizeof(r->edema->regions[k].message), "%s", r->note);
 		for (int s = 0; s < 2; s++) {
-			rec.geom[s] = r->geom[s];
+			bmeq_record_side *d = &rec.side[s];
+			d->found = r->geom[s].found;
+			memcpy(d->centre, r->geom[s].centre, sizeof(d->centre));
+			d->radius = r->geom[s].radius;
+			snprintf(d->reason, sizeof(d->reason), "%s", r->geom[s].reason);
 			if (s < (int)r->edema->nregions &&
 			    r->edema->regions[s].side == (bmeq_side)s) {
-				snprintf(rec.side_status[s], sizeof(rec.side_status[s]), "%s",
-					 r->edema->regions[s].status);
-				rec.edema_ml[s] = r->edema->regions[s].edema_ml;
-				rec.edema_ml_low[s] = r->edema->regions[s].edema_ml_low;
-				rec.edema_ml_high[s] = r->edema->regions[s].edema_ml_high;
+				snprintf(d->status, sizeof(d->status), "%s", r->edema->regions[s].status);
+				d->edema_ml = r->edema->regions[s].edema_ml;
+				d->edema_ml_low = r->edema->regions[s].edema_ml_low;
+				d->edema_ml_high = r->edema->regions[s].edema_ml_high;
 			}
 		}
 		if ((st = bmeq_scan_write_maps(r, dir, rec.stem)) != BMEQ_OK) {
@@ -371,7 +214,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 		return st;
 	rec.seconds = bmeq_clock_seconds() - t0;
 	/* Last: the record marks the scan complete. */
-	return record_write(dir, &rec);
+	return bmeq_record_write(dir, &rec);
 }
 
 static void *worker(void *arg)
@@ -435,7 +278,7 @@ static bmeq_status assemble_tables(const bmeq_study *s, const char *outdir)
 {
 	bmeq_csv *scans = NULL, *lesions = NULL;
 	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL};
-	char dir[4096], path[4200];
+	char dir[BMEQ_PATH_MAX], path[BMEQ_PATH_MAX], lesions_path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
 	if ((st = bmeq_csv_create(&scans)) != BMEQ_OK || (st = bmeq_csv_create(&lesions)) != BMEQ_OK)
@@ -444,17 +287,20 @@ static bmeq_status assemble_tables(const bmeq_study *s, const char *outdir)
 	bmeq_lesions_header(lesions, &ex);
 	for (size_t i = 0; i < s->n && st == BMEQ_OK; i++) {
 		const bmeq_scan_item *it = &s->items[i];
-		bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir));
-		snprintf(path, sizeof(path), "%s/scans.part.csv", dir);
+		if ((st = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir))) != BMEQ_OK ||
+		    (st = bmeq_scan_path(dir, "", BMEQ_SCAN_SCANS_PART, path, sizeof(path))) != BMEQ_OK)
+			break;
 		st = append_part(scans, path, s, it, BMEQ_SCANS_NCOLUMNS);
-		if (st == BMEQ_OK) {
-			snprintf(path, sizeof(path), "%s/lesions.part.csv", dir);
+		if (st == BMEQ_OK &&
+		    (st = bmeq_scan_path(dir, "", BMEQ_SCAN_LESIONS_PART, path, sizeof(path))) == BMEQ_OK)
 			st = append_part(lesions, path, s, it, BMEQ_LESIONS_NCOLUMNS);
-		}
 	}
 	if (st != BMEQ_OK)
 		goto done;
-	st = write_tables(outdir, ".csv", scans, lesions);
+	if ((st = bmeq_out_path(outdir, BMEQ_OUT_SCANS, path, sizeof(path))) != BMEQ_OK ||
+	    (st = bmeq_out_path(outdir, BMEQ_OUT_LESIONS, lesions_path, sizeof(lesions_path))) != BMEQ_OK)
+		goto done;
+	st = write_tables(path, lesions_path, scans, lesions);
 done:
 	bmeq_csv_destroy(scans);
 	bmeq_csv_destroy(lesions);
@@ -465,10 +311,11 @@ done:
 
 static int lock_outdir(const char *outdir)
 {
-	char path[4200];
+	char path[BMEQ_PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/.bmeq-batch.lock", outdir);
+	if (bmeq_out_path(outdir, BMEQ_OUT_LOCK, path, sizeof(path)) != BMEQ_OK)
+		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		bmeq_fail(BMEQ_E_WRITE, "%s: cannot create the lock file: %s", outdir, strerror(errno));
@@ -512,7 +359,9 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	c.outdir = outdir;
 	c.opts = opts;
 	c.t0 = bmeq_clock_seconds();
-	bmeq_batch_params_text(&opts->measure, c.params, sizeof(c.params));
+	/* Everything that changes a scan's numbers: a record made with other
+	 * settings is not reused by --resume. */
+	bmeq_settings_resume_key(&opts->measure, c.params, sizeof(c.params));
 	pthread_mutex_init(&c.lock, NULL);
 	c.todo = malloc((study->n ? study->n : 1) * sizeof(size_t));
 	if (!c.todo) {

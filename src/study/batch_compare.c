@@ -26,7 +26,7 @@ typedef struct visit {
 	bmeq_volume *image;
 	uint16_t *edema;
 	bmeq_timepoint tp;
-	char dir[4096];
+	char dir[BMEQ_PATH_MAX];
 } visit;
 
 typedef struct subject_job {
@@ -63,11 +63,11 @@ static int side_status_code(const char *s)
 static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 {
 	bmeq_read_opts ro;
-	char path[4400];
+	char path[BMEQ_PATH_MAX];
 
 	memset(v, 0, sizeof(*v));
-	bmeq_batch_scan_dir(c->outdir, it, v->dir, sizeof(v->dir));
-	if (bmeq_record_read(v->dir, &v->rec) != BMEQ_OK) {
+	if (bmeq_batch_scan_dir(c->outdir, it, v->dir, sizeof(v->dir)) != BMEQ_OK ||
+	    bmeq_record_read(v->dir, &v->rec) != BMEQ_OK) {
 		bmeq_timepoint_failed(&v->tp, "scan record missing");
 		return;
 	}
@@ -78,9 +78,10 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 	bmeq_read_opts_init(&ro);
 	ro.volume = c->opts->measure.volume;
 	ro.max_bytes = bmeq_max_scan_bytes(c->opts->measure.max_scan_mb);
-	snprintf(path, sizeof(path), "%s/%s_edema.nii.gz", v->dir, v->rec.stem);
-	if (c->copts.spatial && (bmeq_nifti_read(it->path, &ro, &v->image, NULL) != BMEQ_OK ||
-				 bmeq_nifti_read_labels(path, &v->image->grid, &v->edema) != BMEQ_OK)) {
+	if (c->copts.spatial &&
+	    (bmeq_scan_path(v->dir, v->rec.stem, BMEQ_SCAN_EDEMA, path, sizeof(path)) != BMEQ_OK ||
+	     bmeq_nifti_read(it->path, &ro, &v->image, NULL) != BMEQ_OK ||
+	     bmeq_nifti_read_labels(path, &v->image->grid, &v->edema) != BMEQ_OK)) {
 		/* Volumes alone still give the response class. */
 		bmeq_volume_destroy(v->image);
 		free(v->edema);
@@ -92,12 +93,17 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 	v->tp.image = v->image;
 	v->tp.edema_map = v->edema;
 	for (int s = 0; s < 2; s++) {
-		v->tp.geom[s] = v->rec.geom[s];
-		v->tp.side_status[s] = side_status_code(v->rec.side_status[s]);
-		v->tp.edema_ml[s] = v->rec.edema_ml[s];
-		v->tp.edema_ml_low[s] = v->rec.edema_ml_low[s];
-		v->tp.edema_ml_high[s] = v->rec.edema_ml_high[s];
-		v->tp.message[s] = v->rec.geom[s].reason[0] ? v->rec.geom[s].reason : NULL;
+		const bmeq_record_side *d = &v->rec.side[s];
+		bmeq_edema_side_geom *g = &v->tp.geom[s];
+		g->found = d->found;
+		memcpy(g->centre, d->centre, sizeof(g->centre));
+		g->radius = d->radius;
+		snprintf(g->reason, sizeof(g->reason), "%s", d->reason);
+		v->tp.side_status[s] = side_status_code(d->status);
+		v->tp.edema_ml[s] = d->edema_ml;
+		v->tp.edema_ml_low[s] = d->edema_ml_low;
+		v->tp.edema_ml_high[s] = d->edema_ml_high;
+		v->tp.message[s] = d->reason[0] ? d->reason : NULL;
 	}
 }
 
@@ -108,17 +114,19 @@ static void free_visit(visit *v)
 }
 
 static bmeq_status write_change_map(const visit *base, const visit *fu, const uint8_t *map,
-				    const char *suffix)
+				    bmeq_scan_file file)
 {
-	char path[4400];
+	char path[BMEQ_PATH_MAX];
+	bmeq_status st = bmeq_scan_path(fu->dir, fu->rec.stem, file, path, sizeof(path));
 
-	snprintf(path, sizeof(path), "%s/%s%s", fu->dir, fu->rec.stem, suffix);
+	if (st != BMEQ_OK)
+		return st;
 	return bmeq_nifti_write_labels(path, &base->image->grid, map, BMEQ_DT_UINT8);
 }
 
 /* Compares follow-up fu with base and writes the change map when registered. */
 static bmeq_status compare_pair(const compare_ctx *c, const visit *base, const visit *fu,
-				const char *suffix, bmeq_comparison *out, subject_job *job)
+				bmeq_scan_file file, bmeq_comparison *out, subject_job *job)
 {
 	uint8_t *map = NULL;
 	bmeq_status st;
@@ -128,7 +136,7 @@ static bmeq_status compare_pair(const compare_ctx *c, const visit *base, const v
 	st = bmeq_compare_timepoints(&base->tp, &fu->tp, &c->copts, out, map);
 	job->comparisons++;
 	if (st == BMEQ_OK && map && (out->side[0].registered || out->side[1].registered))
-		st = write_change_map(base, fu, map, suffix);
+		st = write_change_map(base, fu, map, file);
 	if (st == BMEQ_OK)
 		job->failed += out->side[0].response == BMEQ_RESPONSE_NOT_EVALUABLE ||
 			       out->side[1].response == BMEQ_RESPONSE_NOT_EVALUABLE;
@@ -160,14 +168,15 @@ static bmeq_status run_subject(const compare_ctx *c, subject_job *job)
 		extras[i].values = (const char *const *)it->extra;
 	}
 	for (size_t i = 1; i < n && st == BMEQ_OK; i++) {
-		st = compare_pair(c, &v[0], &v[i], "_change.nii.gz", &vs_base[i], job);
+		st = compare_pair(c, &v[0], &v[i], BMEQ_SCAN_CHANGE, &vs_base[i], job);
 		pb[i] = &vs_base[i];
 		if (st != BMEQ_OK)
 			break;
 		if (i == 1) {
 			pp[i] = &vs_base[i];
 		} else {
-			st = compare_pair(c, &v[i - 1], &v[i], "_change_previous.nii.gz", &vs_prev[i], job);
+			st = compare_pair(c, &v[i - 1], &v[i], BMEQ_SCAN_CHANGE_PREVIOUS, &vs_prev[i],
+					  job);
 			pp[i] = &vs_prev[i];
 		}
 	}
@@ -233,7 +242,7 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 	bmeq_csv *response = NULL, *interval = NULL;
 	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL};
 	bmeq_status st = BMEQ_OK;
-	char path[4200];
+	char path[BMEQ_PATH_MAX];
 
 	memset(&c, 0, sizeof(c));
 	c.study = s;
@@ -289,12 +298,12 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 		goto done;
 	size_t len;
 	const char *t = bmeq_csv_text(interval, &len);
-	snprintf(path, sizeof(path), "%s/response_interval.csv", outdir);
-	if ((st = bmeq_write_file_atomic(path, t, len)) != BMEQ_OK)
+	if ((st = bmeq_out_path(outdir, BMEQ_OUT_RESPONSE_INTERVAL, path, sizeof(path))) != BMEQ_OK ||
+	    (st = bmeq_write_file_atomic(path, t, len)) != BMEQ_OK)
 		goto done;
 	t = bmeq_csv_text(response, &len);
-	snprintf(path, sizeof(path), "%s/response.csv", outdir);
-	st = bmeq_write_file_atomic(path, t, len);
+	if ((st = bmeq_out_path(outdir, BMEQ_OUT_RESPONSE, path, sizeof(path))) == BMEQ_OK)
+		st = bmeq_write_file_atomic(path, t, len);
 done:
 	if (c.jobs)
 		for (size_t k = 0; k < c.njobs; k++) {

@@ -35,19 +35,20 @@ static size_t to_size(const char *v)
 
 static bmeq_status read_marker(const char *dir, shard_info *si)
 {
-	char path[4200];
+	char path[BMEQ_PATH_MAX];
 	bmeq_csv_table *t = NULL;
 	bmeq_status st;
 	int have_format = 0;
 
 	memset(si, 0, sizeof(*si));
 	si->dir = dir;
-	snprintf(path, sizeof(path), "%s/%s", dir, BMEQ_SHARD_MARKER);
+	if ((st = bmeq_out_path(dir, BMEQ_OUT_SHARD, path, sizeof(path))) != BMEQ_OK)
+		return bmeq_fail(BMEQ_E_IO, "%s", bmeq_last_error());
 	if (access(path, F_OK) != 0)
 		return bmeq_fail(BMEQ_E_IO,
 				 "%s: not a finished shard (no %s: the shard is still running, failed, "
 				 "was interrupted, or this is not a `bmeq batch --shard` folder)",
-				 dir, BMEQ_SHARD_MARKER);
+				 dir, bmeq_out_name(BMEQ_OUT_SHARD));
 	if ((st = bmeq_csv_read_file(path, &t)) != BMEQ_OK)
 		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
 	for (size_t r = 0; t->ncols == 2 && r < t->nrows; r++) {
@@ -143,14 +144,15 @@ static char *dup_or_null(const char *s, int *oom)
  * records name. */
 static bmeq_status read_study(const shard_info *si, bmeq_study **out)
 {
-	char path[4200], sha[65];
+	char path[BMEQ_PATH_MAX], sha[65];
 	bmeq_csv_table *t = NULL;
 	bmeq_study *s = NULL;
 	bmeq_status st;
 	int oom = 0;
 
 	*out = NULL;
-	snprintf(path, sizeof(path), "%s/%s", si->dir, BMEQ_SHARD_STUDY);
+	if ((st = bmeq_out_path(si->dir, BMEQ_OUT_SHARD_STUDY, path, sizeof(path))) != BMEQ_OK)
+		return bmeq_fail(BMEQ_E_IO, "%s", bmeq_last_error());
 	if ((st = bmeq_sha256_file(path, sha)) != BMEQ_OK)
 		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
 	if (strcmp(sha, si->study_sha) != 0)
@@ -253,7 +255,7 @@ static bmeq_status link_file(const char *src, const char *dst)
 /* Every file of one scan's folder; the record last, as the batch does. */
 static bmeq_status link_scan(const char *src, const char *dst)
 {
-	char a[4400], b[4400];
+	char a[BMEQ_PATH_MAX], b[BMEQ_PATH_MAX];
 	bmeq_status st = BMEQ_OK;
 
 	if (bmeq_mkdirs(dst) != 0)
@@ -265,19 +267,22 @@ static bmeq_status link_scan(const char *src, const char *dst)
 	while (st == BMEQ_OK && (e = readdir(d)) != NULL) {
 		struct stat sb;
 		/* Dot files are temporaries of an interrupted write. */
-		if (e->d_name[0] == '.' || strcmp(e->d_name, "scan_record.csv") == 0)
+		if (e->d_name[0] == '.' || strcmp(e->d_name, bmeq_scan_file_name(BMEQ_SCAN_RECORD)) == 0)
 			continue;
-		snprintf(a, sizeof(a), "%s/%s", src, e->d_name);
+		if ((st = bmeq_path(a, sizeof(a), "%s/%s", src, e->d_name)) != BMEQ_OK)
+			break;
 		if (stat(a, &sb) != 0 || !S_ISREG(sb.st_mode))
 			continue; /* a subject folder holds its session folders */
-		snprintf(b, sizeof(b), "%s/%s", dst, e->d_name);
-		st = link_file(a, b);
+		if ((st = bmeq_path(b, sizeof(b), "%s/%s", dst, e->d_name)) == BMEQ_OK)
+			st = link_file(a, b);
 	}
 	closedir(d);
 	if (st != BMEQ_OK)
 		return st;
-	snprintf(a, sizeof(a), "%s/scan_record.csv", src);
-	snprintf(b, sizeof(b), "%s/scan_record.csv", dst);
+	/* Last, as in the batch: the record marks the scan complete. */
+	if ((st = bmeq_scan_path(src, "", BMEQ_SCAN_RECORD, a, sizeof(a))) != BMEQ_OK ||
+	    (st = bmeq_scan_path(dst, "", BMEQ_SCAN_RECORD, b, sizeof(b))) != BMEQ_OK)
+		return st;
 	return link_file(a, b);
 }
 
@@ -288,12 +293,13 @@ static bmeq_status link_scan(const char *src, const char *dst)
  * cursor per shard walks each shard table once; rows left over mean the
  * table does not belong to this study. */
 static bmeq_status merge_table(const bmeq_study *s, const int *of, const shard_info **by_k, int n,
-			       const char *outdir, const char *name)
+			       const char *outdir, bmeq_out_file table)
 {
 	bmeq_csv_table **t = calloc((size_t)n, sizeof(*t));
 	size_t *cur = calloc((size_t)n, sizeof(*cur));
 	bmeq_csv *w = NULL;
-	char path[4200];
+	const char *name = bmeq_out_name(table);
+	char path[BMEQ_PATH_MAX];
 	bmeq_status st = BMEQ_OK;
 
 	if (!t || !cur || (st = bmeq_csv_create(&w)) != BMEQ_OK) {
@@ -301,7 +307,8 @@ static bmeq_status merge_table(const bmeq_study *s, const int *of, const shard_i
 		goto done;
 	}
 	for (int k = 0; k < n && st == BMEQ_OK; k++) {
-		snprintf(path, sizeof(path), "%s/%s", by_k[k]->dir, name);
+		if ((st = bmeq_out_path(by_k[k]->dir, table, path, sizeof(path))) != BMEQ_OK)
+			break;
 		if ((st = bmeq_csv_read_file(path, &t[k])) != BMEQ_OK) {
 			st = bmeq_fail(st, "%s: %s", path, bmeq_last_error());
 			break;
@@ -338,8 +345,8 @@ static bmeq_status merge_table(const bmeq_study *s, const int *of, const shard_i
 	if (st == BMEQ_OK) {
 		size_t len;
 		const char *text = bmeq_csv_text(w, &len);
-		snprintf(path, sizeof(path), "%s/%s", outdir, name);
-		st = bmeq_write_file_atomic(path, text, len);
+		if ((st = bmeq_out_path(outdir, table, path, sizeof(path))) == BMEQ_OK)
+			st = bmeq_write_file_atomic(path, text, len);
 	}
 done:
 	if (t)
@@ -389,11 +396,13 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 	const shard_info **by_k = NULL;
 	bmeq_study *study = NULL;
 	bmeq_batch_opts opts;
+	bmeq_settings_target t = {&opts.measure, &opts.response_rule, NULL};
 	int *of = NULL, n;
-	char params[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX], src[4096], dst[4096], hosts[1024];
+	char params[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX], hosts[1024];
+	char src[BMEQ_PATH_MAX], dst[BMEQ_PATH_MAX];
 	bmeq_status st = BMEQ_OK;
-	static const char *const tables[] = {"scans.csv", "lesions.csv", "response.csv",
-					     "response_interval.csv"};
+	static const bmeq_out_file tables[] = {BMEQ_OUT_SCANS, BMEQ_OUT_LESIONS, BMEQ_OUT_RESPONSE,
+					       BMEQ_OUT_RESPONSE_INTERVAL};
 
 	memset(summary, 0, sizeof(*summary));
 	if (ndirs < 1 || ndirs > BMEQ_SHARDS_MAX)
@@ -421,12 +430,11 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 	opts.config_text = si[0].config;
 	opts.jobs = si[0].jobs > 0 ? si[0].jobs : 1;
 	if (si[0].config[0] &&
-	    (st = bmeq_config_apply(si[0].config, strlen(si[0].config), &opts.measure,
-				    bmeq_response_rule_config_key, &opts.response_rule)) != BMEQ_OK) {
+	    (st = bmeq_config_apply(si[0].config, strlen(si[0].config), &t)) != BMEQ_OK) {
 		st = bmeq_fail(BMEQ_E_FORMAT, "%s: configuration: %s", si[0].dir, bmeq_last_error());
 		goto done;
 	}
-	bmeq_batch_params_text(&opts.measure, params, sizeof(params));
+	bmeq_settings_resume_key(&opts.measure, params, sizeof(params));
 	bmeq_response_rule_text(&opts.response_rule, rtext, sizeof(rtext));
 	if (strcmp(params, si[0].params) != 0 || strcmp(rtext, si[0].rule) != 0) {
 		st = bmeq_fail(BMEQ_E_FORMAT, "the shards were made with other parameters or another "
@@ -456,14 +464,15 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 	for (size_t i = 0; i < study->n && st == BMEQ_OK; i++) {
 		const bmeq_scan_item *it = &study->items[i];
 		bmeq_scan_record rec;
-		bmeq_batch_scan_dir(by_k[of[i] - 1]->dir, it, src, sizeof(src));
+		if ((st = bmeq_batch_scan_dir(by_k[of[i] - 1]->dir, it, src, sizeof(src))) != BMEQ_OK)
+			break;
 		if (bmeq_record_read(src, &rec) != BMEQ_OK) {
 			st = bmeq_fail(BMEQ_E_IO, "%s: scan %s/%s has no complete record in its shard "
 				       "(%d/%d)", src, it->subject, it->session, of[i], n);
 			break;
 		}
-		bmeq_batch_scan_dir(outdir, it, dst, sizeof(dst));
-		st = link_scan(src, dst);
+		if ((st = bmeq_batch_scan_dir(outdir, it, dst, sizeof(dst))) == BMEQ_OK)
+			st = link_scan(src, dst);
 	}
 	for (size_t k = 0; k < 4 && st == BMEQ_OK; k++)
 		st = merge_table(study, of, by_k, n, outdir, tables[k]);

@@ -24,10 +24,10 @@ static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts,
 {
 	json_t *o = json_object();
 	bmeq_scan_record rec;
-	char dir[4096];
+	char dir[BMEQ_PATH_MAX];
 
-	bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir));
-	int have = bmeq_record_read(dir, &rec) == BMEQ_OK;
+	int have = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir)) == BMEQ_OK &&
+		   bmeq_record_read(dir, &rec) == BMEQ_OK;
 	bmeq_json_put(o, "subject", bmeq_json_str(it->subject), ok);
 	bmeq_json_put(o, "session", bmeq_json_str(it->session), ok);
 	bmeq_json_put(o, "path", bmeq_json_str(it->path), ok);
@@ -69,7 +69,9 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 				       const bmeq_batch_opts *opts, const char *params,
 				       const bmeq_batch_summary *summary, const char *host_name)
 {
-	char host[256] = "", when[64], path[4200];
+	char host[256] = "", when[64], path[BMEQ_PATH_MAX];
+	bmeq_batch_opts o = *opts;
+	bmeq_settings_target settings = {&o.measure, &o.response_rule, NULL};
 	time_t now = time(NULL);
 	struct tm tm;
 	char rule[BMEQ_RULE_TEXT_MAX] = "", method[512], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
@@ -97,6 +99,8 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	bmeq_json_put(doc, "threshold_band", num(opts->measure.edema.band), &ok);
 	bmeq_json_put(doc, "response_rule", bmeq_json_str(rtext), &ok);
 	bmeq_json_put(doc, "parameters", bmeq_json_str(params), &ok);
+	/* Every setting by its key (bmeq/settings.h). */
+	bmeq_json_put(doc, "settings", bmeq_settings_json(&settings), &ok);
 	bmeq_json_put(doc, "configuration", bmeq_json_str(opts->config_text ? opts->config_text : ""),
 		      &ok);
 	bmeq_json_put(doc, "jobs", num(opts->jobs), &ok);
@@ -114,8 +118,9 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	json_decref(doc);
 	if (!text)
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-	snprintf(path, sizeof(path), "%s/provenance.json", outdir);
-	st = bmeq_write_file_atomic(path, text, strlen(text));
+	st = bmeq_out_path(outdir, BMEQ_OUT_PROVENANCE, path, sizeof(path));
+	if (st == BMEQ_OK)
+		st = bmeq_write_file_atomic(path, text, strlen(text));
 	free(text);
 	return st;
 }

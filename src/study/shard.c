@@ -125,7 +125,7 @@ static void kv(bmeq_status *st, bmeq_csv *w, const char *key, const char *fmt, .
 static bmeq_status write_marker(const char *outdir, int k, int nshards, const char *study_sha,
 				const bmeq_batch_opts *opts, const bmeq_batch_summary *sum)
 {
-	char params[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX], host[256] = "", path[4200];
+	char params[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX], host[256] = "", path[BMEQ_PATH_MAX];
 	bmeq_csv *w = NULL;
 	bmeq_status st;
 	size_t len;
@@ -134,7 +134,7 @@ static bmeq_status write_marker(const char *outdir, int k, int nshards, const ch
 		return st;
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "unknown");
-	bmeq_batch_params_text(&opts->measure, params, sizeof(params));
+	bmeq_settings_resume_key(&opts->measure, params, sizeof(params));
 	bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
 	kv(&st, w, "key", "value");
 	kv(&st, w, "format", "%s", BMEQ_SHARD_FORMAT);
@@ -157,8 +157,8 @@ static bmeq_status write_marker(const char *outdir, int k, int nshards, const ch
 	kv(&st, w, "seconds", "%.3f", sum->seconds);
 	if (st == BMEQ_OK) {
 		const char *t = bmeq_csv_text(w, &len);
-		snprintf(path, sizeof(path), "%s/%s", outdir, BMEQ_SHARD_MARKER);
-		st = bmeq_write_file_atomic(path, t, len);
+		if ((st = bmeq_out_path(outdir, BMEQ_OUT_SHARD, path, sizeof(path))) == BMEQ_OK)
+			st = bmeq_write_file_atomic(path, t, len);
 	}
 	bmeq_csv_destroy(w);
 	return st;
@@ -170,7 +170,7 @@ bmeq_status bmeq_batch_run_shard(const bmeq_study *study, int k, int nshards, co
 	bmeq_study sub;
 	bmeq_csv *w = NULL;
 	int *of = NULL;
-	char sha[65], path[4200];
+	char sha[65], path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
 	memset(summary, 0, sizeof(*summary));
@@ -202,15 +202,16 @@ bmeq_status bmeq_batch_run_shard(const bmeq_study *study, int k, int nshards, co
 	bmeq_sha256_buffer(text, len, sha);
 
 	/* A marker left by an earlier run would claim this run complete. */
-	snprintf(path, sizeof(path), "%s/%s", outdir, BMEQ_SHARD_MARKER);
+	if ((st = bmeq_out_path(outdir, BMEQ_OUT_SHARD, path, sizeof(path))) != BMEQ_OK)
+		goto done;
 	if (unlink(path) != 0 && errno != ENOENT) {
 		st = bmeq_fail(BMEQ_E_WRITE, "%s: cannot remove: %s", path, strerror(errno));
 		goto done;
 	}
 	if ((st = bmeq_batch_run(&sub, outdir, opts, summary)) != BMEQ_OK || summary->cancelled)
 		goto done;
-	snprintf(path, sizeof(path), "%s/%s", outdir, BMEQ_SHARD_STUDY);
-	if ((st = bmeq_write_file_atomic(path, text, len)) != BMEQ_OK)
+	if ((st = bmeq_out_path(outdir, BMEQ_OUT_SHARD_STUDY, path, sizeof(path))) != BMEQ_OK ||
+	    (st = bmeq_write_file_atomic(path, text, len)) != BMEQ_OK)
 		goto done;
 	st = write_marker(outdir, k, nshards, sha, opts, summary);
 done:

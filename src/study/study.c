@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bmeq/path.h"
 #include "bmeq/csv.h"
 #include "bmeq/study.h"
 
@@ -170,6 +171,13 @@ static bmeq_status check_duplicates(const bmeq_study *s)
 		}
 	}
 	return BMEQ_OK;
+}
+
+/* A study path that does not fit is an input error (exit 3), with
+ * bmeq_path's message. */
+static bmeq_status input_path_error(void)
+{
+	return bmeq_fail(BMEQ_E_IO, "%s", bmeq_last_error());
 }
 
 static char *resolve(const char *base_dir, const char *p)
@@ -473,9 +481,11 @@ static bmeq_status scan_anat(bmeq_study *s, size_t *cap, const char *anat, const
 	for (size_t i = 0; i < n && st == BMEQ_OK; i++) {
 		if (!is_nifti_name(names[i]) || fnmatch(pattern, names[i], 0) != 0)
 			continue;
-		char path[4608];
-		snprintf(path, sizeof(path), "%s/%s", anat, names[i]);
-		st = add_item(s, cap, subject, session, path);
+		char path[BMEQ_PATH_MAX];
+		if ((st = bmeq_path(path, sizeof(path), "%s/%s", anat, names[i])) != BMEQ_OK)
+			st = input_path_error();
+		else
+			st = add_item(s, cap, subject, session, path);
 	}
 	free_names(names, n);
 	return st;
@@ -502,10 +512,13 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 	if (st == BMEQ_OK && err)
 		st = add_warning(s, "%s: cannot read folder: %s", dir, strerror(err));
 	for (size_t i = 0; i < nsubs && st == BMEQ_OK; i++) {
-		char sub_dir[4096];
+		char sub_dir[BMEQ_PATH_MAX];
 		if (strncmp(subs[i], "sub-", 4) != 0 || !subs[i][4])
 			continue;
-		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", dir, subs[i]);
+		if (bmeq_path(sub_dir, sizeof(sub_dir), "%s/%s", dir, subs[i]) != BMEQ_OK) {
+			st = input_path_error();
+			break;
+		}
 		if (!is_real_dir(sub_dir))
 			continue;
 		if (!safe_name(subs[i] + 4, 0)) {
@@ -521,18 +534,22 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 			continue;
 		}
 		for (size_t j = 0; j < nsess && st == BMEQ_OK; j++) {
-			char path[4608];
-			snprintf(path, sizeof(path), "%s/%s", sub_dir, sess[j]);
+			char path[BMEQ_PATH_MAX];
+			if (bmeq_path(path, sizeof(path), "%s/%s", sub_dir, sess[j]) != BMEQ_OK) {
+				st = input_path_error();
+				break;
+			}
 			if (!is_real_dir(path))
 				continue;
 			if (strcmp(sess[j], "anat") == 0) {
 				st = scan_anat(s, &cap, path, subs[i] + 4, "", pattern);
 			} else if (strncmp(sess[j], "ses-", 4) == 0 && sess[j][4] &&
 				   safe_name(sess[j] + 4, 0)) {
-				char anat[4700];
-				snprintf(anat, sizeof(anat), "%s/anat", path);
-				int e = exists(anat);
-				if (e < 0)
+				char anat[BMEQ_PATH_MAX];
+				int e = bmeq_path(anat, sizeof(anat), "%s/anat", path) == BMEQ_OK ? exists(anat) : -2;
+				if (e == -2)
+					st = input_path_error();
+				else if (e < 0)
 					st = unreadable(s, &cap, subs[i] + 4, sess[j] + 4, path, errno);
 				else if (e > 0 && is_real_dir(anat))
 					st = scan_anat(s, &cap, anat, subs[i] + 4, sess[j] + 4, pattern);

@@ -36,7 +36,7 @@ grep -q "^bmeq: compare: " "$TMP/err" || { echo "FAIL: diagnostic format"; fail=
 # ---- bad rule configuration ----
 printf 'response.partial_pct = -5\n' >"$TMP/bad.conf"
 expect 3 "bad rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/bad.conf"
-grep -q "bad.conf:1:" "$TMP/err" || { echo "FAIL: config error names the line"; fail=1; }
+grep -q "bad.conf: line 1: response.partial_pct" "$TMP/err" || { echo "FAIL: config error names the line"; fail=1; }
 expect 3 "missing rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/none.conf"
 
 # ---- unreadable scans: exit 3, and the table still says not_evaluable ----

@@ -8,26 +8,24 @@
 #include "bmeq/config.h"
 #include "fuzz_nifti.h"
 
-static bmeq_status response_key(void *ctx, const char *key, const char *value)
-{
-	(void)ctx;
-	(void)value;
-	return strcmp(key, "partial_pct") == 0 ? BMEQ_OK : bmeq_fail(BMEQ_E_ARG, "unknown key");
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	bmeq_measure_opts m;
+	bmeq_response_rule r;
+	bmeq_settings_target t = {&m, &r, NULL};
 
 	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
 	m.edema.connectivity = 26;
-	bmeq_status st = bmeq_config_apply((const char *)data, size, &m, response_key, NULL);
+	bmeq_status st = bmeq_config_apply((const char *)data, size, &t);
 	if (st == BMEQ_OK) {
 		if (m.edema.connectivity != 6 && m.edema.connectivity != 18 && m.edema.connectivity != 26)
 			abort();
 		if (!(m.edema.min_lesion_ml >= 0.0) || !isfinite(m.edema.min_lesion_ml))
 			abort();
 		if (!(m.edema.rim_mm >= 0.0 && m.edema.rim_mm <= 50.0))
+			abort();
+		if (!(r.partial_pct >= 0.0 && r.partial_pct <= 100.0))
 			abort();
 	} else if (st != BMEQ_E_FORMAT || strncmp(bmeq_last_error(), "line ", 5) != 0) {
 		abort();

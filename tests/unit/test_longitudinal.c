@@ -27,58 +27,14 @@ static void test_rule_text_and_settings(void)
 	bmeq_response_rule_text(&r, text, sizeof(text));
 	CHECK(strcmp(text, "measurable>=0.5ml;partial<=-30%;progression>=+20%&>=+1ml") == 0);
 
-	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", " 50 ") == BMEQ_OK);
-	CHECK(r.partial_pct == 50.0);
-	CHECK(bmeq_response_rule_set(&r, "measurable_ml", "0.1") == BMEQ_OK);
+	r.partial_pct = 50.0;
+	r.measurable_ml = 0.1;
 	bmeq_response_rule_text(&r, text, sizeof(text));
 	CHECK(strcmp(text, "measurable>=0.1ml;partial<=-50%;progression>=+20%&>=+1ml") == 0);
+	/* Setting them from text is the settings table's (test_study). */
 	d = r;
-	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", "abc") == BMEQ_E_ARG);
-	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", "120") == BMEQ_E_ARG);
-	CHECK(bmeq_response_rule_set(&r, "response.partial_pct", "0") == BMEQ_E_ARG);
-	CHECK(bmeq_response_rule_set(&r, "response.measurable_ml", "-1") == BMEQ_E_ARG);
-	CHECK(bmeq_response_rule_set(&r, "response.progression_ml", "nan") == BMEQ_E_ARG);
-	CHECK(bmeq_response_rule_set(&r, "response.progression_ml", "1e999") == BMEQ_E_ARG);
-	CHECK(bmeq_response_rule_set(&r, "response.bogus", "1") == BMEQ_E_ARG);
-	CHECK(strstr(bmeq_last_error(), "bogus") != NULL);
-	CHECK(bmeq_response_rule_set(&r, "response.progression_pct", "20x") == BMEQ_E_ARG);
-	CHECK(memcmp(&r, &d, sizeof(r)) == 0); /* unchanged by failures */
-
-	bmeq_response_rule_init(&r);
-	CHECK(bmeq_response_rule_parse_line(&r, "response.progression_ml = 2.5 # comment") ==
-	      BMEQ_OK);
-	CHECK(r.progression_ml == 2.5);
-	CHECK(bmeq_response_rule_parse_line(&r, "   # only a comment") == BMEQ_OK);
-	CHECK(bmeq_response_rule_parse_line(&r, "") == BMEQ_OK);
-	CHECK(bmeq_response_rule_parse_line(&r, "response.partial_pct 30") == BMEQ_E_FORMAT);
-	CHECK(bmeq_response_rule_parse_line(&r, "progression_pct=25") == BMEQ_OK);
-	CHECK(r.progression_pct == 25.0);
-	CHECK(bmeq_response_rule_config_key(&r, "progression_ml", "3") == BMEQ_OK);
-	CHECK(r.progression_ml == 3.0);
-
-	/* A configuration file shared with other modules. */
-	const char *path = "test_longitudinal_rule.conf";
-	FILE *f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (f) {
-		fputs("# bmeq configuration\nthreshold.rule = median*1.8\n\n"
-		      "response.measurable_ml = 1\nresponse.partial_pct=40\n", f);
-		fclose(f);
-	}
-	bmeq_response_rule_init(&r);
-	CHECK(bmeq_response_rule_read_file(&r, path) == BMEQ_OK);
-	CHECK(r.measurable_ml == 1.0 && r.partial_pct == 40.0 && r.progression_pct == 20.0);
-	f = fopen(path, "w");
-	if (f) {
-		fputs("response.partial_pct = 10\nresponse.partial_pct = -3\n", f);
-		fclose(f);
-	}
-	d = r;
-	CHECK(bmeq_response_rule_read_file(&r, path) == BMEQ_E_ARG);
-	CHECK(strstr(bmeq_last_error(), ":2:") != NULL);
-	CHECK(memcmp(&r, &d, sizeof(r)) == 0);
-	remove(path);
-	CHECK(bmeq_response_rule_read_file(&r, "/nonexistent/x.conf") == BMEQ_E_IO);
+	d.partial_pct = 0.0;
+	CHECK(bmeq_response_rule_check(&d) == BMEQ_E_ARG);
 }
 
 static void test_classify_boundaries(void)

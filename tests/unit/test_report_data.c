@@ -59,12 +59,12 @@ static void write_out(void)
 		   "09,1,right,ok,1,1,1,1,1,1,1,1,1,1,1,1,1,median*1.46,auto,1,s/zz.nii.gz,,1\r\n");
 	/* 09/1 above has no folder, so no record; it is still a scan of the table. */
 	write_file("01/1/scan_record.csv",
-		   "key,value\r\nstatus,ok\r\nmessage,\r\nstem,sub-01_ses-1\r\n"
+		   "key,value\r\nstatus,ok\r\nmessage,\r\nsha256,aa\r\nstem,sub-01_ses-1\r\n"
 		   "params,\"bmeq=0.1.0;rule=median*1.46;volume=2;max_scan_mb=1024\"\r\n"
 		   "right_found,1\r\nright_centre,88.9849 -1.2731 -4.3827\r\nright_radius,26.1183\r\n"
 		   "left_found,0\r\nleft_centre,\r\nleft_radius,0\r\nseconds,1.1\r\n");
 	write_file("01/2/scan_record.csv",
-		   "key,value\r\nstatus,ok\r\nmessage,\r\nstem,sub-01_ses-2\r\n"
+		   "key,value\r\nstatus,ok\r\nmessage,\r\nsha256,bb\r\nstem,sub-01_ses-2\r\n"
 		   "params,bmeq=0.1.0;volume=-1\r\n"
 		   "right_found,1\r\nright_centre,1 2 3\r\nright_radius,24.5\r\n"
 		   "left_found,1\r\nleft_centre,not a point\r\nleft_radius,22\r\n");

@@ -1,5 +1,6 @@
 /* test_study.c - manifests, discovery, natural order, configuration. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,10 @@
 #include <unistd.h>
 
 #include "bmeq/config.h"
+#include "bmeq/csv.h"
 #include "bmeq/hash.h"
+#include "bmeq/outdir.h"
+#include "bmeq/settings.h"
 #include "bmeq/study.h"
 #include "check.h"
 
@@ -126,24 +130,28 @@ static void test_discover(void)
 static void test_config(void)
 {
 	bmeq_measure_opts m;
+	bmeq_settings_target t = {&m, NULL, NULL};
 
 	bmeq_measure_opts_init(&m);
 	const char *good = "# comment\nthreshold.rule = q3+1.5iqr\n\nlesion.min_voxels=12 # trailing\n"
 			   "bias.correct = no\nlesion.connectivity = 6\n";
-	CHECK(bmeq_config_apply(good, strlen(good), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(bmeq_config_apply(good, strlen(good), &t) == BMEQ_OK);
 	CHECK(m.edema.rule.kind == BMEQ_RULE_Q3_IQR);
 	CHECK(m.edema.min_lesion_voxels == 12);
 	CHECK(m.bias_correct == 0);
 	CHECK(m.edema.connectivity == 6);
 	const char *bad1 = "threshold.rule = q3+1.5iqr\nlesion.size = 3\n";
-	CHECK(bmeq_config_apply(bad1, strlen(bad1), &m, NULL, NULL) == BMEQ_E_FORMAT);
+	CHECK(bmeq_config_apply(bad1, strlen(bad1), &t) == BMEQ_E_FORMAT);
 	CHECK(strstr(bmeq_last_error(), "line 2") != NULL);
 	const char *bad2 = "lesion.connectivity = 7\n";
-	CHECK(bmeq_config_apply(bad2, strlen(bad2), &m, NULL, NULL) == BMEQ_E_FORMAT);
+	CHECK(bmeq_config_apply(bad2, strlen(bad2), &t) == BMEQ_E_FORMAT);
 	const char *bad3 = "just words\n";
-	CHECK(bmeq_config_apply(bad3, strlen(bad3), &m, NULL, NULL) == BMEQ_E_FORMAT);
-	const char *bad4 = "response.partial_pct = 30\n";
-	CHECK(bmeq_config_apply(bad4, strlen(bad4), &m, NULL, NULL) == BMEQ_E_FORMAT);
+	CHECK(bmeq_config_apply(bad3, strlen(bad3), &t) == BMEQ_E_FORMAT);
+	/* A response key without a rule to set is checked, then dropped. */
+	const char *bad4 = "response.partial_pct = 300\n";
+	CHECK(bmeq_config_apply(bad4, strlen(bad4), &t) == BMEQ_E_FORMAT);
+	const char *good4 = "response.partial_pct = 30\n";
+	CHECK(bmeq_config_apply(good4, strlen(good4), &t) == BMEQ_OK);
 
 	/* threshold.band: a fraction 0 <= band < 1 (default 0.15, calibrated on the phantom). */
 	bmeq_measure_opts_init(&m);
@@ -153,7 +161,7 @@ static void test_config(void)
 	CHECK(m.edema.edge_band == 0.15 && m.edema.halfmax_floor == 0.0);
 	const char *meth = "threshold.smooth_mm = 0\nreference.level = mask\n"
 			   "threshold.edge_band = 0.2\nthreshold.halfmax_floor = 1.3\n";
-	CHECK(bmeq_config_apply(meth, strlen(meth), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(bmeq_config_apply(meth, strlen(meth), &t) == BMEQ_OK);
 	CHECK(m.edema.smooth_mm == 0.0 && m.edema.reference_from_region == 0);
 	CHECK(m.edema.edge_band == 0.2 && m.edema.halfmax_floor == 1.3);
 	static const char *const bad_meth[] = {
@@ -161,22 +169,193 @@ static void test_config(void)
 		"threshold.edge_band = 0.5\n", "threshold.halfmax_floor = 0.5\n",
 	};
 	for (size_t i = 0; i < sizeof(bad_meth) / sizeof(bad_meth[0]); i++)
-		CHECK(bmeq_config_apply(bad_meth[i], strlen(bad_meth[i]), &m, NULL, NULL) == BMEQ_E_FORMAT);
+		CHECK(bmeq_config_apply(bad_meth[i], strlen(bad_meth[i]), &t) == BMEQ_E_FORMAT);
 	bmeq_measure_opts_init(&m);
 	const char *band = "threshold.band = 0.25\n";
-	CHECK(bmeq_config_apply(band, strlen(band), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(bmeq_config_apply(band, strlen(band), &t) == BMEQ_OK);
 	CHECK(m.edema.band == 0.25);
 	const char *band0 = "threshold.band = 0\n";
-	CHECK(bmeq_config_apply(band0, strlen(band0), &m, NULL, NULL) == BMEQ_OK);
+	CHECK(bmeq_config_apply(band0, strlen(band0), &t) == BMEQ_OK);
 	CHECK(m.edema.band == 0.0);
 	const char *bad_bands[] = {"threshold.band = 1\n", "threshold.band = -0.1\n",
 				   "threshold.band = 10%\n", "threshold.band = nan\n"};
 	for (size_t i = 0; i < 4; i++) {
-		CHECK(bmeq_config_apply(bad_bands[i], strlen(bad_bands[i]), &m, NULL, NULL) ==
+		CHECK(bmeq_config_apply(bad_bands[i], strlen(bad_bands[i]), &t) ==
 		      BMEQ_E_FORMAT);
 		CHECK(strstr(bmeq_last_error(), "threshold.band") != NULL);
 	}
 	CHECK(m.edema.band == 0.0); /* unchanged by the refused values */
+}
+
+/* The settings table: every row reads back its default, takes its example,
+ * and is in the --resume key exactly when it changes a scan's numbers. */
+static void test_settings(void)
+{
+	bmeq_measure_opts m, m0;
+	bmeq_response_rule r;
+	int jobs = 4;
+	bmeq_settings_target t = {&m, &r, &jobs};
+	char key0[1024], key[1024], v[128], def[128];
+
+	bmeq_measure_opts_init(&m0);
+	bmeq_settings_resume_key(&m0, key0, sizeof(key0));
+	/* The key of the defaults, spelled as before the table: finished scans
+	 * of an older output folder stay reusable. */
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "bmeq=%s;rule=median*1.46;connectivity=26;min_lesion_voxels=10;min_lesion_ml=0.02;"
+		 "reference_reject_k=3;reference_min_voxels=200;rim_mm=2.5;halfmax=1/0;"
+		 "band=0.15/0.15;smooth=1.5;reflevel=1;bias_correct=1;"
+		 "n4=15/1/20,15,10,10/150/0.002/200;volume=-1;max_scan_mb=1024;doubtful=0",
+		 bmeq_version());
+	CHECK(strcmp(key0, want) == 0);
+	CHECK(bmeq_settings_count() >= 20);
+	CHECK(bmeq_setting_at(bmeq_settings_count()) == NULL);
+	for (size_t i = 0; i < bmeq_settings_count(); i++) {
+		const bmeq_setting *s = bmeq_setting_at(i);
+		const char *k = bmeq_setting_key(s);
+		bmeq_measure_opts_init(&m);
+		bmeq_response_rule_init(&r);
+		CHECK(bmeq_setting_help(s)[0] && bmeq_setting_range(s)[0]);
+		if (bmeq_setting_flags(s) & BMEQ_SETTING_FIXED) {
+			CHECK(bmeq_settings_set(&t, k, "1") == BMEQ_E_ARG);
+			continue;
+		}
+		const char *ex = bmeq_setting_example(s);
+		bmeq_setting_default_text(s, def, sizeof(def));
+		CHECK(ex[0] && strcmp(ex, def) != 0);
+		if (bmeq_setting_flags(s) & BMEQ_SETTING_CONFIG) {
+			CHECK(bmeq_setting_find(k) == s);
+			/* The default as text sets the default. */
+			CHECK(bmeq_settings_set(&t, k, def) == BMEQ_OK);
+			bmeq_settings_resume_key(&m, key, sizeof(key));
+			CHECK(strcmp(key, key0) == 0);
+			CHECK(bmeq_settings_set(&t, k, ex) == BMEQ_OK);
+			CHECK(bmeq_settings_set(&t, k, "nonsense") == BMEQ_E_ARG);
+		} else {
+			CHECK(bmeq_settings_set(&t, k, ex) == BMEQ_E_ARG); /* not a file's key */
+			CHECK(bmeq_settings_flag(&t, bmeq_setting_flag(s), ex) == 2);
+		}
+		CHECK(bmeq_setting_value_text(s, &t, v, sizeof(v)) == BMEQ_OK);
+		CHECK(strcmp(v, ex) == 0);
+		bmeq_settings_resume_key(&m, key, sizeof(key));
+		if (bmeq_setting_effect_of(s) == BMEQ_EFFECT_SCAN) {
+			if (strcmp(key, key0) == 0)
+				fprintf(stderr, "FAIL: %s = %s leaves the resume key unchanged\n", k, ex);
+			CHECK(strcmp(key, key0) != 0);
+		} else {
+			CHECK(strcmp(key, key0) == 0);
+		}
+	}
+
+	/* Values are refused whole, with the reason, and leave the target as it was. */
+	bmeq_measure_opts_init(&m);
+	bmeq_response_rule_init(&r);
+	CHECK(bmeq_settings_set(&t, "threshold.rim_mm", "51") == BMEQ_E_ARG);
+	CHECK(strstr(bmeq_last_error(), "0 to 50") != NULL);
+	CHECK(m.edema.rim_mm == 2.5);
+	CHECK(bmeq_settings_set(&t, "response.partial_pct", "0") == BMEQ_E_ARG);
+	CHECK(bmeq_settings_set(&t, "response.partial_pct", "100") == BMEQ_OK && r.partial_pct == 100);
+	CHECK(bmeq_settings_set(&t, "response.progression_ml", "1e999") == BMEQ_E_ARG);
+	CHECK(bmeq_settings_set(&t, "response.bogus", "1") == BMEQ_E_ARG);
+	CHECK(bmeq_settings_set(&t, "jobs", "2") == BMEQ_E_ARG);
+	CHECK(bmeq_settings_set(&t, "lesion.min_voxels", "-3") == BMEQ_E_ARG);
+	CHECK(bmeq_settings_set(&t, "lesion.min_voxels", "1.5") == BMEQ_E_ARG);
+	CHECK(bmeq_settings_set(&t, "threshold.halfmax_floor", "0.5") == BMEQ_E_ARG);
+
+	/* Flags: with a value, alone, or not a setting's; a command without the
+	 * member does not know the flag. */
+	CHECK(bmeq_settings_flag(&t, "--connectivity", "18") == 2 && m.edema.connectivity == 18);
+	CHECK(bmeq_settings_flag(&t, "--connectivity", "7") == -1);
+	CHECK(bmeq_settings_flag(&t, "--connectivity", NULL) == -1);
+	CHECK(bmeq_settings_flag(&t, "--no-bias-correction", NULL) == 1 && m.bias_correct == 0);
+	CHECK(bmeq_settings_flag(&t, "--jobs", "3") == 2 && jobs == 3);
+	CHECK(bmeq_settings_flag(&t, "-j", "0") == -1 && jobs == 3);
+	CHECK(bmeq_settings_flag(&t, "--roi", "x") == 0);
+	bmeq_settings_target only_jobs = {NULL, NULL, &jobs};
+	CHECK(bmeq_settings_flag(&only_jobs, "--connectivity", "6") == 0);
+
+	/* provenance.json's settings: every key of the target, numbers as numbers. */
+	json_t *doc = bmeq_settings_json(&t);
+	char *json = doc ? bmeq_json_text(doc, 0) : NULL;
+	json_decref(doc);
+	CHECK(json != NULL);
+	if (json) {
+		CHECK(strstr(json, "\"threshold.rule\": \"median*1.46\"") != NULL);
+		CHECK(strstr(json, "\"lesion.connectivity\": \"18\"") != NULL);
+		CHECK(strstr(json, "\"response.partial_pct\": 100") != NULL);
+		CHECK(strstr(json, "\"threshold.band\": 0.15,") != NULL);
+		CHECK(strstr(json, "\"bias.correct\": \"no\"") != NULL);
+		CHECK(strstr(json, "\"jobs\": 3") != NULL);
+		for (size_t i = 0; i < bmeq_settings_count(); i++)
+			CHECK(strstr(json, bmeq_setting_key(bmeq_setting_at(i))) != NULL);
+	}
+	free(json);
+}
+
+/* The output folder: names, paths that do not fit, and the record read back
+ * as written. */
+static void test_outdir(void)
+{
+	char p[BMEQ_PATH_MAX], dir[BMEQ_PATH_MAX];
+	bmeq_scan_record rec, back;
+
+	CHECK(strcmp(bmeq_out_name(BMEQ_OUT_RESPONSE_INTERVAL), "response_interval.csv") == 0);
+	CHECK(bmeq_out_path("OUT", BMEQ_OUT_PROVENANCE, p, sizeof(p)) == BMEQ_OK &&
+	      strcmp(p, "OUT/provenance.json") == 0);
+	CHECK(bmeq_out_scan_dir("OUT", "01", "", p, sizeof(p)) == BMEQ_OK && strcmp(p, "OUT/01") == 0);
+	CHECK(bmeq_scan_path("OUT/01/02", "s", BMEQ_SCAN_CHANGE_PREVIOUS, p, sizeof(p)) == BMEQ_OK &&
+	      strcmp(p, "OUT/01/02/s_change_previous.nii.gz") == 0);
+	CHECK(bmeq_scan_path("OUT/01/02", "s", BMEQ_SCAN_RECORD, p, sizeof(p)) == BMEQ_OK &&
+	      strcmp(p, "OUT/01/02/scan_record.csv") == 0);
+	/* Too long: refused, never cut. */
+	char small[16];
+	CHECK(bmeq_out_path("a-long-folder", BMEQ_OUT_SCANS, small, sizeof(small)) == BMEQ_E_WRITE);
+	CHECK(small[0] == '\0' && strstr(bmeq_last_error(), "path too long") != NULL);
+	char *huge = malloc(BMEQ_PATH_LONGEST + 1);
+	if (huge) {
+		memset(huge, 'x', BMEQ_PATH_LONGEST - 10);
+		huge[BMEQ_PATH_LONGEST - 10] = '\0';
+		CHECK(bmeq_out_path(huge, BMEQ_OUT_LOCK, p, sizeof(p)) == BMEQ_E_WRITE);
+		CHECK(bmeq_out_path(huge, BMEQ_OUT_SCANS, p, sizeof(p)) == BMEQ_OK); /* exactly fits */
+		free(huge);
+	}
+
+	snprintf(dir, sizeof(dir), "%s/record", tmpdir);
+	CHECK(bmeq_mkdirs(dir) == 0);
+	CHECK(bmeq_record_read(dir, &back) == BMEQ_E_IO);
+	bmeq_record_init(&rec);
+	CHECK(isnan(rec.side[1].edema_ml_high));
+	snprintf(rec.status, sizeof(rec.status), "ok");
+	snprintf(rec.message, sizeof(rec.message), "a, \"quoted\" message");
+	snprintf(rec.sha256, sizeof(rec.sha256), "%064d", 7);
+	snprintf(rec.params, sizeof(rec.params), "bmeq=0;rule=median*1.46;volume=-1;max_scan_mb=1024");
+	snprintf(rec.stem, sizeof(rec.stem), "sub-01_T2w");
+	rec.side[0].found = 1;
+	rec.side[0].centre[0] = 12.5;
+	rec.side[0].radius = 24.25;
+	snprintf(rec.side[0].status, sizeof(rec.side[0].status), "ok");
+	rec.side[0].edema_ml = 1.5;
+	snprintf(rec.side[1].status, sizeof(rec.side[1].status), "not_found");
+	snprintf(rec.side[1].reason, sizeof(rec.side[1].reason), "no head");
+	rec.seconds = 2.5;
+	CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
+	CHECK(bmeq_scan_file_exists(dir, "", BMEQ_SCAN_RECORD));
+	CHECK(!bmeq_scan_file_exists(dir, rec.stem, BMEQ_SCAN_ROI));
+	CHECK(bmeq_record_read(dir, &back) == BMEQ_OK);
+	CHECK(strcmp(back.message, rec.message) == 0 && strcmp(back.params, rec.params) == 0);
+	CHECK(back.side[0].found == 1 && back.side[0].centre[0] == 12.5 && back.side[0].radius == 24.25);
+	CHECK(back.side[0].edema_ml == 1.5 && isnan(back.side[0].edema_ml_low));
+	CHECK(strcmp(back.side[1].status, "not_found") == 0 && strcmp(back.side[1].reason, "no head") == 0);
+	CHECK(back.seconds == 2.5);
+	char v[32];
+	CHECK(bmeq_record_param(&back, "volume", v, sizeof(v)) == BMEQ_OK && strcmp(v, "-1") == 0);
+	CHECK(bmeq_record_param(&back, "rule", v, sizeof(v)) == BMEQ_OK && strcmp(v, "median*1.46") == 0);
+	CHECK(bmeq_record_param(&back, "max_scan", v, sizeof(v)) == BMEQ_E_FORMAT && v[0] == '\0');
+	/* A record without its sha256 is not complete. */
+	rec.sha256[0] = '\0';
+	CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
+	CHECK(bmeq_record_read(dir, &back) == BMEQ_E_FORMAT);
 }
 
 static void test_threshold_factor(void)
@@ -245,6 +424,8 @@ int main(void)
 	test_manifest();
 	test_discover();
 	test_config();
+	test_settings();
+	test_outdir();
 	test_threshold_factor();
 	test_hash();
 	char cmd[600];

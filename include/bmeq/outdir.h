@@ -1,0 +1,126 @@
+/* bmeq/outdir.h - the output folder of a run: every file's name and path, and
+ * the per-scan record.
+ *
+ * Layout of OUT (bmeq batch, bmeq merge; bmeq measure and compare write the
+ * tables and maps of one scan into their -o DIR by the same names):
+ *   scans.csv, lesions.csv, response.csv, response_interval.csv,
+ *   provenance.json, report.html, .bmeq-batch.lock,
+ *   shard.csv, shard_study.csv              (a shard of bmeq batch --shard)
+ *   <subject>/<session>/                     (or <subject>/ without sessions)
+ *     scan_record.csv                        the scan's record, written last
+ *     scans.part.csv, lesions.part.csv       the scan's rows
+ *     <stem>_roi.nii.gz, <stem>_edema.nii.gz the scan's maps
+ *     <stem>_change.nii.gz                   against the baseline (follow-ups)
+ *     <stem>_change_previous.nii.gz          against the previous visit
+ *     <stem>_qc.png, <stem>_change_qc.png    QC pictures
+ *     (bmeq segment: <stem>_roi.nii.gz, <stem>_segment.csv)
+ * Every name is spelled here only; batch, merge, resume, report and the
+ * commands build their paths through this module. A path that does not fit
+ * BMEQ_PATH_MAX is refused with BMEQ_E_WRITE (bmeq/path.h), never cut.
+ * Thread-safe: no state.
+ */
+#ifndef BMEQ_OUTDIR_H
+#define BMEQ_OUTDIR_H
+
+#include <stddef.h>
+
+#include "bmeq/path.h"
+#include "bmeq/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Files of the run, in OUT. Values are stable. */
+typedef enum bmeq_out_file {
+	BMEQ_OUT_SCANS = 0,             /* scans.csv */
+	BMEQ_OUT_LESIONS = 1,           /* lesions.csv */
+	BMEQ_OUT_RESPONSE = 2,          /* response.csv */
+	BMEQ_OUT_RESPONSE_INTERVAL = 3, /* response_interval.csv */
+	BMEQ_OUT_PROVENANCE = 4,        /* provenance.json */
+	BMEQ_OUT_REPORT = 5,            /* report.html */
+	BMEQ_OUT_LOCK = 6,              /* .bmeq-batch.lock */
+	BMEQ_OUT_SHARD = 7,             /* shard.csv: written last, the shard is complete */
+	BMEQ_OUT_SHARD_STUDY = 8        /* shard_study.csv: the whole study, in study order */
+} bmeq_out_file;
+
+/* Files of one scan, in its folder, named after the scan's stem. */
+typedef enum bmeq_scan_file {
+	BMEQ_SCAN_RECORD = 0,           /* scan_record.csv */
+	BMEQ_SCAN_SCANS_PART = 1,       /* scans.part.csv */
+	BMEQ_SCAN_LESIONS_PART = 2,     /* lesions.part.csv */
+	BMEQ_SCAN_ROI = 3,              /* <stem>_roi.nii.gz */
+	BMEQ_SCAN_EDEMA = 4,            /* <stem>_edema.nii.gz */
+	BMEQ_SCAN_CHANGE = 5,           /* <stem>_change.nii.gz */
+	BMEQ_SCAN_CHANGE_PREVIOUS = 6,  /* <stem>_change_previous.nii.gz */
+	BMEQ_SCAN_QC = 7,               /* <stem>_qc.png */
+	BMEQ_SCAN_CHANGE_QC = 8,        /* <stem>_change_qc.png */
+	BMEQ_SCAN_SEGMENT = 9           /* <stem>_segment.csv */
+} bmeq_scan_file;
+
+/* The file's name ("scans.csv"); for a scan file without its stem
+ * ("_roi.nii.gz" for BMEQ_SCAN_ROI, "scan_record.csv" for the record). */
+const char *bmeq_out_name(bmeq_out_file f);
+const char *bmeq_scan_file_name(bmeq_scan_file f);
+
+/* outdir/<name> into buf (cap bytes; BMEQ_PATH_MAX suffices). BMEQ_E_WRITE
+ * when it does not fit. */
+bmeq_status bmeq_out_path(const char *outdir, bmeq_out_file f, char *buf, size_t cap);
+
+/* A scan's folder: outdir/<subject>/<session>, or outdir/<subject> when
+ * session is "". BMEQ_E_WRITE when it does not fit. */
+bmeq_status bmeq_out_scan_dir(const char *outdir, const char *subject, const char *session,
+			      char *buf, size_t cap);
+
+/* dir/<stem><suffix> or dir/<name> for the files without a stem.
+ * BMEQ_E_WRITE when it does not fit. */
+bmeq_status bmeq_scan_path(const char *dir, const char *stem, bmeq_scan_file f, char *buf,
+			   size_t cap);
+
+/* 1 when dir/<stem><suffix> is a regular file. */
+int bmeq_scan_file_exists(const char *dir, const char *stem, bmeq_scan_file f);
+
+/* ---- the per-scan record (scan_record.csv, key,value rows) ---------------- */
+
+/* What the record keeps of a side (right, left). */
+typedef struct bmeq_record_side {
+	int found;                  /* the femoral head was found */
+	double centre[3];           /* its centre, RAS mm */
+	double radius;              /* its fitted radius, mm */
+	char reason[128];           /* why not found, or a remark */
+	char status[16];            /* ok / not_found / error ("" when the scan failed) */
+	double edema_ml;            /* NaN: not recorded */
+	double edema_ml_low, edema_ml_high;
+} bmeq_record_side;
+
+/* A scan's completion record: written last, so a scan with one is complete. */
+typedef struct bmeq_scan_record {
+	char status[16];            /* "ok" or "error" */
+	char message[1024];
+	char sha256[65], roi_sha256[65], reference_sha256[65];
+	char params[1024];          /* the settings' --resume key (bmeq/settings.h) */
+	char stem[256];             /* the scan's file name without folder and extension */
+	bmeq_record_side side[2];   /* indexed by bmeq_side: right, left */
+	double seconds;
+} bmeq_scan_record;
+
+/* An empty record: sides' volumes NaN. */
+void bmeq_record_init(bmeq_scan_record *rec);
+
+/* Reads dir/scan_record.csv into rec. BMEQ_E_IO when absent or unreadable,
+ * BMEQ_E_FORMAT when it is not a complete record (no status or sha256). */
+bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec);
+
+/* Writes dir/scan_record.csv atomically. BMEQ_E_WRITE, BMEQ_E_NOMEM. */
+bmeq_status bmeq_record_write(const char *dir, const bmeq_scan_record *rec);
+
+/* The value of name in the record's parameter line ("volume" in
+ * "...;volume=-1;..."), into buf (cap bytes). BMEQ_OK, or BMEQ_E_FORMAT when
+ * the line has no such entry (buf then ""). */
+bmeq_status bmeq_record_param(const bmeq_scan_record *rec, const char *name, char *buf,
+			      size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
