@@ -13,7 +13,7 @@
  *     <stem>_change.nii.gz                   against the baseline (follow-ups)
  *     <stem>_change_previous.nii.gz          against the previous visit
  *     <stem>_qc.png, <stem>_change_qc.png    QC pictures
- *     (bmeq segment: <stem>_roi.nii.gz, <stem>_segment.csv)
+ *     (bmeq segment: <stem>_roi.nii.gz, <stem>_segment.csv, <stem>_candidates.csv)
  * Every name is spelled here only; batch, merge, resume, report and the
  * commands build their paths through this module. A path that does not fit
  * BMEQ_PATH_MAX is refused with BMEQ_E_WRITE (bmeq/path.h), never cut.
@@ -55,7 +55,8 @@ typedef enum bmeq_scan_file {
 	BMEQ_SCAN_CHANGE_PREVIOUS = 6,  /* <stem>_change_previous.nii.gz */
 	BMEQ_SCAN_QC = 7,               /* <stem>_qc.png */
 	BMEQ_SCAN_CHANGE_QC = 8,        /* <stem>_change_qc.png */
-	BMEQ_SCAN_SEGMENT = 9           /* <stem>_segment.csv */
+	BMEQ_SCAN_SEGMENT = 9,          /* <stem>_segment.csv */
+	BMEQ_SCAN_CANDIDATES = 10       /* <stem>_candidates.csv (bmeq segment) */
 } bmeq_scan_file;
 
 /* The file's name ("scans.csv"); for a scan file without its stem

@@ -291,7 +291,11 @@ int bmeq_cmd_segment(int argc, char **argv)
 		char *ctext = NULL;
 		size_t clen = 0;
 
-		snprintf(path, sizeof(path), "%s/%s_candidates.csv", outdir, stem);
+		if ((st = bmeq_scan_path(outdir, stem, BMEQ_SCAN_CANDIDATES, path, sizeof(path))) !=
+		    BMEQ_OK) {
+			rc = bmeq_cli_status(cmd, "-o", st);
+			goto done;
+		}
 		f = open_memstream(&ctext, &clen);
 		if (!f) {
 			rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));

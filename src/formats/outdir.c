@@ -31,6 +31,7 @@ static const struct {
 	{"_qc.png", 1},
 	{"_change_qc.png", 1},
 	{"_segment.csv", 1},
+	{"_candidates.csv", 1},
 };
 
 const char *bmeq_out_name(bmeq_out_file f)
