@@ -43,6 +43,11 @@ bmeq_status bmeq_strbuf_printf(bmeq_strbuf *b, const char *fmt, ...)
 /* The same with a va_list (for a writer's own printf-like helper). */
 bmeq_status bmeq_strbuf_vprintf(bmeq_strbuf *b, const char *fmt, va_list ap);
 
+/* The shortest %g form of v that reads back to the same double, without an
+ * exponent ("0.15", "30", not 0.14999999999999999 or 3e+01): canonical and
+ * exact text for settings and rules. %.17g when no shorter form fits. */
+void bmeq_format_shortest(double v, char *out, size_t cap);
+
 /* Frees the bytes and resets b to BMEQ_STRBUF_INIT. */
 void bmeq_strbuf_free(bmeq_strbuf *b);
 

@@ -83,3 +83,14 @@ void bmeq_strbuf_free(bmeq_strbuf *b)
 	b->len = b->cap = 0;
 	b->oom = 0;
 }
+
+void bmeq_format_shortest(double v, char *out, size_t cap)
+{
+	for (int p = 1; p <= 17; p++) {
+		snprintf(out, cap, "%.*g", p, v);
+		/* "3e+01" reads back too, but is not how anyone writes 30. */
+		if (strtod(out, NULL) == v && !strchr(out, 'e'))
+			return;
+	}
+	snprintf(out, cap, "%.17g", v);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bmeq/longitudinal.h"
+#include "bmeq/strbuf.h"
 
 /* Cut-offs are compared with this margin (mL or percentage points): volumes
  * come from voxel counts times a voxel volume, and percentages of them are
@@ -53,29 +54,16 @@ bmeq_status bmeq_response_rule_check(const bmeq_response_rule *r)
 	return BMEQ_OK;
 }
 
-/* The shortest %g form that reads back to the same double, so the text is
- * both canonical and exact ("0.5", "30", "0.1" rather than 0.10000000000000001). */
-static void shortest(double v, char *out, size_t cap)
-{
-	for (int p = 1; p <= 17; p++) {
-		snprintf(out, cap, "%.*g", p, v);
-		/* "3e+01" reads back too, but is not how anyone writes 30. */
-		if (strtod(out, NULL) == v && !strchr(out, 'e'))
-			return;
-	}
-	snprintf(out, cap, "%.17g", v);
-}
-
 void bmeq_response_rule_text(const bmeq_response_rule *r, char *out, size_t cap)
 {
 	char m[32], pa[32], pp[32], pm[32];
 
 	if (!out || cap == 0)
 		return;
-	shortest(r->measurable_ml, m, sizeof(m));
-	shortest(r->partial_pct, pa, sizeof(pa));
-	shortest(r->progression_pct, pp, sizeof(pp));
-	shortest(r->progression_ml, pm, sizeof(pm));
+	bmeq_format_shortest(r->measurable_ml, m, sizeof(m));
+	bmeq_format_shortest(r->partial_pct, pa, sizeof(pa));
+	bmeq_format_shortest(r->progression_pct, pp, sizeof(pp));
+	bmeq_format_shortest(r->progression_ml, pm, sizeof(pm));
 	snprintf(out, cap, "measurable>=%sml;partial<=-%s%%;progression>=+%s%%&>=+%sml", m, pa, pp,
 		 pm);
 }

@@ -8,6 +8,7 @@
 
 #include "bmeq/json.h"
 #include "bmeq/settings.h"
+#include "bmeq/strbuf.h"
 
 typedef enum setting_kind {
 	K_REAL,   /* double */
@@ -364,18 +365,6 @@ bmeq_status bmeq_settings_set(const bmeq_settings_target *t, const char *key, co
 	return set_row(s, t, value);
 }
 
-/* The shortest %g form that reads back to the same double ("0.15", not
- * 0.14999999999999999), without an exponent. */
-static void shortest(double v, char *out, size_t cap)
-{
-	for (int p = 1; p <= 17; p++) {
-		snprintf(out, cap, "%.*g", p, v);
-		if (strtod(out, NULL) == v && !strchr(out, 'e'))
-			return;
-	}
-	snprintf(out, cap, "%.17g", v);
-}
-
 static void n4_text(const bmeq_n4_params *n, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%.6g/%d/%d,%d,%d,%d/%.6g/%.6g/%d", n->shrink_mm, n->levels,
@@ -403,7 +392,7 @@ static void value_text(const bmeq_setting *s, const void *f, char *buf, size_t c
 		snprintf(buf, cap, "%d", *(const int *)f);
 		return;
 	case K_REAL:
-		shortest(*(const double *)f, buf, cap);
+		bmeq_format_shortest(*(const double *)f, buf, cap);
 		return;
 	case K_COUNT:
 		snprintf(buf, cap, "%zu", *(const size_t *)f);
