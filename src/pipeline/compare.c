@@ -57,6 +57,16 @@ static void user_roi_geometry(bmeq_timepoint *tp, const bmeq_scan_result *r)
 	}
 }
 
+int bmeq_side_status_parse(const char *status)
+{
+	if (strcmp(status, "ok") == 0)
+		return BMEQ_SIDE_OK;
+	if (strcmp(status, "not_found") == 0 || strcmp(status, "not_in_view") == 0 ||
+	    strcmp(status, "partial") == 0 || strcmp(status, "uncertain") == 0)
+		return BMEQ_SIDE_NOT_FOUND;
+	return BMEQ_SIDE_ERROR;
+}
+
 void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 {
 	memset(tp, 0, sizeof(*tp));
@@ -78,11 +88,7 @@ void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 		for (int s = 0; s < 2; s++) {
 			if (g->side != (bmeq_side)s)
 				continue;
-			if (strcmp(g->status, "ok") == 0)
-				tp->side_status[s] = BMEQ_SIDE_OK;
-			else if (strcmp(g->status, "not_found") == 0 || strcmp(g->status, "not_in_view") == 0 ||
-				 strcmp(g->status, "partial") == 0 || strcmp(g->status, "uncertain") == 0)
-				tp->side_status[s] = BMEQ_SIDE_NOT_FOUND;
+			tp->side_status[s] = bmeq_side_status_parse(g->status);
 			int ok = tp->side_status[s] == BMEQ_SIDE_OK;
 			tp->edema_ml[s] = ok ? g->edema_ml : NAN;
 			tp->edema_ml_low[s] = ok ? g->edema_ml_low : NAN;

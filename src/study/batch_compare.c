@@ -47,16 +47,6 @@ typedef struct compare_ctx {
 	pthread_mutex_t lock;
 } compare_ctx;
 
-static int side_status_code(const char *s)
-{
-	if (strcmp(s, "ok") == 0)
-		return BMEQ_SIDE_OK;
-	if (strcmp(s, "not_found") == 0 || strcmp(s, "not_in_view") == 0 || strcmp(s, "partial") == 0 ||
-	    strcmp(s, "uncertain") == 0)
-		return BMEQ_SIDE_NOT_FOUND;
-	return BMEQ_SIDE_ERROR;
-}
-
 /* Loads what the comparison needs of one visit. A visit whose scan failed, or
  * whose saved outputs cannot be read back, becomes a failed timepoint (its
  * rows say not_evaluable), never an error of the batch. */
@@ -99,7 +89,7 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 		memcpy(g->centre, d->centre, sizeof(g->centre));
 		g->radius = d->radius;
 		snprintf(g->reason, sizeof(g->reason), "%s", d->reason);
-		v->tp.side_status[s] = side_status_code(d->status);
+		v->tp.side_status[s] = bmeq_side_status_parse(d->status);
 		v->tp.edema_ml[s] = d->edema_ml;
 		v->tp.edema_ml_low[s] = d->edema_ml_low;
 		v->tp.edema_ml_high[s] = d->edema_ml_high;
