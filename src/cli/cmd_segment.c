@@ -110,6 +110,15 @@ static void write_rows(FILE *f, const bmeq_femhead_result *r, const bmeq_roi_reg
 	}
 }
 
+/* Closes the memory stream f (NULL: it could not be opened) whose bytes are
+ * *text and *len, and writes them to path through the one atomic write. */
+static bmeq_status close_and_write(FILE *f, char **text, size_t *len, const char *path)
+{
+	if (!f || fclose(f) != 0 || !*text)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	return bmeq_write_file_atomic(path, *text, *len);
+}
+
 static void write_tries(FILE *f, const bmeq_femhead_result *r)
 {
 	fputs("tried_as,centre_x,centre_y,centre_z,radius_mm,confidence,in_view,acetabulum,"
@@ -273,16 +282,9 @@ int bmeq_cmd_segment(int argc, char **argv)
 	/* The rows go to memory first, then to the file through the one atomic
 	 * write (bmeq/files.h), and the same bytes to stdout. */
 	FILE *f = open_memstream(&text, &len);
-	if (!f) {
-		rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
-		goto done;
-	}
-	write_rows(f, &res, reg, nreg);
-	if (fclose(f) != 0 || !text) {
-		rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
-		goto done;
-	}
-	if ((st = bmeq_write_file_atomic(path, text, len)) != BMEQ_OK) {
+	if (f)
+		write_rows(f, &res, reg, nreg);
+	if ((st = close_and_write(f, &text, &len, path)) != BMEQ_OK) {
 		rc = bmeq_cli_status(cmd, path, st);
 		goto done;
 	}
@@ -297,17 +299,9 @@ int bmeq_cmd_segment(int argc, char **argv)
 			goto done;
 		}
 		f = open_memstream(&ctext, &clen);
-		if (!f) {
-			rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
-			goto done;
-		}
-		write_tries(f, &res);
-		if (fclose(f) != 0 || !ctext) {
-			free(ctext);
-			rc = bmeq_cli_status(cmd, path, bmeq_fail(BMEQ_E_NOMEM, "out of memory"));
-			goto done;
-		}
-		st = bmeq_write_file_atomic(path, ctext, clen);
+		if (f)
+			write_tries(f, &res);
+		st = close_and_write(f, &ctext, &clen, path);
 		free(ctext);
 		if (st != BMEQ_OK) {
 			rc = bmeq_cli_status(cmd, path, st);

@@ -56,15 +56,30 @@ const char *bmeq_head_status_name(bmeq_head_status s)
 	return "not_in_view";
 }
 
-static void side_found(bmeq_femhead_side *sd, const bmeq_fh_cand *c, const bmeq_femhead_params *p)
+/* The sphere's numbers on side sd; found, qc and the reason come from
+ * side_status once the candidate is accepted. */
+static void side_sphere(bmeq_femhead_side *sd, const bmeq_fh_cand *c)
 {
-	sd->found = 1;
-	sd->reason[0] = 0;
 	memcpy(sd->centre, c->c, sizeof(sd->centre));
 	sd->radius_mm = c->r;
 	sd->confidence = c->conf;
 	sd->fit_rms_mm = c->rms;
-	sd->qc = c->conf >= p->qc_confidence;
+}
+
+/* The next entry of res->tries for candidate c tried as side k, its sphere
+ * filled and its test values NAN; NULL when the list is full. */
+static bmeq_femhead_try *new_try(bmeq_femhead_result *res, const bmeq_fh_cand *c, int k)
+{
+	if (res->ntries >= BMEQ_FEMHEAD_MAX_TRIES)
+		return NULL;
+	bmeq_femhead_try *t = &res->tries[res->ntries++];
+	memset(t, 0, sizeof(*t));
+	t->side = k;
+	memcpy(t->centre, c->c, sizeof(t->centre));
+	t->radius_mm = c->r;
+	t->confidence = c->conf;
+	t->in_view = t->acetabulum = t->neck_opening = NAN;
+	return t;
 }
 
 /* Neck of candidate c as the head of side k: the axis, the measured neck and
@@ -77,11 +92,11 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 		    bmeq_femhead_result *res)
 {
 	int lat = k == BMEQ_FEMHEAD_RIGHT ? 1 : -1;
-	bmeq_femhead_try *t = res->ntries < BMEQ_FEMHEAD_MAX_TRIES ? &res->tries[res->ntries++] : NULL;
+	bmeq_femhead_try *t = new_try(res, c, k);
 
 	memset(sd, 0, sizeof(*sd));
 	bmeq_fh_neck_axis(s, c, lat, sd);
-	side_found(sd, c, p);
+	side_sphere(sd, c);
 	/* The neck follows the bone: axis and section measured on the image
 	 * (neckfit.c), not a model of fixed proportions. */
 	bmeq_fh_neck_fit(s, c, sd, nk);
@@ -103,10 +118,6 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 	else if (isfinite(sd->cup) && sd->cup < p->min_cup)
 		*why = "no acetabulum around it";
 	if (t) {
-		t->side = k;
-		memcpy(t->centre, c->c, sizeof(t->centre));
-		t->radius_mm = c->r;
-		t->confidence = c->conf;
 		t->in_view = sd->in_view;
 		t->acetabulum = sd->cup;
 		t->neck_opening = opening;
@@ -119,16 +130,10 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 /* Records a candidate rejected before its neck was fitted. */
 static void log_try(bmeq_femhead_result *res, const bmeq_fh_cand *c, int k, const char *why)
 {
-	if (res->ntries >= BMEQ_FEMHEAD_MAX_TRIES)
-		return;
-	bmeq_femhead_try *t = &res->tries[res->ntries++];
-	memset(t, 0, sizeof(*t));
-	t->side = k;
-	memcpy(t->centre, c->c, sizeof(t->centre));
-	t->radius_mm = c->r;
-	t->confidence = c->conf;
-	t->in_view = t->acetabulum = t->neck_opening = NAN;
-	snprintf(t->verdict, sizeof(t->verdict), "%s", why);
+	bmeq_femhead_try *t = new_try(res, c, k);
+
+	if (t)
+		snprintf(t->verdict, sizeof(t->verdict), "%s", why);
 }
 
 /* The side's status from the tests that do not reject a head outright: all
