@@ -20,6 +20,7 @@
 
 #include "bmeq/longitudinal.h"
 #include "bmeq/measure.h"
+#include "bmeq/review.h"
 #include "bmeq/study.h"
 
 #ifdef __cplusplus
@@ -40,6 +41,9 @@ typedef struct bmeq_batch_opts {
 	bmeq_progress_fn progress;   /* may be NULL */
 	void *progress_ctx;
 	volatile sig_atomic_t *cancel; /* when it becomes non-zero, no new scan starts */
+	const bmeq_review *review;   /* a reader's sign-off (--review) or NULL: a
+					`review` column in scans.csv and the response
+					tables; excluded sides not_evaluable */
 } bmeq_batch_opts;
 
 void bmeq_batch_opts_init(bmeq_batch_opts *o);

@@ -68,8 +68,16 @@ const char *bmeq_scan_file_name(bmeq_scan_file f);
  * when it does not fit. */
 bmeq_status bmeq_out_path(const char *outdir, bmeq_out_file f, char *buf, size_t cap);
 
+/* The folder name of a subject or session label: the label itself when it
+ * holds only letters, digits, '-', '_' and '.' and does not start with '.';
+ * else each other byte (and a leading '.') becomes '_' ("HIP 7" -> "HIP_7").
+ * Tables keep the label as given; only folders are sanitised. "" stays "".
+ * BMEQ_E_WRITE when it does not fit cap bytes. */
+bmeq_status bmeq_out_label_folder(const char *label, char *buf, size_t cap);
+
 /* A scan's folder: outdir/<subject>/<session>, or outdir/<subject> when
- * session is "". BMEQ_E_WRITE when it does not fit. */
+ * session is "", each label through bmeq_out_label_folder. BMEQ_E_WRITE when
+ * it does not fit. */
 bmeq_status bmeq_out_scan_dir(const char *outdir, const char *subject, const char *session,
 			      char *buf, size_t cap);
 

@@ -2,8 +2,10 @@
  *
  * A study is a list of scans, each with subject, session, path and optional
  * date, roi, reference and threshold_factor, plus the manifest's other columns carried through
- * unchanged into the tables. Subjects and sessions name output folders
- * (OUT/<subject>/<session>/), so they must be safe file names.
+ * unchanged into the tables. Subject and session labels go into every table
+ * exactly as the manifest (or a BIDS-like study's folder names, "sub-01",
+ * "ses-2") writes them; their output folders (OUT/<subject>/<session>/) are
+ * named by bmeq_out_label_folder, which may sanitise a label.
  */
 #ifndef BMEQ_STUDY_H
 #define BMEQ_STUDY_H
@@ -17,8 +19,8 @@ extern "C" {
 #endif
 
 typedef struct bmeq_scan_item {
-	char *subject;     /* e.g. "01" (a "sub-" prefix is removed) */
-	char *session;     /* e.g. "2" (a "ses-" prefix is removed); "" when none */
+	char *subject;     /* as given: "sub-01", "01", "HIP 7" */
+	char *session;     /* as given: "ses-2", "baseline"; "" when none */
 	char *path;        /* absolute or relative to the current folder */
 	char *date;        /* "" when unknown; ISO 8601 dates sort correctly */
 	char *roi;         /* "" or a label map path */
@@ -43,7 +45,8 @@ typedef struct bmeq_study {
  * date, roi, reference, threshold_factor (optional; they are not carried
  * through as extra columns); relative paths resolve against the manifest's
  * folder. BMEQ_E_FORMAT (with "line N" when it applies) for a missing column,
- * bad quoting, an empty or unsafe subject/session, a threshold_factor that
+ * bad quoting, an empty subject, a subject or session longer than 64 bytes or
+ * holding a control character, two labels that name the same output folder, a threshold_factor that
  * is neither empty nor accepted by bmeq_threshold_factor_parse, or a
  * duplicate subject/session pair; BMEQ_E_IO when unreadable. */
 bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out);

@@ -63,7 +63,7 @@ bmeq_status bmeq_lesions_rows(bmeq_csv *w, const char *subject, const char *sess
 			      const bmeq_edema_result *r, const bmeq_extra_cols *extras);
 
 /* Derives subject and session from a BIDS-style file name ("sub-01_ses-02_...":
- * "01", "02"); without them the subject is the file name without extension
+ * "sub-01", "ses-02", the labels as the name writes them); without them the subject is the file name without extension
  * and the session is "". Writes at most cap bytes each. */
 void bmeq_ids_from_path(const char *path, char *subject, char *session, size_t cap);
 

@@ -16,7 +16,7 @@
 
 static const char batch_help[] =
 	"usage: bmeq batch STUDY_DIR|MANIFEST.csv -o OUT [-j N] [--resume] [--pattern GLOB]\n"
-	"                  [--config FILE] [--shard K/N] [--quiet]\n"
+	"                  [--config FILE] [--shard K/N] [--review FILE] [--quiet]\n"
 	"\n"
 	"Measures every scan of a study, compares every follow-up with the subject's\n"
 	"baseline and previous visit, and writes OUT/scans.csv, OUT/lesions.csv,\n"
@@ -36,6 +36,9 @@ static const char batch_help[] =
 	"  --config FILE   settings (key = value), see README\n"
 	"  --shard K/N     run only the K-th (1..N) of N slices of whole subjects; OUT\n"
 	"                  is that shard's folder; join the N folders with bmeq merge\n"
+	"  --review FILE   a reader's sign-off exported from report.html (review.csv):\n"
+	"                  a review column in scans.csv and the response tables;\n"
+	"                  excluded sides become not_evaluable with the reason\n"
 	"  --quiet         no progress lines\n"
 	"\n"
 	"Exit status: 0 all scans measured, 6 some scans failed (status=error rows),\n"
@@ -80,6 +83,8 @@ static void progress(void *ctx, size_t done, size_t total, size_t failed, size_t
 int bmeq_cmd_batch(int argc, char **argv)
 {
 	const char *input = NULL, *outdir = NULL, *pattern = NULL, *config = NULL;
+	const char *review_path = NULL;
+	bmeq_review *review = NULL;
 	bmeq_batch_opts opts;
 	progress_state ps = {0};
 	bmeq_study *study = NULL;
@@ -138,6 +143,9 @@ int bmeq_cmd_batch(int argc, char **argv)
 		} else if (strcmp(o, "--config") == 0) {
 			config = v;
 			i++;
+		} else if (strcmp(o, "--review") == 0) {
+			review_path = v;
+			i++;
 		} else {
 			bmeq_cli_error("batch", o, "unknown option (try bmeq batch --help)");
 			return BMEQ_EXIT_USAGE;
@@ -174,6 +182,12 @@ int bmeq_cmd_batch(int argc, char **argv)
 	}
 	for (size_t w = 0; w < study->nwarnings; w++)
 		bmeq_cli_error("batch", "warning", "%s", study->warnings[w]);
+	if (review_path && (st = bmeq_review_read(review_path, study, &review)) != BMEQ_OK) {
+		bmeq_study_destroy(study);
+		free(config_text);
+		return bmeq_cli_status("batch", review_path, st);
+	}
+	opts.review = review;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -191,6 +205,7 @@ int bmeq_cmd_batch(int argc, char **argv)
 	else
 		st = bmeq_batch_run(study, outdir, &opts, &sum);
 	bmeq_study_destroy(study);
+	bmeq_review_destroy(review);
 	free(config_text);
 	if (st != BMEQ_OK)
 		return bmeq_cli_status("batch", outdir, st);

@@ -49,12 +49,35 @@ bmeq_status bmeq_out_path(const char *outdir, bmeq_out_file f, char *buf, size_t
 	return bmeq_path(buf, cap, "%s/%s", outdir, bmeq_out_name(f));
 }
 
+bmeq_status bmeq_out_label_folder(const char *label, char *buf, size_t cap)
+{
+	size_t n = strlen(label);
+
+	if (n >= cap)
+		return bmeq_fail(BMEQ_E_WRITE, "label \"%.40s...\" is too long for a folder name",
+				 label);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)label[i];
+		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			 c == '-' || c == '_' || (c == '.' && i > 0);
+		buf[i] = ok ? (char)c : '_';
+	}
+	buf[n] = '\0';
+	return BMEQ_OK;
+}
+
 bmeq_status bmeq_out_scan_dir(const char *outdir, const char *subject, const char *session,
 			      char *buf, size_t cap)
 {
-	if (session[0])
-		return bmeq_path(buf, cap, "%s/%s/%s", outdir, subject, session);
-	return bmeq_path(buf, cap, "%s/%s", outdir, subject);
+	char sub[BMEQ_PATH_MAX], ses[BMEQ_PATH_MAX];
+	bmeq_status st;
+
+	if ((st = bmeq_out_label_folder(subject, sub, sizeof(sub))) != BMEQ_OK ||
+	    (st = bmeq_out_label_folder(session, ses, sizeof(ses))) != BMEQ_OK)
+		return st;
+	if (ses[0])
+		return bmeq_path(buf, cap, "%s/%s/%s", outdir, sub, ses);
+	return bmeq_path(buf, cap, "%s/%s", outdir, sub);
 }
 
 bmeq_status bmeq_scan_path(const char *dir, const char *stem, bmeq_scan_file f, char *buf,

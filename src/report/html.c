@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bmeq/files.h"
+#include "bmeq/outdir.h"
 #include "bmeq/strbuf.h"
 #include "report_internal.h"
 
@@ -76,12 +77,22 @@ static void sb_url_seg(sbuf *b, const char *s)
 	}
 }
 
+/* The scan's folder as bmeq/outdir.h names it (a label may be sanitised
+ * there, never in the tables). */
+static void sb_folder_seg(sbuf *b, const char *label)
+{
+	char f[BMEQ_PATH_MAX];
+
+	if (bmeq_out_label_folder(label, f, sizeof(f)) == BMEQ_OK)
+		sb_url_seg(b, f);
+}
+
 static void sb_pic_url(sbuf *b, const bmeq_rp_scan *s, const char *suffix)
 {
-	sb_url_seg(b, s->subject);
+	sb_folder_seg(b, s->subject);
 	sb_puts(b, "/");
 	if (s->session[0]) {
-		sb_url_seg(b, s->session);
+		sb_folder_seg(b, s->session);
 		sb_puts(b, "/");
 	}
 	sb_url_seg(b, s->stem);
@@ -113,7 +124,10 @@ static const char style[] =
 	"svg{background:#fff;border:1px solid #ccc}"
 	".note{color:#555;font-size:.9em}"
 	".range{color:#555}.uncertain{color:#8a5a00;font-style:italic}"
-	".reader{color:#1f5fd0;font-size:.85em}";
+	".reader{color:#1f5fd0;font-size:.85em}"
+	"td.rv select,td.rv input{font-size:.9em}td.rv input{width:11em}"
+	"#review-bar{position:sticky;top:0;background:#fafafa;padding:.4em 0;z-index:2;"
+	"border-bottom:1px solid #ccc}#review-bar input{width:4em}";
 
 static const char script[] =
 	"(function(){\n"
@@ -132,6 +146,41 @@ static const char script[] =
 	" rows.sort(function(p,q){var r=cmp(key(p.cells[col]),key(q.cells[col]));return asc?r:-r;});\n"
 	" for(var j=0;j<rows.length;j++)b.appendChild(rows[j]);});}\n"
 	"document.documentElement.setAttribute('data-script','ok');\n"
+	"})();\n"
+	/* The sign-off: decisions and comments per scan and side stay in this
+	 * browser (localStorage, per report file) until exported as review.csv,
+	 * a download made here, with no server. */
+	"(function(){\n"
+	"var store='bmeq-review:'+location.pathname,st={};\n"
+	"try{st=JSON.parse(localStorage.getItem(store)||'{}')||{};}catch(e){st={};}\n"
+	"function save(){try{localStorage.setItem(store,JSON.stringify(st));}catch(e){}}\n"
+	"function key(el){var d=el.dataset;return d.subject+'\\u0000'+d.session+'\\u0000'+d.side;}\n"
+	"var sels=document.querySelectorAll('select.rv-decision');\n"
+	"var reader=document.getElementById('rv-reader'),status=document.getElementById('rv-status');\n"
+	"function count(){var n=0;for(var i=0;i<sels.length;i++)n+=sels[i].value?1:0;\n"
+	" document.getElementById('rv-count').textContent=n+' of '+sels.length+' hips reviewed';}\n"
+	"function hook(sel){var c=sel.parentNode.querySelector('input.rv-comment'),s=st[key(sel)];\n"
+	" if(s){sel.value=s.d;c.value=s.c;}\n"
+	" function ch(){if(sel.value)st[key(sel)]={d:sel.value,c:c.value,t:new Date().toISOString()};\n"
+	"  else delete st[key(sel)];save();count();}\n"
+	" sel.addEventListener('change',ch);c.addEventListener('change',ch);}\n"
+	"for(var i=0;i<sels.length;i++)hook(sels[i]);\n"
+	"try{reader.value=localStorage.getItem('bmeq-reader')||'';}catch(e){}\n"
+	"reader.addEventListener('input',function(){try{localStorage.setItem('bmeq-reader',reader.value);}catch(e){}});\n"
+	"function q(v){v=String(v);return /[\",\\r\\n]/.test(v)?'\"'+v.replace(/\"/g,'\"\"')+'\"':v;}\n"
+	"document.getElementById('rv-export').addEventListener('click',function(){\n"
+	" var r=reader.value.trim();\n"
+	" if(!r){status.textContent='Enter your initials first.';reader.focus();return;}\n"
+	" var rows=['subject,session,side,decision,comment,reader,time'],n=0;\n"
+	" for(var i=0;i<sels.length;i++){var sel=sels[i];if(!sel.value)continue;\n"
+	"  var c=sel.parentNode.querySelector('input.rv-comment'),s=st[key(sel)];\n"
+	"  var t=s&&s.t?s.t:new Date().toISOString();\n"
+	"  rows.push([sel.dataset.subject,sel.dataset.session,sel.dataset.side,sel.value,c.value,r,t].map(q).join(','));n++;}\n"
+	" var blob=new Blob([rows.join('\\r\\n')+'\\r\\n'],{type:'text/csv'});\n"
+	" var a=document.createElement('a');a.href=URL.createObjectURL(blob);a.download='review.csv';\n"
+	" document.body.appendChild(a);a.click();document.body.removeChild(a);\n"
+	" status.textContent='review.csv: '+n+' decisions exported.';});\n"
+	"count();document.documentElement.setAttribute('data-review','ok');\n"
 	"})();\n";
 
 /* Edema over the sessions of one subject and side. */
@@ -261,6 +310,31 @@ static void response_cell(sbuf *b, const bmeq_rp_scan *s, int side)
 	sb_puts(b, " (uncertain)</td>");
 }
 
+/* The reader's sign-off of a scan and side: a decision and a comment (the
+ * page's script keeps them and exports review.csv); a decision already in
+ * the tables (batch --review) is shown beside it. */
+static void review_cell(sbuf *b, const bmeq_rp_scan *s, int side)
+{
+	sb_puts(b, "<td class=\"rv\" data-v=\"");
+	sb_esc(b, s->review[side]);
+	sb_puts(b, "\"><select class=\"rv-decision\" aria-label=\"review decision\" data-subject=\"");
+	sb_esc(b, s->subject);
+	sb_puts(b, "\" data-session=\"");
+	sb_esc(b, s->session);
+	sb_printf(b, "\" data-side=\"%s\"><option value=\"\">-</option>"
+		     "<option value=\"accepted\">accepted</option>"
+		     "<option value=\"needs_correction\">needs correction</option>"
+		     "<option value=\"excluded\">excluded</option></select> "
+		     "<input class=\"rv-comment\" placeholder=\"comment\" aria-label=\"review comment\">",
+		  bmeq_side_name((bmeq_side)side));
+	if (s->review[side][0]) {
+		sb_puts(b, " <span class=\"note rv-table\">in the tables: ");
+		sb_esc(b, s->review[side]);
+		sb_puts(b, "</span>");
+	}
+	sb_puts(b, "</td>");
+}
+
 static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t count, size_t idx)
 {
 	const bmeq_rp_scan *s0 = &v[first];
@@ -272,7 +346,7 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 	sb_puts(b, "</h2>\n<table class=\"sortable\"><thead><tr><th>session</th><th>side</th>"
 		   "<th>status</th><th>edema mL (range)</th><th>% of region</th><th>response vs baseline</th>"
 		   "<th>change mL</th><th>change %</th><th>early retreatment</th><th>message</th>"
-		   "</tr></thead><tbody>\n");
+		   "<th>review</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < count; i++) {
 		const bmeq_rp_scan *s = &v[first + i];
 		for (int side = 0; side < 2; side++) {
@@ -299,7 +373,9 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 				: s->response_message[side][0] ? s->response_message[side]
 							       : s->side_message[side];
 			sb_esc(b, msg);
-			sb_puts(b, "</td></tr>\n");
+			sb_puts(b, "</td>");
+			review_cell(b, s, side);
+			sb_puts(b, "</tr>\n");
 		}
 	}
 	sb_puts(b, "</tbody></table>\n<div class=\"charts\">");
@@ -374,6 +450,14 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 		      "Edema volumes per hip and visit, response of each follow-up against the "
 		      "subject's baseline. Click a column heading to sort.</p>\n",
 		  bmeq_version());
+	sb_puts(&b, "<div id=\"review-bar\">Sign-off: mark each hip in the subjects' tables "
+		    "(accepted, needs correction, excluded) with a comment; reader initials "
+		    "<input id=\"rv-reader\" maxlength=\"16\" aria-label=\"reader initials\"> "
+		    "<button id=\"rv-export\" type=\"button\">Export review.csv</button> "
+		    "<span id=\"rv-count\"></span> <span id=\"rv-status\" class=\"note\"></span>"
+		    "<br><span class=\"note\">Decisions stay in this browser until exported; "
+		    "<code>bmeq batch ... --review review.csv</code> writes them into the tables "
+		    "(excluded hips become not_evaluable).</span></div>\n");
 	sb_puts(&b, "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">");
 	sb_printf(&b, "<div class=\"card\" id=\"n-subjects\"><b>%zu</b>subjects</div>", nsubj);
 	sb_printf(&b, "<div class=\"card\" id=\"n-scans\"><b>%zu</b>scans</div>", n);

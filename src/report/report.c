@@ -168,7 +168,8 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 	     cml = bmeq_csv_column(t, "edema_ml"), cf = bmeq_csv_column(t, "edema_fraction"),
 	     cth = bmeq_csv_column(t, "threshold"), cr = bmeq_csv_column(t, "threshold_rule"),
 	     cm = bmeq_csv_column(t, "message"), clo = bmeq_csv_column(t, "edema_ml_low"),
-	     chi = bmeq_csv_column(t, "edema_ml_high"), csrc = bmeq_csv_column(t, "threshold_source");
+	     chi = bmeq_csv_column(t, "edema_ml_high"), csrc = bmeq_csv_column(t, "threshold_source"),
+	     crv = bmeq_csv_column(t, "review");
 
 	key_columns(t, key);
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -189,6 +190,7 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 		snprintf(s->rule, sizeof(s->rule), "%s", bmeq_csv_cell(t, r, cr));
 		snprintf(s->side_message[side], sizeof(s->side_message[side]), "%s",
 			 bmeq_csv_cell(t, r, cm));
+		snprintf(s->review[side], sizeof(s->review[side]), "%s", bmeq_csv_cell(t, r, crv));
 		/* Without a record (a folder copied without it), the table still
 		 * says whether the scan failed. */
 		if (!s->has_record && strcmp(bmeq_csv_cell(t, r, cst), "error") == 0) {

@@ -31,6 +31,7 @@ typedef struct bmeq_rp_scan {
 	char rule[64];
 	char threshold_source[8];         /* "auto" / "reader" ("" when absent) */
 	char side_message[2][256];
+	char review[2][24];               /* the reader's decision in scans.csv ("" none) */
 	size_t baseline;                  /* index of the subject's baseline scan */
 	int is_baseline;
 	/* from response.csv (this follow-up against the baseline) */

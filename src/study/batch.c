@@ -35,6 +35,32 @@ bmeq_status bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, ch
 	return bmeq_out_scan_dir(outdir, it->subject, it->session, buf, cap);
 }
 
+bmeq_status bmeq_batch_extra_header(const bmeq_study *s, const bmeq_review *review,
+				    bmeq_extra_cols *ex, const char ***names)
+{
+	size_t k = 0;
+
+	*names = malloc((s->nextra + 1) * sizeof(**names));
+	if (!*names)
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	if (review)
+		(*names)[k++] = "review";
+	for (size_t e = 0; e < s->nextra; e++)
+		(*names)[k++] = s->extra_names[e];
+	ex->n = k;
+	ex->names = *names;
+	ex->values = NULL;
+	return BMEQ_OK;
+}
+
+const char *bmeq_batch_review_word(const bmeq_review *review, const bmeq_scan_item *it,
+				   const char *side)
+{
+	const bmeq_review_entry *e =
+		bmeq_review_find(review, it->subject, it->session, bmeq_side_parse(side));
+	return e ? bmeq_review_decision_name(e->decision) : "";
+}
+
 static bmeq_status write_csv(const char *path, const bmeq_csv *w)
 {
 	size_t len;
@@ -250,22 +276,27 @@ static void *worker(void *arg)
 
 /* ---- the study tables ----------------------------------------------------- */
 
-/* Appends the data rows of a part file to w, with the item's extra columns. */
+/* Appends the data rows of a part file to w, with the reader's decision on
+ * the row's side when review is given, then the item's extra columns. */
 static bmeq_status append_part(bmeq_csv *w, const char *path, const bmeq_study *s,
-			       const bmeq_scan_item *it, size_t expect_cols)
+			       const bmeq_scan_item *it, size_t expect_cols,
+			       const bmeq_review *review)
 {
 	bmeq_csv_table *t = NULL;
 	bmeq_status st = bmeq_csv_read_file(path, &t);
 
 	if (st != BMEQ_OK)
 		return bmeq_fail(st, "%s: %s", path, bmeq_last_error());
-	if (t->ncols != expect_cols) {
+	long side = bmeq_csv_column(t, "side");
+	if (t->ncols != expect_cols || side < 0) {
 		bmeq_csv_table_destroy(t);
 		return bmeq_fail(BMEQ_E_FORMAT, "%s: unexpected columns", path);
 	}
 	for (size_t r = 0; r < t->nrows && st == BMEQ_OK; r++) {
 		for (size_t col = 0; col < t->ncols; col++)
 			bmeq_csv_field(w, bmeq_csv_cell(t, r, (long)col));
+		if (review)
+			bmeq_csv_field(w, bmeq_batch_review_word(review, it, bmeq_csv_cell(t, r, side)));
 		for (size_t e = 0; e < s->nextra; e++)
 			bmeq_csv_field(w, it->extra[e]);
 		st = bmeq_csv_end_row(w);
@@ -274,26 +305,31 @@ static bmeq_status append_part(bmeq_csv *w, const char *path, const bmeq_study *
 	return st;
 }
 
-static bmeq_status assemble_tables(const bmeq_study *s, const char *outdir)
+static bmeq_status assemble_tables(const bmeq_study *s, const char *outdir,
+				   const bmeq_review *review)
 {
 	bmeq_csv *scans = NULL, *lesions = NULL;
-	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL};
+	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL}, rex;
+	const char **names = NULL;
 	char dir[BMEQ_PATH_MAX], path[BMEQ_PATH_MAX], lesions_path[BMEQ_PATH_MAX];
 	bmeq_status st;
 
-	if ((st = bmeq_csv_create(&scans)) != BMEQ_OK || (st = bmeq_csv_create(&lesions)) != BMEQ_OK)
+	if ((st = bmeq_batch_extra_header(s, review, &rex, &names)) != BMEQ_OK ||
+	    (st = bmeq_csv_create(&scans)) != BMEQ_OK || (st = bmeq_csv_create(&lesions)) != BMEQ_OK)
 		goto done;
-	bmeq_scans_header(scans, &ex);
+	/* The reader's decision is per scan and side: scans.csv has it, the
+	 * lesions (of a side already in scans.csv) do not repeat it. */
+	bmeq_scans_header(scans, &rex);
 	bmeq_lesions_header(lesions, &ex);
 	for (size_t i = 0; i < s->n && st == BMEQ_OK; i++) {
 		const bmeq_scan_item *it = &s->items[i];
 		if ((st = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir))) != BMEQ_OK ||
 		    (st = bmeq_scan_path(dir, "", BMEQ_SCAN_SCANS_PART, path, sizeof(path))) != BMEQ_OK)
 			break;
-		st = append_part(scans, path, s, it, BMEQ_SCANS_NCOLUMNS);
+		st = append_part(scans, path, s, it, BMEQ_SCANS_NCOLUMNS, review);
 		if (st == BMEQ_OK &&
 		    (st = bmeq_scan_path(dir, "", BMEQ_SCAN_LESIONS_PART, path, sizeof(path))) == BMEQ_OK)
-			st = append_part(lesions, path, s, it, BMEQ_LESIONS_NCOLUMNS);
+			st = append_part(lesions, path, s, it, BMEQ_LESIONS_NCOLUMNS, NULL);
 	}
 	if (st != BMEQ_OK)
 		goto done;
@@ -302,6 +338,7 @@ static bmeq_status assemble_tables(const bmeq_study *s, const char *outdir)
 		goto done;
 	st = write_tables(path, lesions_path, scans, lesions);
 done:
+	free(names);
 	bmeq_csv_destroy(scans);
 	bmeq_csv_destroy(lesions);
 	return st;
@@ -388,7 +425,7 @@ bmeq_status bmeq_batch_run(const bmeq_study *study, const char *outdir,
 	summary->measured = c.done - c.skipped;
 	if (summary->cancelled)
 		goto done; /* the tables are assembled when every scan is complete */
-	if ((st = assemble_tables(study, outdir)) != BMEQ_OK)
+	if ((st = assemble_tables(study, outdir, opts->review)) != BMEQ_OK)
 		goto done;
 	if ((st = bmeq_batch_compare(study, outdir, opts, summary)) != BMEQ_OK)
 		goto done;

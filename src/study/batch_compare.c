@@ -27,6 +27,7 @@ typedef struct visit {
 	uint16_t *edema;
 	bmeq_timepoint tp;
 	char dir[BMEQ_PATH_MAX];
+	char excluded[2][512];         /* a reader's reason for excluding a side */
 } visit;
 
 typedef struct subject_job {
@@ -94,6 +95,15 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 		v->tp.edema_ml_low[s] = d->edema_ml_low;
 		v->tp.edema_ml_high[s] = d->edema_ml_high;
 		v->tp.message[s] = d->reason[0] ? d->reason : NULL;
+		/* A side the reader excluded is not evaluable, whatever bmeq
+		 * measured on it, and the rows say who excluded it and why. */
+		const bmeq_review_entry *e =
+			bmeq_review_find(c->opts->review, it->subject, it->session, s);
+		if (e && e->decision == BMEQ_REVIEW_EXCLUDED) {
+			bmeq_review_reason(e, v->excluded[s], sizeof(v->excluded[s]));
+			v->tp.side_status[s] = BMEQ_SIDE_ERROR;
+			v->tp.message[s] = v->excluded[s];
+		}
 	}
 }
 
@@ -207,8 +217,9 @@ static void *compare_worker(void *arg)
 }
 
 /* Re-emits the data rows of one subject's table (its text starts with the
- * header row, so it parses on its own). */
-static bmeq_status append_rows(bmeq_csv *dst, const bmeq_csv *src)
+ * header row, so it parses on its own), with the reader's decision on the
+ * row's follow-up and side after bmeq's columns when review is given. */
+static bmeq_status append_rows(bmeq_csv *dst, const bmeq_csv *src, const bmeq_review *review)
 {
 	size_t len;
 	const char *t = bmeq_csv_text(src, &len);
@@ -217,8 +228,21 @@ static bmeq_status append_rows(bmeq_csv *dst, const bmeq_csv *src)
 	if (st != BMEQ_OK)
 		return st;
 	for (size_t r = 0; r < tab->nrows && st == BMEQ_OK; r++) {
-		for (size_t col = 0; col < tab->ncols; col++)
+		for (size_t col = 0; col < tab->ncols; col++) {
+			if (review && col == BMEQ_RESPONSE_NCOLUMNS) {
+				const bmeq_review_entry *e = bmeq_review_find(
+					review, bmeq_csv_cell(tab, r, 0), bmeq_csv_cell(tab, r, 3),
+					bmeq_side_parse(bmeq_csv_cell(tab, r, 1)));
+				bmeq_csv_field(dst, e ? bmeq_review_decision_name(e->decision) : "");
+			}
 			bmeq_csv_field(dst, bmeq_csv_cell(tab, r, (long)col));
+		}
+		if (review && tab->ncols == BMEQ_RESPONSE_NCOLUMNS) {
+			const bmeq_review_entry *e = bmeq_review_find(
+				review, bmeq_csv_cell(tab, r, 0), bmeq_csv_cell(tab, r, 3),
+				bmeq_side_parse(bmeq_csv_cell(tab, r, 1)));
+			bmeq_csv_field(dst, e ? bmeq_review_decision_name(e->decision) : "");
+		}
 		st = bmeq_csv_end_row(dst);
 	}
 	bmeq_csv_table_destroy(tab);
@@ -230,7 +254,8 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 {
 	compare_ctx c;
 	bmeq_csv *response = NULL, *interval = NULL;
-	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL};
+	bmeq_extra_cols ex = {s->nextra, (const char *const *)s->extra_names, NULL}, rex;
+	const char **names = NULL;
 	bmeq_status st = BMEQ_OK;
 	char path[BMEQ_PATH_MAX];
 
@@ -269,10 +294,11 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 		nthreads = 1;
 	bmeq_run_workers(nthreads, compare_worker, &c);
 
-	if ((st = bmeq_csv_create(&response)) != BMEQ_OK || (st = bmeq_csv_create(&interval)) != BMEQ_OK)
+	if ((st = bmeq_batch_extra_header(s, opts->review, &rex, &names)) != BMEQ_OK ||
+	    (st = bmeq_csv_create(&response)) != BMEQ_OK || (st = bmeq_csv_create(&interval)) != BMEQ_OK)
 		goto done;
-	bmeq_response_header(response, &ex);
-	bmeq_response_header(interval, &ex);
+	bmeq_response_header(response, &rex);
+	bmeq_response_header(interval, &rex);
 	for (size_t k = 0; k < c.njobs && st == BMEQ_OK; k++) {
 		subject_job *job = &c.jobs[k];
 		if (job->st != BMEQ_OK) {
@@ -281,8 +307,8 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 		}
 		summary->comparisons += job->comparisons;
 		summary->comparisons_failed += job->failed;
-		if ((st = append_rows(response, job->response)) == BMEQ_OK)
-			st = append_rows(interval, job->interval);
+		if ((st = append_rows(response, job->response, opts->review)) == BMEQ_OK)
+			st = append_rows(interval, job->interval, opts->review);
 	}
 	if (st != BMEQ_OK)
 		goto done;
@@ -301,6 +327,7 @@ done:
 			bmeq_csv_destroy(c.jobs[k].interval);
 		}
 	free(c.jobs);
+	free(names);
 	bmeq_csv_destroy(response);
 	bmeq_csv_destroy(interval);
 	pthread_mutex_destroy(&c.lock);

@@ -13,6 +13,17 @@
  * bmeq/outdir.h. BMEQ_E_WRITE when the path does not fit. */
 bmeq_status bmeq_batch_scan_dir(const char *outdir, const bmeq_scan_item *it, char *buf, size_t cap);
 
+/* The tables' columns after bmeq's own: "review" when the batch has a
+ * reader's sign-off, then the manifest's. *names (malloc'ed, freed by the
+ * caller) backs ex->names. BMEQ_E_NOMEM. */
+bmeq_status bmeq_batch_extra_header(const bmeq_study *s, const bmeq_review *review,
+				    bmeq_extra_cols *ex, const char ***names);
+
+/* The review column's value for a scan and side ("right"/"left"): the
+ * reader's decision, "" when not reviewed. */
+const char *bmeq_batch_review_word(const bmeq_review *review, const bmeq_scan_item *it,
+				   const char *side);
+
 /* Compares every follow-up with its subject's baseline and previous visit and
  * writes response.csv and response_interval.csv (batch_compare.c). */
 bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bmeq/outdir.h"
 #include "bmeq/path.h"
 #include "bmeq/csv.h"
 #include "bmeq/study.h"
@@ -131,26 +132,72 @@ static bmeq_status add_warning(bmeq_study *s, const char *fmt, ...)
 	return BMEQ_OK;
 }
 
-/* Subject and session name folders: letters, digits, '-', '_', '.', not
- * starting with '.', at most 64 bytes. */
-static int safe_name(const char *s, int allow_empty)
+/* A subject or session label, kept exactly as given (tables never change
+ * one; bmeq_out_label_folder names its folder): at most 64 bytes, no control
+ * characters. */
+static int label_ok(const char *s, int allow_empty)
 {
 	size_t n = strlen(s);
 
 	if (n == 0)
 		return allow_empty;
-	if (n > 64 || s[0] == '.')
+	if (n > 64)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
 	return 1;
 }
 
-static const char *strip_prefix(const char *s, const char *prefix)
+/* Two labels that name one output folder ("HIP 7" and "HIP_7") would write
+ * into each other's folder: refused, naming both. Subjects study-wide,
+ * sessions within their subject; items are sorted by subject. */
+static int folder_of(const char *label, char *buf, size_t cap)
 {
-	size_t n = strlen(prefix);
-	return strncmp(s, prefix, n) == 0 && s[n] ? s + n : s;
+	return bmeq_out_label_folder(label, buf, cap) == BMEQ_OK;
+}
+
+static bmeq_status folder_clash(const bmeq_scan_item *a, const bmeq_scan_item *b, int sessions)
+{
+	const char *what = sessions ? "session" : "subject";
+	const char *la = sessions ? a->session : a->subject, *lb = sessions ? b->session : b->subject;
+
+	if (a->line && b->line)
+		return bmeq_fail(BMEQ_E_FORMAT,
+				 "lines %zu and %zu: %s \"%s\" and \"%s\" would share one output "
+				 "folder; rename one",
+				 a->line < b->line ? a->line : b->line,
+				 a->line < b->line ? b->line : a->line, what, la, lb);
+	return bmeq_fail(BMEQ_E_FORMAT, "%s \"%s\" and \"%s\" would share one output folder", what,
+			 la, lb);
+}
+
+static int first_of_subject(const bmeq_study *s, size_t i)
+{
+	return i == 0 || strcmp(s->items[i].subject, s->items[i - 1].subject) != 0;
+}
+
+static bmeq_status check_folders(const bmeq_study *s)
+{
+	char fa[80], fb[80]; /* labels are at most 64 bytes */
+
+	for (size_t i = 0; i < s->n; i++) {
+		const bmeq_scan_item *a = &s->items[i];
+		/* Subjects pairwise (a study's subjects are few next to the
+		 * work of measuring one scan), sessions within their subject. */
+		if (first_of_subject(s, i) && folder_of(a->subject, fa, sizeof(fa)))
+			for (size_t j = i + 1; j < s->n; j++)
+				if (first_of_subject(s, j) &&
+				    folder_of(s->items[j].subject, fb, sizeof(fb)) && strcmp(fa, fb) == 0)
+					return folder_clash(a, &s->items[j], 0);
+		if (!folder_of(a->session, fa, sizeof(fa)))
+			continue;
+		for (size_t j = i + 1; j < s->n && !first_of_subject(s, j); j++)
+			if (strcmp(a->session, s->items[j].session) != 0 &&
+			    folder_of(s->items[j].session, fb, sizeof(fb)) && strcmp(fa, fb) == 0)
+				return folder_clash(a, &s->items[j], 1);
+	}
+	return BMEQ_OK;
 }
 
 static bmeq_status check_duplicates(const bmeq_study *s)
@@ -279,22 +326,23 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 	}
 	for (size_t r = 0; r < t->nrows; r++) {
 		bmeq_scan_item *it = &s->items[s->n];
-		const char *subject = strip_prefix(bmeq_csv_cell(t, r, col[0]), "sub-");
-		const char *session = strip_prefix(bmeq_csv_cell(t, r, col[1]), "ses-");
+		const char *subject = bmeq_csv_cell(t, r, col[0]);
+		const char *session = bmeq_csv_cell(t, r, col[1]);
 		const char *path = bmeq_csv_cell(t, r, col[2]);
 		s->n++;
 		it->line = t->lines[r];
-		if (!safe_name(subject, 0)) {
+		if (!label_ok(subject, 0)) {
 			st = bmeq_fail(BMEQ_E_FORMAT,
-				       "manifest line %zu: subject \"%s\" is empty or not a safe name "
-				       "(letters, digits, - _ .)",
+				       "manifest line %zu: subject \"%s\" is empty, longer than 64 "
+				       "bytes or holds a control character",
 				       it->line, subject);
 			break;
 		}
-		if (!safe_name(session, 1)) {
+		if (!label_ok(session, 1)) {
 			st = bmeq_fail(BMEQ_E_FORMAT,
-				       "manifest line %zu: session \"%s\" is not a safe name", it->line,
-				       session);
+				       "manifest line %zu: session \"%s\" is longer than 64 bytes or "
+				       "holds a control character",
+				       it->line, session);
 			break;
 		}
 		if (!path[0]) {
@@ -340,7 +388,7 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 	if (st != BMEQ_OK)
 		goto fail;
 	qsort(s->items, s->n, sizeof(*s->items), item_order);
-	if ((st = check_duplicates(s)) != BMEQ_OK)
+	if ((st = check_duplicates(s)) != BMEQ_OK || (st = check_folders(s)) != BMEQ_OK)
 		goto fail;
 	bmeq_csv_table_destroy(t);
 	free(base_dir);
@@ -521,8 +569,9 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 		}
 		if (!is_real_dir(sub_dir))
 			continue;
-		if (!safe_name(subs[i] + 4, 0)) {
-			st = add_warning(s, "%s: subject name is not a safe folder name; skipped", sub_dir);
+		if (!label_ok(subs[i], 0)) {
+			st = add_warning(s, "%s: subject folder name is longer than 64 bytes or holds a "
+					 "control character; skipped", sub_dir);
 			continue;
 		}
 		char **sess;
@@ -530,7 +579,7 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 		if ((st = list_dir(sub_dir, &sess, &nsess, &err)) != BMEQ_OK)
 			break;
 		if (err) {
-			st = unreadable(s, &cap, subs[i] + 4, "", sub_dir, err);
+			st = unreadable(s, &cap, subs[i], "", sub_dir, err);
 			continue;
 		}
 		for (size_t j = 0; j < nsess && st == BMEQ_OK; j++) {
@@ -542,17 +591,17 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 			if (!is_real_dir(path))
 				continue;
 			if (strcmp(sess[j], "anat") == 0) {
-				st = scan_anat(s, &cap, path, subs[i] + 4, "", pattern);
+				st = scan_anat(s, &cap, path, subs[i], "", pattern);
 			} else if (strncmp(sess[j], "ses-", 4) == 0 && sess[j][4] &&
-				   safe_name(sess[j] + 4, 0)) {
+				   label_ok(sess[j], 0)) {
 				char anat[BMEQ_PATH_MAX];
 				int e = bmeq_path(anat, sizeof(anat), "%s/anat", path) == BMEQ_OK ? exists(anat) : -2;
 				if (e == -2)
 					st = input_path_error();
 				else if (e < 0)
-					st = unreadable(s, &cap, subs[i] + 4, sess[j] + 4, path, errno);
+					st = unreadable(s, &cap, subs[i], sess[j], path, errno);
 				else if (e > 0 && is_real_dir(anat))
-					st = scan_anat(s, &cap, anat, subs[i] + 4, sess[j] + 4, pattern);
+					st = scan_anat(s, &cap, anat, subs[i], sess[j], pattern);
 			}
 		}
 		free_names(sess, nsess);
@@ -564,7 +613,8 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 			       dir, pattern);
 	if (st == BMEQ_OK) {
 		qsort(s->items, s->n, sizeof(*s->items), item_order);
-		st = check_duplicates(s);
+		if ((st = check_duplicates(s)) == BMEQ_OK)
+			st = check_folders(s);
 	}
 	if (st != BMEQ_OK) {
 		bmeq_study_destroy(s);

@@ -162,8 +162,9 @@ bmeq_status bmeq_lesions_rows(bmeq_csv *w, const char *subject, const char *sess
 	return st;
 }
 
-/* Copies the BIDS entity value after key ("sub-", "ses-") up to the next '_',
- * '.' or '/' in the file name part of path. */
+/* Copies the BIDS entity key and value ("sub-01", "ses-2": the label as the
+ * file name writes it, prefix included) up to the next '_', '.' or '/' in the
+ * file name part of path. */
 static int bids_entity(const char *name, const char *key, char *out, size_t cap)
 {
 	const char *p = name;
@@ -171,10 +172,10 @@ static int bids_entity(const char *name, const char *key, char *out, size_t cap)
 
 	while ((p = strstr(p, key)) != NULL) {
 		if (p == name || p[-1] == '_') {
-			p += klen;
-			size_t n = strcspn(p, "_./");
-			if (n == 0 || n >= cap)
+			size_t n = strcspn(p + klen, "_./");
+			if (n == 0 || klen + n >= cap)
 				return 0;
+			n += klen;
 			memcpy(out, p, n);
 			out[n] = '\0';
 			return 1;

@@ -48,7 +48,7 @@ rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert [r["side"] for r in rows] == ["right", "left"], rows
 for r in rows:
     assert r["response"] == "not_evaluable", r
-    assert r["subject"] == "01" and r["baseline_session"] == "1" and r["session"] == "2", r
+    assert r["subject"] == "sub-01" and r["baseline_session"] == "ses-1" and r["session"] == "ses-2", r
     assert r["edema_ml"] == "" and r["resolved_ml"] == "", r
     assert "baseline:" in r["message"] and "follow-up:" in r["message"], r
 EOF

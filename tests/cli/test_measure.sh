@@ -69,7 +69,7 @@ assert header == ["subject", "session", "side", "status", "region_ml", "edema_ml
 base = table("base")
 assert [r["side"] for r in base] == ["right", "left"], base
 assert all(r["status"] == "ok" for r in base), base
-assert base[0]["subject"] == "01" and base[0]["session"] == "01", base[0]
+assert base[0]["subject"] == "sub-01" and base[0]["session"] == "ses-01", base[0]
 assert sum(float(r["edema_ml"]) for r in base) > 1.0, "the phantom subject has edema"
 # The range: the rule's factor +-10 %; the higher threshold gives the lower volume.
 for r in base:

@@ -87,4 +87,71 @@ for row in d.failed_rows:
     assert len(row) == 4 and row[3], row  # subject, session, scan, reason
 print("ok: %d colours, subjects %s, failed %s" % (colours, d.subjects, subjects))
 EOF2
+# The sign-off, driven through the page's own controls by a test script appended to a
+# copy of the page: two decisions, a comment with a comma and quotes, the initials, then
+# the export button. The exported review.csv (the Blob handed to the download link) is
+# read back by `bmeq batch --review`.
+cat > drive_review.js <<'EOJS'
+(function(){
+  var blob = null, orig = URL.createObjectURL;
+  URL.createObjectURL = function(b){ blob = b; return orig.call(URL, b); };
+  HTMLAnchorElement.prototype.click = function(){
+    document.documentElement.setAttribute('data-download', this.download); };
+  function set(el, v, ev){ el.value = v; el.dispatchEvent(new Event(ev)); }
+  var sels = document.querySelectorAll('select.rv-decision');
+  set(sels[0], 'accepted', 'change');
+  set(sels[3].parentNode.querySelector('input.rv-comment'), 'motion, "both" hips', 'change');
+  set(sels[3], 'excluded', 'change');
+  document.getElementById('rv-export').click();      /* no initials: refused */
+  document.documentElement.setAttribute('data-refused', blob === null ? 'yes' : 'no');
+  set(document.getElementById('rv-reader'), 'AB', 'input');
+  document.getElementById('rv-export').click();
+  blob.text().then(function(t){
+    var pre = document.createElement('pre'); pre.id = 'exported'; pre.textContent = t;
+    document.body.appendChild(pre);
+    document.documentElement.setAttribute('data-count',
+      document.getElementById('rv-count').textContent); });
+})();
+EOJS
+{ sed 's|</body></html>||' out/report.html; printf '<script>'; cat drive_review.js; printf '</script></body></html>\n'; } > out/review_drive.html
+run_browser --virtual-time-budget=5000 --dump-dom "file://$tmp/out/review_drive.html" > review_dom.html ||
+  fail "chromium (review) failed: $(tail -3 browser.log)"
+/usr/bin/python3 - review_dom.html review.csv <<'EOF2'
+import csv, html.parser, io, sys
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.root = {}; self.inpre = False; self.text = ""
+    def handle_starttag(self, tag, attrs):
+        if tag == "html": self.root = dict(attrs)
+        if tag == "pre" and dict(attrs).get("id") == "exported": self.inpre = True
+    def handle_endtag(self, tag):
+        if tag == "pre": self.inpre = False
+    def handle_data(self, d):
+        if self.inpre: self.text += d
+p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read())
+assert p.root.get("data-review") == "ok", p.root
+assert p.root.get("data-refused") == "yes", "exported without initials"
+assert p.root.get("data-download") == "review.csv", p.root
+assert p.root.get("data-count", "").startswith("2 of "), p.root
+rows = list(csv.DictReader(io.StringIO(p.text)))
+assert [(r["subject"], r["session"], r["side"], r["decision"], r["comment"], r["reader"]) for r in rows] == [
+    ("01", "01", "right", "accepted", "", "AB"),
+    ("01", "02", "left", "excluded", 'motion, "both" hips', "AB")], rows
+assert all(r["time"][:2] == "20" and "T" in r["time"] for r in rows), rows
+open(sys.argv[2], "w", newline="").write(p.text)
+print("ok: review.csv exported,", len(rows), "decisions")
+EOF2
+rc=0
+"$bmeq" batch manifest.csv -o out --resume --quiet --review review.csv > /dev/null || rc=$?
+[ "$rc" = 6 ] || fail "batch --review exit $rc"
+/usr/bin/python3 - out/response.csv <<'EOF2'
+import csv, sys
+rows = {(r["subject"], r["side"]): r for r in csv.DictReader(open(sys.argv[1], newline=""))}
+r = rows[("01", "left")]
+assert r["review"] == "excluded" and r["response"] == "not_evaluable", r
+assert 'excluded by reader AB: motion, "both" hips' in r["message"], r["message"]
+assert rows[("01", "right")]["review"] == "" and rows[("01", "right")]["response"] != "not_evaluable"
+print("ok: the exported review read back by bmeq batch --review")
+EOF2
+grep -q 'rv-table">in the tables: excluded' out/report.html || fail "report does not show the tables' decision"
 echo "test_report_browser: ok"

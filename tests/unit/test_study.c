@@ -11,6 +11,7 @@
 #include "bmeq/csv.h"
 #include "bmeq/hash.h"
 #include "bmeq/outdir.h"
+#include "bmeq/review.h"
 #include "bmeq/settings.h"
 #include "bmeq/study.h"
 #include "check.h"
@@ -60,11 +61,13 @@ static void test_manifest(void)
 		CHECK(s->n == 4);
 		CHECK(s->nextra == 2);
 		CHECK(strcmp(s->extra_names[0], "cycle") == 0);
-		/* subject 1 before 02 (natural), sessions 2 before 10, dates before labels. */
+		/* subject 1 before sub-02 (natural), sessions 2 before 10, dates before
+		 * labels; labels exactly as written ("sub-02" stays "sub-02"). */
 		CHECK(strcmp(s->items[0].subject, "1") == 0 && strcmp(s->items[0].session, "2") == 0);
 		CHECK(strcmp(s->items[1].session, "10") == 0);
 		CHECK(strcmp(s->items[1].path, "/abs/c.nii") == 0);
-		CHECK(strcmp(s->items[2].session, "a") == 0);
+		CHECK(strcmp(s->items[2].subject, "sub-02") == 0);
+		CHECK(strcmp(s->items[2].session, "ses-a") == 0);
 		CHECK(strcmp(s->items[2].extra[1], "29,90") == 0);
 		char want[512];
 		snprintf(want, sizeof(want), "%s/x/a.nii.gz", tmpdir);
@@ -78,8 +81,21 @@ static void test_manifest(void)
 	CHECK(strstr(bmeq_last_error(), "appears twice") != NULL);
 	CHECK(manifest("subject,session,path\n1,1,\"a.nii\n", &s) == BMEQ_E_FORMAT);
 	CHECK(strstr(bmeq_last_error(), "unterminated") != NULL);
-	CHECK(manifest("subject,session,path\n../x,1,a.nii\n", &s) == BMEQ_E_FORMAT);
-	CHECK(strstr(bmeq_last_error(), "safe name") != NULL);
+	/* Any label is kept; only its folder is sanitised, and two labels that
+	 * would share a folder are refused, naming both lines. */
+	CHECK(manifest("subject,session,path\n../x,1,a.nii\nHIP 7,v 1,b.nii\n", &s) == BMEQ_OK);
+	if (s) {
+		CHECK(strcmp(s->items[0].subject, "../x") == 0);
+		CHECK(strcmp(s->items[1].subject, "HIP 7") == 0 && strcmp(s->items[1].session, "v 1") == 0);
+	}
+	bmeq_study_destroy(s);
+	CHECK(manifest("subject,session,path\nHIP 7,1,a.nii\nHIP_7,1,b.nii\n", &s) == BMEQ_E_FORMAT);
+	CHECK(strstr(bmeq_last_error(), "lines 2 and 3") && strstr(bmeq_last_error(), "one output folder"));
+	CHECK(manifest("subject,session,path\n7,v 1,a.nii\n7,v/1,b.nii\n", &s) == BMEQ_E_FORMAT);
+	CHECK(strstr(bmeq_last_error(), "session \"v 1\" and \"v/1\"") != NULL);
+	CHECK(manifest("subject,session,path\n\"a\tb\",1,a.nii\n", &s) == BMEQ_E_FORMAT);
+	CHECK(strstr(bmeq_last_error(), "control character") != NULL);
+	CHECK(manifest("subject,session,path\n,1,a.nii\n", &s) == BMEQ_E_FORMAT);
 	CHECK(manifest("subject,session,path\n", &s) == BMEQ_E_FORMAT);
 	CHECK(s == NULL);
 }
@@ -112,9 +128,11 @@ static void test_discover(void)
 	CHECK(bmeq_study_discover(p, NULL, &s) == BMEQ_OK);
 	if (s) {
 		CHECK(s->n == 3);
-		CHECK(strcmp(s->items[0].subject, "01") == 0 && strcmp(s->items[0].session, "1") == 0);
-		CHECK(strcmp(s->items[1].session, "10") == 0);
-		CHECK(strcmp(s->items[2].subject, "02") == 0);
+		/* Labels as the folders write them. */
+		CHECK(strcmp(s->items[0].subject, "sub-01") == 0 &&
+		      strcmp(s->items[0].session, "ses-1") == 0);
+		CHECK(strcmp(s->items[1].session, "ses-10") == 0);
+		CHECK(strcmp(s->items[2].subject, "sub-02") == 0);
 	}
 	bmeq_study_destroy(s);
 	CHECK(bmeq_study_discover(p, "*T1w*", &s) == BMEQ_OK);
@@ -417,9 +435,90 @@ static void test_hash(void)
 	CHECK(bmeq_sha256_file("/nonexistent", hex) == BMEQ_E_IO);
 }
 
+static void test_label_folder(void)
+{
+	char f[80], d[600];
+
+	CHECK(bmeq_out_label_folder("sub-99", f, sizeof(f)) == BMEQ_OK && strcmp(f, "sub-99") == 0);
+	CHECK(bmeq_out_label_folder("HIP 7/a", f, sizeof(f)) == BMEQ_OK && strcmp(f, "HIP_7_a") == 0);
+	CHECK(bmeq_out_label_folder("..", f, sizeof(f)) == BMEQ_OK && strcmp(f, "_.") == 0);
+	CHECK(bmeq_out_label_folder("", f, sizeof(f)) == BMEQ_OK && strcmp(f, "") == 0);
+	CHECK(bmeq_out_label_folder("abcdef", f, 4) == BMEQ_E_WRITE);
+	CHECK(bmeq_out_scan_dir("/o", "sub-1", "ses 2", d, sizeof(d)) == BMEQ_OK &&
+	      strcmp(d, "/o/sub-1/ses_2") == 0);
+	CHECK(bmeq_out_scan_dir("/o", "x", "", d, sizeof(d)) == BMEQ_OK && strcmp(d, "/o/x") == 0);
+}
+
+static bmeq_status review(const char *text, const bmeq_study *s, bmeq_review **r)
+{
+	char path[512];
+	write_file("review.csv", text);
+	snprintf(path, sizeof(path), "%s/review.csv", tmpdir);
+	return bmeq_review_read(path, s, r);
+}
+
+static void test_review(void)
+{
+	static const char head[] = "subject,session,side,decision,comment,reader,time\n";
+	bmeq_study *s = NULL;
+	bmeq_review *r = NULL;
+	char text[1024], why[256];
+
+	CHECK(manifest("subject,session,path\nsub-1,ses-1,a.nii\nsub-1,ses-2,b.nii\n", &s) ==
+	      BMEQ_OK);
+	if (!s)
+		return;
+	snprintf(text, sizeof(text),
+		 "%ssub-1,ses-1,right,accepted,,AB,2026-01-02T10:00:00Z\n"
+		 "sub-1,ses-2,left,excluded,\"motion, both hips\",AB,2026-01-02T10:05:00Z\n"
+		 "sub-1,ses-2,left,needs_correction,,CD,2026-01-02T09:00:00Z\n"
+		 "sub-1,ses-1,right,needs_correction,neck cut,CD,2026-01-03T08:00:00.000Z\n",
+		 head);
+	CHECK(review(text, s, &r) == BMEQ_OK);
+	CHECK(bmeq_review_count(r) == 2);
+	const bmeq_review_entry *e = bmeq_review_find(r, "sub-1", "ses-1", 0);
+	/* The later time stands, wherever its line is. */
+	CHECK(e && e->decision == BMEQ_REVIEW_NEEDS_CORRECTION && strcmp(e->reader, "CD") == 0);
+	e = bmeq_review_find(r, "sub-1", "ses-2", 1);
+	CHECK(e && e->decision == BMEQ_REVIEW_EXCLUDED && e->line == 3);
+	if (e) {
+		bmeq_review_reason(e, why, sizeof(why));
+		CHECK(strcmp(why, "excluded by reader AB: motion, both hips") == 0);
+	}
+	CHECK(bmeq_review_find(r, "sub-1", "ses-2", 0) == NULL);
+	CHECK(strcmp(bmeq_review_decision_name(BMEQ_REVIEW_EXCLUDED), "excluded") == 0);
+	bmeq_review_destroy(r);
+	r = NULL;
+
+	static const struct {
+		const char *line, *says;
+	} bad[] = {
+		{"1,ses-1,right,accepted,,AB,2026-01-02T10:00", "line 2: subject \"1\" session"},
+		{"sub-1,ses-1,middle,accepted,,AB,2026-01-02T10:00", "line 2: side \"middle\""},
+		{"sub-1,ses-1,right,ok,,AB,2026-01-02T10:00", "line 2: decision \"ok\""},
+		{"sub-1,ses-1,right,accepted,,,2026-01-02T10:00", "line 2: reader initials"},
+		{"sub-1,ses-1,right,accepted,,AB,yesterday", "line 2: time \"yesterday\""},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s\n", head, bad[i].line);
+		CHECK(review(text, s, &r) == BMEQ_E_FORMAT && r == NULL);
+		CHECK(strstr(bmeq_last_error(), bad[i].says) != NULL);
+	}
+	snprintf(text, sizeof(text),
+		 "%ssub-1,ses-1,right,accepted,,AB,2026-01-02T10:00\n"
+		 "sub-1,ses-1,right,excluded,,AB,2026-01-02T10:00\n", head);
+	CHECK(review(text, s, &r) == BMEQ_E_FORMAT);
+	CHECK(strstr(bmeq_last_error(), "lines 2 and 3") != NULL);
+	CHECK(review("subject,session,side,decision,reader,time\n", s, &r) == BMEQ_E_FORMAT);
+	CHECK(strstr(bmeq_last_error(), "\"comment\" is missing") != NULL);
+	bmeq_study_destroy(s);
+}
+
 int main(void)
 {
 	CHECK(mkdtemp(tmpdir) != NULL);
+	test_label_folder();
+	test_review();
 	test_natural();
 	test_manifest();
 	test_discover();

@@ -269,13 +269,13 @@ static void test_ids(void)
 	char sub[64], ses[64];
 
 	bmeq_ids_from_path("/d/sub-01_ses-02_acq-STIR_T2w.nii.gz", sub, ses, sizeof(sub));
-	CHECK(strcmp(sub, "01") == 0 && strcmp(ses, "02") == 0);
+	CHECK(strcmp(sub, "sub-01") == 0 && strcmp(ses, "ses-02") == 0);
 	bmeq_ids_from_path("/d/sub-7/hip.nii.gz", sub, ses, sizeof(sub));
 	CHECK(strcmp(sub, "hip") == 0 && strcmp(ses, "") == 0);
 	bmeq_ids_from_path("scan.hdr", sub, ses, sizeof(sub));
 	CHECK(strcmp(sub, "scan") == 0 && strcmp(ses, "") == 0);
 	bmeq_ids_from_path("x_sub-a_ses-b.nii", sub, ses, sizeof(sub));
-	CHECK(strcmp(sub, "a") == 0 && strcmp(ses, "b") == 0);
+	CHECK(strcmp(sub, "sub-a") == 0 && strcmp(ses, "ses-b") == 0);
 }
 
 int main(void)
