@@ -86,13 +86,13 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1] + "/scans.csv", newline="")))
 ref = list(csv.DictReader(open(sys.argv[2] + "/scans.csv", newline="")))
 err = {(r["subject"], r["session"]) for r in rows if r["status"] == "error"}
-assert err == {("03", ""), ("04", "01"), ("04", "02")}, err
+assert err == {("sub-03", ""), ("sub-04", "ses-01"), ("sub-04", "ses-02")}, err
 for r in rows:
     if r["status"] == "error":
         assert "Permission denied" in r["message"], r
         assert r["scan"].endswith(("sub-03", "sub-04/ses-01", "sub-04/ses-02/anat")), r["scan"]
 # The readable subjects give exactly the rows they give alone.
-keep = [r for r in rows if r["subject"] == "01"]
+keep = [r for r in rows if r["subject"] == "sub-01"]
 key = lambda r: {k: v for k, v in r.items() if k != "scan"}
 assert [key(r) for r in keep] == [key(r) for r in ref], "readable subjects changed"
 EOF
