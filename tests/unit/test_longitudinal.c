@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bmeq/longitudinal.h"
+#include "../../src/itk/itk_internal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/phantom.h"
 #include "check.h"
