@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/files.h"
 #include "bmeq/settings.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
@@ -95,8 +96,9 @@ static int parse_args(int argc, char **argv, measure_args *a)
 		} else if (strcmp(o, "--config") == 0) {
 			char *text = NULL;
 			size_t n;
-			if (bmeq_cli_read_text(v, &text, &n) != 0) {
-				bmeq_cli_error("measure", v, "cannot read the configuration file");
+			if (bmeq_read_file(v, BMEQ_CLI_CONFIG_MAX_BYTES, &text, &n) != BMEQ_OK) {
+				bmeq_cli_error("measure", v, "cannot read the configuration file: %s",
+				       bmeq_last_error());
 				return -1;
 			}
 			bmeq_status st = bmeq_config_apply(text, n, &t);
