@@ -228,13 +228,13 @@ int bmeq_cmd_measure(int argc, char **argv)
 			const bmeq_edema_region *g = &r->edema->regions[k];
 			char side[24];
 			bmeq_region_side_text(g, side, sizeof(side));
-			if (strcmp(g->status, "ok") == 0)
+			if (g->status == BMEQ_HIP_OK)
 				printf("  %-8s edema %8.3f mL (%.3f-%.3f) of %8.3f mL (%5.1f%%), %zu "
 				       "lesion(s)\n",
 				       side, g->edema_ml, g->edema_ml_low, g->edema_ml_high, g->region_ml,
 				       100.0 * g->edema_fraction, g->lesions);
 			else
-				printf("  %-8s %s: %s\n", side, g->status, g->message);
+				printf("  %-8s %s: %s\n", side, bmeq_hip_status_name(g->status), g->message);
 		}
 		printf("tables: %s %s\n", scans_path, lesions_path);
 	}
