@@ -14,7 +14,8 @@
 #include "cli.h"
 
 static const char measure_help[] =
-	"usage: bmeq measure SCAN [-o DIR] [--roi MASK] [--reference MASK] [--csv FILE]\n"
+	"usage: bmeq measure SCAN [--series SEL] [-o DIR] [--roi MASK] [--reference MASK]\n"
+	"                    [--csv FILE]\n"
 	"                    [--lesions-csv FILE] [--rule RULE] [--threshold-factor K]\n"
 	"                    [--config FILE]\n"
 	"                    [--connectivity 6|18|26]\n"
@@ -28,6 +29,9 @@ static const char measure_help[] =
 	"edema_ml_low and edema_ml_high are the volumes with the rule's K moved by 15%\n"
 	"either way: how far the number swings on this scan.\n"
 	"\n"
+	"SCAN is a NIfTI file or a folder of DICOM files (see bmeq info FOLDER).\n"
+	"  --series SEL           the series of a DICOM folder holding several: its\n"
+	"                         number, UID or a description pattern (*STIR*)\n"
 	"  -o, --output DIR       output folder (created; default: .)\n"
 	"  --roi MASK             regions drawn or corrected by hand, on the scan's grid:\n"
 	"                         labels 1-4 as above, other labels are their own regions\n"
@@ -162,8 +166,13 @@ int bmeq_cmd_measure(int argc, char **argv)
 			fputs(measure_help_tail, stdout);
 			return BMEQ_EXIT_OK;
 		}
-	if (parse_args(argc, argv, &a) != 0)
+	const char *series;
+	char scan_ref[BMEQ_PATH_MAX];
+	if (bmeq_cli_take_series("measure", &argc, argv, &series) != 0 ||
+	    parse_args(argc, argv, &a) != 0 ||
+	    bmeq_cli_scan_ref("measure", a.scan, series, scan_ref, sizeof(scan_ref)) != 0)
 		return BMEQ_EXIT_USAGE;
+	a.scan = scan_ref;
 	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
 	bmeq_scan_stem(a.scan, stem, sizeof(stem));
 	st = a.csv ? bmeq_path(scans_path, sizeof(scans_path), "%s", a.csv)

@@ -10,6 +10,7 @@
 #include "bmeq/femhead.h"
 #include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/scan.h"
 #include "bmeq/outdir.h"
 #include "bmeq/threshold.h"
 
@@ -26,10 +27,20 @@ void bmeq_scan_result_destroy(bmeq_scan_result *r)
 void bmeq_scan_stem(const char *path, char *stem, size_t cap)
 {
 	static const char *const exts[] = {".nii.gz", ".nii", ".hdr.gz", ".hdr", ".img.gz", ".img"};
-	const char *base = strrchr(path, '/');
+	/* A DICOM folder may be given as "dir/" or "dir#series": the stem is the
+	 * folder's name, and the series chosen is part of it. */
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	size_t len = strlen(buf);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	const char *base = strrchr(buf, '/');
 
-	base = base ? base + 1 : path;
+	base = base ? base + 1 : buf;
 	snprintf(stem, cap, "%s", base);
+	for (char *p = stem; *p; p++)
+		if (*p == '#' || *p == ' ' || *p == '*' || *p == '?' || *p == '[' || *p == ']')
+			*p = '_';
 	size_t n = strlen(stem);
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
 		size_t e = strlen(exts[i]);
@@ -155,12 +166,13 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	bmeq_read_opts_init(&ro);
 	ro.volume = opts->volume;
 	ro.max_bytes = bmeq_max_scan_bytes(opts->max_scan_mb);
-	bmeq_nifti_info info;
-	if ((st = bmeq_nifti_read(path, &ro, &r->image, &info)) != BMEQ_OK)
+	bmeq_scan_info sinfo;
+	const bmeq_nifti_info *info_p = &sinfo.nifti;
+	if ((st = bmeq_scan_read(path, &ro, &r->image, &sinfo)) != BMEQ_OK)
 		goto fail;
 	/* Without a qform or sform nothing says which side is the patient's
 	 * left: a measurement per side would be a guess. */
-	if (info.affine_source == BMEQ_AFFINE_PIXDIM) {
+	if (info_p->affine_source == BMEQ_AFFINE_PIXDIM) {
 		st = bmeq_fail(BMEQ_E_FORMAT,
 			       "neither qform nor sform is set: the patient's left and right are unknown");
 		goto fail;

@@ -19,6 +19,7 @@
 #include "bmeq/workers.h"
 #include "bmeq/hash.h"
 #include "bmeq/outdir.h"
+#include "bmeq/scan.h"
 #include "bmeq/report.h"
 #include "bmeq/tables.h"
 
@@ -162,7 +163,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	scan_settings(c, it, &mopts, rec.params, sizeof(rec.params));
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
 
-	st = file_sha(it->path, rec.sha256);
+	st = bmeq_scan_sha256(it->path, rec.sha256);
 	if (st == BMEQ_OK && (st = file_sha(it->roi, rec.roi_sha256)) != BMEQ_OK)
 		bmeq_fail(st, "roi %s: %s", it->roi, bmeq_last_error());
 	if (st == BMEQ_OK && (st = file_sha(it->reference, rec.reference_sha256)) != BMEQ_OK)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bmeq/scan.h"
 #include "bmeq/tables.h"
 
 const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
@@ -186,9 +187,17 @@ static int bids_entity(const char *name, const char *key, char *out, size_t cap)
 
 void bmeq_ids_from_path(const char *path, char *subject, char *session, size_t cap)
 {
-	const char *base = strrchr(path, '/');
+	/* A DICOM folder ("dir/", "dir#series") is named by the folder. */
+	char buf[4096], dir[4096];
+	const char *sel;
+	if (bmeq_scan_split(path, dir, sizeof(dir), &sel))
+		path = dir;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
+		buf[n - 1] = '\0';
+	const char *base = strrchr(buf, '/');
 
-	base = base ? base + 1 : path;
+	base = base ? base + 1 : buf;
 	subject[0] = session[0] = '\0';
 	if (cap == 0)
 		return;
