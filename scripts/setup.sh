@@ -9,14 +9,16 @@ packages=(
   # build
   cmake make gcc g++ pkg-config
   # libraries: nifti_clib (NIfTI-1/2), zlib, ITK 5.2, libpng (QC pictures), nettle (SHA-256),
-  # jansson (every JSON bmeq writes); the test set below adds to these
+  # jansson (every JSON bmeq writes), cairo (study figures as SVG and PNG) with a font for
+  # them; the test set below adds to these
   libnifti2-dev zlib1g-dev libinsighttoolkit5-dev libpng-dev nettle-dev libjansson-dev
+  libcairo2-dev fonts-dejavu-core
 )
 test_packages=(
   # tests: independent checks with nibabel/scipy, clang + runtime for fuzzing and LeakSanitizer
   python3 python3-numpy python3-scipy python3-nibabel clang libclang-rt-14-dev
   # tests: report.html rendered in a real browser (headless)
-  chromium fonts-dejavu-core
+  chromium
   # tests: DICOM series made from the real one (pydicom), compressed copies (gdcmconv) and
   # the independent converter bmeq's DICOM reading is checked against (dcm2niix)
   python3-pydicom libgdcm-tools dcm2niix

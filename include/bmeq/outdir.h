@@ -6,6 +6,7 @@
  *   scans.csv, lesions.csv, response.csv, response_interval.csv,
  *   provenance.json, report.html, .bmeq-batch.lock,
  *   shard.csv, shard_study.csv              (a shard of bmeq batch --shard)
+ *   study_summary.csv, figures/<figure>.svg|png  (the report's study figures)
  *   <subject>/<session>/                     (or <subject>/ without sessions)
  *     scan_record.csv                        the scan's record, written last
  *     scans.part.csv, lesions.part.csv       the scan's rows
@@ -13,6 +14,9 @@
  *     <stem>_change.nii.gz                   against the baseline (follow-ups)
  *     <stem>_change_previous.nii.gz          against the previous visit
  *     <stem>_qc.png, <stem>_change_qc.png    QC pictures
+ *     <stem>_slices*.png, <stem>_slices.csv  every slice for the report's viewer
+ *     <stem>_change_slices*.png              the follow-up and change on the
+ *                                            baseline's slices
  *     (bmeq segment: <stem>_roi.nii.gz, <stem>_segment.csv, <stem>_candidates.csv)
  * Every name is spelled here only; batch, merge, resume, report and the
  * commands build their paths through this module. A path that does not fit
@@ -42,8 +46,25 @@ typedef enum bmeq_out_file {
 	BMEQ_OUT_REPORT = 5,            /* report.html */
 	BMEQ_OUT_LOCK = 6,              /* .bmeq-batch.lock */
 	BMEQ_OUT_SHARD = 7,             /* shard.csv: written last, the shard is complete */
-	BMEQ_OUT_SHARD_STUDY = 8        /* shard_study.csv: the whole study, in study order */
+	BMEQ_OUT_SHARD_STUDY = 8,       /* shard_study.csv: the whole study, in study order */
+	BMEQ_OUT_STUDY_SUMMARY = 9,     /* study_summary.csv: per visit (report) */
+	BMEQ_OUT_FIGURES = 10           /* figures/: the study figures (report) */
 } bmeq_out_file;
+
+/* The study figures, in OUT/figures/, each as .svg and .png. Values are
+ * stable. */
+typedef enum bmeq_out_figure {
+	BMEQ_FIG_WATERFALL = 0,         /* waterfall_visit<K>: % change per hip, follow-up K */
+	BMEQ_FIG_EDEMA_COURSE = 1,      /* edema_course: edema over visits per subject */
+	BMEQ_FIG_RESPONSE_COUNTS = 2    /* response_counts: response classes per visit */
+} bmeq_out_figure;
+
+/* OUT/figures/<name>.<ext> (ext "svg" or "png"; visit: the follow-up number
+ * of a waterfall, else ignored) into buf; the name alone (no folder) into
+ * name when name is not NULL (namecap bytes). BMEQ_E_WRITE when it does not
+ * fit. */
+bmeq_status bmeq_out_figure_path(const char *outdir, bmeq_out_figure f, int visit, const char *ext,
+				 char *buf, size_t cap, char *name, size_t namecap);
 
 /* Files of one scan, in its folder, named after the scan's stem. */
 typedef enum bmeq_scan_file {
@@ -57,7 +78,14 @@ typedef enum bmeq_scan_file {
 	BMEQ_SCAN_QC = 7,               /* <stem>_qc.png */
 	BMEQ_SCAN_CHANGE_QC = 8,        /* <stem>_change_qc.png */
 	BMEQ_SCAN_SEGMENT = 9,          /* <stem>_segment.csv */
-	BMEQ_SCAN_CANDIDATES = 10       /* <stem>_candidates.csv (bmeq segment) */
+	BMEQ_SCAN_CANDIDATES = 10,      /* <stem>_candidates.csv (bmeq segment) */
+	BMEQ_SCAN_SLICES = 11,          /* <stem>_slices.png: every slice, grey (report viewer) */
+	BMEQ_SCAN_SLICES_ROI = 12,      /* <stem>_slices_roi.png: the regions, RGBA */
+	BMEQ_SCAN_SLICES_EDEMA = 13,    /* <stem>_slices_edema.png: edema, RGBA */
+	BMEQ_SCAN_SLICES_INFO = 14,     /* <stem>_slices.csv: the mosaic's geometry, written last */
+	BMEQ_SCAN_CHANGE_SLICES = 15,   /* <stem>_change_slices.png: follow-up on the baseline's tiles */
+	BMEQ_SCAN_CHANGE_SLICES_BASE = 16, /* <stem>_change_slices_base.png: resolved, persistent */
+	BMEQ_SCAN_CHANGE_SLICES_FU = 17 /* <stem>_change_slices_fu.png: persistent, new */
 } bmeq_scan_file;
 
 /* The file's name ("scans.csv"); for a scan file without its stem

@@ -13,8 +13,15 @@
  *   <stem>_change_qc.png  per follow-up with a change map: baseline and
  *                         follow-up side by side per hip with resolved (blue),
  *                         persistent (yellow) and new (red) edema;
+ *   <stem>_slices*.png    every slice of the scan (and of each follow-up on
+ *                         its baseline's slices) for the page's viewer,
+ *                         loaded only when a scan's viewer is opened;
+ *   OUT/figures/, OUT/study_summary.csv
+ *                         the study figures (cairo, SVG and PNG) and the
+ *                         per-visit summary;
  *   OUT/report.html       one self-contained offline page (no scripts or
- *                         styles from elsewhere, works from a file:// URL).
+ *                         styles from elsewhere, works from a file:// URL)
+ *                         with the every-slice viewer and the sign-off.
  * Every PNG carries a tEXt chunk "bmeq-panels" listing its image panels as
  * "x,y,w,h,side,kind;" (side right/left, kind centre/edema/baseline/followup)
  * so that tests and tools can find them without knowing the layout.

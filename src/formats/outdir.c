@@ -13,7 +13,7 @@
 static const char *const out_names[] = {
 	"scans.csv",       "lesions.csv", "response.csv", "response_interval.csv",
 	"provenance.json", "report.html", ".bmeq-batch.lock", "shard.csv",
-	"shard_study.csv",
+	"shard_study.csv", "study_summary.csv", "figures",
 };
 
 /* A scan's files: with the stem in front when has_stem. */
@@ -32,6 +32,13 @@ static const struct {
 	{"_change_qc.png", 1},
 	{"_segment.csv", 1},
 	{"_candidates.csv", 1},
+	{"_slices.png", 1},
+	{"_slices_roi.png", 1},
+	{"_slices_edema.png", 1},
+	{"_slices.csv", 1},
+	{"_change_slices.png", 1},
+	{"_change_slices_base.png", 1},
+	{"_change_slices_fu.png", 1},
 };
 
 const char *bmeq_out_name(bmeq_out_file f)
@@ -47,6 +54,21 @@ const char *bmeq_scan_file_name(bmeq_scan_file f)
 bmeq_status bmeq_out_path(const char *outdir, bmeq_out_file f, char *buf, size_t cap)
 {
 	return bmeq_path(buf, cap, "%s/%s", outdir, bmeq_out_name(f));
+}
+
+bmeq_status bmeq_out_figure_path(const char *outdir, bmeq_out_figure f, int visit, const char *ext,
+				 char *buf, size_t cap, char *name, size_t namecap)
+{
+	char n[64];
+
+	switch (f) {
+	case BMEQ_FIG_WATERFALL: snprintf(n, sizeof(n), "waterfall_visit%d.%s", visit, ext); break;
+	case BMEQ_FIG_EDEMA_COURSE: snprintf(n, sizeof(n), "edema_course.%s", ext); break;
+	default: snprintf(n, sizeof(n), "response_counts.%s", ext); break;
+	}
+	if (name)
+		snprintf(name, namecap, "%s", n);
+	return bmeq_path(buf, cap, "%s/%s/%s", outdir, bmeq_out_name(BMEQ_OUT_FIGURES), n);
 }
 
 bmeq_status bmeq_out_label_folder(const char *label, char *buf, size_t cap)

@@ -198,7 +198,8 @@ static void png_warning_fn(png_structp p, png_const_charp msg)
 
 /* Encodes into m; returns 0 or -1 with why filled. Kept apart from the
  * caller so that no local of the caller lives across setjmp. */
-static int encode(const bmeq_rp_canvas *c, bmeq_strbuf *m, char why[256])
+static int encode(const uint8_t *px, int w, int h, int channels, const char *panels,
+		  bmeq_strbuf *m, char why[256])
 {
 	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, png_error_fn,
 						png_warning_fn);
@@ -215,13 +216,16 @@ static int encode(const bmeq_rp_canvas *c, bmeq_strbuf *m, char why[256])
 		free(rows);
 		return -1;
 	}
-	rows = malloc((size_t)c->h * sizeof(*rows));
+	rows = malloc((size_t)h * sizeof(*rows));
 	if (!rows)
 		png_error(p, "out of memory");
-	for (int y = 0; y < c->h; y++)
-		rows[y] = c->rgb + (size_t)y * (size_t)c->w * 3;
+	for (int y = 0; y < h; y++)
+		rows[y] = (png_bytep)(uintptr_t)(px + (size_t)y * (size_t)w * (size_t)channels);
 	png_set_write_fn(p, m, mem_write, mem_flush);
-	png_set_IHDR(p, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB,
+	png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8,
+		     channels == 1   ? PNG_COLOR_TYPE_GRAY
+		     : channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA
+				     : PNG_COLOR_TYPE_RGB,
 		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_text text[2];
 	memset(text, 0, sizeof(text));
@@ -230,8 +234,8 @@ static int encode(const bmeq_rp_canvas *c, bmeq_strbuf *m, char why[256])
 	text[0].text = (png_charp) "bmeq";
 	text[1].compression = PNG_TEXT_COMPRESSION_NONE;
 	text[1].key = (png_charp) "bmeq-panels";
-	text[1].text = (png_charp)c->panels;
-	png_set_text(p, info, text, 2);
+	text[1].text = (png_charp)(uintptr_t)panels;
+	png_set_text(p, info, text, panels ? 2 : 1);
 	png_set_rows(p, info, rows);
 	png_write_png(p, info, PNG_TRANSFORM_IDENTITY, NULL);
 	png_destroy_write_struct(&p, &info);
@@ -245,11 +249,17 @@ static int encode(const bmeq_rp_canvas *c, bmeq_strbuf *m, char why[256])
 
 bmeq_status bmeq_rp_png_write(const bmeq_rp_canvas *c, const char *path)
 {
+	return bmeq_rp_png_write_pixels(c->rgb, c->w, c->h, 3, c->panels, path);
+}
+
+bmeq_status bmeq_rp_png_write_pixels(const uint8_t *px, int w, int h, int channels,
+				     const char *text, const char *path)
+{
 	bmeq_strbuf m = BMEQ_STRBUF_INIT;
 	char why[256] = "";
 	bmeq_status st;
 
-	if (encode(c, &m, why) != 0) {
+	if (encode(px, w, h, channels, text, &m, why) != 0) {
 		bmeq_strbuf_free(&m);
 		return bmeq_fail(BMEQ_E_NOMEM, "%s: PNG encoding failed: %s", path, why);
 	}

@@ -120,12 +120,19 @@ static const char style[] =
 	"padding:.6em 1em;border-radius:6px}.card b{font-size:1.6em;display:block}"
 	".charts,.thumbs{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}"
 	"figure{margin:0;background:#fff;border:1px solid #ccc;padding:.4em}"
-	"figure img{width:260px;height:auto;display:block}figcaption{font-size:.85em;max-width:260px}"
+	"figure img{width:260px;height:auto;display:block}"
+	"figure.study-figure img{width:760px;max-width:100%}figure.study-figure figcaption{max-width:none}figcaption{font-size:.85em;max-width:260px}"
 	"svg{background:#fff;border:1px solid #ccc}"
 	".note{color:#555;font-size:.9em}"
 	".range{color:#555}.uncertain{color:#8a5a00;font-style:italic}"
 	".reader{color:#1f5fd0;font-size:.85em}"
 	"td.rv select,td.rv input{font-size:.9em}td.rv input{width:11em}"
+	"#viewer{position:fixed;inset:0;background:rgba(20,20,24,.96);color:#eee;z-index:9;"
+	"padding:.8em 1.2em;overflow:auto}#viewer[hidden]{display:none}"
+	"#viewer .vpanes{display:flex;gap:1em;flex-wrap:wrap;margin-top:.6em}"
+	"#viewer figure{background:#000;border:1px solid #555;color:#ddd}"
+	"#viewer canvas{display:block;background:#000}#viewer .note{color:#bbb}"
+	"#v-slider{width:22em;vertical-align:middle}button.view{font-size:.8em;margin:.2em .2em 0 0}"
 	"#review-bar{position:sticky;top:0;background:#fafafa;padding:.4em 0;z-index:2;"
 	"border-bottom:1px solid #ccc}#review-bar input{width:4em}";
 
@@ -146,7 +153,9 @@ static const char script[] =
 	" rows.sort(function(p,q){var r=cmp(key(p.cells[col]),key(q.cells[col]));return asc?r:-r;});\n"
 	" for(var j=0;j<rows.length;j++)b.appendChild(rows[j]);});}\n"
 	"document.documentElement.setAttribute('data-script','ok');\n"
-	"})();\n"
+	"})();\n";
+
+static const char review_script[] =
 	/* The sign-off: decisions and comments per scan and side stay in this
 	 * browser (localStorage, per report file) until exported as review.csv,
 	 * a download made here, with no server. */
@@ -181,6 +190,61 @@ static const char script[] =
 	" document.body.appendChild(a);a.click();document.body.removeChild(a);\n"
 	" status.textContent='review.csv: '+n+' decisions exported.';});\n"
 	"count();document.documentElement.setAttribute('data-review','ok');\n"
+	"})();\n";
+
+static const char viewer_script[] =
+	/* The every-slice viewer: a scan's mosaics are loaded only when its
+	 * viewer is opened; one slider, the wheel and the arrow keys move
+	 * every pane together. */
+	"(function(){\n"
+	"var V=document.getElementById('viewer'),sl=document.getElementById('v-slider');\n"
+	"var lab=document.getElementById('v-label'),op=document.getElementById('v-opacity');\n"
+	"var cbr=document.getElementById('v-roi'),cbe=document.getElementById('v-edema');\n"
+	"var cv=[document.getElementById('v-c0'),document.getElementById('v-c1')],cur=null;\n"
+	"function ready(i){return i&&i.complete&&i.naturalWidth>0;}\n"
+	"function load(u){if(!u)return null;var i=new Image();i.onload=draw;i.src=u;return i;}\n"
+	"function draw(){if(!cur)return;var k=cur.k,sx=(k%cur.cols)*cur.tw,sy=Math.floor(k/cur.cols)*cur.th,drawn=[];\n"
+	" for(var p=0;p<cur.panes.length;p++){var P=cur.panes[p],c=cv[p],g=c.getContext('2d');\n"
+	"  g.globalAlpha=1;g.fillStyle='#000';g.fillRect(0,0,c.width,c.height);var L=[];\n"
+	"  if(ready(P.grey)){g.drawImage(P.grey,sx,sy,cur.tw,cur.th,0,0,c.width,c.height);L.push('grey');}\n"
+	"  g.globalAlpha=op.value/100;\n"
+	"  if(cbr.checked&&ready(P.roi)){g.drawImage(P.roi,sx,sy,cur.tw,cur.th,0,0,c.width,c.height);L.push('regions');}\n"
+	"  if(cbe.checked&&ready(P.ov)){g.drawImage(P.ov,sx,sy,cur.tw,cur.th,0,0,c.width,c.height);L.push(P.ovname);}\n"
+	"  g.globalAlpha=1;c.setAttribute('data-layers',L.join(' '));drawn.push(L.join('+'));}\n"
+	" lab.textContent='slice '+(k+1)+' of '+cur.n;V.setAttribute('data-slice',k);\n"
+	" V.setAttribute('data-layers',drawn.join('|'));}\n"
+	"function go(k){if(!cur)return;cur.k=Math.max(0,Math.min(cur.n-1,k));sl.value=cur.k;draw();}\n"
+	;
+
+static const char viewer_script2[] =
+	"function open(b){var d=b.dataset,two=d.kind==='change';\n"
+	" cur={n:+d.n,cols:+d.cols,tw:+d.tw,th:+d.th,k:Math.floor((+d.n)/2),panes:[]};\n"
+	" if(two){cur.panes.push({grey:load(d.grey),ov:load(d.ov),ovname:'change'});\n"
+	"  cur.panes.push({grey:load(d.fgrey),ov:load(d.fov),ovname:'change'});}\n"
+	" else cur.panes.push({grey:load(d.grey),roi:load(d.roi),ov:load(d.ov),ovname:'edema'});\n"
+	" var w=cur.tw*(+d.mmw),h=cur.th*(+d.mmh),f=Math.min((two?460:640)/w,(window.innerHeight-170)/h,4);\n"
+	" if(!(f>0))f=1;\n"
+	" for(var p=0;p<2;p++){cv[p].width=Math.round(w*f);cv[p].height=Math.round(h*f);}\n"
+	" document.getElementById('v-f1').hidden=!two;\n"
+	" document.getElementById('v-cap0').textContent=two?d.cap0:'';\n"
+	" document.getElementById('v-cap1').textContent=two?d.cap1:'';\n"
+	" document.getElementById('v-title').textContent=d.title;\n"
+	" document.getElementById('v-legend').textContent=two?'blue: resolved (baseline), yellow: persistent, red: new (follow-up)':'green: femoral head, cyan: neck, red: edema';\n"
+	" cbr.parentNode.hidden=two;sl.max=cur.n-1;sl.value=cur.k;V.hidden=false;\n"
+	" V.setAttribute('data-open',d.id);V.focus();draw();}\n"
+	"function close(){V.hidden=true;cur=null;V.removeAttribute('data-open');}\n"
+	"var bs=document.querySelectorAll('button.view');\n"
+	"for(var i=0;i<bs.length;i++)bs[i].addEventListener('click',function(){open(this);});\n"
+	"document.getElementById('v-close').addEventListener('click',close);\n"
+	"sl.addEventListener('input',function(){go(+sl.value);});\n"
+	"op.addEventListener('input',draw);cbr.addEventListener('change',draw);cbe.addEventListener('change',draw);\n"
+	"V.addEventListener('wheel',function(e){if(!cur)return;e.preventDefault();go(cur.k+(e.deltaY>0?1:-1));},{passive:false});\n"
+	"document.addEventListener('keydown',function(e){if(!cur)return;var k=cur.k;\n"
+	" if(e.key==='ArrowUp'||e.key==='ArrowRight')k++;else if(e.key==='ArrowDown'||e.key==='ArrowLeft')k--;\n"
+	" else if(e.key==='PageUp')k+=5;else if(e.key==='PageDown')k-=5;else if(e.key==='Home')k=0;\n"
+	" else if(e.key==='End')k=cur.n-1;else if(e.key==='Escape'){close();return;}else return;\n"
+	" e.preventDefault();go(k);});\n"
+	"document.documentElement.setAttribute('data-viewer','ok');\n"
 	"})();\n";
 
 /* Edema over the sessions of one subject and side. */
@@ -335,6 +399,52 @@ static void review_cell(sbuf *b, const bmeq_rp_scan *s, int side)
 	sb_puts(b, "</td>");
 }
 
+static void sb_attr_url(sbuf *b, const char *attr, const bmeq_rp_scan *s, bmeq_scan_file f)
+{
+	sb_printf(b, " data-%s=\"", attr);
+	sb_pic_url(b, s, bmeq_scan_file_name(f));
+	sb_puts(b, "\"");
+}
+
+/* A button that opens the every-slice viewer on scan v[i] (change 0) or on
+ * the follow-up v[i] beside its baseline (change 1). The mosaics' URLs and
+ * geometry ride on the button; nothing is loaded until it is pressed. */
+static void view_button(sbuf *b, const bmeq_rp_scan *v, size_t i, int change)
+{
+	const bmeq_rp_scan *s = &v[i], *base = &v[s->baseline];
+	const bmeq_rp_slices *g = change ? &base->slices : &s->slices;
+
+	if (!g->ok || (change && !s->change_slices))
+		return;
+	sb_printf(b, "<br><button type=\"button\" class=\"view\" data-kind=\"%s\" data-id=\"%zu%s\" "
+		     "data-n=\"%d\" data-cols=\"%d\" data-tw=\"%d\" data-th=\"%d\" data-mmw=\"%.4f\" "
+		     "data-mmh=\"%.4f\" data-title=\"",
+		  change ? "change" : "scan", i, change ? "c" : "", g->n, g->cols, g->tw, g->th, g->mm_w,
+		  g->mm_h);
+	sb_esc(b, s->subject);
+	sb_puts(b, " ");
+	sb_esc(b, s->session);
+	if (change) {
+		sb_puts(b, " vs baseline ");
+		sb_esc(b, base->session);
+		sb_puts(b, "\" data-cap0=\"baseline ");
+		sb_esc(b, base->session);
+		sb_puts(b, "\" data-cap1=\"follow-up ");
+		sb_esc(b, s->session);
+		sb_puts(b, " (shifted onto the baseline by the head centres)\"");
+		sb_attr_url(b, "grey", base, BMEQ_SCAN_SLICES);
+		sb_attr_url(b, "ov", s, BMEQ_SCAN_CHANGE_SLICES_BASE);
+		sb_attr_url(b, "fgrey", s, BMEQ_SCAN_CHANGE_SLICES);
+		sb_attr_url(b, "fov", s, BMEQ_SCAN_CHANGE_SLICES_FU);
+	} else {
+		sb_puts(b, "\"");
+		sb_attr_url(b, "grey", s, BMEQ_SCAN_SLICES);
+		sb_attr_url(b, "roi", s, BMEQ_SCAN_SLICES_ROI);
+		sb_attr_url(b, "ov", s, BMEQ_SCAN_SLICES_EDEMA);
+	}
+	sb_printf(b, ">%s</button>", change ? "all slices vs baseline" : "all slices");
+}
+
 static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t count, size_t idx)
 {
 	const bmeq_rp_scan *s0 = &v[first];
@@ -405,6 +515,7 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 			sb_puts(b, "<figcaption>session ");
 			sb_esc(b, s->session[0] ? s->session : "-");
 			sb_puts(b, k ? ": change vs baseline" : ": scan");
+			view_button(b, v, first + i, k);
 			if (!have) {
 				sb_puts(b, "<br><span class=\"note\">no picture: ");
 				sb_esc(b, why[0] ? why : "not drawn");
@@ -416,8 +527,57 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 	sb_puts(b, "</div></section>\n");
 }
 
+/* The study figures (figures.c wrote them into OUT/figures/): the SVG shown,
+ * the PNG linked for papers and slides. */
+static void figure(sbuf *b, const char *outdir, bmeq_out_figure f, int visit, const char *caption)
+{
+	char path[BMEQ_PATH_MAX], svg[64], png[64];
+
+	if (bmeq_out_figure_path(outdir, f, visit, "svg", path, sizeof(path), svg, sizeof(svg)) !=
+		    BMEQ_OK ||
+	    bmeq_out_figure_path(outdir, f, visit, "png", path, sizeof(path), png, sizeof(png)) !=
+		    BMEQ_OK)
+		return;
+	sb_puts(b, "<figure class=\"study-figure\"><img loading=\"lazy\" width=\"760\" height=\"400\" src=\"");
+	sb_url_seg(b, bmeq_out_name(BMEQ_OUT_FIGURES));
+	sb_puts(b, "/");
+	sb_url_seg(b, svg);
+	sb_puts(b, "\" alt=\"");
+	sb_esc(b, caption);
+	sb_puts(b, "\"><figcaption>");
+	sb_esc(b, caption);
+	sb_puts(b, " (<a href=\"");
+	sb_url_seg(b, bmeq_out_name(BMEQ_OUT_FIGURES));
+	sb_puts(b, "/");
+	sb_url_seg(b, png);
+	sb_puts(b, "\">PNG</a>)</figcaption></figure>");
+}
+
+static void figures_section(sbuf *b, const char *outdir, const bmeq_rp_figures_made *figs)
+{
+	char cap[96];
+
+	sb_puts(b, "<section id=\"figures\"><h2>Study figures</h2>");
+	if (!figs->ok) {
+		sb_puts(b, "<p class=\"note\">The figures could not be drawn.</p></section>\n");
+		return;
+	}
+	sb_puts(b, "<p class=\"note\">Visit 0 is each subject's baseline, visit K its K-th "
+		   "follow-up; per visit counts, medians and quartiles are in "
+		   "<a href=\"study_summary.csv\">study_summary.csv</a>. The figures are in the "
+		   "folder figures/ as SVG and PNG.</p><div class=\"charts\">");
+	for (int k = 1; k <= figs->followups; k++) {
+		snprintf(cap, sizeof(cap), "Waterfall: %% change per hip, follow-up %d vs baseline", k);
+		figure(b, outdir, BMEQ_FIG_WATERFALL, k, cap);
+	}
+	figure(b, outdir, BMEQ_FIG_EDEMA_COURSE, 0, "Edema per hip over the visits");
+	if (figs->followups > 0)
+		figure(b, outdir, BMEQ_FIG_RESPONSE_COUNTS, 0, "Response classes per follow-up");
+	sb_puts(b, "</div></section>\n");
+}
+
 bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
-			 bmeq_report_summary *sum)
+			 const bmeq_rp_figures_made *figs, bmeq_report_summary *sum)
 {
 	static const char *const classes[] = {"complete", "partial", "stable", "progression",
 					      "new", "none", "not_evaluable"};
@@ -474,6 +634,7 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 		sb_printf(&b, "<tr><td>%s</td><td class=\"num\">%zu</td></tr>", classes[k], counts[k]);
 	sb_puts(&b, "</tbody></table></section>\n");
 
+	figures_section(&b, outdir, figs);
 	sb_puts(&b, "<section id=\"failed\"><h2>Failed scans</h2>");
 	if (!nfail) {
 		sb_puts(&b, "<p>None: every scan was measured.</p>");
@@ -504,8 +665,25 @@ bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *v, size_t n,
 		subject_section(&b, v, i, j - i, idx);
 		i = j;
 	}
+	sb_puts(&b, "<div id=\"viewer\" hidden tabindex=\"-1\" role=\"dialog\" aria-label=\"slice viewer\">"
+		    "<div><b id=\"v-title\"></b> <button type=\"button\" id=\"v-close\">close (Esc)</button></div>"
+		    "<div>slice <input type=\"range\" id=\"v-slider\" min=\"0\" max=\"0\" value=\"0\" "
+		    "aria-label=\"slice\"> <span id=\"v-label\"></span> &nbsp; "
+		    "<label><input type=\"checkbox\" id=\"v-roi\" checked> regions</label> "
+		    "<label><input type=\"checkbox\" id=\"v-edema\" checked> edema / change</label> "
+		    "&nbsp; opacity <input type=\"range\" id=\"v-opacity\" min=\"0\" max=\"100\" "
+		    "value=\"55\" aria-label=\"overlay opacity\"></div>"
+		    "<div class=\"vpanes\"><figure><canvas id=\"v-c0\"></canvas><figcaption id=\"v-cap0\">"
+		    "</figcaption></figure><figure id=\"v-f1\" hidden><canvas id=\"v-c1\"></canvas>"
+		    "<figcaption id=\"v-cap1\"></figcaption></figure></div>"
+		    "<p class=\"note\">Radiological display: the patient's right on the left, superior up; "
+		    "coronal slices, anterior first. Wheel, arrow keys or the slider move through the "
+		    "slices. <span id=\"v-legend\"></span></p></div>\n");
 	sb_puts(&b, "<script>");
 	sb_puts(&b, script);
+	sb_puts(&b, review_script);
+	sb_puts(&b, viewer_script);
+	sb_puts(&b, viewer_script2);
 	sb_puts(&b, "</script>\n</body></html>\n");
 	if (b.oom) {
 		bmeq_strbuf_free(&b);

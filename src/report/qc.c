@@ -105,6 +105,9 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 	    (st = load_labels(s->dir, s->stem, BMEQ_SCAN_EDEMA, &img->grid, &edema)) != BMEQ_OK ||
 	    (st = bmeq_rp_sampler_init(&smp, &img->grid)) != BMEQ_OK)
 		goto done;
+	/* Every slice for the page's viewer, from the volumes loaded here. */
+	if ((st = bmeq_rp_scan_slices(s, img, roi, edema)) != BMEQ_OK)
+		goto done;
 
 	/* Panels: [side][row], row 0 through the head centre, row 1 through
 	 * the side's densest edema plane. */

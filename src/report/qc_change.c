@@ -72,6 +72,10 @@ bmeq_status bmeq_rp_change_qc(const bmeq_rp_scan *base, const bmeq_rp_scan *fu)
 	if ((st = bmeq_rp_sampler_init(&bs, &bimg->grid)) != BMEQ_OK ||
 	    (st = bmeq_rp_sampler_init(&fs, &fimg->grid)) != BMEQ_OK)
 		goto done;
+	/* The follow-up and the change on the baseline's slices, for the
+	 * page's side-by-side viewer. */
+	if ((st = bmeq_rp_change_slices(base, fu, bimg, fimg, chg)) != BMEQ_OK)
+		goto done;
 
 	for (int side = 0; side < 2; side++) {
 		if (!base->found[side])

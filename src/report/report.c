@@ -388,7 +388,19 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 					 (size_t)(expect_change && !v[i].change_qc &&
 						  bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_CHANGE));
 	}
-	st = bmeq_rp_html(outdir, v, n, sum);
+	/* The viewer's mosaics (drawn with the pictures, or left from a
+	 * previous run with --no-pictures). */
+	for (size_t i = 0; i < n; i++) {
+		if (bmeq_rp_slices_info(&v[i], &v[i].slices) != BMEQ_OK)
+			memset(&v[i].slices, 0, sizeof(v[i].slices));
+		v[i].change_slices = !v[i].is_baseline && v[i].stem[0] &&
+				     bmeq_scan_file_exists(v[i].dir, v[i].stem,
+							   BMEQ_SCAN_CHANGE_SLICES_FU);
+	}
+	bmeq_rp_figures_made figs;
+	if ((st = bmeq_rp_figures(outdir, v, n, &figs)) != BMEQ_OK)
+		goto done;
+	st = bmeq_rp_html(outdir, v, n, &figs, sum);
 done:
 	free_scans(v, n);
 	return st;

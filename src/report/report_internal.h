@@ -12,6 +12,14 @@
 
 /* ---- the scans of OUT ---------------------------------------------------- */
 
+/* The geometry of a scan's slice mosaics (<stem>_slices.csv). */
+typedef struct bmeq_rp_slices {
+	int ok;                   /* read and sane */
+	int n, cols, rows;        /* slices, the mosaic's tiles across and down */
+	int tw, th;               /* a tile's pixels */
+	double mm_w, mm_h;        /* a pixel's size in mm (the page keeps the aspect) */
+} bmeq_rp_slices;
+
 /* One scan as the report sees it: identity, completion record, and the
  * numbers of its scans.csv rows. */
 typedef struct bmeq_rp_scan {
@@ -42,6 +50,8 @@ typedef struct bmeq_rp_scan {
 	/* pictures: 1 drawn (or found), 0 absent; note says why not */
 	int qc, change_qc;
 	char qc_note[256], change_note[256];
+	bmeq_rp_slices slices;            /* the viewer's mosaics (ok 0: none) */
+	int change_slices;                /* 1: the follow-up's change mosaics exist */
 } bmeq_rp_scan;
 
 /* Reads what the batch folder outdir holds about its scans, without drawing
@@ -80,6 +90,12 @@ void bmeq_rp_panel_note(bmeq_rp_canvas *c, int x, int y, int w, int h, const cha
 int bmeq_rp_text(bmeq_rp_canvas *c, int x, int y, int scale, const char *s, const uint8_t rgb[3]);
 int bmeq_rp_text_width(int scale, const char *s);
 #define BMEQ_RP_GLYPH_H 7
+
+/* Encodes w x h pixels of channels bytes each (1 grey, 3 RGB, 4 RGBA), rows
+ * top down, as an 8-bit PNG with libpng (text, when not NULL, as the
+ * "bmeq-panels" tEXt chunk) and writes it atomically to path. */
+bmeq_status bmeq_rp_png_write_pixels(const uint8_t *px, int w, int h, int channels,
+				     const char *text, const char *path);
 
 /* Encodes c as an 8-bit RGB PNG with libpng (the panels text as a tEXt
  * chunk) and writes it atomically. */
@@ -160,8 +176,39 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s);
 /* Draws <stem>_change_qc.png of follow-up fu against baseline base. */
 bmeq_status bmeq_rp_change_qc(const bmeq_rp_scan *base, const bmeq_rp_scan *fu);
 
+/* ---- every slice, for the page's viewer (slices.c) ----------------------- */
+
+
+/* Writes <stem>_slices.png, _slices_roi.png, _slices_edema.png and, last,
+ * _slices.csv of scan s from its loaded image and maps. BMEQ_E_WRITE,
+ * BMEQ_E_NOMEM. */
+bmeq_status bmeq_rp_scan_slices(const bmeq_rp_scan *s, const bmeq_volume *img, const uint16_t *roi,
+				const uint16_t *edema);
+
+/* Writes follow-up fu's <stem>_change_slices.png, _base.png and _fu.png on
+ * the tiles of baseline base (its image bimg; change on bimg's grid). */
+bmeq_status bmeq_rp_change_slices(const bmeq_rp_scan *base, const bmeq_rp_scan *fu,
+				  const bmeq_volume *bimg, const bmeq_volume *fimg,
+				  const uint16_t *change);
+
+/* Reads the geometry of s's mosaics. BMEQ_E_IO when absent, BMEQ_E_FORMAT. */
+bmeq_status bmeq_rp_slices_info(const bmeq_rp_scan *s, bmeq_rp_slices *out);
+
+/* What bmeq_rp_figures wrote. */
+typedef struct bmeq_rp_figures_made {
+	int ok;           /* every figure and study_summary.csv written */
+	int followups;    /* follow-up visits: waterfall_visit1 .. <followups> */
+} bmeq_rp_figures_made;
+
+/* Writes OUT/study_summary.csv and the study figures (OUT/figures/, SVG and
+ * PNG, cairo; figures.c): a waterfall per follow-up, the edema course, the
+ * response counts (with follow-ups). BMEQ_E_WRITE, BMEQ_E_NOMEM. Serialised
+ * across threads. */
+bmeq_status bmeq_rp_figures(const char *outdir, const bmeq_rp_scan *v, size_t n,
+			    bmeq_rp_figures_made *made);
+
 /* Writes OUT/report.html. */
 bmeq_status bmeq_rp_html(const char *outdir, const bmeq_rp_scan *scans, size_t n,
-			 bmeq_report_summary *sum);
+			 const bmeq_rp_figures_made *figs, bmeq_report_summary *sum);
 
 #endif

@@ -5,7 +5,8 @@
 # has edema and none on an edema-free side, resolved/persistent colours on the change
 # pictures. The page: self-contained (no URL to elsewhere), every subject and the failed
 # scan listed, markup from paths escaped, thumbnails linking to pictures that exist.
-# `bmeq report OUT` redraws the same from OUT alone.
+# `bmeq report OUT` redraws the same from OUT alone. The study figures and study_summary.csv:
+# the summary recomputed independently, the figures present, PNGs byte-identical across runs.
 set -euo pipefail
 bmeq=$1 data=$2 tmp=$3
 tools=$(cd "$(dirname "$0")/../tools" && pwd)
@@ -141,13 +142,102 @@ print("ok (%d uncertain responses)" % len(unc))
 EOF2
 }
 check || fail "pictures or page"
+
+# Study figures and study_summary.csv: the summary recomputed here from scans.csv and
+# response.csv (numpy's quantiles), a waterfall for the follow-up with one bar per hip with
+# a % change, every figure an SVG (well-formed XML) and a PNG, linked from the page.
+figures() {
+/usr/bin/python3 - out "$tools" <<'EOF2'
+import csv, glob, os, re, sys, xml.dom.minidom
+import numpy as np
+out, tools = sys.argv[1], sys.argv[2]
+sys.path.insert(0, tools)
+import png_read
+rows = lambda n: list(csv.DictReader(open(os.path.join(out, n), newline="")))
+scans, resp, summ = rows("scans.csv"), rows("response.csv"), rows("study_summary.csv")
+visit, order = {}, {}
+for r in scans:
+    k = (r["subject"], r["session"])
+    if k not in visit:
+        order.setdefault(r["subject"], []).append(r["session"])
+        visit[k] = len(order[r["subject"]]) - 1
+assert [int(s["visit"]) for s in summ] == [0, 1], summ
+classes = ["complete", "partial", "stable", "progression", "new", "none", "not_evaluable"]
+for s in summ:
+    v = int(s["visit"])
+    mine = [r for r in scans if visit[(r["subject"], r["session"])] == v]
+    ml = [float(r["edema_ml"]) for r in mine if r["status"] == "ok" and r["edema_ml"] != ""]
+    assert int(s["scans"]) == len({(r["subject"], r["session"]) for r in mine}), s
+    assert int(s["scans_failed"]) == len({(r["subject"], r["session"]) for r in mine if r["status"] == "error"}), s
+    assert int(s["hips"]) == len(ml), (s, ml)
+    for q, col in ((50, "edema_ml_median"), (25, "edema_ml_q1"), (75, "edema_ml_q3")):
+        assert abs(float(s[col]) - np.percentile(ml, q)) <= 0.0006, (col, s[col], np.percentile(ml, q))
+    rr = [r for r in resp if visit[(r["subject"], r["session"])] == v]
+    pct = [float(r["change_pct"]) for r in rr if r["change_pct"] != ""]
+    assert int(s["hips_with_change"]) == len(pct), s
+    if v == 0:
+        assert s["change_pct_median"] == "" and all(s[c] == "0" for c in classes), s
+    else:
+        assert len(rr) == 4, rr
+        if pct:
+            assert abs(float(s["change_pct_median"]) - np.percentile(pct, 50)) <= 0.06, s
+        for c in classes:
+            assert int(s[c]) == sum(r["response"] == c for r in rr), (c, s)
+        assert int(s["early_retreatment"]) == sum(r["early_retreatment"] == "yes" for r in rr)
+        assert int(s["uncertain"]) == sum(r["uncertain"] == "yes" for r in rr)
+assert summ[1]["sessions"] == "02", summ[1]["sessions"]
+html = open(os.path.join(out, "report.html"), encoding="utf-8").read()
+for name in ("waterfall_visit1", "edema_course", "response_counts"):
+    svg = os.path.join(out, "figures", name + ".svg")
+    doc = xml.dom.minidom.parse(svg)
+    assert doc.documentElement.tagName == "svg", svg
+    w, h, ch, img, _ = png_read.read(os.path.join(out, "figures", name + ".png"))
+    assert (w, h) == (760, 400), (name, w, h)
+    assert len(np.unique(img.reshape(-1, ch)[::3], axis=0)) >= 20, name + ": PNG looks blank"
+    assert 'src="figures/%s.svg"' % name in html and 'href="figures/%s.png"' % name in html, name
+assert not os.path.exists(os.path.join(out, "figures", "waterfall_visit2.png"))
+# The viewer's slice mosaics: one tile per slice, radiological display: a hip with edema on
+# one side only shows its edema on the viewer's left (the patient's right) or right.
+checked = 0
+for (subject, session), v in visit.items():
+    mine = {r["side"]: r for r in scans if (r["subject"], r["session"]) == (subject, session)}
+    if mine["right"]["status"] == "error":
+        continue
+    d = os.path.join(out, subject, session)
+    stem = os.path.join(d, dict(csv.reader(open(d + "/scan_record.csv", newline="")))["stem"])
+    info = dict(csv.reader(open(stem + "_slices.csv", newline="")))
+    n, cols, tw, th = (int(info[k]) for k in ("slices", "cols", "tile_w", "tile_h"))
+    w, h, ch, img, _ = png_read.read(stem + "_slices.png")
+    assert ch == 1 and w == cols * tw and h >= th * ((n + cols - 1) // cols), (d, w, h, info)
+    ml = {s: float(mine[s]["edema_ml"]) for s in ("right", "left")}
+    one = [s for s in ml if ml[s] > 2 and ml["left" if s == "right" else "right"] < 0.05]
+    if not one:
+        continue
+    w, h, ch, red, _ = png_read.read(stem + "_slices_edema.png")
+    a = red[..., 3] > 0
+    cols_of = np.arange(w) % tw
+    left = int(a[:, cols_of < tw // 2].sum()); right = int(a[:, cols_of >= tw // 2].sum())
+    assert (left > 5 * right) if one[0] == "right" else (right > 5 * left), (d, one, left, right)
+    checked += 1
+assert checked >= 1, "no one-sided edema to check the display's sides on"
+print("ok figures (%d hips with a %% change at follow-up 1)" % len(pct))
+EOF2
+}
+figures || fail "study figures"
+mkdir -p first_figures && cp out/figures/*.png out/study_summary.csv first_figures/
 [ "$(find out -name '*.tmp*' | wc -l)" = 0 ] || fail "temporary files left behind"
 
 # Redrawn from OUT alone: same pictures, same page (but for nothing).
-rm -f out/*/*/*_qc.png out/report.html
+rm -rf out/*/*/*_qc.png out/report.html out/figures out/study_summary.csv
 "$bmeq" report out -j 2 > report.stdout 2> report.stderr || fail "bmeq report failed: $(cat report.stderr)"
 grep -qx "out/report.html" report.stdout || fail "bmeq report does not print the page"
 check || fail "pictures or page after bmeq report"
+figures || fail "study figures after bmeq report"
+cmp first_figures/study_summary.csv out/study_summary.csv || fail "study_summary.csv differs"
+for f in first_figures/*.png; do
+  cmp "$f" "out/figures/$(basename "$f")" ||
+    fail "$(basename "$f") differs between two runs (PNGs must be deterministic)"
+done
 # --no-pictures writes only the page and still links the pictures that exist.
 "$bmeq" report out --no-pictures > /dev/null 2>&1 || fail "--no-pictures failed"
 [ "$(grep -o 'href="[^"]*_qc.png"' out/report.html | wc -l)" = 6 ] || fail "--no-pictures page lost the pictures"

@@ -87,6 +87,93 @@ for row in d.failed_rows:
     assert len(row) == 4 and row[3], row  # subject, session, scan, reason
 print("ok: %d colours, subjects %s, failed %s" % (colours, d.subjects, subjects))
 EOF2
+# The every-slice viewer, driven by a test script appended to a copy of the page (mode set
+# per run): opened on subject 01's first scan at the slice through its right femoral head
+# (computed here from the scan record's head centre and the scan's affine with nibabel), then
+# two ArrowUp presses, the slider, the overlays switched off, and the side-by-side change
+# viewer. Screenshots show a different picture for a different slice, and the overlay colours
+# (green heads, red edema) only while the overlays are on; the DOM says which slice and
+# which layers each pane drew, and that no mosaic was requested before a viewer was opened.
+k_head=$(/usr/bin/python3 - out <<'EOF2'
+import csv, glob, os, sys
+import nibabel as nib, numpy as np
+out = sys.argv[1]
+rec = dict(csv.reader(open(glob.glob(out + "/01/01/scan_record.csv")[0], newline="")))
+stem = rec["stem"]
+scan = [r["scan"] for r in csv.DictReader(open(out + "/scans.csv", newline=""))
+        if (r["subject"], r["session"]) == ("01", "01")][0]
+img = nib.load(scan)
+A = img.affine
+ijk = np.linalg.solve(A, np.r_[[float(x) for x in rec["right_centre"].split()], 1.0])[:3]
+sp = np.sqrt((A[:3, :3] ** 2).sum(0))
+ax = int(np.argmax(np.abs(A[1, :3]) / sp))
+n = img.shape[ax]
+k = int(round(ijk[ax]))
+print(n - 1 - k if A[1, ax] > 0 else k)
+EOF2
+)
+viewer_run() {  # mode, what (--screenshot=... or --dump-dom)
+  { sed 's|</body></html>||' out/report.html
+    printf '<script>var MODE=%s, KHEAD=%s;\n' "'$1'" "$k_head"; cat "$tools/../cli/drive_viewer.js"
+    printf '</script></body></html>\n'; } > "out/viewer_$1.html"
+  run_browser --virtual-time-budget=8000 --window-size=1400,1000 "$2" "file://$tmp/out/viewer_$1.html"
+}
+for mode in none open keys slider off change; do
+  viewer_run "$mode" --dump-dom > "dom_$mode.html" || fail "chromium (viewer $mode): $(tail -3 browser.log)"
+done
+for mode in open keys off; do
+  viewer_run "$mode" --screenshot="$tmp/shot_$mode.png" > /dev/null ||
+    fail "chromium (viewer $mode screenshot): $(tail -3 browser.log)"
+done
+/usr/bin/python3 - "$tmp" "$tools" "$k_head" <<'EOF2'
+import html.parser, os, sys
+import numpy as np
+tmp, tools, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+sys.path.insert(0, tools)
+import png_read
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.el = {}
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "html": self.el["html"] = a
+        if a.get("id"): self.el[a["id"]] = a
+def dom(mode):
+    p = P(); p.feed(open(os.path.join(tmp, "dom_%s.html" % mode), encoding="utf-8").read())
+    return p.el
+d = dom("none")
+assert d["html"].get("data-viewer") == "ok", d["html"]
+assert d["html"].get("data-requested") == "", "mosaics loaded before a viewer was opened: %r" % d["html"]
+assert "hidden" in d["viewer"], "viewer open at load"
+n = int(dom("open")["html"]["data-n"])
+want = {"open": k, "keys": min(k + 2, n - 1), "slider": 2, "off": k, "change": k}
+for mode, sl in want.items():
+    e = dom(mode)
+    assert e["viewer"].get("data-slice") == str(sl), (mode, e["viewer"].get("data-slice"), sl)
+    layers = e["viewer"].get("data-layers")
+    if mode == "change":
+        assert layers == "grey+change|grey+change", layers
+    elif mode == "off":
+        assert layers == "grey", layers
+    else:
+        assert layers == "grey+regions+edema", (mode, layers)
+    req = e["html"]["data-requested"].split()
+    assert req and all(u.startswith(("01/01/", "01/02/")) for u in req), req
+def canvas(mode):
+    w, h, ch, img, _ = png_read.read(os.path.join(tmp, "shot_%s.png" % mode))
+    r = dom(mode)["v-c0"]
+    x, y, cw, chh = (int(float(r[key])) for key in ("data-x", "data-y", "data-w", "data-h"))
+    assert cw > 50 and chh > 50, r
+    return img[y:y + chh, x:x + cw, :3].astype(int)
+a, b, off = canvas("open"), canvas("keys"), canvas("off")
+green = lambda c: int(((c[..., 1] - c[..., 0] >= 60) & (c[..., 1] - c[..., 2] >= 60)).sum())
+assert np.abs(a - b).mean() > 2, "the same picture after two ArrowUp presses"
+assert green(a) >= 100, "no head outline colour at the head's slice: %d" % green(a)
+assert green(off) == 0, "overlay colour with the overlays off: %d" % green(off)
+assert np.abs(a - off).mean() > 0.5
+print("ok: viewer at slice %d of %d, keys/slider/overlays/change checked" % (k, n))
+EOF2
+
 # The sign-off, driven through the page's own controls by a test script appended to a
 # copy of the page: two decisions, a comment with a comma and quotes, the initials, then
 # the export button. The exported review.csv (the Blob handed to the download link) is

@@ -54,6 +54,13 @@ for f in "$tmp"/single/*/*/*_qc.png; do
   n=$((n + 1))
 done
 [ "$n" -ge 9 ] || fail "only $n QC pictures in the single run"
+# The viewer's slice mosaics and the study figures are the single run's too.
+n=0
+for f in "$tmp"/single/*/*/*_slices*.png "$tmp"/single/figures/*.png "$tmp"/single/study_summary.csv; do
+  cmp -s "$f" "$tmp/m2/${f#"$tmp/single/"}" || fail "${f#"$tmp/single/"} differs after merge"
+  n=$((n + 1))
+done
+[ "$n" -ge 20 ] || fail "only $n slice mosaics and figures in the single run"
 # --no-pictures keeps the shards' pictures: same tables and pictures; the page lacks only
 # the reason for the failed scan's missing picture.
 "$bmeq" merge "$tmp/s2-1" "$tmp/s2-2" -o "$tmp/m2np" --no-pictures --quiet >/dev/null || [ $? = 6 ] ||
