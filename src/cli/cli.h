@@ -47,9 +47,9 @@ int bmeq_cli_status(const char *cmd, const char *what, bmeq_status st);
 int bmeq_cli_parse_long(const char *s, long lo, long hi, long *out);
 int bmeq_cli_parse_double(const char *s, double *out);
 
-/* Reads a whole text file (settings: at most 1 MiB) into *out, NUL-terminated,
- * length in *n; the caller frees *out. Returns 0, or -1 when it cannot be read. */
-int bmeq_cli_read_text(const char *path, char **out, size_t *n);
+/* The largest configuration file read (--config, --rule-config): a settings
+ * file is a few kB; anything this large is not one. */
+#define BMEQ_CLI_CONFIG_MAX_BYTES ((size_t)1 << 20)
 
 /* Prints OUT/<name> of the run's tables, provenance and report, one a line
  * (what batch and merge wrote), to stdout. */

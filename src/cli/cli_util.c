@@ -84,36 +84,6 @@ int bmeq_cli_is_help(const char *arg)
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-/* Whole text file (at most 1 MiB), NUL-terminated. */
-int bmeq_cli_read_text(const char *path, char **out, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, k;
-
-	if (!f)
-		return -1;
-	do {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *b = realloc(buf, cap);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return -1;
-			}
-			buf = b;
-		}
-		k = fread(buf + len, 1, cap - len - 1, f);
-		len += k;
-	} while (k > 0 && len < (1u << 20));
-	fclose(f);
-	buf[len] = '\0';
-	*out = buf;
-	*n = len;
-	return 0;
-}
-
 int bmeq_cli_take_series(const char *cmd, int *argc, char **argv, const char **series)
 {
 	int out = 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/files.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/tables.h"
@@ -200,8 +201,9 @@ int bmeq_cmd_compare(int argc, char **argv)
 		bmeq_settings_target rt = {NULL, &co.rule, NULL};
 		char *text = NULL;
 		size_t n;
-		if (bmeq_cli_read_text(a.rule_config, &text, &n) != 0) {
-			bmeq_cli_error("compare", a.rule_config, "cannot read the configuration file");
+		if (bmeq_read_file(a.rule_config, BMEQ_CLI_CONFIG_MAX_BYTES, &text, &n) != BMEQ_OK) {
+			bmeq_cli_error("compare", a.rule_config, "cannot read the configuration file: %s",
+				       bmeq_last_error());
 			return BMEQ_EXIT_INPUT;
 		}
 		st = bmeq_config_apply(text, n, &rt);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/files.h"
 #include "bmeq/settings.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
@@ -99,8 +100,9 @@ static int parse_args(int argc, char **argv, measure_args *a)
 		} else if (strcmp(o, "--config") == 0) {
 			char *text = NULL;
 			size_t n;
-			if (bmeq_cli_read_text(v, &text, &n) != 0) {
-				bmeq_cli_error("measure", v, "cannot read the configuration file");
+			if (bmeq_read_file(v, BMEQ_CLI_CONFIG_MAX_BYTES, &text, &n) != BMEQ_OK) {
+				bmeq_cli_error("measure", v, "cannot read the configuration file: %s",
+				       bmeq_last_error());
 				return -1;
 			}
 			bmeq_status st = bmeq_config_apply(text, n, &t);
@@ -235,13 +237,13 @@ int bmeq_cmd_measure(int argc, char **argv)
 			const bmeq_edema_region *g = &r->edema->regions[k];
 			char side[24];
 			bmeq_region_side_text(g, side, sizeof(side));
-			if (strcmp(g->status, "ok") == 0)
+			if (g->status == BMEQ_HIP_OK)
 				printf("  %-8s edema %8.3f mL (%.3f-%.3f) of %8.3f mL (%5.1f%%), %zu "
 				       "lesion(s)\n",
 				       side, g->edema_ml, g->edema_ml_low, g->edema_ml_high, g->region_ml,
 				       100.0 * g->edema_fraction, g->lesions);
 			else
-				printf("  %-8s %s: %s\n", side, g->status, g->message);
+				printf("  %-8s %s: %s\n", side, bmeq_hip_status_name(g->status), g->message);
 		}
 		printf("tables: %s %s\n", scans_path, lesions_path);
 	}

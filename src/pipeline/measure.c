@@ -127,8 +127,7 @@ static bmeq_status segment(bmeq_scan_result *r, const bmeq_measure_opts *o)
 		r->geom[s].radius = fs->radius_mm;
 		memcpy(r->geom[s].centre, fs->centre, sizeof(r->geom[s].centre));
 		snprintf(r->geom[s].reason, sizeof(r->geom[s].reason), "%s", fs->reason);
-		snprintf(r->geom[s].status, sizeof(r->geom[s].status), "%s",
-			 bmeq_head_status_name(fs->status));
+		r->geom[s].status = bmeq_head_status_hip(fs->status);
 		/* A doubtful head measured on request keeps its doubt in the
 		 * rows' message: the number must not pass unread into a trial
 		 * table. */

@@ -198,7 +198,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 			snprintf(d->reason, sizeof(d->reason), "%s", r->geom[s].reason);
 			if (s < (int)r->edema->nregions &&
 			    r->edema->regions[s].side == (bmeq_side)s) {
-				snprintf(d->status, sizeof(d->status), "%s", r->edema->regions[s].status);
+				d->status = r->edema->regions[s].status;
 				d->edema_ml = r->edema->regions[s].edema_ml;
 				d->edema_ml_low = r->edema->regions[s].edema_ml_low;
 				d->edema_ml_high = r->edema->regions[s].edema_ml_high;

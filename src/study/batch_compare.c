@@ -90,7 +90,7 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 		memcpy(g->centre, d->centre, sizeof(g->centre));
 		g->radius = d->radius;
 		snprintf(g->reason, sizeof(g->reason), "%s", d->reason);
-		v->tp.side_status[s] = bmeq_side_status_parse(d->status);
+		v->tp.side_status[s] = bmeq_side_status_of(d->status);
 		v->tp.edema_ml[s] = d->edema_ml;
 		v->tp.edema_ml_low[s] = d->edema_ml_low;
 		v->tp.edema_ml_high[s] = d->edema_ml_high;

@@ -73,14 +73,14 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 
 	for (size_t k = 0; k < r->nregions && st == BMEQ_OK; k++) {
 		const bmeq_edema_region *g = &r->regions[k];
-		int ok = strcmp(g->status, "ok") == 0;
+		int ok = g->status == BMEQ_HIP_OK;
 		double nan = NAN;
 		char side[24];
 		bmeq_region_side_text(g, side, sizeof(side));
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
 		bmeq_csv_field(w, side);
-		bmeq_csv_field(w, g->status);
+		bmeq_csv_field(w, bmeq_hip_status_name(g->status));
 		bmeq_csv_number(w, ok ? g->region_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_ml_low : nan, 3);
@@ -118,7 +118,7 @@ bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
 		bmeq_csv_field(w, bmeq_side_name((bmeq_side)s));
-		bmeq_csv_field(w, "error");
+		bmeq_csv_field(w, bmeq_hip_status_name(BMEQ_HIP_ERROR));
 		/* Everything between status and scan is a result of the scan. */
 		for (int c = 4; c < BMEQ_SCANS_NCOLUMNS - 2; c++)
 			bmeq_csv_field(w, "");
