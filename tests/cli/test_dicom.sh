@@ -106,7 +106,7 @@ check_bad missing 3 'missing slice: 1 slice(s) absent between 1-19.dcm and 1-21.
 check_bad uneven 3 'uneven slice spacing: 7.20 mm between 1-19.dcm and 1-20.dcm'
 check_bad mixed 2 '2 series in one folder; choose one with --series'
 check_bad sr_only 3 'structured report, not an image'
-check_bad truncated 3 '1-20.dcm is truncated'
+check_bad truncated 3 '1-20.dcm: a DICOM file that cannot be read (truncated or corrupt)'
 check_bad notdicom 3 'no DICOM files in the folder'
 check_bad multiecho 3 'multi-echo series (2 echoes'
 check_bad fourd 3 '4D series'
@@ -159,6 +159,34 @@ EOF2
 before2=$(stat -c %y bout/P1/2/scan_record.csv)
 "$bmeq" batch manifest.csv -o bout -j 2 --resume >resume2.out 2>&1
 [ "$(stat -c %y bout/P1/2/scan_record.csv)" != "$before2" ] || fail "--resume kept a changed series"
+
+# --- the protocol check: the real T1 handed in as STIR is flagged, a STIR is not ---
+"$bmeq" measure "$cases/real" -o proto_t1 >/dev/null 2>proto.err || fail "measure real: $(cat proto.err)"
+want='protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE 6.2 ms, TR 434 ms)'
+[ "$(grep -c -F "$want" proto_t1/scans.csv)" -eq 2 ] || fail "no protocol warning on the T1: $(cat proto_t1/scans.csv)"
+grep -q ',ok,' proto_t1/scans.csv || fail "a protocol warning is not an error: $(cat proto_t1/scans.csv)"
+"$bmeq" measure "$cases/stir" -o proto_stir >/dev/null 2>proto.err || fail "measure stir: $(cat proto.err)"
+grep -q 'protocol' proto_stir/scans.csv && fail "protocol warning on the STIR: $(cat proto_stir/scans.csv)"
+"$bmeq" measure "$cases/real" -o proto_refuse --protocol-check refuse >/dev/null 2>proto.err
+[ $? -eq 3 ] && grep -q -F "bmeq: measure: $cases/real: $want (protocol.check = refuse)" proto.err ||
+	fail "--protocol-check refuse: $(cat proto.err)"
+printf 'protocol.check = refuse\n' >refuse.conf
+"$bmeq" measure "$cases/real" -o proto_conf --config refuse.conf >/dev/null 2>proto.err
+[ $? -eq 3 ] || fail "protocol.check = refuse in a configuration: $(cat proto.err)"
+"$bmeq" measure "$cases/real" -o proto_off --protocol-check off >/dev/null 2>&1
+grep -q 'protocol' proto_off/scans.csv && fail "--protocol-check off still warns"
+# A NIfTI with its dcm2niix sidecar beside it is checked the same way.
+cp "$crop" t1crop.nii.gz
+cp "$data/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post.dcm2niix.json" t1crop.json
+"$bmeq" measure t1crop.nii.gz -o proto_sidecar >/dev/null 2>proto.err || fail "measure NIfTI: $(cat proto.err)"
+grep -q -F "protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE 6.2 ms, TR 434 ms)" proto_sidecar/scans.csv ||
+	fail "sidecar protocol: $(cat proto_sidecar/scans.csv)"
+# A follow-up acquired differently from its baseline is flagged in response.csv.
+grep -q 'protocol differs: slice thickness 4 mm -> 3 mm' bout/response.csv ||
+	fail "protocol change not in response.csv: $(cat bout/response.csv)"
+"$bmeq" compare "$cases/named" "$cases/visit2" -o cmp_proto >/dev/null 2>&1
+grep -q 'protocol differs: slice thickness 4 mm -> 3 mm' cmp_proto/response.csv ||
+	fail "protocol change not in compare's response.csv: $(cat cmp_proto/response.csv)"
 
 # --- bmeq import: an export tree to a manifest, undecidable visits for review ---
 mkdir -p tree/P1/study1 tree/P1/study2 tree/P2/exam tree/P3/a tree/P4 tree/notes
