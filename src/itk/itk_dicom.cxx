@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -241,6 +242,15 @@ bool lengths_fit(const std::string &path)
 	};
 	size_t o = 0, meta_end = 0;
 	bool explicit_vr = true, le = true, meta = false, encap = false;
+	/* Open sequences and items, innermost last: where a defined length
+	 * ends (SIZE_MAX: undefined, closed by its delimiter) and whether it is
+	 * a sequence (holding items only) or an item (holding elements). GDCM
+	 * asserts on items out of place, so the nesting is checked too. */
+	struct open_t {
+		size_t end;
+		bool seq;
+	};
+	std::vector<open_t> open;
 	std::string ts;
 	if (n >= 132 && std::memcmp(&b[128], "DICM", 4) == 0) {
 		o = 132;
@@ -249,6 +259,14 @@ bool lengths_fit(const std::string &path)
 		explicit_vr = is_vr(&b[4]);
 	}
 	while (o + 8 <= n) {
+		/* Close what ends here; nothing may run past its container. */
+		while (!open.empty() && open.back().end != SIZE_MAX && o >= open.back().end) {
+			if (o > open.back().end)
+				return false;
+			open.pop_back();
+		}
+		if (open.size() > 64)
+			return false;
 		uint32_t group = u16(o, meta || le), elem = u16(o + 2, meta || le);
 		bool in_meta = meta && group == 0x0002;
 		if (meta && !in_meta) {
@@ -276,20 +294,33 @@ bool lengths_fit(const std::string &path)
 			elem = u16(o + 2, le);
 		}
 		const bool lev = in_meta || le;
+		const bool in_seq = !open.empty() && open.back().seq;
 		if (group == 0xfffe) { /* item and delimiters: a 4-byte length, no VR */
 			uint32_t len = u32(o + 4, lev);
 			o += 8;
 			if (elem == 0xe000 && len != 0xffffffffu && len > fsize - o)
 				return false;
-			if (encap && elem == 0xe000) {
-				if (len == 0xffffffffu)
+			if (encap) {
+				if (elem == 0xe000 && len != 0xffffffffu)
+					o += len; /* a fragment of compressed pixels: bytes */
+				else if (elem == 0xe0dd && len == 0)
+					encap = false;
+				else
 					return false;
-				o += len; /* a fragment of compressed pixels: bytes, not elements */
-			} else if (elem == 0xe0dd) {
-				encap = false;
+			} else if (elem == 0xe000 && in_seq) {
+				open.push_back({len == 0xffffffffu ? SIZE_MAX : o + len, false});
+			} else if (elem == 0xe00d && len == 0 && !open.empty() && !open.back().seq &&
+				   open.back().end == SIZE_MAX) {
+				open.pop_back(); /* end of an item of undefined length */
+			} else if (elem == 0xe0dd && len == 0 && in_seq && open.back().end == SIZE_MAX) {
+				open.pop_back(); /* end of a sequence of undefined length */
+			} else {
+				return false; /* an item or delimiter out of place */
 			}
-			continue; /* an item's elements are walked, not skipped */
+			continue;
 		}
+		if (in_seq || encap)
+			return false; /* a sequence holds items only */
 		uint64_t len;
 		bool sq = false;
 		if (in_meta || explicit_vr) {
@@ -315,24 +346,32 @@ bool lengths_fit(const std::string &path)
 			encap = true; /* encapsulated pixels: fragments follow */
 			continue;
 		}
-		if (len == 0xffffffffu)
-			continue; /* undefined length (SQ, UN): its items follow */
+		if (len == 0xffffffffu) {
+			/* Undefined length: a sequence (or UN holding one); its items
+			 * follow, up to its delimiter. */
+			open.push_back({SIZE_MAX, true});
+			continue;
+		}
 		if (len > fsize - o)
 			return false;
 		if (in_meta && elem == 0x0010 && o + len <= n)
 			ts = trim(std::string((const char *)&b[o], (size_t)len));
 		if (in_meta && elem == 0x0000 && len == 4 && o + 4 <= n)
 			meta_end = o + 4 + u32(o, true);
-		if (sq)
-			continue; /* a defined-length sequence: walk its items */
+		if (sq) {
+			open.push_back({o + (size_t)len, true}); /* walk its items */
+			continue;
+		}
 		o += (size_t)len;
 	}
+	while (!open.empty() && open.back().end == o)
+		open.pop_back();
 	/* The walk must end where the file does (GDCM asserts on a file cut
 	 * inside its meta information or an element header), unless the file
 	 * goes on beyond what was read. */
 	if (fsize > n)
 		return true;
-	return !meta && o == n;
+	return !meta && !encap && open.empty() && o == n;
 }
 
 /* Reads the header of path; false when it is not a DICOM file GDCM can parse. */
