@@ -14,6 +14,7 @@
 
 #include "bmeq/edema.h"
 #include "bmeq/itk.h"
+#include "bmeq/scan.h"
 #include "bmeq/volume.h"
 
 #ifdef __cplusplus
@@ -29,7 +30,12 @@ typedef struct bmeq_measure_opts {
 				       1024 MB; the pipeline holds a few copies of it) */
 	int measure_doubtful;       /* 1: measure partial and uncertain femoral heads too
 				       (bmeq_femhead_params.accept_doubtful); 0 (default) */
+	int protocol_check;         /* what a scan whose protocol is not a fluid-sensitive
+				       fat-suppressed image gets: BMEQ_PROTOCOL_CHECK_WARN
+				       (default: a message), _REFUSE (an error) or _OFF */
 } bmeq_measure_opts;
+
+enum { BMEQ_PROTOCOL_CHECK_OFF = 0, BMEQ_PROTOCOL_CHECK_WARN = 1, BMEQ_PROTOCOL_CHECK_REFUSE = 2 };
 
 /* Defaults: see bmeq_edema_params_init and bmeq_n4_params_default;
  * max_scan_mb BMEQ_MAX_SCAN_MB_DEFAULT. */
@@ -55,6 +61,9 @@ typedef struct bmeq_scan_result {
 	bmeq_edema_side_geom geom[2];/* right, left (from segmentation) */
 	bmeq_edema_result *edema;
 	char note[200];              /* "" or a remark for the message column */
+	bmeq_protocol protocol;      /* the sequence facts of the scan (bmeq/scan.h) */
+	int protocol_verdict;        /* bmeq_protocol_verdict */
+	char protocol_why[200];      /* its one-line account */
 	double seconds[4];           /* load, bias correction, segmentation, measurement */
 } bmeq_scan_result;
 

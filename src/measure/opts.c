@@ -26,6 +26,7 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	o->n4.levels = 1;
 	o->volume = -1;
 	o->max_scan_mb = BMEQ_MAX_SCAN_MB_DEFAULT;
+	o->protocol_check = BMEQ_PROTOCOL_CHECK_WARN;
 }
 
 uint64_t bmeq_max_scan_bytes(double max_scan_mb)

@@ -60,6 +60,10 @@ struct bmeq_setting {
 
 static const choice connectivity_words[] = {{"6", 6}, {"18", 18}, {"26", 26}, {NULL, 0}};
 static const choice level_words[] = {{"region", 1}, {"mask", 0}, {NULL, 0}};
+static const choice protocol_words[] = {{"warn", BMEQ_PROTOCOL_CHECK_WARN},
+					{"refuse", BMEQ_PROTOCOL_CHECK_REFUSE},
+					{"off", BMEQ_PROTOCOL_CHECK_OFF},
+					{NULL, 0}};
 
 static int zero_or_ratio(double v)
 {
@@ -138,6 +142,10 @@ static const bmeq_setting table[] = {
 	 "yes or no", "",
 	 "also measure femoral heads that are partial (cut by the field of view) or uncertain (weak edge support); their rows say so",
 	 NULL, NULL, NULL, NULL, "doubtful", "yes", NULL, SCAN, C, "--measure-doubtful"},
+	{"protocol.check", K_CHOICE, M(protocol_check), 0, 0, 0, NULL, protocol_words, NULL,
+	 "warn, refuse or off", "",
+	 "a scan whose DICOM header or dcm2niix sidecar says it is not a fluid-sensitive fat-suppressed image (STIR, FS T2/PD): a protocol warning in its rows, or an error row",
+	 "--protocol-check", NULL, "MODE", NULL, "protocol", "refuse", NULL, SCAN, C, NULL},
 	{"response.measurable_ml", K_REAL, R(measurable_ml), 0, HUGE_VAL, 0, NULL, NULL,
 	 "a volume >= 0 mL", ">= 0", "mL", "edema below this is not measurable",
 	 NULL, NULL, NULL, NULL, NULL, "0.8", NULL, RESP, C, NULL},
