@@ -26,6 +26,13 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	o->n4.levels = 1;
 	o->volume = -1;
 	o->max_scan_mb = BMEQ_MAX_SCAN_MB_DEFAULT;
+	o->t1_segment = 1;
+	o->t1_register = 1;
+}
+
+const char *bmeq_regions_source_name(bmeq_regions_source s)
+{
+	return s == BMEQ_REGIONS_T1 ? "t1" : s == BMEQ_REGIONS_USER ? "user" : "stir";
 }
 
 uint64_t bmeq_max_scan_bytes(double max_scan_mb)
