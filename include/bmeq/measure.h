@@ -29,9 +29,9 @@ typedef struct bmeq_measure_opts {
 				       1024 MB; the pipeline holds a few copies of it) */
 	int measure_doubtful;       /* 1: measure partial and uncertain femoral heads too
 				       (bmeq_femhead_params.accept_doubtful); 0 (default) */
-	int t1_segment;             /* 1 (default): with a T1 and no --roi, the femoral
-				       regions are found on the T1 and carried onto the
-				       STIR; 0: found on the STIR */
+	int t1_segment;             /* 1: with a T1 and no --roi, the femoral regions are
+				       found on the T1 and carried onto the STIR; 0
+				       (default): found on the STIR */
 	int t1_register;            /* 1 (default): register the T1 to the STIR (rigid,
 				       mutual information); 0: trust the scanner's
 				       coordinates (the two affines) */

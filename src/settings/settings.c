@@ -147,7 +147,7 @@ static const bmeq_setting table[] = {
 	 NULL, NULL, NULL, NULL, "t1gate", "0.99", NULL, SCAN, C, NULL},
 	{"t1.segment", K_YESNO, M(t1_segment), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
 	 "with a T1 and no --roi: find the femoral regions on the T1 and carry them onto the STIR",
-	 NULL, NULL, NULL, "--no-t1-segment", "t1seg", "no", NULL, SCAN, C, NULL},
+	 NULL, NULL, NULL, NULL, "t1seg", "yes", NULL, SCAN, C, "--t1-segment"},
 	{"t1.register", K_YESNO, M(t1_register), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
 	 "register the T1 to the STIR (rigid, mutual information); no: trust the two affines",
 	 NULL, NULL, NULL, "--no-t1-register", "t1reg", "no", NULL, SCAN, C, NULL},

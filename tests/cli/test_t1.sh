@@ -59,7 +59,7 @@ moved = A1.copy(); moved[:3, 3] += [0, 0, 60.0]
 nib.save(nib.Nifti1Image(a, moved), f"{out}/t1_moved.nii.gz")
 PYEOF
 
-"$BMEQ" measure "$TMP/stirlike.nii.gz" --t1 "$T1" -o "$TMP/m" >"$TMP/stdout" 2>"$TMP/stderr"
+"$BMEQ" measure "$TMP/stirlike.nii.gz" --t1 "$T1" --t1-segment -o "$TMP/m" >"$TMP/stdout" 2>"$TMP/stderr"
 rc=$?
 [ $rc -eq 0 ] || err "measure --t1 exit $rc: $(cat "$TMP/stderr")"
 "$BMEQ" segment "$T1" -o "$TMP/seg" >/dev/null 2>"$TMP/seg.err" || err "segment T1: $(cat "$TMP/seg.err")"
@@ -107,19 +107,20 @@ done
 
 # A batch: the good visit measured through its T1, the broken one an error row, exit 6.
 cp "$TMP/stirlike.nii.gz" "$TMP/stirlike2.nii.gz"
+printf 't1.segment = yes\n' >"$TMP/t1seg.conf"
 printf 'subject,session,path,t1\nA,1,stirlike.nii.gz,%s\nB,1,stirlike2.nii.gz,t1_nooverlap.nii.gz\n' "$T1" >"$TMP/manifest.csv"
-"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --quiet >/dev/null 2>"$TMP/eb"
+"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --quiet --config "$TMP/t1seg.conf" >/dev/null 2>"$TMP/eb"
 rc=$?
 [ $rc -eq 6 ] || err "batch with one bad T1: exit $rc (want 6): $(cat "$TMP/eb")"
 grep -q '^A,1,right,ok,' "$TMP/batch/scans.csv" || err "batch: good visit not measured"
 grep -q '^B,1,right,error,' "$TMP/batch/scans.csv" || err "batch: bad T1 not an error row"
 grep -q ',t1,' "$TMP/batch/scans.csv" || err "batch: regions_from t1 missing"
 # --resume reuses the scan; a changed T1 measures it again.
-"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --resume >"$TMP/resume.out" 2>&1
+"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --resume --config "$TMP/t1seg.conf" >"$TMP/resume.out" 2>&1
 grep -q '(1 failed, 2 reused)' "$TMP/resume.out" || err "resume did not reuse both: $(cat "$TMP/resume.out")"
 cp "$TMP/t1_moved.nii.gz" "$TMP/t1_changed.nii.gz"
 sed -i 's#^A,1,stirlike.nii.gz,.*#A,1,stirlike.nii.gz,t1_changed.nii.gz#' "$TMP/manifest.csv"
-"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --resume >"$TMP/resume2.out" 2>&1
+"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --resume --config "$TMP/t1seg.conf" >"$TMP/resume2.out" 2>&1
 grep -q '(2 failed, 1 reused)' "$TMP/resume2.out" || err "a changed T1 was not measured again: $(cat "$TMP/resume2.out")"
 
 [ $fail -eq 0 ] && echo "test_t1: ok"
