@@ -18,6 +18,7 @@
 
 #include "bmeq/longitudinal.h"
 #include "bmeq/phantom.h"
+#include "../src/itk/itk_internal.h"
 
 #include "bench_util.h"
 

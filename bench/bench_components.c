@@ -24,7 +24,7 @@
 #endif
 
 #include "bmeq/components.h"
-#include "bmeq/itk.h"
+#include "../src/itk/itk_internal.h"
 #include "bmeq/volume.h"
 #include "bench_util.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bmeq/itk.h"
+#include "../src/itk/itk_internal.h"
 #include "../tests/unit/itk_phantom.h"
 
 #include "bench_util.h"

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "bmeq/femhead.h"
-#include "bmeq/itk.h"
+#include "../src/itk/itk_internal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/phantom.h"
 

@@ -17,6 +17,9 @@ test_packages=(
   python3 python3-numpy python3-scipy python3-nibabel clang libclang-rt-14-dev
   # tests: report.html rendered in a real browser (headless)
   chromium fonts-dejavu-core
+  # tests: DICOM series made from the real one (pydicom), compressed copies (gdcmconv) and
+  # the independent converter bmeq's DICOM reading is checked against (dcm2niix)
+  python3-pydicom libgdcm-tools dcm2niix
 )
 case "${1:-}" in
   --run) ;;

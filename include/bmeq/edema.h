@@ -73,9 +73,9 @@ typedef struct bmeq_edema_side_geom {
 	char reason[160];           /* why not found; when found "" or a remark for
 				       the message column (e.g. a partial head measured
 				       on request) */
-	char status[16];            /* when not found, the region's status word:
-				       "not_in_view", "partial" or "uncertain" ("":
-				       "not_found") */
+	bmeq_hip_status status;     /* when not found, the region's status:
+				       BMEQ_HIP_NOT_IN_VIEW, _PARTIAL or _UNCERTAIN
+				       (BMEQ_HIP_NONE: not_found) */
 } bmeq_edema_side_geom;
 
 /* Per side (or user region) result. Volumes in mL. */
@@ -83,9 +83,9 @@ typedef struct bmeq_edema_region {
 	bmeq_side side;             /* right, left, or BMEQ_SIDE_NONE for a user
 				       region of its own label (see label) */
 	uint16_t label;             /* that user region's ROI label; 0 for a side */
-	char status[16];            /* "ok", "not_found" (a user region without voxels),
-				       "not_in_view", "partial", "uncertain" (the femoral
-				       head's status, bmeq_head_status) or "error" */
+	bmeq_hip_status status;     /* OK, NOT_FOUND (a user region without voxels),
+				       NOT_IN_VIEW, PARTIAL, UNCERTAIN (the femoral
+				       head's status, bmeq_head_status) or ERROR */
 	char message[256];
 	double region_ml, edema_ml, edema_fraction;
 	double edema_ml_low, edema_ml_high; /* edema_ml over the rule's band (params.band) */

@@ -61,6 +61,10 @@ typedef enum bmeq_head_status {
 /* "not_in_view", "found", "partial", "uncertain". */
 const char *bmeq_head_status_name(bmeq_head_status s);
 
+/* The side's status in the tables that a head status gives when the side is
+ * not measured for it (found: BMEQ_HIP_OK). */
+bmeq_hip_status bmeq_head_status_hip(bmeq_head_status s);
+
 /* Side indices of bmeq_femhead_result.side and the labels written by
  * bmeq_femhead_segment: the sides and labels of bmeq/hip.h, under the names
  * the segmentation's code uses. */

@@ -1,4 +1,5 @@
-/* bmeq/files.h - the one way bmeq writes a file, and output folders.
+/* bmeq/files.h - the one way bmeq writes a file, the one way it reads a
+ * whole file, and output folders.
  *
  * Every file bmeq writes (NIfTI, CSV, JSON, PNG, HTML) reaches its final name
  * through a temporary file in the same folder that is written, flushed to disk
@@ -36,6 +37,15 @@ bmeq_status bmeq_atomic_commit(char *tmp, const char *path);
 
 /* Removes the temporary tmp (if it was created) and frees it. Accepts NULL. */
 void bmeq_atomic_abort(char *tmp);
+
+/* Reads the whole file path into *data, a new buffer owned by the caller
+ * (free), with a NUL after its *n bytes so that text can be parsed in place;
+ * an empty file gives "" and 0. max_bytes > 0 refuses a larger file with
+ * BMEQ_E_FORMAT ("larger than N bytes") rather than reading part of it;
+ * 0 means no limit. BMEQ_E_IO with the reason when it cannot be opened or
+ * read (a folder, a read error), BMEQ_E_NOMEM. *data is NULL on failure.
+ * Thread-safe. */
+bmeq_status bmeq_read_file(const char *path, size_t max_bytes, char **data, size_t *n);
 
 /* Creates folder path and its missing parents (mode 0777 & umask). 0 when
  * path is a folder afterwards, -1 otherwise (errno says why). */

@@ -1,8 +1,9 @@
 /* bmeq/hip.h - the patient's sides, the region labels of the ROI and edema
- * maps, and the parts of a femur a lesion lies in: what segmentation,
- * measurement, comparison and the tables reason about, as enums. Their names
- * ("right", "head", ...) are spelled only where bmeq reads or writes text
- * (CSV, JSON, the command line), through the functions below.
+ * maps, the parts of a femur a lesion lies in, and what became of a side:
+ * what segmentation, measurement, comparison and the tables reason about, as
+ * enums. Their names ("right", "head", "not_in_view", ...) are spelled only
+ * where bmeq reads or writes text (CSV, JSON, the command line), through the
+ * functions below.
  * Header only; thread-safe.
  */
 #ifndef BMEQ_HIP_H
@@ -83,6 +84,48 @@ static inline bmeq_part bmeq_label_part(unsigned label)
 static inline bmeq_label bmeq_label_of(bmeq_side s, bmeq_part p)
 {
 	return (bmeq_label)((p == BMEQ_PART_NECK ? 3 : 1) + (s == BMEQ_SIDE_LEFT));
+}
+
+/* What became of a side (or a user region) of a scan: the status column of
+ * scans.csv and the per-side status of the scan record. */
+typedef enum bmeq_hip_status {
+	BMEQ_HIP_NONE = 0,        /* nothing recorded (a failed scan's record; "") */
+	BMEQ_HIP_OK = 1,          /* measured */
+	BMEQ_HIP_NOT_FOUND = 2,   /* a user region without voxels, or a head not found
+				   * for no stated reason */
+	BMEQ_HIP_NOT_IN_VIEW = 3, /* no femoral head in view on this side */
+	BMEQ_HIP_PARTIAL = 4,     /* a head cut by the field of view, not measured */
+	BMEQ_HIP_UNCERTAIN = 5,   /* a head with weak edge support, not measured */
+	BMEQ_HIP_ERROR = 6        /* the scan failed */
+} bmeq_hip_status;
+
+/* "ok", "not_found", "not_in_view", "partial", "uncertain", "error"; "" for
+ * BMEQ_HIP_NONE or a value outside the enum. */
+static inline const char *bmeq_hip_status_name(bmeq_hip_status s)
+{
+	switch (s) {
+	case BMEQ_HIP_OK: return "ok";
+	case BMEQ_HIP_NOT_FOUND: return "not_found";
+	case BMEQ_HIP_NOT_IN_VIEW: return "not_in_view";
+	case BMEQ_HIP_PARTIAL: return "partial";
+	case BMEQ_HIP_UNCERTAIN: return "uncertain";
+	case BMEQ_HIP_ERROR: return "error";
+	case BMEQ_HIP_NONE: break;
+	}
+	return "";
+}
+
+/* The status a word spells; "" is BMEQ_HIP_NONE and any other word (a
+ * damaged or foreign record) BMEQ_HIP_ERROR, so it is never taken as
+ * measured. */
+static inline bmeq_hip_status bmeq_hip_status_parse(const char *name)
+{
+	if (!name[0])
+		return BMEQ_HIP_NONE;
+	for (int s = BMEQ_HIP_OK; s <= BMEQ_HIP_ERROR; s++)
+		if (strcmp(name, bmeq_hip_status_name((bmeq_hip_status)s)) == 0)
+			return (bmeq_hip_status)s;
+	return BMEQ_HIP_ERROR;
 }
 
 #ifdef __cplusplus

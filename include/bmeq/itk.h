@@ -1,17 +1,22 @@
-/* bmeq/itk.h - the ITK bridge: bias-field correction, resampling, smoothing,
- * rigid registration and connected components over bmeq volumes.
+/* bmeq/itk.h - the ITK bridge as the pipeline uses it: bias-field
+ * correction, resampling and rigid registration over bmeq volumes.
  *
- * This plain-C header is the only way into the C++ code in src/itk. Every
+ * This plain-C header is the way into the C++ code in src/itk. Every
  * function here returns a bmeq_status and records a one-line reason on
  * failure; no C++ exception or type ever crosses it. Voxel buffers handed in
  * are wrapped without copying (ITK never writes into them); results are new
- * bmeq objects owned by the caller.
+ * bmeq objects owned by the caller. The bridge's other functions (the RAS/LPS
+ * geometry conversion, smoothing, gradients, connected components, 16-bit
+ * label resampling, rotations about an axis) are called only by its tests and
+ * benchmarks, which compare ITK with bmeq's own code: they are declared in
+ * src/itk/itk_internal.h, not here.
  *
  * Coordinates: bmeq grids map voxels to RAS+ mm, ITK images live in LPS+ mm.
- * The conversion happens in exactly one place, bmeq_itk_grid_to_lps() and its
- * inverse bmeq_itk_grid_from_lps(). ITK images cannot represent a sheared
- * voxel lattice, so a grid whose affine columns are not orthogonal is
- * rejected with BMEQ_E_UNSUPPORTED by every function.
+ * The conversion happens in exactly one place inside the bridge
+ * (bmeq_itk_grid_to_lps() and its inverse, src/itk/itk_internal.h). ITK
+ * images cannot represent a sheared voxel lattice, so a grid whose affine
+ * columns are not orthogonal is rejected with BMEQ_E_UNSUPPORTED by every
+ * function.
  *
  * Threads: ITK's filters use a global default thread count. Set it once with
  * bmeq_itk_set_threads() before starting work (1 inside batch workers, so the
@@ -32,36 +37,12 @@
 extern "C" {
 #endif
 
-/* ---- threads and geometry ------------------------------------------------ */
+/* ---- threads ----------------------------------------------------------- */
 
 /* Sets ITK's global default number of threads for every later call (n >= 1;
  * values above ITK's maximum are clamped). BMEQ_E_ARG for n < 1. Not
  * thread-safe: call it before any thread runs an ITK function. */
 bmeq_status bmeq_itk_set_threads(int n);
-
-/* ITK's current global default number of threads. */
-int bmeq_itk_get_threads(void);
-
-/* An ITK image geometry in LPS+ mm: physical = origin + direction * diag(spacing) * index. */
-typedef struct bmeq_itk_geometry {
-	double origin[3];
-	double spacing[3];
-	double direction[3][3]; /* columns are the unit voxel axes */
-} bmeq_itk_geometry;
-
-/* Converts grid g (voxel -> RAS) to an ITK geometry (LPS): the x and y rows of
- * the affine are negated, spacing is the column norms, direction the
- * normalised columns and origin the translation column.
- * BMEQ_E_ARG for a zero-length column or non-finite values,
- * BMEQ_E_UNSUPPORTED when the bottom row is not 0 0 0 1 or the columns are
- * not orthogonal (shear; cosine above 1e-4). */
-bmeq_status bmeq_itk_grid_to_lps(const bmeq_grid *g, bmeq_itk_geometry *out);
-
-/* The inverse of bmeq_itk_grid_to_lps(): builds grid out (dims from dim,
- * xform_code 1) from an ITK geometry. BMEQ_E_ARG for a zero dimension or a
- * non-positive spacing. */
-bmeq_status bmeq_itk_grid_from_lps(const bmeq_itk_geometry *geo, const size_t dim[3],
-				   bmeq_grid *out);
 
 /* ---- N4 bias-field correction -------------------------------------------- */
 
@@ -119,18 +100,6 @@ static inline void bmeq_n4_params_default(bmeq_n4_params *p)
 bmeq_status bmeq_itk_n4(const bmeq_volume *in, const uint8_t *mask, const bmeq_n4_params *params,
 			bmeq_volume **corrected, bmeq_volume **field);
 
-/* ---- smoothing ----------------------------------------------------------- */
-
-/* Gaussian smoothing with standard deviation sigma_mm (> 0) in every world
- * direction (recursive Gaussian, so the cost does not grow with sigma).
- * Axes of only one voxel are left alone. *out is new, on in's grid. */
-bmeq_status bmeq_itk_smooth(const bmeq_volume *in, double sigma_mm, bmeq_volume **out);
-
-/* Gradient magnitude (per mm) of the image smoothed with sigma_mm (> 0),
- * recursive Gaussian derivatives. *out is new, on in's grid. */
-bmeq_status bmeq_itk_gradient_magnitude(const bmeq_volume *in, double sigma_mm,
-					bmeq_volume **out);
-
 /* ---- rigid transforms and resampling ------------------------------------- */
 
 /* A rigid transform in RAS mm mapping a point x of the fixed (target) world
@@ -158,15 +127,6 @@ void bmeq_rigid_translation(bmeq_rigid *t, const double d[3]);
 /* Writes the 4x4 RAS->RAS matrix (fixed world -> moving world) of t. */
 void bmeq_rigid_matrix(const bmeq_rigid *t, double m[4][4]);
 
-/* Sets t from a rotation of angle_deg about the unit axis through point
- * centre (RAS mm), followed by a translation d: x -> R (x - c) + c + d.
- * BMEQ_E_ARG for a zero axis. */
-bmeq_status bmeq_rigid_from_axis_angle(bmeq_rigid *t, const double axis[3], double angle_deg,
-				       const double centre[3], const double d[3]);
-
-/* Rotation angle of t in degrees (0..180). */
-double bmeq_rigid_angle_deg(const bmeq_rigid *t);
-
 /* Resamples image moving onto grid target through t (NULL = identity):
  * voxel v of the output takes moving's value at t(world(v)), trilinear,
  * fill outside moving's lattice. *out is new, on target.
@@ -174,15 +134,13 @@ double bmeq_rigid_angle_deg(const bmeq_rigid *t);
 bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_grid *target,
 			      const bmeq_rigid *t, float fill, bmeq_volume **out);
 
-/* As bmeq_itk_resample() for label maps (nearest neighbour, 0 outside):
- * labels on grid src, out is a caller buffer of bmeq_grid_nvox(target)
- * elements. */
+/* As bmeq_itk_resample() for a uint8 label map (nearest neighbour, 0
+ * outside): labels on grid src, out is a caller buffer of
+ * bmeq_grid_nvox(target) elements. (A region map carried from one grid onto
+ * another, e.g. from a T1 onto its STIR.) */
 bmeq_status bmeq_itk_resample_labels_u8(const uint8_t *labels, const bmeq_grid *src,
 					const bmeq_grid *target, const bmeq_rigid *t,
 					uint8_t *out);
-bmeq_status bmeq_itk_resample_labels_u16(const uint16_t *labels, const bmeq_grid *src,
-					 const bmeq_grid *target, const bmeq_rigid *t,
-					 uint16_t *out);
 
 /* ---- rigid registration -------------------------------------------------- */
 
@@ -235,19 +193,6 @@ void bmeq_reg_params_default(bmeq_reg_params *p);
 bmeq_status bmeq_itk_register_rigid(const bmeq_volume *fixed, const bmeq_volume *moving,
 				    const bmeq_rigid *init, const bmeq_reg_params *params,
 				    bmeq_rigid *result);
-
-/* ---- connected components ------------------------------------------------ */
-
-/* Labels the connected components of the non-zero voxels of mask (on grid g)
- * with ITK's ConnectedComponentImageFilter: 6-connected, or 26-connected when
- * fully_connected is non-zero. labels_out (optional, bmeq_grid_nvox(g)
- * elements) receives 0 for background and 1..n per component in ITK's order;
- * *ncomponents receives n. BMEQ_E_ARG for NULL mask or ncomponents,
- * BMEQ_E_NOMEM, BMEQ_E_INTERNAL. Only the dims of g are used (no geometry
- * check), so any grid works. */
-bmeq_status bmeq_itk_connected_components(const uint8_t *mask, const bmeq_grid *g,
-					  int fully_connected, uint32_t *labels_out,
-					  size_t *ncomponents);
 
 #ifdef __cplusplus
 }

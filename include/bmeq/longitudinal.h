@@ -153,10 +153,10 @@ typedef struct bmeq_timepoint {
  * and its radius that of a ball of the label's volume. */
 void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r);
 
-/* BMEQ_SIDE_* of a side's status word in scans.csv and the scan record: "ok";
- * "not_found", "not_in_view", "partial", "uncertain" (no head measured);
- * anything else an error. */
-int bmeq_side_status_parse(const char *status);
+/* BMEQ_SIDE_* of a side's status (scans.csv, the scan record): OK;
+ * NOT_FOUND, NOT_IN_VIEW, PARTIAL, UNCERTAIN (no head measured); NONE and
+ * ERROR an error. */
+int bmeq_side_status_of(bmeq_hip_status status);
 
 /* Fills tp for a scan that failed as a whole (both sides BMEQ_SIDE_ERROR,
  * message on both; message must outlive tp). */

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 
+#include "bmeq/hip.h"
 #include "bmeq/path.h"
 #include "bmeq/status.h"
 
@@ -89,7 +90,8 @@ typedef struct bmeq_record_side {
 	double centre[3];           /* its centre, RAS mm */
 	double radius;              /* its fitted radius, mm */
 	char reason[128];           /* why not found, or a remark */
-	char status[16];            /* ok / not_found / error ("" when the scan failed) */
+	bmeq_hip_status status;     /* the side's status in scans.csv (BMEQ_HIP_NONE
+				     * when the scan failed) */
 	double edema_ml;            /* NaN: not recorded */
 	double edema_ml_low, edema_ml_high;
 } bmeq_record_side;

@@ -1,4 +1,5 @@
-/* bmeq/phantom.h - a synthetic hip STIR phantom with exact ground truth.
+/* bmeq/phantom.h - a synthetic hip STIR phantom (and its T1 twin) with exact
+ * ground truth.
  *
  * The phantom models both proximal femora (head, neck, trochanters, shaft,
  * cortex and marrow), the acetabulum and pelvic bones, articular cartilage,
@@ -150,6 +151,26 @@ typedef struct bmeq_phantom_anatomy {
 	int edema_model;           /* bmeq_phantom_edema_model (0: REALISTIC) */
 } bmeq_phantom_anatomy;
 
+/* A failed fat suppression on a STIR (common at the edges of a large field
+ * of view): over a band from one edge of the field of view along the voxel
+ * axis i, fat, fatty marrow and red marrow regain part of the signal the
+ * inversion pulse should have nulled, so they look bright like edema, while
+ * the T1 of the visit is unchanged (a T1 has no fat suppression). The
+ * failure's level at a voxel is strength x a raised cosine of its distance d
+ * from the edge: full for d <= half_mm - ramp_mm / 2, half at half_mm, none
+ * from half_mm + ramp_mm / 2. At full level (strength 1) fat reaches 1.5,
+ * fatty marrow 1.2 and red marrow 0.9 (muscle is 0.9, suppressed fatty marrow
+ * 0.42). The truth maps do not change: the band is not edema. */
+typedef struct bmeq_phantom_fatsat {
+	int edge;                  /* 0: none; -1: the band starts at voxel i = 0;
+				    * +1: at i = dim[0] - 1 */
+	double half_mm;            /* distance from the edge of the field of view
+				    * (the outer face of the edge voxels) where the
+				    * failure is at half its level, > 0 */
+	double ramp_mm;            /* width of the transition, > 0 */
+	double strength;           /* 0..1: fraction of the nulled signal regained */
+} bmeq_phantom_fatsat;
+
 /* One simulated acquisition and how it is stored. */
 typedef struct bmeq_phantom_acq {
 	int orient;                /* bmeq_phantom_orient */
@@ -170,6 +191,7 @@ typedef struct bmeq_phantom_acq {
 	double bias_coef[9];       /* log-bias polynomial (x, y, z, x2, y2, z2, xy, xz, yz), 0: none */
 	uint64_t noise_seed;
 	int supersample;           /* in-plane sub-samples per axis at edges (default 3) */
+	bmeq_phantom_fatsat fatsat; /* STIR only: a failed fat suppression (zeros: none) */
 	/* storage (used by the writer only) */
 	int datatype;              /* BMEQ_DT_INT16, BMEQ_DT_UINT16 or BMEQ_DT_FLOAT32 */
 	double scl_slope, scl_inter;
@@ -221,6 +243,11 @@ bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_sc
 /* Frees s and everything it owns. Accepts NULL. */
 void bmeq_phantom_scan_destroy(bmeq_phantom_scan *s);
 
+/* The session's rigid transform of acquisition acq, body frame -> world RAS
+ * mm (rotations about x, y, z by rotation_deg, R = Rz Ry Rx, then
+ * translation_mm): bmeq_phantom_scan.world_from_body without simulating. */
+void bmeq_phantom_world_from_body(const bmeq_phantom_acq *acq, double m[4][4]);
+
 /* Builds the scan grid p->acq describes (orientation, storage flip, slice
  * spacing) without simulating anything. BMEQ_E_ARG on bad sizes. */
 bmeq_status bmeq_phantom_grid(const bmeq_phantom_acq *acq, bmeq_grid *g);
@@ -256,8 +283,41 @@ double bmeq_phantom_trajectory_scale(int traj, unsigned session, unsigned nsessi
 void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, unsigned subject,
 				 unsigned session, unsigned nsessions, bmeq_phantom_params *p);
 
+/* Fills t1 for the T1-weighted twin of a session whose STIR is stir (made by
+ * bmeq_phantom_session_params for the same seed, subject, session and
+ * nsessions): the same anatomy and edema, T1 contrast, and an acquisition of
+ * its own as a hip protocol's T1 beside its STIR: 3.5-4.5 mm slices, a wider
+ * field of view (400-440 x 300-330 mm in-plane), coronal, or axial beside
+ * some coronal STIRs (so its orientation differs from the STIR's on four scans
+ * of six), its own storage variant, coil bias and noise, and the patient's
+ * motion between the two series: the STIR's rigid transform turned by 1-3
+ * degrees about each axis and moved 1-4 mm along each (both signs), so that
+ * registering the T1 to its STIR has real work. Never a fat-suppression
+ * failure. The STIR's own draws are untouched (a stream of its own), so a
+ * study's STIR scans are the same with and without their twins. */
+void bmeq_phantom_t1_params(uint64_t seed, unsigned subject, unsigned session, unsigned nsessions,
+			    const bmeq_phantom_params *stir, bmeq_phantom_params *t1);
+
+/* Sets stir->acq.fatsat to a failed fat suppression for this session's STIR:
+ * from the edge of the field of view on one patient side (the side of a hip
+ * without edema in this session when there is one, else either) to a depth
+ * that covers about half of that side's femoral head and the neck lateral to
+ * it (its half-level plane within a quarter head radius of the head's
+ * centre, a 20-40 mm transition, strength 0.6-1). Deterministic for the
+ * seed, subject and session; its own stream. */
+void bmeq_phantom_fatsat_params(uint64_t seed, unsigned subject, unsigned session,
+				bmeq_phantom_params *stir);
+
+/* The failure's level (0..strength) at world point w (RAS mm) of a scan on
+ * grid g with failure f; 0 when f->edge is 0. */
+double bmeq_phantom_fatsat_level(const bmeq_phantom_fatsat *f, const bmeq_grid *g,
+				 const double w[3]);
+
 typedef struct bmeq_phantom_study_opts {
-	int with_t1;       /* also write a T1-weighted scan per session (same grid) */
+	int with_t1;       /* also write each session's T1-weighted twin on a grid of its
+			    * own (bmeq_phantom_t1_params), with its truth maps */
+	int fatsat_failure; /* 1: every STIR gets a failed fat suppression
+			     * (bmeq_phantom_fatsat_params); 0 (default): none */
 	int gzip_level;    /* 1-9; default 1 (fast: noise does not compress anyway) */
 	int edema_model;   /* bmeq_phantom_edema_model; default REALISTIC */
 } bmeq_phantom_study_opts;
@@ -268,8 +328,16 @@ void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o);
  * missing): sub-XX/ses-YY/anat/sub-XX_ses-YY_acq-STIR_T2w.nii.gz, truth label
  * maps under derivatives/truth/ (desc-hips_dseg and desc-edema_dseg on each
  * scan's grid), manifest.csv (subject,session,path,date,cycle,dose_ng_kg_min)
- * and truth.json. opts may be NULL. Statuses: BMEQ_E_ARG (0 or more than 99
- * subjects / sessions), BMEQ_E_WRITE, BMEQ_E_NOMEM. */
+ * and truth.json. With opts->with_t1 each session also has its T1 twin
+ * sub-XX_ses-YY_T1w.nii.gz beside the STIR, its truth maps
+ * (sub-XX_ses-YY_space-T1w_desc-hips_dseg / _desc-edema_dseg, on the T1's
+ * grid), a `t1` column in the manifest after `path` (relative, like path) and
+ * a "t1" object per scan in truth.json (acquisition, rigid transform, the
+ * motion from the STIR, truth per side in the T1's world). With
+ * opts->fatsat_failure each STIR has a failed fat suppression, described per
+ * scan in truth.json ("fatsat_failure"). opts may be NULL. Statuses:
+ * BMEQ_E_ARG (0 or more than 99 subjects / sessions), BMEQ_E_WRITE,
+ * BMEQ_E_NOMEM. */
 bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsigned nsessions,
 				     uint64_t seed, const bmeq_phantom_study_opts *opts);
 

@@ -1,5 +1,6 @@
-/* files.c - atomic file writes (temporary, fsync, rename, folder fsync) and
- * output folders: the only place bmeq puts a file under its final name. */
+/* files.c - atomic file writes (temporary, fsync, rename, folder fsync),
+ * whole-file reads and output folders: the only place bmeq puts a file under
+ * its final name, and the one reader of a whole file. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +116,53 @@ bmeq_status bmeq_write_file_atomic(const char *path, const void *data, size_t n)
 		return bmeq_fail(BMEQ_E_WRITE, "%s: write failed: %s", path, strerror(e));
 	}
 	return bmeq_atomic_commit(tmp, path);
+}
+
+bmeq_status bmeq_read_file(const char *path, size_t max_bytes, char **data, size_t *n)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, k;
+
+	*data = NULL;
+	*n = 0;
+	f = fopen(path, "rb");
+	if (!f)
+		return bmeq_fail(BMEQ_E_IO, "cannot open: %s", strerror(errno));
+	do {
+		/* Room for one byte more than the limit tells a file that is
+		 * exactly max_bytes long from one that is longer; and for the NUL. */
+		if (cap - len < 2) {
+			size_t ncap = cap ? cap * 2 : 1 << 16;
+			char *b = ncap > cap ? realloc(buf, ncap) : NULL;
+			if (!b) {
+				free(buf);
+				fclose(f);
+				return bmeq_fail(BMEQ_E_NOMEM, "%s: out of memory", path);
+			}
+			buf = b;
+			cap = ncap;
+		}
+		k = fread(buf + len, 1, cap - len - 1, f);
+		len += k;
+		if (max_bytes && len > max_bytes) {
+			free(buf);
+			fclose(f);
+			return bmeq_fail(BMEQ_E_FORMAT, "larger than %zu bytes", max_bytes);
+		}
+	} while (k > 0);
+	/* fopen succeeds on a folder; reading it fails (EISDIR). */
+	if (ferror(f)) {
+		int e = errno;
+		free(buf);
+		fclose(f);
+		return bmeq_fail(BMEQ_E_IO, "read failed: %s", strerror(e));
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*data = buf;
+	*n = len;
+	return BMEQ_OK;
 }
 
 int bmeq_mkdirs(const char *path)

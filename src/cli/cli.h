@@ -46,9 +46,9 @@ int bmeq_cli_status(const char *cmd, const char *what, bmeq_status st);
 int bmeq_cli_parse_long(const char *s, long lo, long hi, long *out);
 int bmeq_cli_parse_double(const char *s, double *out);
 
-/* Reads a whole text file (settings: at most 1 MiB) into *out, NUL-terminated,
- * length in *n; the caller frees *out. Returns 0, or -1 when it cannot be read. */
-int bmeq_cli_read_text(const char *path, char **out, size_t *n);
+/* The largest configuration file read (--config, --rule-config): a settings
+ * file is a few kB; anything this large is not one. */
+#define BMEQ_CLI_CONFIG_MAX_BYTES ((size_t)1 << 20)
 
 /* Prints OUT/<name> of the run's tables, provenance and report, one a line
  * (what batch and merge wrote), to stdout. */
@@ -56,6 +56,17 @@ void bmeq_cli_print_outputs(const char *outdir);
 
 /* The default of -j (the setting "jobs"): the number of cores, 1 to 256. */
 int bmeq_cli_default_jobs(void);
+
+/* Takes every "--series SEL" out of argv (the last one wins) so that the
+ * command's own parser never sees it: *series receives SEL or NULL. Returns
+ * 0, or -1 (after printing the error) when --series has no value. */
+int bmeq_cli_take_series(const char *cmd, int *argc, char **argv, const char **series);
+
+/* Writes into buf the scan reference of scan with the series choice (see
+ * bmeq/scan.h): scan itself without one. Returns 0, or -1 after printing
+ * the error (a choice on a path that is not a folder, a path too long). */
+int bmeq_cli_scan_ref(const char *cmd, const char *scan, const char *series, char *buf,
+		      size_t cap);
 
 /* True when arg is -h or --help. */
 int bmeq_cli_is_help(const char *arg);

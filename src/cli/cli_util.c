@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bmeq/outdir.h"
+#include "bmeq/scan.h"
 #include "cli.h"
 
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
@@ -83,32 +84,39 @@ int bmeq_cli_is_help(const char *arg)
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-/* Whole text file (at most 1 MiB), NUL-terminated. */
-int bmeq_cli_read_text(const char *path, char **out, size_t *n)
+int bmeq_cli_take_series(const char *cmd, int *argc, char **argv, const char **series)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, k;
+	int out = 1;
 
-	if (!f)
-		return -1;
-	do {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *b = realloc(buf, cap);
-			if (!b) {
-				free(buf);
-				fclose(f);
+	*series = NULL;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "--series") == 0) {
+			if (i + 1 >= *argc || !argv[i + 1][0]) {
+				bmeq_cli_error(cmd, "--series", "needs a value: a series number, UID or "
+					       "description pattern");
 				return -1;
 			}
-			buf = b;
+			*series = argv[++i];
+			continue;
 		}
-		k = fread(buf + len, 1, cap - len - 1, f);
-		len += k;
-	} while (k > 0 && len < (1u << 20));
-	fclose(f);
-	buf[len] = '\0';
-	*out = buf;
-	*n = len;
+		argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return 0;
+}
+
+int bmeq_cli_scan_ref(const char *cmd, const char *scan, const char *series, char *buf,
+		      size_t cap)
+{
+	if (bmeq_scan_ref(buf, cap, scan, series) != BMEQ_OK) {
+		bmeq_cli_error(cmd, scan, "%s", bmeq_last_error());
+		return -1;
+	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "bmeq/batch.h"
 #include "bmeq/config.h"
+#include "bmeq/files.h"
 #include "bmeq/outdir.h"
 #include "bmeq/settings.h"
 #include "bmeq/shard.h"
@@ -157,8 +158,9 @@ int bmeq_cmd_batch(int argc, char **argv)
 	opts.jobs = jobs;
 	if (config) {
 		size_t n;
-		if (bmeq_cli_read_text(config, &config_text, &n) != 0) {
-			bmeq_cli_error("batch", config, "cannot read the configuration file");
+		if (bmeq_read_file(config, BMEQ_CLI_CONFIG_MAX_BYTES, &config_text, &n) != BMEQ_OK) {
+			bmeq_cli_error("batch", config, "cannot read the configuration file: %s",
+				       bmeq_last_error());
 			return BMEQ_EXIT_INPUT;
 		}
 		bmeq_settings_target t = {&opts.measure, &opts.response_rule, NULL};

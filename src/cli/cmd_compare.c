@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/files.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/tables.h"
@@ -13,7 +14,8 @@
 #include "cli.h"
 
 static const char compare_help[] =
-	"usage: bmeq compare BASELINE FOLLOWUP [-o DIR] [--rule-config FILE] [--csv FILE]\n"
+	"usage: bmeq compare BASELINE FOLLOWUP [--series SEL] [-o DIR] [--rule-config FILE]\n"
+	"                    [--csv FILE]\n"
 	"                    [--no-registration] [measurement settings: --rule RULE\n"
 	"                    --connectivity C --no-bias-correction ... as bmeq measure]\n"
 	"\n"
@@ -25,6 +27,10 @@ static const char compare_help[] =
 	"2 persistent, 3 new) and DIR/response.csv (one row per side), and prints a\n"
 	"summary.\n"
 	"\n"
+	"BASELINE and FOLLOWUP are NIfTI files or DICOM folders (FOLDER#SERIES chooses\n"
+	"one series of a folder holding several).\n"
+	"  --series SEL          the series of both DICOM folders: number, UID or a\n"
+	"                        description pattern (*STIR*)\n"
 	"  -o, --output DIR      output folder (created; default: .)\n"
 	"  --rule-config FILE    a bmeq configuration file whose response.* settings\n"
 	"                        are used: measurable_ml (default 0.5), partial_pct\n"
@@ -179,16 +185,25 @@ int bmeq_cmd_compare(int argc, char **argv)
 			fputs(compare_help_tail, stdout);
 			return BMEQ_EXIT_OK;
 		}
-	if (parse_args(argc, argv, &a) != 0)
+	const char *series;
+	char scan_ref[2][BMEQ_PATH_MAX];
+	if (bmeq_cli_take_series("compare", &argc, argv, &series) != 0 ||
+	    parse_args(argc, argv, &a) != 0)
 		return BMEQ_EXIT_USAGE;
+	for (int v = 0; v < 2; v++) {
+		if (bmeq_cli_scan_ref("compare", a.scan[v], series, scan_ref[v], sizeof(scan_ref[v])))
+			return BMEQ_EXIT_USAGE;
+		a.scan[v] = scan_ref[v];
+	}
 	bmeq_compare_opts_init(&co);
 	co.spatial = a.spatial;
 	if (a.rule_config) {
 		bmeq_settings_target rt = {NULL, &co.rule, NULL};
 		char *text = NULL;
 		size_t n;
-		if (bmeq_cli_read_text(a.rule_config, &text, &n) != 0) {
-			bmeq_cli_error("compare", a.rule_config, "cannot read the configuration file");
+		if (bmeq_read_file(a.rule_config, BMEQ_CLI_CONFIG_MAX_BYTES, &text, &n) != BMEQ_OK) {
+			bmeq_cli_error("compare", a.rule_config, "cannot read the configuration file: %s",
+				       bmeq_last_error());
 			return BMEQ_EXIT_INPUT;
 		}
 		st = bmeq_config_apply(text, n, &rt);

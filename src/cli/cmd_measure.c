@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/files.h"
 #include "bmeq/settings.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
@@ -13,7 +14,8 @@
 #include "cli.h"
 
 static const char measure_help[] =
-	"usage: bmeq measure SCAN [-o DIR] [--t1 T1] [--roi MASK] [--reference MASK] [--csv FILE]\n"
+	"usage: bmeq measure SCAN [--series SEL] [-o DIR] [--t1 T1] [--roi MASK] [--reference MASK]\n"
+	"                    [--csv FILE]\n"
 	"                    [--lesions-csv FILE] [--rule RULE] [--threshold-factor K]\n"
 	"                    [--config FILE]\n"
 	"                    [--connectivity 6|18|26]\n"
@@ -27,9 +29,13 @@ static const char measure_help[] =
 	"edema_ml_low and edema_ml_high are the volumes with the rule's K moved by 15%\n"
 	"either way: how far the number swings on this scan.\n"
 	"\n"
+	"SCAN is a NIfTI file or a folder of DICOM files (see bmeq info FOLDER).\n"
+	"  --series SEL           the series of a DICOM folder holding several: its\n"
+	"                         number, UID or a description pattern (*STIR*)\n"
 	"  -o, --output DIR       output folder (created; default: .)\n"
-	"  --t1 T1                the visit's T1 (any grid): registered to the scan, the\n"
-	"                         regions found on it, edema gated by it (see t1.* below)\n"
+	"  --t1 T1                the visit's T1 (any grid, NIfTI): registered to the scan,\n"
+	"                         edema gated by it, regions found on it with\n"
+	"                         --t1-segment (see t1.* below)\n"
 	"  --roi MASK             regions drawn or corrected by hand, on the scan's grid:\n"
 	"                         labels 1-4 as above, other labels are their own regions\n"
 	"  --reference MASK       normal marrow (non-zero voxels) on the scan's grid\n"
@@ -99,8 +105,9 @@ static int parse_args(int argc, char **argv, measure_args *a)
 		} else if (strcmp(o, "--config") == 0) {
 			char *text = NULL;
 			size_t n;
-			if (bmeq_cli_read_text(v, &text, &n) != 0) {
-				bmeq_cli_error("measure", v, "cannot read the configuration file");
+			if (bmeq_read_file(v, BMEQ_CLI_CONFIG_MAX_BYTES, &text, &n) != BMEQ_OK) {
+				bmeq_cli_error("measure", v, "cannot read the configuration file: %s",
+				       bmeq_last_error());
 				return -1;
 			}
 			bmeq_status st = bmeq_config_apply(text, n, &t);
@@ -164,8 +171,13 @@ int bmeq_cmd_measure(int argc, char **argv)
 			fputs(measure_help_tail, stdout);
 			return BMEQ_EXIT_OK;
 		}
-	if (parse_args(argc, argv, &a) != 0)
+	const char *series;
+	char scan_ref[BMEQ_PATH_MAX];
+	if (bmeq_cli_take_series("measure", &argc, argv, &series) != 0 ||
+	    parse_args(argc, argv, &a) != 0 ||
+	    bmeq_cli_scan_ref("measure", a.scan, series, scan_ref, sizeof(scan_ref)) != 0)
 		return BMEQ_EXIT_USAGE;
+	a.scan = scan_ref;
 	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
 	bmeq_scan_stem(a.scan, stem, sizeof(stem));
 	st = a.csv ? bmeq_path(scans_path, sizeof(scans_path), "%s", a.csv)
@@ -232,13 +244,13 @@ int bmeq_cmd_measure(int argc, char **argv)
 			const bmeq_edema_region *g = &r->edema->regions[k];
 			char side[24];
 			bmeq_region_side_text(g, side, sizeof(side));
-			if (strcmp(g->status, "ok") == 0)
+			if (g->status == BMEQ_HIP_OK)
 				printf("  %-8s edema %8.3f mL (%.3f-%.3f) of %8.3f mL (%5.1f%%), %zu "
 				       "lesion(s)\n",
 				       side, g->edema_ml, g->edema_ml_low, g->edema_ml_high, g->region_ml,
 				       100.0 * g->edema_fraction, g->lesions);
 			else
-				printf("  %-8s %s: %s\n", side, g->status, g->message);
+				printf("  %-8s %s: %s\n", side, bmeq_hip_status_name(g->status), g->message);
 		}
 		printf("tables: %s %s\n", scans_path, lesions_path);
 	}

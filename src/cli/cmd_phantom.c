@@ -9,14 +9,15 @@
 
 static const char phantom_help[] =
 	"usage: bmeq phantom -o DIR [--subjects N] [--sessions K] [--seed S] [--t1]\n"
-	"                    [--edema realistic|bright] [--gzip-level L]\n"
+	"                    [--fatsat-failure] [--edema realistic|bright] [--gzip-level L]\n"
 	"\n"
 	"Writes a synthetic longitudinal hip MRI study with exact ground truth:\n"
 	"  DIR/sub-XX/ses-YY/anat/sub-XX_ses-YY_acq-STIR_T2w.nii.gz   the scans\n"
 	"  DIR/derivatives/truth/.../*_desc-hips_dseg.nii.gz          1 right head, 2 left head,\n"
 	"                                                            3 right neck, 4 left neck\n"
 	"  DIR/derivatives/truth/.../*_desc-edema_dseg.nii.gz         the same labels on edema\n"
-	"  DIR/manifest.csv   subject,session,path,date,cycle,dose_ng_kg_min\n"
+	"  DIR/manifest.csv   subject,session,path,date,cycle,dose_ng_kg_min (with --t1:\n"
+	"                     subject,session,path,t1,date,...)\n"
 	"  DIR/truth.json     per scan and side: head/neck/edema volumes (mL), lesion count,\n"
 	"                     head centre (RAS mm) and radius, the session's rigid transform,\n"
 	"                     and per hip the edema trajectory, pattern and contrast\n"
@@ -31,7 +32,16 @@ static const char phantom_help[] =
 	"  --sessions K       sessions per subject, 1-99 (default 3)\n"
 	"  --seed S           random seed, a non-negative integer (default 1); the same seed\n"
 	"                     gives the same voxels on every machine\n"
-	"  --t1               also write a T1-weighted scan per session on the same grid\n"
+	"  --t1               also write each session's T1-weighted twin beside its STIR\n"
+	"                     (sub-XX_ses-YY_T1w.nii.gz): the same anatomy and edema on its\n"
+	"                     own grid (3.5-4.5 mm slices, a wider field of view, coronal or\n"
+	"                     axial), after the patient moved 1-3 degrees and 1-4 mm per\n"
+	"                     axis; truth maps *_space-T1w_desc-*_dseg on its grid\n"
+	"  --fatsat-failure   every STIR gets a failed fat suppression: fat and marrow bright\n"
+	"                     over a band from the field of view's edge to about the middle\n"
+	"                     of one femoral head (a hip without edema where there is one);\n"
+	"                     not edema, so the truth maps do not change; truth.json says\n"
+	"                     where\n"
 	"  --edema MODEL      how edema looks (recorded in truth.json; the truth is the same):\n"
 	"                     realistic (default) as on real clinical STIR: 1.4-2.6x normal\n"
 	"                     marrow at full strength, patchy (about +-20 %), edges graded\n"
@@ -59,6 +69,10 @@ int bmeq_cmd_phantom(int argc, char **argv)
 		}
 		if (strcmp(a, "--t1") == 0) {
 			opts.with_t1 = 1;
+			continue;
+		}
+		if (strcmp(a, "--fatsat-failure") == 0) {
+			opts.fatsat_failure = 1;
 			continue;
 		}
 		int known = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||

@@ -11,6 +11,7 @@
 #include "bmeq/outdir.h"
 #include "bmeq/settings.h"
 #include "bmeq/csv.h"
+#include "bmeq/scan.h"
 #include "cli.h"
 
 static const char segment_help[] =
@@ -32,6 +33,8 @@ static const char segment_help[] =
 	"                 reported with side label-N\n"
 	"  --no-necks     label the heads only\n"
 	"  --measure-doubtful  label partial and uncertain heads too (found=1, status kept)\n"
+	"  --series SEL   the series of a DICOM folder (SCAN) holding several: its number,\n"
+	"                 UID or a description pattern (*STIR*)\n"
 	"  --volume N     read volume N (0-based) of a 4D file\n"
 	"  --max-scan-mb MB  refuse scans over MB as float32 (default 1024)\n"
 	"  -h, --help     this help\n"
@@ -167,6 +170,10 @@ int bmeq_cmd_segment(int argc, char **argv)
 			opts_done = 1;
 		}
 	opts_done = 0;
+	const char *series;
+	char scan_ref[4096];
+	if (bmeq_cli_take_series(cmd, &argc, argv, &series) != 0)
+		return BMEQ_EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -212,8 +219,11 @@ int bmeq_cmd_segment(int argc, char **argv)
 		return BMEQ_EXIT_USAGE;
 	}
 
+	if (bmeq_cli_scan_ref(cmd, scan_path, series, scan_ref, sizeof(scan_ref)) != 0)
+		return BMEQ_EXIT_USAGE;
+	scan_path = scan_ref;
 	bmeq_volume *v = NULL;
-	bmeq_status st = bmeq_nifti_read(scan_path, &ro, &v, NULL);
+	bmeq_status st = bmeq_scan_read(scan_path, &ro, &v, NULL);
 	if (st != BMEQ_OK)
 		return bmeq_cli_status(cmd, scan_path, st);
 

@@ -1,12 +1,12 @@
 /* csv.c - RFC 4180 writer and strict reader. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/files.h"
 #include "bmeq/strbuf.h"
 
 struct bmeq_csv {
@@ -382,38 +382,14 @@ fail:
 
 bmeq_status bmeq_csv_read_file(const char *path, bmeq_csv_table **out)
 {
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf;
+	size_t len;
 	bmeq_status st;
 
 	*out = NULL;
-	f = fopen(path, "rb");
-	if (!f)
-		return bmeq_fail(BMEQ_E_IO, "cannot open: %s", strerror(errno));
-	for (;;) {
-		if (len + 65536 > cap) {
-			cap = cap ? cap * 2 : 65536;
-			char *b = realloc(buf, cap);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return bmeq_fail(BMEQ_E_NOMEM, "csv: out of memory");
-			}
-			buf = b;
-		}
-		size_t k = fread(buf + len, 1, cap - len, f);
-		len += k;
-		if (k == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return bmeq_fail(BMEQ_E_IO, "read failed");
-	}
-	fclose(f);
-	st = bmeq_csv_parse(buf ? buf : "", len, out);
+	if ((st = bmeq_read_file(path, 0, &buf, &len)) != BMEQ_OK)
+		return st;
+	st = bmeq_csv_parse(buf, len, out);
 	free(buf);
 	return st;
 }

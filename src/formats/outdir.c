@@ -105,7 +105,7 @@ static void read_side(bmeq_record_side *d, int key, const char *v)
 		break;
 	case K_RADIUS: d->radius = atof(v); break;
 	case K_REASON: snprintf(d->reason, sizeof(d->reason), "%s", v); break;
-	case K_STATUS: snprintf(d->status, sizeof(d->status), "%s", v); break;
+	case K_STATUS: d->status = bmeq_hip_status_parse(v); break;
 	case K_ML: d->edema_ml = volume_of(v); break;
 	case K_ML_LOW: d->edema_ml_low = volume_of(v); break;
 	case K_ML_HIGH: d->edema_ml_high = volume_of(v); break;
@@ -203,7 +203,7 @@ bmeq_status bmeq_record_write(const char *dir, const bmeq_scan_record *rec)
 				break;
 			case K_RADIUS: kv(w, key, "%.4f", d->radius); break;
 			case K_REASON: kv(w, key, "%s", d->reason); break;
-			case K_STATUS: kv(w, key, "%s", d->status); break;
+			case K_STATUS: kv(w, key, "%s", bmeq_hip_status_name(d->status)); break;
 			default:
 				if (isfinite(ml[q - K_ML]))
 					kv(w, key, "%.6f", ml[q - K_ML]);

@@ -16,6 +16,7 @@
 #include <itkImage.h>
 
 #include "bmeq/itk.h"
+#include "itk_internal.h"
 
 namespace bmeq_itk {
 

@@ -754,15 +754,15 @@ regions_done:
 			edema_vox ? reg->edema_to_reference_ratio / (double)edema_vox / r->reference_intensity
 				  : NAN;
 		if (k < 2 && geom && !geom[k].found) {
-			snprintf(reg->status, sizeof(reg->status), "%s",
-				 geom[k].status[0] ? geom[k].status : "not_found");
+			reg->status = geom[k].status != BMEQ_HIP_NONE ? geom[k].status
+								       : BMEQ_HIP_NOT_FOUND;
 			snprintf(reg->message, sizeof(reg->message), "%s",
 				 geom[k].reason[0] ? geom[k].reason : "femoral head not found");
 		} else if (reg->region_ml <= 0.0) {
-			strcpy(reg->status, "not_found");
+			reg->status = BMEQ_HIP_NOT_FOUND;
 			snprintf(reg->message, sizeof(reg->message), "no region voxels on this side");
 		} else {
-			strcpy(reg->status, "ok");
+			reg->status = BMEQ_HIP_OK;
 			if (k < 2 && geom && geom[k].reason[0])
 				snprintf(reg->message, sizeof(reg->message), "%s", geom[k].reason);
 		}

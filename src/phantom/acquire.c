@@ -217,9 +217,48 @@ static void realistic_edema(const bmeq_ph_model *m, const rowcand *rc, size_t nr
 	}
 }
 
-/* Fills image, labels and truth maps voxel by voxel. */
+/* What a failed fat suppression gives back at full level (strength 1): fat
+ * and fatty marrow about as bright as on a T2-weighted image without fat
+ * suppression, red marrow (half fat) less. */
+#define FATSAT_FAT 1.5
+#define FATSAT_MARROW 1.2
+#define FATSAT_RED_MARROW 0.9
+
+double bmeq_ph_fatsat_profile(const bmeq_phantom_fatsat *f, double d)
+{
+	double lo = f->half_mm - 0.5 * f->ramp_mm, hi = f->half_mm + 0.5 * f->ramp_mm;
+
+	if (f->edge == 0 || d >= hi)
+		return 0.0;
+	if (d <= lo)
+		return f->strength;
+	return f->strength * 0.5 * (1.0 + bmeq_ph_cos(3.14159265358979323846 * (d - lo) / f->ramp_mm));
+}
+
+/* Distance (mm) of continuous voxel index i from the failure's edge of the
+ * field of view: the outer face of the edge voxels is at i = -0.5 or
+ * dim - 0.5. */
+static double fatsat_distance(const bmeq_phantom_fatsat *f, const bmeq_grid *g, double i)
+{
+	double d = f->edge < 0 ? i + 0.5 : (double)g->dim[0] - 0.5 - i;
+
+	return d * g->spacing[0];
+}
+
+double bmeq_phantom_fatsat_level(const bmeq_phantom_fatsat *f, const bmeq_grid *g,
+				 const double w[3])
+{
+	double ijk[3];
+
+	if (f->edge == 0 || bmeq_grid_world_to_voxel(g, w, ijk) != BMEQ_OK)
+		return 0.0;
+	return bmeq_ph_fatsat_profile(f, fatsat_distance(f, g, ijk[0]));
+}
+
+/* Fills image, labels and truth maps voxel by voxel. fsl (NULL: none) holds
+ * the fat-suppression failure's level per voxel index i. */
 static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_phantom_scan *sc,
-		   double W[4][4], double *bias)
+		   double W[4][4], double *bias, const double *fsl)
 {
 	const bmeq_grid *g = &sc->image->grid;
 	const bmeq_phantom_acq *q = &p->acq;
@@ -337,14 +376,24 @@ static void render(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq_ph
 								want, ex, we);
 				}
 				double v = acc.signal;
+				double mi = m->intensity[BMEQ_PH_T_MARROW];
+				double ri = m->intensity[BMEQ_PH_T_RED_MARROW];
+				if (fsl && fsl[i] > 0.0) {
+					/* Fat-suppression failure: the nulled fat signal
+					 * comes partly back, in fat and in marrow. */
+					double l = fsl[i];
+					v += acc.fat * l * (FATSAT_FAT - m->intensity[BMEQ_PH_T_FAT]);
+					mi += l * (FATSAT_MARROW - mi);
+					ri += l * (FATSAT_RED_MARROW - ri);
+				}
 				if (acc.marrow[0] > 0.0 || acc.marrow[1] > 0.0 || acc.red_marrow > 0.0) {
 					double tex = bmeq_ph_texture(m, pt);
 					for (int s = 0; s < 2; s++) {
 						double f = m->contrast == BMEQ_PHANTOM_T1 ? 1.0 - 0.6 * we[s]
 											  : 1.0 + ex[s];
-						v += acc.marrow[s] * m->intensity[BMEQ_PH_T_MARROW] * f * tex;
+						v += acc.marrow[s] * mi * f * tex;
 					}
-					v += acc.red_marrow * m->intensity[BMEQ_PH_T_RED_MARROW] * tex;
+					v += acc.red_marrow * ri * tex;
 				}
 				img[base + i] = (float)(v * bias[i] * q->scanner_scale);
 				voxel_labels(&acc, &sc->labels[base + i], &sc->edema[base + i]);
@@ -441,6 +490,13 @@ bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_sc
 	}
 	if (!isfinite(chk))
 		return bmeq_fail(BMEQ_E_ARG, "phantom: a position, angle or size is not finite");
+	const bmeq_phantom_fatsat *fs = &q->fatsat;
+	if (fs->edge != 0 &&
+	    ((fs->edge != -1 && fs->edge != 1) || !(fs->half_mm > 0.0 && fs->half_mm < 1e4) ||
+	     !(fs->ramp_mm > 0.0 && fs->ramp_mm < 1e4) || !(fs->strength >= 0.0 && fs->strength <= 1.0)))
+		return bmeq_fail(BMEQ_E_ARG, "phantom: fat-suppression failure out of range");
+	if (fs->edge != 0 && q->contrast != BMEQ_PHANTOM_STIR)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: a fat-suppression failure needs a STIR");
 	st = bmeq_phantom_grid(&p->acq, &g);
 	if (st != BMEQ_OK)
 		return st;
@@ -466,12 +522,18 @@ bmeq_status bmeq_phantom_scan_make(const bmeq_phantom_params *p, bmeq_phantom_sc
 	}
 	bmeq_ph_rigid(&p->acq, sc->world_from_body);
 	double *bias = malloc(g.dim[0] * sizeof(*bias));
-	if (!bias) {
+	double *fsl = fs->edge != 0 ? malloc(g.dim[0] * sizeof(*fsl)) : NULL;
+	if (!bias || (fs->edge != 0 && !fsl)) {
+		free(bias);
+		free(fsl);
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	render(p, m, sc, sc->world_from_body, bias);
+	for (size_t i = 0; fsl && i < g.dim[0]; i++)
+		fsl[i] = bmeq_ph_fatsat_profile(fs, fatsat_distance(fs, &g, (double)i));
+	render(p, m, sc, sc->world_from_body, bias, fsl);
 	free(bias);
+	free(fsl);
 	add_noise(p, m, sc->image);
 	st = make_truth(p, m, sc);
 	if (st != BMEQ_OK)

@@ -42,6 +42,11 @@ void bmeq_ph_hip_frame_make(const bmeq_phantom_hip *h, int side, bmeq_ph_hip_fra
 	bmeq_ph_normalize(f->cup_open);
 }
 
+void bmeq_phantom_world_from_body(const bmeq_phantom_acq *acq, double m[4][4])
+{
+	bmeq_ph_rigid(acq, m);
+}
+
 void bmeq_ph_rigid(const bmeq_phantom_acq *acq, double m[4][4])
 {
 	double ax = acq->rotation_deg[0] * DEG, ay = acq->rotation_deg[1] * DEG;

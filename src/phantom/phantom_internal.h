@@ -207,6 +207,10 @@ void bmeq_ph_lesions_make_fixed(bmeq_phantom_hip *h, int side, int pattern);
  * and the BRIGHT model do not change). low: every lesion at 1.4-1.7x. */
 void bmeq_ph_lesions_realism(bmeq_ph_rng *r, bmeq_phantom_hip *h, int low);
 
+/* The level of a fat-suppression failure (0..strength) at distance d mm from
+ * its edge of the field of view (acquire.c). */
+double bmeq_ph_fatsat_profile(const bmeq_phantom_fatsat *f, double d);
+
 /* Rigid body -> world transform of an acquisition as a 4x4 matrix. */
 void bmeq_ph_rigid(const bmeq_phantom_acq *acq, double m[4][4]);
 
@@ -228,6 +232,7 @@ typedef struct bmeq_ph_accum {
 	double signal;        /* tissue intensities except marrow, weighted */
 	double marrow[2];     /* femoral marrow fraction per side */
 	double red_marrow;    /* pelvic marrow fraction */
+	double fat;           /* fat fraction (its signal is in signal too) */
 	double region[5];     /* fraction per truth label */
 	double edema[5];      /* edema fraction per truth label */
 } bmeq_ph_accum;

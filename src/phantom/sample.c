@@ -19,6 +19,8 @@ static void accumulate(const bmeq_ph_model *m, const uint32_t masks[3], double w
 		acc->red_marrow += w;
 	else
 		acc->signal += w * m->intensity[smp.tissue];
+	if (smp.tissue == BMEQ_PH_T_FAT)
+		acc->fat += w;
 	acc->region[smp.region] += w;
 	if (smp.edema)
 		acc->edema[smp.region] += w;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bmeq/nifti_io.h"
+#include "bmeq/volume.h"
 #include "phantom_internal.h"
 
 /* The first six subjects of every study: together they cover every
@@ -34,7 +35,10 @@ static const struct {
  * (5 is the visit dates', in study_write.c). TAG_REALISM, added with the
  * REALISTIC model, leaves every earlier stream and so the BRIGHT study as it
  * was. */
-enum { TAG_SUBJECT = 1, TAG_LESION = 2, TAG_SESSION = 3, TAG_PLAN = 4, TAG_REALISM = 6 };
+enum {
+	TAG_SUBJECT = 1, TAG_LESION = 2, TAG_SESSION = 3, TAG_PLAN = 4, TAG_REALISM = 6,
+	TAG_T1 = 7, TAG_FATSAT = 8
+};
 
 void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_subject *out)
 {
@@ -155,4 +159,122 @@ void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, u
 	q->supersample = 3;
 	q->scl_slope = 0.0;
 	q->scl_inter = 0.0;
+}
+
+/* A magnitude in [lo, hi] with a random sign. */
+static double signed_range(bmeq_ph_rng *r, double lo, double hi)
+{
+	double v = bmeq_ph_rng_range(r, lo, hi);
+
+	return bmeq_ph_rng_uniform(r) < 0.5 ? -v : v;
+}
+
+void bmeq_phantom_t1_params(uint64_t seed, unsigned subject, unsigned session, unsigned nsessions,
+			    const bmeq_phantom_params *stir, bmeq_phantom_params *t1)
+{
+	/* Beside the STIR's coronal, coronal, axial, coronal, oblique, coronal
+	 * (bmeq_phantom_session_params): the T1 is coronal as in most hip
+	 * protocols, axial beside two of the coronal STIRs, so its orientation
+	 * differs from its STIR's on scans 1, 2, 4 and 5 of every six. */
+	static const int orient6[6] = {BMEQ_PHANTOM_CORONAL, BMEQ_PHANTOM_AXIAL,
+				       BMEQ_PHANTOM_CORONAL, BMEQ_PHANTOM_CORONAL,
+				       BMEQ_PHANTOM_CORONAL, BMEQ_PHANTOM_AXIAL};
+	static const int dtypes[3] = {BMEQ_DT_INT16, BMEQ_DT_UINT16, BMEQ_DT_FLOAT32};
+	unsigned g = subject * nsessions + session;
+	bmeq_phantom_acq *q = &t1->acq;
+	const bmeq_phantom_acq *sq = &stir->acq;
+	bmeq_ph_rng r;
+
+	*t1 = *stir;
+	bmeq_ph_rng_seed(&r, seed, TAG_T1, (uint64_t)subject * 1000u + session);
+	bmeq_ph_acq_default(q);
+	q->contrast = BMEQ_PHANTOM_T1;
+	q->orient = orient6[g % 6];
+	/* Storage variants shifted against the STIR's, so a pair seldom shares one. */
+	q->flip_lr = ((g + 1) % 4) >= 2;
+	q->datatype = dtypes[(g + 1) % 3];
+	q->nifti_version = ((g + 2) % 5 == 1 || (g + 2) % 5 == 3) ? 2 : 1;
+	q->qform_code = ((g + 1) / 2) % 3 == 2 ? 0 : 1;
+	q->sform_code = ((g + 1) / 2) % 3 == 1 ? 0 : 1;
+
+	q->inplane_mm = bmeq_ph_rng_range(&r, 0.8, 1.1);
+	q->thickness_mm = bmeq_ph_rng_range(&r, 3.5, 4.5);
+	q->gap_mm = q->thickness_mm * bmeq_ph_rng_range(&r, 0.1, 0.2);
+	double spacing = q->thickness_mm + q->gap_mm;
+	q->fov_mm[0] = bmeq_ph_rng_range(&r, 400.0, 440.0);
+	q->fov_mm[1] = bmeq_ph_rng_range(&r, 300.0, 330.0);
+	if (q->orient == BMEQ_PHANTOM_AXIAL) {
+		q->nslices = (size_t)ceil(bmeq_ph_rng_range(&r, 150.0, 170.0) / spacing);
+		q->fov_centre[2] = -25.0;
+	} else {
+		q->nslices = (size_t)ceil(bmeq_ph_rng_range(&r, 130.0, 150.0) / spacing);
+		q->fov_centre[1] = 5.0;
+		q->fov_centre[2] = -20.0;
+	}
+	if (q->nslices < 20)
+		q->nslices = 20;
+	if (q->nslices > 48)
+		q->nslices = 48;
+	for (int i = 0; i < 3; i++)
+		q->fov_centre[i] += bmeq_ph_rng_range(&r, -8.0, 8.0);
+	/* The patient moved between the two series of the visit. */
+	for (int i = 0; i < 3; i++) {
+		q->rotation_deg[i] = sq->rotation_deg[i] + signed_range(&r, 1.0, 3.0);
+		q->translation_mm[i] = sq->translation_mm[i] + signed_range(&r, 1.0, 4.0);
+	}
+	q->snr = bmeq_ph_rng_range(&r, 15.0, 35.0);
+	q->scanner_scale = q->datatype == BMEQ_DT_FLOAT32 ? bmeq_ph_rng_range(&r, 0.5, 3.0)
+							  : bmeq_ph_rng_range(&r, 300.0, 1500.0);
+	for (int i = 0; i < 3; i++)
+		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.35, 0.35);
+	for (int i = 3; i < 9; i++)
+		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.2, 0.2);
+	q->noise_seed = bmeq_ph_rng_next(&r);
+	q->supersample = 3;
+	q->scl_slope = 0.0;
+	q->scl_inter = 0.0;
+	memset(&q->fatsat, 0, sizeof(q->fatsat));
+}
+
+void bmeq_phantom_fatsat_params(uint64_t seed, unsigned subject, unsigned session,
+				bmeq_phantom_params *stir)
+{
+	bmeq_phantom_acq *q = &stir->acq;
+	bmeq_ph_rng r;
+	bmeq_grid g;
+	double W[4][4];
+	int side, clear[2];
+
+	memset(&q->fatsat, 0, sizeof(q->fatsat));
+	if (bmeq_phantom_grid(q, &g) != BMEQ_OK)
+		return;
+	bmeq_ph_rng_seed(&r, seed, TAG_FATSAT, (uint64_t)subject * 1000u + session);
+	/* Over a hip without edema in this session where there is one: what is
+	 * reported there is the failure alone. */
+	for (int s = 0; s < 2; s++)
+		clear[s] = stir->anat.hip[s].nlesions == 0 || !(stir->anat.hip[s].edema_scale > 0.0);
+	side = bmeq_ph_rng_uniform(&r) < 0.5 ? 0 : 1;
+	if (clear[0] != clear[1])
+		side = clear[0] ? 0 : 1;
+
+	/* The head's centre in the scan's world and on its axis i. */
+	const bmeq_phantom_hip *h = &stir->anat.hip[side];
+	double w[3], ijk[3];
+	bmeq_ph_rigid(q, W);
+	for (int i = 0; i < 3; i++)
+		w[i] = W[i][0] * h->head_centre[0] + W[i][1] * h->head_centre[1] +
+		       W[i][2] * h->head_centre[2] + W[i][3];
+	if (bmeq_grid_world_to_voxel(&g, w, ijk) != BMEQ_OK)
+		return;
+	/* The patient's right is +x: the edge on the head's side is the end of
+	 * axis i whose world x has the head's sign. */
+	double xdir = g.affine[0][0];
+	int towards_right = side == 0;
+	q->fatsat.edge = (xdir > 0.0) == towards_right ? 1 : -1;
+	double d = (q->fatsat.edge < 0 ? ijk[0] + 0.5 : (double)g.dim[0] - 0.5 - ijk[0]) * g.spacing[0];
+	q->fatsat.ramp_mm = bmeq_ph_rng_range(&r, 20.0, 40.0);
+	/* Half level within a quarter radius of the head's centre: about half the
+	 * head (its lateral half) and the neck lateral to it lie in the band. */
+	q->fatsat.half_mm = d + h->head_radius * bmeq_ph_rng_range(&r, -0.25, 0.25);
+	q->fatsat.strength = bmeq_ph_rng_range(&r, 0.6, 1.0);
 }

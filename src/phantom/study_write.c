@@ -149,6 +149,8 @@ typedef struct scan_paths {
 	char lab_rel[256], lab_abs[4096];
 	char ed_rel[256], ed_abs[4096];
 	char t1_rel[256], t1_abs[4096];
+	char t1lab_rel[256], t1lab_abs[4096];
+	char t1ed_rel[256], t1ed_abs[4096];
 	char dir_abs[4096], tdir_abs[4096];
 } scan_paths;
 
@@ -169,10 +171,20 @@ static bmeq_status make_paths(const char *dir, unsigned sub, unsigned ses, scan_
 	snprintf(p->ed_rel, sizeof(p->ed_rel),
 		 "derivatives/truth/sub-%02u/ses-%02u/anat/%s_acq-STIR_desc-edema_dseg.nii.gz",
 		 sub + 1, ses + 1, stem);
+	snprintf(p->t1lab_rel, sizeof(p->t1lab_rel),
+		 "derivatives/truth/sub-%02u/ses-%02u/anat/%s_space-T1w_desc-hips_dseg.nii.gz",
+		 sub + 1, ses + 1, stem);
+	snprintf(p->t1ed_rel, sizeof(p->t1ed_rel),
+		 "derivatives/truth/sub-%02u/ses-%02u/anat/%s_space-T1w_desc-edema_dseg.nii.gz",
+		 sub + 1, ses + 1, stem);
 	if ((st = bmeq_path(p->abs, sizeof(p->abs), "%s/%s", dir, p->rel)) != BMEQ_OK ||
 	    (st = bmeq_path(p->t1_abs, sizeof(p->t1_abs), "%s/%s", dir, p->t1_rel)) != BMEQ_OK ||
 	    (st = bmeq_path(p->lab_abs, sizeof(p->lab_abs), "%s/%s", dir, p->lab_rel)) != BMEQ_OK ||
 	    (st = bmeq_path(p->ed_abs, sizeof(p->ed_abs), "%s/%s", dir, p->ed_rel)) != BMEQ_OK ||
+	    (st = bmeq_path(p->t1lab_abs, sizeof(p->t1lab_abs), "%s/%s", dir, p->t1lab_rel)) !=
+		    BMEQ_OK ||
+	    (st = bmeq_path(p->t1ed_abs, sizeof(p->t1ed_abs), "%s/%s", dir, p->t1ed_rel)) !=
+		    BMEQ_OK ||
 	    (st = bmeq_path(p->dir_abs, sizeof(p->dir_abs), "%s/sub-%02u/ses-%02u/anat", dir,
 			    sub + 1, ses + 1)) != BMEQ_OK)
 		return st;
@@ -212,27 +224,15 @@ static bmeq_status write_image(const char *path, const bmeq_volume *v, bmeq_phan
 	return bmeq_nifti_write(path, &v->grid, v->data, &o);
 }
 
-static json_t *scan_json(const scan_paths *sp, const char *t1rel, unsigned sub, unsigned ses,
-			 const char *date, const bmeq_phantom_params *p, const bmeq_phantom_scan *sc,
-			 int *ok)
+/* The acquisition and the body -> world transform of scan sc (made with q)
+ * into j, as "acquisition" and "rigid". */
+static void acq_json(json_t *j, const bmeq_phantom_acq *q, const bmeq_phantom_scan *sc, int *ok)
 {
-	char id[16], orient[4];
-	const bmeq_phantom_acq *q = &p->acq;
+	char orient[4];
 	const bmeq_grid *g = &sc->image->grid;
-	json_t *j = json_object(), *acq = json_object(), *rigid = json_object(),
-	       *wfb = json_array();
+	json_t *acq = json_object(), *rigid = json_object(), *wfb = json_array();
 
 	bmeq_grid_orientation(g, orient);
-	snprintf(id, sizeof(id), "%02u", sub + 1);
-	bmeq_json_put(j, "subject", bmeq_json_str(id), ok);
-	snprintf(id, sizeof(id), "%02u", ses + 1);
-	bmeq_json_put(j, "session", bmeq_json_str(id), ok);
-	bmeq_json_put(j, "date", bmeq_json_str(date), ok);
-	bmeq_json_put(j, "path", bmeq_json_str(sp->rel), ok);
-	bmeq_json_put(j, "labels", bmeq_json_str(sp->lab_rel), ok);
-	bmeq_json_put(j, "edema_labels", bmeq_json_str(sp->ed_rel), ok);
-	if (t1rel)
-		bmeq_json_put(j, "t1_path", bmeq_json_str(t1rel), ok);
 	/* Containers are added where their key belongs and filled after, with
 	 * a reference of their own here (see subject_json). */
 	bmeq_json_put(j, "acquisition", json_incref(acq), ok);
@@ -262,13 +262,140 @@ static json_t *scan_json(const scan_paths *sp, const char *t1rel, unsigned sub, 
 	bmeq_json_put(rigid, "world_from_body", json_incref(wfb), ok);
 	for (int r = 0; r < 4; r++)
 		bmeq_json_push(wfb, bmeq_json_fixed_array(sc->world_from_body[r], 4, 6), ok);
+	json_decref(acq);
+	json_decref(rigid);
+	json_decref(wfb);
+}
+
+/* The fat-suppression failure of a STIR: where it lies and how much of each
+ * femoral head it covers. */
+static json_t *fatsat_json(const bmeq_phantom_params *p, const bmeq_phantom_scan *sc, int *ok)
+{
+	const bmeq_phantom_fatsat *f = &p->acq.fatsat;
+	const bmeq_grid *g = &sc->image->grid;
+	static const char *const side_key[2] = {"right", "left"};
+	json_t *j = json_object();
+	double inward[3];
+
+	/* The unit vector of axis i pointing from the failure's edge into the field. */
+	for (int r = 0; r < 3; r++)
+		inward[r] = -(double)f->edge * g->affine[r][0] / g->spacing[0];
+	bmeq_json_put(j, "edge", bmeq_json_str(inward[0] < 0.0 ? "right" : "left"), ok);
+	bmeq_json_put(j, "edge_voxel", bmeq_json_str(f->edge < 0 ? "i=0" : "i=last"), ok);
+	bmeq_json_put(j, "inward_ras", bmeq_json_fixed_array(inward, 3, 5), ok);
+	bmeq_json_put(j, "half_mm", bmeq_json_fixed(f->half_mm, 3), ok);
+	bmeq_json_put(j, "ramp_mm", bmeq_json_fixed(f->ramp_mm, 3), ok);
+	bmeq_json_put(j, "full_to_mm", bmeq_json_fixed(f->half_mm - 0.5 * f->ramp_mm, 3), ok);
+	bmeq_json_put(j, "none_from_mm", bmeq_json_fixed(f->half_mm + 0.5 * f->ramp_mm, 3), ok);
+	bmeq_json_put(j, "strength", bmeq_json_fixed(f->strength, 4), ok);
+	for (int s = 0; s < 2; s++) {
+		const bmeq_phantom_side_truth *t = &sc->truth[s];
+		json_t *sj = json_object();
+		size_t in = 0, half = 0;
+		/* The share of the head's ball at half the failure's level or more,
+		 * on a 16^3 lattice over its bounding cube. */
+		for (int a = 0; a < 16; a++)
+			for (int b = 0; b < 16; b++)
+				for (int c = 0; c < 16; c++) {
+					double u[3] = {(a + 0.5) / 8.0 - 1.0, (b + 0.5) / 8.0 - 1.0,
+						       (c + 0.5) / 8.0 - 1.0}, w[3];
+					if (u[0] * u[0] + u[1] * u[1] + u[2] * u[2] > 1.0)
+						continue;
+					for (int r = 0; r < 3; r++)
+						w[r] = t->head_centre_ras[r] + u[r] * t->head_radius_mm;
+					in++;
+					half += bmeq_phantom_fatsat_level(f, g, w) >= 0.5 * f->strength;
+				}
+		bmeq_json_put(j, side_key[s], json_incref(sj), ok);
+		bmeq_json_put(sj, "level_at_head_centre",
+			      bmeq_json_fixed(bmeq_phantom_fatsat_level(f, g, t->head_centre_ras), 4), ok);
+		bmeq_json_put(sj, "head_fraction_at_half_level",
+			      bmeq_json_fixed(in ? (double)half / (double)in : 0.0, 3), ok);
+		json_decref(sj);
+	}
+	return j;
+}
+
+/* The T1 twin: its files, acquisition, rigid transform, the motion from the
+ * STIR (T1 world from STIR world) and its truth per side in its own world. */
+static json_t *t1_json(const scan_paths *sp, const bmeq_phantom_params *p1,
+		       const bmeq_phantom_scan *t1, const bmeq_phantom_scan *sc, int *ok)
+{
+	json_t *j = json_object(), *mo = json_object(), *mat = json_array();
+	double M[4][4], Wi[4][4], shift[2];
+	const double (*Ws)[4] = sc->world_from_body, (*Wt)[4] = t1->world_from_body;
+
+	bmeq_json_put(j, "path", bmeq_json_str(sp->t1_rel), ok);
+	bmeq_json_put(j, "labels", bmeq_json_str(sp->t1lab_rel), ok);
+	bmeq_json_put(j, "edema_labels", bmeq_json_str(sp->t1ed_rel), ok);
+	acq_json(j, &p1->acq, t1, ok);
+	/* M = Wt inv(Ws); inv of a rigid [R t] is [R^T, -R^T t]. */
+	memset(Wi, 0, sizeof(Wi));
+	for (int r = 0; r < 3; r++) {
+		for (int c = 0; c < 3; c++)
+			Wi[r][c] = Ws[c][r];
+		for (int c = 0; c < 3; c++)
+			Wi[r][3] -= Ws[c][r] * Ws[c][3];
+	}
+	Wi[3][3] = 1.0;
+	for (int r = 0; r < 4; r++)
+		for (int c = 0; c < 4; c++) {
+			M[r][c] = 0.0;
+			for (int k = 0; k < 4; k++)
+				M[r][c] += Wt[r][k] * Wi[k][c];
+		}
+	double tr = M[0][0] + M[1][1] + M[2][2], ca = 0.5 * (tr - 1.0);
+	ca = ca > 1.0 ? 1.0 : ca < -1.0 ? -1.0 : ca;
+	for (int s = 0; s < 2; s++) {
+		double d2 = 0.0;
+		for (int r = 0; r < 3; r++) {
+			double e = t1->truth[s].head_centre_ras[r] - sc->truth[s].head_centre_ras[r];
+			d2 += e * e;
+		}
+		shift[s] = sqrt(d2);
+	}
+	bmeq_json_put(j, "motion_from_stir", json_incref(mo), ok);
+	bmeq_json_put(mo, "t1_world_from_stir_world", json_incref(mat), ok);
+	for (int r = 0; r < 4; r++)
+		bmeq_json_push(mat, bmeq_json_fixed_array(M[r], 4, 6), ok);
+	bmeq_json_put(mo, "rotation_deg", bmeq_json_fixed(acos(ca) * 180.0 / 3.14159265358979323846, 3),
+		      ok);
+	bmeq_json_put(mo, "head_shift_mm", bmeq_json_fixed_array(shift, 2, 3), ok);
+	double W[4][4];
+	memcpy(W, t1->world_from_body, sizeof(W));
+	bmeq_json_put(j, "right", side_json(&t1->truth[0], &p1->anat.hip[0], 0, W, ok), ok);
+	bmeq_json_put(j, "left", side_json(&t1->truth[1], &p1->anat.hip[1], 1, W, ok), ok);
+	json_decref(mo);
+	json_decref(mat);
+	return j;
+}
+
+static json_t *scan_json(const scan_paths *sp, unsigned sub, unsigned ses, const char *date,
+			 const bmeq_phantom_params *p, const bmeq_phantom_scan *sc,
+			 const bmeq_phantom_params *p1, const bmeq_phantom_scan *t1, int *ok)
+{
+	char id[16];
+	json_t *j = json_object();
+
+	snprintf(id, sizeof(id), "%02u", sub + 1);
+	bmeq_json_put(j, "subject", bmeq_json_str(id), ok);
+	snprintf(id, sizeof(id), "%02u", ses + 1);
+	bmeq_json_put(j, "session", bmeq_json_str(id), ok);
+	bmeq_json_put(j, "date", bmeq_json_str(date), ok);
+	bmeq_json_put(j, "path", bmeq_json_str(sp->rel), ok);
+	bmeq_json_put(j, "labels", bmeq_json_str(sp->lab_rel), ok);
+	bmeq_json_put(j, "edema_labels", bmeq_json_str(sp->ed_rel), ok);
+	if (t1)
+		bmeq_json_put(j, "t1_path", bmeq_json_str(sp->t1_rel), ok);
+	acq_json(j, &p->acq, sc, ok);
 	double W[4][4];
 	memcpy(W, sc->world_from_body, sizeof(W));
 	bmeq_json_put(j, "right", side_json(&sc->truth[0], &p->anat.hip[0], 0, W, ok), ok);
 	bmeq_json_put(j, "left", side_json(&sc->truth[1], &p->anat.hip[1], 1, W, ok), ok);
-	json_decref(acq);
-	json_decref(rigid);
-	json_decref(wfb);
+	if (p->acq.fatsat.edge != 0)
+		bmeq_json_put(j, "fatsat_failure", fatsat_json(p, sc, ok), ok);
+	if (t1)
+		bmeq_json_put(j, "t1", t1_json(sp, p1, t1, sc, ok), ok);
 	return j;
 }
 
@@ -276,7 +403,7 @@ static bmeq_status write_scan(const char *dir, unsigned sub, unsigned ses, unsig
 			      uint64_t seed, const bmeq_phantom_subject *s, const bmeq_phantom_study_opts *o,
 			      const char *date, json_t *scans, int *ok)
 {
-	bmeq_phantom_params p;
+	bmeq_phantom_params p, p1;
 	bmeq_phantom_scan *sc = NULL, *t1 = NULL;
 	scan_paths *sp = malloc(sizeof(*sp));
 	bmeq_status st;
@@ -284,6 +411,8 @@ static bmeq_status write_scan(const char *dir, unsigned sub, unsigned ses, unsig
 	if (!sp)
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	bmeq_phantom_session_params(seed, s, sub, ses, nses, &p);
+	if (o->fatsat_failure)
+		bmeq_phantom_fatsat_params(seed, sub, ses, &p);
 	st = make_paths(dir, sub, ses, sp);
 	if (st == BMEQ_OK)
 		st = make_dirs(sp->dir_abs);
@@ -298,16 +427,20 @@ static bmeq_status write_scan(const char *dir, unsigned sub, unsigned ses, unsig
 	if (st == BMEQ_OK)
 		st = bmeq_nifti_write_labels(sp->ed_abs, &sc->image->grid, sc->edema, BMEQ_DT_UINT8);
 	if (st == BMEQ_OK && o->with_t1) {
-		bmeq_phantom_params p1 = p;
-		p1.acq.contrast = BMEQ_PHANTOM_T1;
-		p1.acq.noise_seed ^= 0x5431ull;
+		/* The visit's T1 on a grid of its own, after the patient moved. */
+		bmeq_phantom_t1_params(seed, sub, ses, nses, &p, &p1);
 		st = bmeq_phantom_scan_make(&p1, &t1);
 		if (st == BMEQ_OK)
 			st = write_image(sp->t1_abs, t1->image, &p1.acq, o->gzip_level);
+		if (st == BMEQ_OK)
+			st = bmeq_nifti_write_labels(sp->t1lab_abs, &t1->image->grid, t1->labels,
+						     BMEQ_DT_UINT8);
+		if (st == BMEQ_OK)
+			st = bmeq_nifti_write_labels(sp->t1ed_abs, &t1->image->grid, t1->edema,
+						     BMEQ_DT_UINT8);
 	}
 	if (st == BMEQ_OK)
-		bmeq_json_push(scans, scan_json(sp, o->with_t1 ? sp->t1_rel : NULL, sub, ses, date, &p, sc, ok),
-			       ok);
+		bmeq_json_push(scans, scan_json(sp, sub, ses, date, &p, sc, &p1, t1, ok), ok);
 	bmeq_phantom_scan_destroy(sc);
 	bmeq_phantom_scan_destroy(t1);
 	free(sp);
@@ -360,9 +493,12 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	scans = json_array();
 	labels = json_object();
 
+	/* With twins, `t1` follows `path` (relative to the manifest, like it). */
 	static const char *const cols[] = {"subject", "session", "path", "date", "cycle",
 					   "dose_ng_kg_min"};
-	st = bmeq_csv_row(csv, cols, 6);
+	static const char *const cols_t1[] = {"subject", "session", "path", "t1", "date", "cycle",
+					      "dose_ng_kg_min"};
+	st = o.with_t1 ? bmeq_csv_row(csv, cols_t1, 7) : bmeq_csv_row(csv, cols, 6);
 
 	bmeq_json_put(j, "generator", bmeq_json_str("bmeq phantom"), ok);
 	bmeq_json_put(j, "bmeq_version", bmeq_json_str(bmeq_version()), ok);
@@ -416,6 +552,26 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 				    "and neck, and edema labels when at least half of it is edema in marrow"),
 		      ok);
 
+	if (o.with_t1)
+		bmeq_json_put(j, "t1_note",
+			      bmeq_json_str("t1: each session's T1-weighted twin (same anatomy and edema, "
+					    "T1 contrast: fatty marrow bright, edema, fluid and cortex "
+					    "dark) on a grid of its own, after the patient moved between "
+					    "the series (motion_from_stir: T1 world from STIR world); its "
+					    "truth maps (space-T1w) and per-side truth are on its grid and "
+					    "in its world"),
+			      ok);
+	if (o.fatsat_failure)
+		bmeq_json_put(j, "fatsat_note",
+			      bmeq_json_str("fatsat_failure: the STIR's fat suppression failed over a "
+					    "band from one edge of the field of view (edge: the patient's "
+					    "side; inward_ras: into the field); its level is strength x a "
+					    "raised cosine of the distance from that edge: full up to "
+					    "full_to_mm, half at half_mm, none from none_from_mm. Fat and "
+					    "marrow are bright there on the STIR only; it is not edema and "
+					    "not in the truth maps"),
+			      ok);
+
 	bmeq_json_put(j, "subjects", json_incref(subjects), ok);
 	for (unsigned s = 0; s < nsubjects; s++) {
 		bmeq_phantom_subject_make(seed, s, &subj[s]);
@@ -428,7 +584,7 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 		bmeq_ph_rng r;
 		bmeq_ph_rng_seed(&r, seed, 5, s);
 		for (unsigned k = 0; k < nsessions && st == BMEQ_OK; k++) {
-			char date[16], rel[64], sub[8], ses[8];
+			char date[16], rel[64], t1rel[64], sub[8], ses[8];
 			if (k > 0)
 				day += 28 + (long)(bmeq_ph_rng_uniform(&r) * 15.0);
 			civil_date(day, date);
@@ -439,12 +595,15 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 			snprintf(ses, sizeof(ses), "%02u", k + 1);
 			snprintf(rel, sizeof(rel), "sub-%02u/ses-%02u/anat/sub-%02u_ses-%02u_acq-STIR_T2w.nii.gz",
 				 s + 1, k + 1, s + 1, k + 1);
+			snprintf(t1rel, sizeof(t1rel), "sub-%02u/ses-%02u/anat/sub-%02u_ses-%02u_T1w.nii.gz",
+				 s + 1, k + 1, s + 1, k + 1);
 			/* Cycles of iloprost received before this visit; 2 then
 			 * 1.5 ng/kg/min as in the case that motivated bmeq. */
 			double dose = k == 0 ? 0.0 : k == 1 ? 2.0 : 1.5;
 			st = bmeq_csv_field(csv, sub);
 			if (st == BMEQ_OK) st = bmeq_csv_field(csv, ses);
 			if (st == BMEQ_OK) st = bmeq_csv_field(csv, rel);
+			if (st == BMEQ_OK && o.with_t1) st = bmeq_csv_field(csv, t1rel);
 			if (st == BMEQ_OK) st = bmeq_csv_field(csv, date);
 			if (st == BMEQ_OK) st = bmeq_csv_int(csv, (long long)k);
 			if (st == BMEQ_OK) st = bmeq_csv_number(csv, dose, 1);

@@ -57,13 +57,17 @@ static void user_roi_geometry(bmeq_timepoint *tp, const bmeq_scan_result *r)
 	}
 }
 
-int bmeq_side_status_parse(const char *status)
+int bmeq_side_status_of(bmeq_hip_status status)
 {
-	if (strcmp(status, "ok") == 0)
-		return BMEQ_SIDE_OK;
-	if (strcmp(status, "not_found") == 0 || strcmp(status, "not_in_view") == 0 ||
-	    strcmp(status, "partial") == 0 || strcmp(status, "uncertain") == 0)
-		return BMEQ_SIDE_NOT_FOUND;
+	switch (status) {
+	case BMEQ_HIP_OK: return BMEQ_SIDE_OK;
+	case BMEQ_HIP_NOT_FOUND:
+	case BMEQ_HIP_NOT_IN_VIEW:
+	case BMEQ_HIP_PARTIAL:
+	case BMEQ_HIP_UNCERTAIN: return BMEQ_SIDE_NOT_FOUND;
+	case BMEQ_HIP_NONE:
+	case BMEQ_HIP_ERROR: break;
+	}
 	return BMEQ_SIDE_ERROR;
 }
 
@@ -88,7 +92,7 @@ void bmeq_timepoint_from_scan(bmeq_timepoint *tp, const bmeq_scan_result *r)
 		for (int s = 0; s < 2; s++) {
 			if (g->side != (bmeq_side)s)
 				continue;
-			tp->side_status[s] = bmeq_side_status_parse(g->status);
+			tp->side_status[s] = bmeq_side_status_of(g->status);
 			int ok = tp->side_status[s] == BMEQ_SIDE_OK;
 			tp->edema_ml[s] = ok ? g->edema_ml : NAN;
 			tp->edema_ml_low[s] = ok ? g->edema_ml_low : NAN;

@@ -10,6 +10,7 @@
 #include "bmeq/femhead.h"
 #include "bmeq/measure.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/scan.h"
 #include "bmeq/outdir.h"
 #include "bmeq/threshold.h"
 
@@ -27,10 +28,20 @@ void bmeq_scan_result_destroy(bmeq_scan_result *r)
 void bmeq_scan_stem(const char *path, char *stem, size_t cap)
 {
 	static const char *const exts[] = {".nii.gz", ".nii", ".hdr.gz", ".hdr", ".img.gz", ".img"};
-	const char *base = strrchr(path, '/');
+	/* A DICOM folder may be given as "dir/" or "dir#series": the stem is the
+	 * folder's name, and the series chosen is part of it. */
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	size_t len = strlen(buf);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	const char *base = strrchr(buf, '/');
 
-	base = base ? base + 1 : path;
+	base = base ? base + 1 : buf;
 	snprintf(stem, cap, "%s", base);
+	for (char *p = stem; *p; p++)
+		if (*p == '#' || *p == ' ' || *p == '*' || *p == '?' || *p == '[' || *p == ']')
+			*p = '_';
 	size_t n = strlen(stem);
 	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
 		size_t e = strlen(exts[i]);
@@ -112,8 +123,7 @@ static bmeq_status segment(bmeq_scan_result *r, const bmeq_volume *image, const 
 		r->geom[s].radius = fs->radius_mm;
 		memcpy(r->geom[s].centre, fs->centre, sizeof(r->geom[s].centre));
 		snprintf(r->geom[s].reason, sizeof(r->geom[s].reason), "%s", fs->reason);
-		snprintf(r->geom[s].status, sizeof(r->geom[s].status), "%s",
-			 bmeq_head_status_name(fs->status));
+		r->geom[s].status = bmeq_head_status_hip(fs->status);
 		/* A doubtful head measured on request keeps its doubt in the
 		 * rows' message: the number must not pass unread into a trial
 		 * table. */
@@ -138,13 +148,13 @@ static bmeq_status segment(bmeq_scan_result *r, const bmeq_volume *image, const 
 static bmeq_status read_t1(const char *path, const bmeq_measure_opts *o, bmeq_volume **t1)
 {
 	bmeq_read_opts ro;
-	bmeq_nifti_info info;
+	bmeq_scan_info info;
 	bmeq_status st;
 
 	bmeq_read_opts_init(&ro);
 	ro.volume = -1; /* the STIR's --volume does not choose among T1 volumes */
 	ro.max_bytes = bmeq_max_scan_bytes(o->max_scan_mb);
-	if ((st = bmeq_nifti_read(path, &ro, t1, &info)) != BMEQ_OK) {
+	if ((st = bmeq_scan_read(path, &ro, t1, &info)) != BMEQ_OK) {
 		/* The reader's advice for 4D files names --volume, which chooses
 		 * among the scan's volumes, not the T1's. */
 		char msg[512], *cut;
@@ -153,7 +163,7 @@ static bmeq_status read_t1(const char *path, const bmeq_measure_opts *o, bmeq_vo
 			snprintf(cut, sizeof(msg) - (size_t)(cut - msg), "; a T1 must be one 3D volume");
 		return bmeq_fail(st, "T1 %s: %s", path, msg);
 	}
-	if (info.affine_source == BMEQ_AFFINE_PIXDIM)
+	if (!info.dicom && info.nifti.affine_source == BMEQ_AFFINE_PIXDIM)
 		return bmeq_fail(BMEQ_E_FORMAT,
 				 "T1 %s: neither qform nor sform is set, so it cannot be placed on the "
 				 "scan", path);
@@ -240,7 +250,8 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 			d += y * y;
 		}
 		r->t1.shift_mm = sqrt(d);
-		r->t1.angle_deg = bmeq_rigid_angle_deg(t);
+		double c = 0.5 * (t->rotation[0][0] + t->rotation[1][1] + t->rotation[2][2] - 1.0);
+		r->t1.angle_deg = acos(c > 1.0 ? 1.0 : c < -1.0 ? -1.0 : c) * (180.0 / 3.14159265358979323846);
 		r->t1.metric = t->metric;
 		r->t1.registered = 1;
 		if (t->flags & (BMEQ_RIGID_ANGLE | BMEQ_RIGID_SHIFT))
@@ -335,12 +346,13 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	bmeq_read_opts_init(&ro);
 	ro.volume = opts->volume;
 	ro.max_bytes = bmeq_max_scan_bytes(opts->max_scan_mb);
-	bmeq_nifti_info info;
-	if ((st = bmeq_nifti_read(path, &ro, &r->image, &info)) != BMEQ_OK)
+	bmeq_scan_info sinfo;
+	const bmeq_nifti_info *info_p = &sinfo.nifti;
+	if ((st = bmeq_scan_read(path, &ro, &r->image, &sinfo)) != BMEQ_OK)
 		goto fail;
 	/* Without a qform or sform nothing says which side is the patient's
 	 * left: a measurement per side would be a guess. */
-	if (info.affine_source == BMEQ_AFFINE_PIXDIM) {
+	if (info_p->affine_source == BMEQ_AFFINE_PIXDIM) {
 		st = bmeq_fail(BMEQ_E_FORMAT,
 			       "neither qform nor sform is set: the patient's left and right are unknown");
 		goto fail;

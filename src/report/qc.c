@@ -14,6 +14,7 @@
 
 #include "bmeq/edema.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/scan.h"
 #include "report_internal.h"
 
 enum { P = 256, M = 10, HEADER = 46, CAPTION = 16, NUMBERS = 5 * 18 + 8, LEGEND = 24 };
@@ -98,7 +99,7 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 		return bmeq_fail(BMEQ_E_PROCESS, "the scan failed: no maps to show");
 	bmeq_read_opts_init(&ro);
 	ro.volume = s->volume;
-	if ((st = bmeq_nifti_read(s->path, &ro, &img, NULL)) != BMEQ_OK)
+	if ((st = bmeq_scan_read(s->path, &ro, &img, NULL)) != BMEQ_OK)
 		return bmeq_fail(st, "scan %s: %s", s->path, bmeq_last_error());
 	if ((st = load_labels(s->dir, s->stem, BMEQ_SCAN_ROI, &img->grid, &roi)) != BMEQ_OK ||
 	    (st = load_labels(s->dir, s->stem, BMEQ_SCAN_EDEMA, &img->grid, &edema)) != BMEQ_OK ||

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bmeq/nifti_io.h"
+#include "bmeq/scan.h"
 #include "report_internal.h"
 
 enum { P = 256, M = 10, HEADER = 46, CAPTION = 16, TEXT = 2 * 18 + 4, NOTE = 44, LEGEND = 24 };
@@ -41,7 +42,7 @@ static bmeq_status read_scan(const bmeq_rp_scan *s, bmeq_volume **out)
 
 	bmeq_read_opts_init(&ro);
 	ro.volume = s->volume;
-	if ((st = bmeq_nifti_read(s->path, &ro, out, NULL)) != BMEQ_OK)
+	if ((st = bmeq_scan_read(s->path, &ro, out, NULL)) != BMEQ_OK)
 		return bmeq_fail(st, "scan %s: %s", s->path, bmeq_last_error());
 	return BMEQ_OK;
 }

@@ -56,6 +56,17 @@ const char *bmeq_head_status_name(bmeq_head_status s)
 	return "not_in_view";
 }
 
+bmeq_hip_status bmeq_head_status_hip(bmeq_head_status s)
+{
+	switch (s) {
+	case BMEQ_HEAD_FOUND: return BMEQ_HIP_OK;
+	case BMEQ_HEAD_PARTIAL: return BMEQ_HIP_PARTIAL;
+	case BMEQ_HEAD_UNCERTAIN: return BMEQ_HIP_UNCERTAIN;
+	case BMEQ_HEAD_NOT_IN_VIEW: break;
+	}
+	return BMEQ_HIP_NOT_IN_VIEW;
+}
+
 /* The sphere's numbers on side sd; found, qc and the reason come from
  * side_status once the candidate is accepted. */
 static void side_sphere(bmeq_femhead_side *sd, const bmeq_fh_cand *c)

@@ -19,6 +19,7 @@
 #include "bmeq/workers.h"
 #include "bmeq/hash.h"
 #include "bmeq/outdir.h"
+#include "bmeq/scan.h"
 #include "bmeq/report.h"
 #include "bmeq/tables.h"
 
@@ -168,12 +169,12 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	scan_settings(c, it, &mopts, rec.params, sizeof(rec.params));
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
 
-	st = file_sha(it->path, rec.sha256);
+	st = bmeq_scan_sha256(it->path, rec.sha256);
 	if (st == BMEQ_OK && (st = file_sha(it->roi, rec.roi_sha256)) != BMEQ_OK)
 		bmeq_fail(st, "roi %s: %s", it->roi, bmeq_last_error());
 	if (st == BMEQ_OK && (st = file_sha(it->reference, rec.reference_sha256)) != BMEQ_OK)
 		bmeq_fail(st, "reference %s: %s", it->reference, bmeq_last_error());
-	if (st == BMEQ_OK && (st = file_sha(it->t1, rec.t1_sha256)) != BMEQ_OK)
+	if (st == BMEQ_OK && it->t1[0] && (st = bmeq_scan_sha256(it->t1, rec.t1_sha256)) != BMEQ_OK)
 		bmeq_fail(st, "T1 %s: %s", it->t1, bmeq_last_error());
 	if (st == BMEQ_OK && c->opts->resume && bmeq_record_read(dir, &old) == BMEQ_OK &&
 	    reusable(dir, &old, &rec)) {
@@ -206,7 +207,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 			snprintf(d->reason, sizeof(d->reason), "%s", r->geom[s].reason);
 			if (s < (int)r->edema->nregions &&
 			    r->edema->regions[s].side == (bmeq_side)s) {
-				snprintf(d->status, sizeof(d->status), "%s", r->edema->regions[s].status);
+				d->status = r->edema->regions[s].status;
 				d->edema_ml = r->edema->regions[s].edema_ml;
 				d->edema_ml_low = r->edema->regions[s].edema_ml_low;
 				d->edema_ml_high = r->edema->regions[s].edema_ml_high;

@@ -19,6 +19,7 @@
 #include "bmeq/workers.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
+#include "bmeq/scan.h"
 
 /* One visit as loaded for comparison. */
 typedef struct visit {
@@ -70,7 +71,7 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 	ro.max_bytes = bmeq_max_scan_bytes(c->opts->measure.max_scan_mb);
 	if (c->copts.spatial &&
 	    (bmeq_scan_path(v->dir, v->rec.stem, BMEQ_SCAN_EDEMA, path, sizeof(path)) != BMEQ_OK ||
-	     bmeq_nifti_read(it->path, &ro, &v->image, NULL) != BMEQ_OK ||
+	     bmeq_scan_read(it->path, &ro, &v->image, NULL) != BMEQ_OK ||
 	     bmeq_nifti_read_labels(path, &v->image->grid, &v->edema) != BMEQ_OK)) {
 		/* Volumes alone still give the response class. */
 		bmeq_volume_destroy(v->image);
@@ -89,7 +90,7 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 		memcpy(g->centre, d->centre, sizeof(g->centre));
 		g->radius = d->radius;
 		snprintf(g->reason, sizeof(g->reason), "%s", d->reason);
-		v->tp.side_status[s] = bmeq_side_status_parse(d->status);
+		v->tp.side_status[s] = bmeq_side_status_of(d->status);
 		v->tp.edema_ml[s] = d->edema_ml;
 		v->tp.edema_ml_low[s] = d->edema_ml_low;
 		v->tp.edema_ml_high[s] = d->edema_ml_high;

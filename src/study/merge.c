@@ -207,34 +207,12 @@ done:
 
 static bmeq_status copy_file(const char *src, const char *dst)
 {
-	FILE *f = fopen(src, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, k;
-	bmeq_status st;
+	char *buf;
+	size_t len;
+	bmeq_status st = bmeq_read_file(src, 0, &buf, &len);
 
-	if (!f)
-		return bmeq_fail(BMEQ_E_IO, "%s: %s", src, strerror(errno));
-	do {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 1 << 16;
-			char *b = realloc(buf, ncap);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-			}
-			buf = b;
-			cap = ncap;
-		}
-		k = fread(buf + len, 1, cap - len, f);
-		len += k;
-	} while (k > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return bmeq_fail(BMEQ_E_IO, "%s: read error", src);
-	}
-	fclose(f);
+	if (st != BMEQ_OK)
+		return bmeq_fail(st, "%s: %s", src, bmeq_last_error());
 	st = bmeq_write_file_atomic(dst, buf, len);
 	free(buf);
 	return st;

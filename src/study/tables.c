@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bmeq/measure.h"
+#include "bmeq/scan.h"
 #include "bmeq/tables.h"
 
 const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
@@ -81,14 +82,14 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 
 	for (size_t k = 0; k < r->nregions && st == BMEQ_OK; k++) {
 		const bmeq_edema_region *g = &r->regions[k];
-		int ok = strcmp(g->status, "ok") == 0;
+		int ok = g->status == BMEQ_HIP_OK;
 		double nan = NAN;
 		char side[24];
 		bmeq_region_side_text(g, side, sizeof(side));
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
 		bmeq_csv_field(w, side);
-		bmeq_csv_field(w, g->status);
+		bmeq_csv_field(w, bmeq_hip_status_name(g->status));
 		bmeq_csv_number(w, ok ? g->region_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_ml : nan, 3);
 		bmeq_csv_number(w, ok ? g->edema_ml_low : nan, 3);
@@ -130,7 +131,7 @@ bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *
 		bmeq_csv_field(w, subject);
 		bmeq_csv_field(w, session);
 		bmeq_csv_field(w, bmeq_side_name((bmeq_side)s));
-		bmeq_csv_field(w, "error");
+		bmeq_csv_field(w, bmeq_hip_status_name(BMEQ_HIP_ERROR));
 		/* Everything between status and scan is a result of the scan. */
 		for (int c = 4; c < BMEQ_SCANS_NCOLUMNS - 2; c++)
 			bmeq_csv_field(w, "");
@@ -199,9 +200,17 @@ static int bids_entity(const char *name, const char *key, char *out, size_t cap)
 
 void bmeq_ids_from_path(const char *path, char *subject, char *session, size_t cap)
 {
-	const char *base = strrchr(path, '/');
+	/* A DICOM folder ("dir/", "dir#series") is named by the folder. */
+	char buf[4096], dir[4096];
+	const char *sel;
+	if (bmeq_scan_split(path, dir, sizeof(dir), &sel))
+		path = dir;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
+		buf[n - 1] = '\0';
+	const char *base = strrchr(buf, '/');
 
-	base = base ? base + 1 : path;
+	base = base ? base + 1 : buf;
 	subject[0] = session[0] = '\0';
 	if (cap == 0)
 		return;

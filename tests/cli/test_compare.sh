@@ -38,6 +38,17 @@ printf 'response.partial_pct = -5\n' >"$TMP/bad.conf"
 expect 3 "bad rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/bad.conf"
 grep -q "bad.conf: line 1: response.partial_pct" "$TMP/err" || { echo "FAIL: config error names the line"; fail=1; }
 expect 3 "missing rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/none.conf"
+grep -q "none.conf: cannot read the configuration file: cannot open" "$TMP/err" ||
+	{ echo "FAIL: a missing config says why"; fail=1; }
+# A folder opens but does not read; an oversized file is refused whole, never cut.
+expect 3 "folder as rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP"
+grep -q "cannot read the configuration file: read failed" "$TMP/err" ||
+	{ echo "FAIL: a folder as config says why"; fail=1; }
+head -c 1048577 /dev/zero | tr '\0' '#' >"$TMP/huge.conf"
+expect 3 "oversized rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/huge.conf"
+grep -q "huge.conf: cannot read the configuration file: larger than 1048576 bytes" "$TMP/err" ||
+	{ echo "FAIL: an oversized config is refused"; fail=1; }
+rm -f "$TMP/huge.conf"
 
 # ---- unreadable scans: exit 3, and the table still says not_evaluable ----
 expect 3 "missing scans" -- "$BMEQ" compare "$TMP/sub-01_ses-1_T2w.nii.gz" \

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "bmeq/itk.h"
+#include "../../src/itk/itk_internal.h"
 
 /* The intensity of the object at RAS point p (mm), centred on c. */
 static float itk_phantom_value(const double p[3], const double c[3])

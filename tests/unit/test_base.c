@@ -1,4 +1,5 @@
-/* test_base.c - the base layer's one atomic write, string buffer and clock. */
+/* test_base.c - the base layer's one atomic write, its one whole-file read,
+ * the string buffer and the clock. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdio.h>
@@ -117,6 +118,48 @@ static void test_files(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* The one whole-file reader (CSV tables, configuration files, merge's copies):
+ * every byte (NUL and CR included) across the buffer's growth steps, a NUL
+ * after them, the size limit exact, and clear failures. */
+static void test_read_file(void)
+{
+	char dir[] = "/tmp/bmeq_test_read_XXXXXX";
+	char path[600];
+	size_t n = 99, big = 200001;
+	char *data = (char *)1, *want = malloc(big);
+
+	CHECK(mkdtemp(dir) != NULL && want != NULL);
+	for (size_t i = 0; i < big; i++)
+		want[i] = (char)(i * 7 + i / 300);
+	want[5] = '\0';
+	snprintf(path, sizeof(path), "%s/big.bin", dir);
+	CHECK(bmeq_write_file_atomic(path, want, big) == BMEQ_OK);
+	CHECK(bmeq_read_file(path, 0, &data, &n) == BMEQ_OK);
+	CHECK(data && n == big && memcmp(data, want, big) == 0 && data[big] == '\0');
+	free(data);
+	/* A limit of exactly the size reads it; one byte less refuses it whole. */
+	CHECK(bmeq_read_file(path, big, &data, &n) == BMEQ_OK && n == big);
+	free(data);
+	CHECK(bmeq_read_file(path, big - 1, &data, &n) == BMEQ_E_FORMAT);
+	CHECK(data == NULL && n == 0 && strstr(bmeq_last_error(), "larger than 200000 bytes"));
+	/* Empty file: "" and 0. */
+	snprintf(path, sizeof(path), "%s/empty.txt", dir);
+	CHECK(bmeq_write_file_atomic(path, "", 0) == BMEQ_OK);
+	CHECK(bmeq_read_file(path, 10, &data, &n) == BMEQ_OK && n == 0 && data && !data[0]);
+	free(data);
+	/* Missing file, and a folder (fopen opens it; reading it fails). */
+	snprintf(path, sizeof(path), "%s/none.txt", dir);
+	CHECK(bmeq_read_file(path, 0, &data, &n) == BMEQ_E_IO && data == NULL);
+	CHECK(strstr(bmeq_last_error(), "cannot open") != NULL);
+	CHECK(bmeq_read_file(dir, 0, &data, &n) == BMEQ_E_IO && data == NULL);
+	CHECK(strstr(bmeq_last_error(), "read failed") != NULL);
+	free(want);
+
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
 static void test_strbuf(void)
 {
 	bmeq_strbuf b = BMEQ_STRBUF_INIT;
@@ -155,6 +198,7 @@ static void test_clock(void)
 int main(void)
 {
 	test_files();
+	test_read_file();
 	test_strbuf();
 	test_clock();
 	CHECK_DONE();

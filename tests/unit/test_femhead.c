@@ -649,6 +649,14 @@ static void test_api(void)
 	size_t dim[3] = {6, 6, 6};
 	double sp[3] = {1, 1, 1}, org[3] = {0, 0, 0};
 	bmeq_volume *v = NULL;
+
+	/* A head's status as the tables' side status: found is measured, the
+	 * others keep their word. */
+	CHECK(bmeq_head_status_hip(BMEQ_HEAD_FOUND) == BMEQ_HIP_OK);
+	CHECK(bmeq_head_status_hip(BMEQ_HEAD_NOT_IN_VIEW) == BMEQ_HIP_NOT_IN_VIEW);
+	for (int h = BMEQ_HEAD_PARTIAL; h <= BMEQ_HEAD_UNCERTAIN; h++)
+		CHECK(strcmp(bmeq_hip_status_name(bmeq_head_status_hip((bmeq_head_status)h)),
+			     bmeq_head_status_name((bmeq_head_status)h)) == 0);
 	uint8_t lab[216];
 
 	CHECK(bmeq_femhead_segment(NULL, NULL, lab, &r) == BMEQ_E_ARG);

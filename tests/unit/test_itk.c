@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bmeq/itk.h"
+#include "../../src/itk/itk_internal.h"
 #include "check.h"
 #include "itk_phantom.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bmeq/longitudinal.h"
+#include "../../src/itk/itk_internal.h"
 #include "bmeq/nifti_io.h"
 #include "bmeq/phantom.h"
 #include "check.h"
@@ -780,16 +781,16 @@ static void test_timepoint_from_scan(void)
 		goto done;
 	memset(reg, 0, sizeof(reg));
 	reg[0].side = BMEQ_SIDE_RIGHT;
-	strcpy(reg[0].status, "ok");
+	reg[0].status = BMEQ_HIP_OK;
 	reg[0].edema_ml = 3.25;
 	reg[0].edema_ml_low = 3.0;
 	reg[0].edema_ml_high = 3.5;
 	reg[1].side = BMEQ_SIDE_LEFT;
-	strcpy(reg[1].status, "not_found");
+	reg[1].status = BMEQ_HIP_NOT_FOUND;
 	strcpy(reg[1].message, "no credible head");
 	reg[2].side = BMEQ_SIDE_NONE;
 	reg[2].label = 7;
-	strcpy(reg[2].status, "ok");
+	reg[2].status = BMEQ_HIP_OK;
 	memset(&er, 0, sizeof(er));
 	er.nregions = 3;
 	er.regions = reg;

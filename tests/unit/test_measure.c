@@ -358,7 +358,7 @@ static void test_measure_rule(void)
 		CHECK(r->nregions == 2);
 		CHECK(r->regions[0].side == BMEQ_SIDE_RIGHT && r->regions[1].side == BMEQ_SIDE_LEFT);
 		for (int k = 0; k < 2; k++) {
-			CHECK(strcmp(r->regions[k].status, "ok") == 0);
+			CHECK(r->regions[k].status == BMEQ_HIP_OK);
 			CHECK_NEAR(r->regions[k].region_ml, 1.728, 1e-9);
 			CHECK_NEAR(r->regions[k].head_ml, 1.728, 1e-9);
 			CHECK(r->regions[k].neck_ml == 0.0);
@@ -453,7 +453,7 @@ static void test_measure_defaults(void)
 	if (r) {
 		CHECK_NEAR(r->regions[0].edema_ml, 7.776, 0.1);
 		CHECK(r->regions[0].lesions == 1);
-		CHECK(strcmp(r->regions[1].status, "not_found") == 0);
+		CHECK(r->regions[1].status == BMEQ_HIP_NOT_FOUND);
 		CHECK(r->regions[0].edema_ml_low <= r->regions[0].edema_ml + 1e-12);
 		CHECK(r->regions[0].edema_ml_high >= r->regions[0].edema_ml - 1e-12);
 	}
@@ -483,9 +483,9 @@ static void test_measure_sides(void)
 	snprintf(geom[1].reason, sizeof(geom[1].reason), "no head on this side");
 	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, geom, &p, &r) == BMEQ_OK);
 	if (r) {
-		CHECK(strcmp(r->regions[0].status, "ok") == 0);
+		CHECK(r->regions[0].status == BMEQ_HIP_OK);
 		CHECK(strcmp(r->regions[0].message, "review: low confidence") == 0);
-		CHECK(strcmp(r->regions[1].status, "not_found") == 0);
+		CHECK(r->regions[1].status == BMEQ_HIP_NOT_FOUND);
 		CHECK(strcmp(r->regions[1].message, "no head on this side") == 0);
 		/* The farthest lesion voxel centre is sqrt(3 x 1.5^2) mm from the centre. */
 		CHECK(r->nlesions == 1);
@@ -539,8 +539,8 @@ static void test_measure_sides(void)
 	CHECK(bmeq_edema_measure(s.v, s.roi, NULL, NULL, &p, &r) == BMEQ_OK);
 	if (r) {
 		CHECK(r->nregions == 2 && isnan(r->threshold));
-		CHECK(strcmp(r->regions[0].status, "not_found") == 0);
-		CHECK(strcmp(r->regions[1].status, "not_found") == 0);
+		CHECK(r->regions[0].status == BMEQ_HIP_NOT_FOUND);
+		CHECK(r->regions[1].status == BMEQ_HIP_NOT_FOUND);
 	}
 	bmeq_edema_result_destroy(r);
 	/* Bad parameters. */

@@ -455,6 +455,228 @@ static void test_written_study(void)
 	CHECK(system(cmd) == 0);
 }
 
+
+/* Angle (degrees) of the rotation between the rotation parts of two rigid
+ * 4x4 transforms. */
+static double rotation_between(double A[4][4], double B[4][4])
+{
+	double tr = 0.0;
+
+	/* trace(A_R^T B_R) = 1 + 2 cos(angle) */
+	for (int r = 0; r < 3; r++)
+		for (int c = 0; c < 3; c++)
+			tr += A[r][c] * B[r][c];
+	double ca = 0.5 * (tr - 1.0);
+	ca = ca > 1.0 ? 1.0 : ca < -1.0 ? -1.0 : ca;
+	return acos(ca) * 180.0 / PI;
+}
+
+static void apply(double W[4][4], const double p[3], double out[3])
+{
+	for (int r = 0; r < 3; r++)
+		out[r] = W[r][0] * p[0] + W[r][1] * p[1] + W[r][2] * p[2] + W[r][3];
+}
+
+/* The T1 twin of every session: its own grid (4 mm slices, a wider field of
+ * view, another orientation on four scans of six), the same anatomy moved a
+ * few degrees and millimetres, and the STIR untouched by it. */
+static void test_t1_params(void)
+{
+	int differ = 0, axial = 0, coronal = 0;
+	const unsigned nsub = 2, nses = 3;
+
+	for (unsigned i = 0; i < nsub; i++) {
+		bmeq_phantom_subject s;
+		bmeq_phantom_subject_make(3, i, &s);
+		for (unsigned k = 0; k < nses; k++) {
+			bmeq_phantom_params p, again, t1;
+			bmeq_grid gs, gt;
+			double Ws[4][4], Wt[4][4];
+			bmeq_phantom_session_params(3, &s, i, k, nses, &p);
+			bmeq_phantom_t1_params(3, i, k, nses, &p, &t1);
+			bmeq_phantom_session_params(3, &s, i, k, nses, &again);
+			CHECK(memcmp(&p, &again, sizeof(p)) == 0);
+			CHECK(memcmp(&t1.anat, &p.anat, sizeof(p.anat)) == 0);
+			CHECK(t1.acq.contrast == BMEQ_PHANTOM_T1 && t1.acq.fatsat.edge == 0);
+			CHECK(bmeq_phantom_grid(&p.acq, &gs) == BMEQ_OK);
+			CHECK(bmeq_phantom_grid(&t1.acq, &gt) == BMEQ_OK);
+			CHECK(!bmeq_grid_same(&gs, &gt, 0.01));
+			CHECK(t1.acq.thickness_mm >= 3.5 && t1.acq.thickness_mm <= 4.5);
+			CHECK_NEAR(gt.spacing[2], t1.acq.thickness_mm + t1.acq.gap_mm, 1e-9);
+			/* A wider field of view in-plane than its STIR. */
+			CHECK(gt.dim[0] * gt.spacing[0] > gs.dim[0] * gs.spacing[0]);
+			CHECK(t1.acq.fov_mm[0] >= 400.0 && t1.acq.fov_mm[1] >= 300.0);
+			differ += t1.acq.orient != p.acq.orient;
+			axial |= t1.acq.orient == BMEQ_PHANTOM_AXIAL;
+			coronal |= t1.acq.orient == BMEQ_PHANTOM_CORONAL;
+			/* The patient moved between the series: 1-3 degrees about
+			 * each axis and 1-4 mm along each, at the hips a few mm. */
+			bmeq_phantom_world_from_body(&p.acq, Ws);
+			bmeq_phantom_world_from_body(&t1.acq, Wt);
+			double ang = rotation_between(Ws, Wt);
+			CHECK(ang >= 1.0 && ang <= 6.0);
+			for (int side = 0; side < 2; side++) {
+				double a[3], b[3];
+				apply(Ws, p.anat.hip[side].head_centre, a);
+				apply(Wt, t1.anat.hip[side].head_centre, b);
+				double d = sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+						(a[2] - b[2]) * (a[2] - b[2]));
+				CHECK(d >= 1.0 && d <= 20.0);
+			}
+		}
+	}
+	CHECK(differ >= 4 && axial && coronal);
+}
+
+
+/* One T1 twin simulated: its truth maps lie on its own grid (the head
+ * labels' centroids at the truth head centres of its world, which are the
+ * STIR's moved by the patient's motion), and its contrast is T1's: fatty
+ * marrow bright, edema darker than it. */
+static void test_t1_twin(void)
+{
+	bmeq_phantom_subject s;
+	bmeq_phantom_params p, t1;
+	bmeq_phantom_scan *sc = NULL;
+	double Ws[4][4], Wt[4][4];
+
+	/* Subject 0, session 1 of 3 (scan 1): coronal STIR, axial T1; its left
+	 * hip has diffuse edema (a complete responder, still edematous). */
+	bmeq_phantom_subject_make(3, 0, &s);
+	bmeq_phantom_session_params(3, &s, 0, 1, 3, &p);
+	bmeq_phantom_t1_params(3, 0, 1, 3, &p, &t1);
+	CHECK(p.acq.orient == BMEQ_PHANTOM_CORONAL && t1.acq.orient == BMEQ_PHANTOM_AXIAL);
+	CHECK(bmeq_phantom_scan_make(&t1, &sc) == BMEQ_OK);
+	if (!sc)
+		return;
+	bmeq_phantom_world_from_body(&p.acq, Ws);
+	bmeq_phantom_world_from_body(&t1.acq, Wt);
+	CHECK(memcmp(Wt, sc->world_from_body, sizeof(Wt)) == 0);
+	const bmeq_grid *g = &sc->image->grid;
+	size_t n = bmeq_grid_nvox(g);
+	double vox_ml = g->spacing[0] * g->spacing[1] * g->spacing[2] / 1000.0;
+	for (int side = 0; side < 2; side++) {
+		double sum[3] = {0, 0, 0}, c[3], stir_c[3], moved[3];
+		size_t cnt = 0;
+		for (size_t v = 0; v < n; v++) {
+			if (sc->labels[v] != 1 + side)
+				continue;
+			double ijk[3] = {(double)(v % g->dim[0]), (double)(v / g->dim[0] % g->dim[1]),
+					 (double)(v / (g->dim[0] * g->dim[1]))}, w[3];
+			bmeq_grid_voxel_to_world(g, ijk, w);
+			for (int r = 0; r < 3; r++)
+				sum[r] += w[r];
+			cnt++;
+		}
+		CHECK(cnt > 0);
+		for (int r = 0; r < 3; r++)
+			c[r] = cnt ? sum[r] / (double)cnt : 0.0;
+		const bmeq_phantom_side_truth *t = &sc->truth[side];
+		double err = sqrt((c[0] - t->head_centre_ras[0]) * (c[0] - t->head_centre_ras[0]) +
+				  (c[1] - t->head_centre_ras[1]) * (c[1] - t->head_centre_ras[1]) +
+				  (c[2] - t->head_centre_ras[2]) * (c[2] - t->head_centre_ras[2]));
+		printf("T1 twin %s head: label centroid %.2f mm from the truth centre, %.2f vs %.2f mL\n",
+		       side ? "left" : "right", err, (double)cnt * vox_ml, t->head_ml);
+		CHECK(err <= 1.5);
+		CHECK(fabs(t->head_grid_ml / t->head_ml - 1.0) <= 0.12);
+		/* The same head in the STIR's world, moved by the motion between
+		 * the series. */
+		apply(Ws, p.anat.hip[side].head_centre, stir_c);
+		apply(Wt, p.anat.hip[side].head_centre, moved);
+		for (int r = 0; r < 3; r++)
+			CHECK_NEAR(t->head_centre_ras[r], moved[r], 1e-6);
+		CHECK(fabs(stir_c[0] - moved[0]) + fabs(stir_c[1] - moved[1]) + fabs(stir_c[2] - moved[2]) >
+		      1.0);
+	}
+	/* T1 contrast in the left head: normal fatty marrow bright, edema dark. */
+	double norm = 0.0, ed = 0.0;
+	size_t nn = 0, ne = 0;
+	for (size_t v = 0; v < n; v++) {
+		if (sc->labels[v] != 2)
+			continue;
+		if (sc->edema[v]) {
+			ed += sc->image->data[v];
+			ne++;
+		} else {
+			norm += sc->image->data[v];
+			nn++;
+		}
+	}
+	CHECK(ne > 100 && nn > 100);
+	if (ne && nn)
+		CHECK(ed / (double)ne < 0.8 * norm / (double)nn);
+	bmeq_phantom_scan_destroy(sc);
+}
+
+/* A failed fat suppression: brighter fat and marrow over a band from one
+ * edge of the field of view, the same voxels elsewhere, the same truth. */
+static void test_fatsat(void)
+{
+	bmeq_phantom_params p, q;
+	bmeq_phantom_scan *a = NULL, *b = NULL, *t = NULL;
+
+	bmeq_phantom_params_default(&p);
+	small_fov(&p);
+	p.acq.snr = 0.0;
+	p.anat.hip[BMEQ_PHANTOM_RIGHT].nlesions = 0; /* the edema-free hip gets the band */
+	q = p;
+	bmeq_phantom_fatsat_params(9, 0, 0, &q);
+	CHECK(q.acq.fatsat.edge != 0);
+	CHECK(q.acq.fatsat.strength >= 0.6 && q.acq.fatsat.strength <= 1.0);
+	CHECK(bmeq_phantom_scan_make(&p, &a) == BMEQ_OK);
+	CHECK(bmeq_phantom_scan_make(&q, &b) == BMEQ_OK);
+	if (!a || !b)
+		goto done;
+	const bmeq_grid *g = &a->image->grid;
+	size_t n = bmeq_grid_nvox(g), same_out = 1, in_band = 0;
+	CHECK(memcmp(a->labels, b->labels, n) == 0 && memcmp(a->edema, b->edema, n) == 0);
+	double ra = 0.0, rb = 0.0, la = 0.0, lb = 0.0;
+	for (size_t v = 0; v < n; v++) {
+		double ijk[3] = {(double)(v % g->dim[0]), (double)(v / g->dim[0] % g->dim[1]),
+				 (double)(v / (g->dim[0] * g->dim[1]))}, w[3];
+		bmeq_grid_voxel_to_world(g, ijk, w);
+		double level = bmeq_phantom_fatsat_level(&q.acq.fatsat, g, w);
+		if (level == 0.0) {
+			same_out &= a->image->data[v] == b->image->data[v];
+			continue;
+		}
+		in_band++;
+		CHECK(b->image->data[v] >= a->image->data[v]);
+		if (a->labels[v] == 1 && level >= 0.5 * q.acq.fatsat.strength) {
+			ra += a->image->data[v];
+			rb += b->image->data[v];
+		}
+		if (a->labels[v] == 2) {
+			la += a->image->data[v];
+			lb += b->image->data[v];
+		}
+	}
+	CHECK(same_out && in_band > 0);
+	/* The right head's marrow looks like edema where the failure is at half
+	 * its level or more (bmeq calls edema from 1.46x normal marrow); the left
+	 * head is not touched. */
+	printf("fat-suppression failure: right head marrow x%.2f in the band, left head x%.2f\n",
+	       ra > 0 ? rb / ra : 0.0, la > 0 ? lb / la : 1.0);
+	CHECK(ra > 0.0 && rb / ra >= 1.6);
+	CHECK(la == lb);
+	/* Only a STIR has fat suppression to fail; nonsense is refused. */
+	bmeq_phantom_params bad = q;
+	bad.acq.contrast = BMEQ_PHANTOM_T1;
+	CHECK(bmeq_phantom_scan_make(&bad, &t) == BMEQ_E_ARG && t == NULL);
+	bad = q;
+	bad.acq.fatsat.edge = 2;
+	CHECK(bmeq_phantom_scan_make(&bad, &t) == BMEQ_E_ARG && t == NULL);
+	bad = q;
+	bad.acq.fatsat.strength = 1.5;
+	CHECK(bmeq_phantom_scan_make(&bad, &t) == BMEQ_E_ARG && t == NULL);
+	bad = q;
+	bad.acq.fatsat.ramp_mm = 0.0;
+	CHECK(bmeq_phantom_scan_make(&bad, &t) == BMEQ_E_ARG && t == NULL);
+done:
+	bmeq_phantom_scan_destroy(a);
+	bmeq_phantom_scan_destroy(b);
+}
+
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -548,6 +770,9 @@ int main(void)
 	test_trajectories();
 	test_variants();
 	test_written_study();
+	test_t1_params();
+	test_t1_twin();
+	test_fatsat();
 	test_bad_params();
 	test_golden_digest(BMEQ_PHANTOM_EDEMA_REALISTIC, BMEQ_PHANTOM_GOLDEN);
 	test_golden_digest(BMEQ_PHANTOM_EDEMA_BRIGHT, BMEQ_PHANTOM_GOLDEN_BRIGHT);

@@ -340,9 +340,9 @@ static void test_outdir(void)
 	rec.side[0].found = 1;
 	rec.side[0].centre[0] = 12.5;
 	rec.side[0].radius = 24.25;
-	snprintf(rec.side[0].status, sizeof(rec.side[0].status), "ok");
+	rec.side[0].status = BMEQ_HIP_OK;
 	rec.side[0].edema_ml = 1.5;
-	snprintf(rec.side[1].status, sizeof(rec.side[1].status), "not_found");
+	rec.side[1].status = BMEQ_HIP_NOT_FOUND;
 	snprintf(rec.side[1].reason, sizeof(rec.side[1].reason), "no head");
 	rec.seconds = 2.5;
 	CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
@@ -352,7 +352,7 @@ static void test_outdir(void)
 	CHECK(strcmp(back.message, rec.message) == 0 && strcmp(back.params, rec.params) == 0);
 	CHECK(back.side[0].found == 1 && back.side[0].centre[0] == 12.5 && back.side[0].radius == 24.25);
 	CHECK(back.side[0].edema_ml == 1.5 && isnan(back.side[0].edema_ml_low));
-	CHECK(strcmp(back.side[1].status, "not_found") == 0 && strcmp(back.side[1].reason, "no head") == 0);
+	CHECK(back.side[1].status == BMEQ_HIP_NOT_FOUND && strcmp(back.side[1].reason, "no head") == 0);
 	CHECK(back.seconds == 2.5);
 	char v[32];
 	CHECK(bmeq_record_param(&back, "volume", v, sizeof(v)) == BMEQ_OK && strcmp(v, "-1") == 0);

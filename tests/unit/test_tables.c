@@ -63,7 +63,7 @@ static void fill_result(bmeq_edema_result *r, bmeq_edema_region reg[2], bmeq_les
 	r->nregions = 2;
 	r->regions = reg;
 	reg[0].side = BMEQ_SIDE_RIGHT;
-	snprintf(reg[0].status, sizeof(reg[0].status), "ok");
+	reg[0].status = BMEQ_HIP_OK;
 	reg[0].region_ml = 12.3456;
 	reg[0].edema_ml = 1.25;
 	reg[0].edema_ml_low = 0.8;
@@ -79,7 +79,7 @@ static void fill_result(bmeq_edema_result *r, bmeq_edema_region reg[2], bmeq_les
 	/* A side that was not found has numbers in memory, none in the table. */
 	reg[1] = reg[0];
 	reg[1].side = BMEQ_SIDE_LEFT;
-	snprintf(reg[1].status, sizeof(reg[1].status), "not_found");
+	reg[1].status = BMEQ_HIP_NOT_FOUND;
 	snprintf(reg[1].message, sizeof(reg[1].message), "femoral head not found, see QC");
 	r->nlesions = 3;
 	r->lesions = les;
@@ -270,6 +270,24 @@ static void test_names(void)
 	g.side = BMEQ_SIDE_LEFT;
 	bmeq_region_side_text(&g, text, sizeof(text));
 	CHECK(strcmp(text, "left") == 0);
+
+	/* A side's status: the words of the status column, each read back as
+	 * itself; nothing recorded is ""; a foreign word is never "ok". */
+	static const char *const words[] = {"", "ok", "not_found", "not_in_view",
+					    "partial", "uncertain", "error"};
+	for (int st = BMEQ_HIP_NONE; st <= BMEQ_HIP_ERROR; st++) {
+		CHECK(strcmp(bmeq_hip_status_name((bmeq_hip_status)st), words[st]) == 0);
+		CHECK(bmeq_hip_status_parse(words[st]) == (bmeq_hip_status)st);
+	}
+	CHECK(bmeq_hip_status_parse("OK") == BMEQ_HIP_ERROR);
+	CHECK(bmeq_hip_status_parse("found") == BMEQ_HIP_ERROR);
+	CHECK(strcmp(bmeq_hip_status_name((bmeq_hip_status)99), "") == 0);
+	/* What a visit's comparison makes of each. */
+	CHECK(bmeq_side_status_of(BMEQ_HIP_OK) == BMEQ_SIDE_OK);
+	for (int st = BMEQ_HIP_NOT_FOUND; st <= BMEQ_HIP_UNCERTAIN; st++)
+		CHECK(bmeq_side_status_of((bmeq_hip_status)st) == BMEQ_SIDE_NOT_FOUND);
+	CHECK(bmeq_side_status_of(BMEQ_HIP_ERROR) == BMEQ_SIDE_ERROR);
+	CHECK(bmeq_side_status_of(BMEQ_HIP_NONE) == BMEQ_SIDE_ERROR);
 }
 
 static void test_ids(void)
