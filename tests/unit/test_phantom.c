@@ -447,6 +447,57 @@ static void test_written_study(void)
 	}
 	free(lab);
 	bmeq_volume_destroy(v);
+	/* With the T1 twin and a fat-suppression failure: the twin beside the
+	 * STIR on its own grid, its truth maps on that grid, the manifest's t1
+	 * column, the STIR's truth maps as without the failure. */
+	bmeq_phantom_study_opts o;
+	bmeq_phantom_study_opts_init(&o);
+	o.with_t1 = 1;
+	o.fatsat_failure = 1;
+	char dir2[64];
+	snprintf(dir2, sizeof(dir2), "%s/twin", dir);
+	CHECK(bmeq_phantom_study_write(dir2, 1, 1, 5, &o) == BMEQ_OK);
+	snprintf(path, sizeof(path), "%s/sub-01/ses-01/anat/sub-01_ses-01_T1w.nii.gz", dir2);
+	v = NULL;
+	CHECK(bmeq_nifti_read(path, NULL, &v, NULL) == BMEQ_OK);
+	if (v) {
+		bmeq_volume *stir = NULL;
+		uint16_t *a = NULL, *b = NULL;
+		snprintf(path, sizeof(path), "%s/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz",
+			 dir2);
+		CHECK(bmeq_nifti_read(path, NULL, &stir, NULL) == BMEQ_OK);
+		CHECK(stir && !bmeq_grid_same(&stir->grid, &v->grid, 0.01));
+		snprintf(path, sizeof(path),
+			 "%s/derivatives/truth/sub-01/ses-01/anat/"
+			 "sub-01_ses-01_space-T1w_desc-hips_dseg.nii.gz",
+			 dir2);
+		CHECK(bmeq_nifti_read_labels(path, &v->grid, &lab) == BMEQ_OK);
+		free(lab);
+		lab = NULL;
+		/* The failure is not edema: the STIR's truth as in the study above. */
+		for (int k = 0; k < 2; k++) {
+			const char *d = k ? dir2 : dir;
+			snprintf(path, sizeof(path),
+				 "%s/derivatives/truth/sub-01/ses-01/anat/"
+				 "sub-01_ses-01_acq-STIR_desc-edema_dseg.nii.gz",
+				 d);
+			CHECK(bmeq_nifti_read_labels(path, stir ? &stir->grid : &v->grid,
+						     k ? &b : &a) == BMEQ_OK);
+		}
+		if (a && b && stir)
+			CHECK(memcmp(a, b, bmeq_grid_nvox(&stir->grid) * sizeof(*a)) == 0);
+		free(a);
+		free(b);
+		bmeq_volume_destroy(stir);
+	}
+	bmeq_volume_destroy(v);
+	snprintf(path, sizeof(path), "%s/manifest.csv", dir2);
+	FILE *mf = fopen(path, "r");
+	char line[256] = "";
+	CHECK(mf && fgets(line, sizeof(line), mf));
+	if (mf)
+		fclose(mf);
+	CHECK(strncmp(line, "subject,session,path,t1,date,", 29) == 0);
 	/* Bad arguments are refused without writing. */
 	CHECK(bmeq_phantom_study_write(dir, 0, 1, 5, NULL) == BMEQ_E_ARG);
 	CHECK(bmeq_phantom_study_write("/proc/no/such/dir", 1, 1, 5, NULL) == BMEQ_E_WRITE);
