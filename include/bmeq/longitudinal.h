@@ -43,6 +43,7 @@
 #include "bmeq/measure.h"
 #include "bmeq/status.h"
 #include "bmeq/tables.h"
+#include "bmeq/scan.h"
 #include "bmeq/volume.h"
 
 #ifdef __cplusplus
@@ -230,6 +231,13 @@ typedef struct bmeq_comparison {
 bmeq_status bmeq_compare_timepoints(const bmeq_timepoint *baseline, const bmeq_timepoint *followup,
 				    const bmeq_compare_opts *opts, bmeq_comparison *out,
 				    uint8_t *change_map);
+
+/* Flags a comparison whose two scans were acquired differently (field
+ * strength, slice thickness or sequence; bmeq_protocol_differs): both sides'
+ * messages get "protocol differs: ..." because the change the row reports may
+ * be the scanner's. Nothing happens when either protocol is unknown. */
+void bmeq_comparison_flag_protocol(bmeq_comparison *c, const bmeq_protocol *baseline,
+				   const bmeq_protocol *followup);
 
 /* ---- response.csv and response_interval.csv ------------------------------ */
 

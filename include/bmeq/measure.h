@@ -14,6 +14,7 @@
 
 #include "bmeq/edema.h"
 #include "bmeq/itk.h"
+#include "bmeq/scan.h"
 #include "bmeq/volume.h"
 
 #ifdef __cplusplus
@@ -35,7 +36,12 @@ typedef struct bmeq_measure_opts {
 	int t1_register;            /* 1 (default): register the T1 to the STIR (rigid,
 				       mutual information); 0: trust the scanner's
 				       coordinates (the two affines) */
+	int protocol_check;         /* what a scan whose protocol is not a fluid-sensitive
+				       fat-suppressed image gets: BMEQ_PROTOCOL_CHECK_WARN
+				       (default: a message), _REFUSE (an error) or _OFF */
 } bmeq_measure_opts;
+
+enum { BMEQ_PROTOCOL_CHECK_OFF = 0, BMEQ_PROTOCOL_CHECK_WARN = 1, BMEQ_PROTOCOL_CHECK_REFUSE = 2 };
 
 /* Defaults: see bmeq_edema_params_init and bmeq_n4_params_default;
  * max_scan_mb BMEQ_MAX_SCAN_MB_DEFAULT. */
@@ -80,6 +86,9 @@ typedef struct bmeq_scan_result {
 	bmeq_edema_side_geom geom[2];/* right, left (from segmentation) */
 	bmeq_edema_result *edema;
 	char note[200];              /* "" or a remark for the message column */
+	bmeq_protocol protocol;      /* the sequence facts of the scan (bmeq/scan.h) */
+	int protocol_verdict;        /* bmeq_protocol_verdict */
+	char protocol_why[200];      /* its one-line account */
 	double seconds[4];           /* load, bias correction, segmentation, measurement */
 	bmeq_regions_source regions_from;
 	bmeq_t1_info t1;

@@ -28,11 +28,52 @@
 extern "C" {
 #endif
 
+/* The sequence facts that say what kind of image a scan is: from the DICOM
+ * headers, or from the dcm2niix (BIDS) JSON sidecar beside a NIfTI file
+ * (x.nii.gz -> x.json; its times in seconds are converted to ms). Text is ""
+ * and numbers NaN when unknown. */
+typedef struct bmeq_protocol {
+	char source[16];            /* "dicom", "sidecar" or "" (nothing known) */
+	char description[BMEQ_DICOM_TEXT];
+	char scanning_sequence[BMEQ_DICOM_TEXT];
+	char sequence_variant[BMEQ_DICOM_TEXT];
+	char scan_options[BMEQ_DICOM_TEXT];
+	char sequence_name[BMEQ_DICOM_TEXT];
+	char manufacturer[BMEQ_DICOM_TEXT];
+	char model[BMEQ_DICOM_TEXT];
+	double inversion_time_ms, echo_time_ms, repetition_time_ms, field_strength_t,
+		slice_thickness_mm, slice_spacing_mm;
+} bmeq_protocol;
+
+/* What a scan's protocol says about it as a STIR. */
+typedef enum bmeq_protocol_verdict {
+	BMEQ_PROTOCOL_UNKNOWN = 0,  /* no facts (a NIfTI file without sidecar) */
+	BMEQ_PROTOCOL_FLUID_FS = 1, /* a short-TI inversion recovery, or a T2/PD-weighted
+				       image with fat suppression */
+	BMEQ_PROTOCOL_OTHER = 2     /* neither: T1-weighted, no fat suppression ... */
+} bmeq_protocol_verdict;
+
+/* Classifies p (the rules are in the README, "Protocol check"): a short-TI
+ * inversion recovery (IR in the scanning sequence or scan options, TI 80 to
+ * 300 ms) or a long-TR, long-TE image (TR >= 1500 ms, TE >= 30 ms) with fat
+ * suppression (scan options FS/SFS/FSA/FSP/SPAIR, or FS/FAT/SPAIR/SPIR/STIR/
+ * TIRM in the description) is fluid-sensitive and fat-suppressed. why
+ * receives a one-line account ("IR, TI 160 ms" or "T1-weighted ..."). */
+bmeq_protocol_verdict bmeq_protocol_classify(const bmeq_protocol *p, char *why, size_t cap);
+
+/* Compares a follow-up's protocol with the baseline's: field strength (0.1 T),
+ * slice thickness (0.5 mm), and sequence (scanning sequence, or the
+ * verdict's kind). Returns 1 and a one-line account in why when they differ,
+ * 0 otherwise (also when either is unknown). */
+int bmeq_protocol_differs(const bmeq_protocol *base, const bmeq_protocol *fu, char *why,
+			  size_t cap);
+
 /* What was opened. */
 typedef struct bmeq_scan_info {
 	int dicom;                  /* 1: a DICOM series (series valid); 0: NIfTI (nifti valid) */
 	bmeq_nifti_info nifti;
 	bmeq_dicom_series series;
+	bmeq_protocol protocol;     /* from the series, or the NIfTI's sidecar */
 } bmeq_scan_info;
 
 /* Splits ref into the file or folder to open (copied into path, cap bytes)
@@ -54,6 +95,11 @@ bmeq_status bmeq_scan_ref(char *buf, size_t cap, const char *path, const char *s
  * (rather than its folder) is BMEQ_E_FORMAT saying so. */
 bmeq_status bmeq_scan_read(const char *ref, const bmeq_read_opts *opts, bmeq_volume **out,
 			   bmeq_scan_info *info);
+
+/* The protocol of the scan ref from its headers alone (no pixel data): the
+ * DICOM series' facts, or a NIfTI file's sidecar (source "" without one).
+ * Statuses: those of listing and choosing a series; BMEQ_OK for any NIfTI. */
+bmeq_status bmeq_scan_protocol(const char *ref, bmeq_protocol *out);
 
 /* SHA-256 of a scan's input (for provenance and --resume): the file's, or
  * for a DICOM series the SHA-256 of its files' SHA-256 digests in slice

@@ -22,6 +22,7 @@ enum {
 };
 
 int bmeq_cmd_info(int argc, char **argv);
+int bmeq_cmd_import(int argc, char **argv);
 int bmeq_cmd_measure(int argc, char **argv);
 int bmeq_cmd_compare(int argc, char **argv);
 int bmeq_cmd_batch(int argc, char **argv);

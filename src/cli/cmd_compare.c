@@ -247,6 +247,8 @@ int bmeq_cmd_compare(int argc, char **argv)
 		rc = bmeq_cli_status("compare", NULL, st);
 		goto done;
 	}
+	if (r[0] && r[1])
+		bmeq_comparison_flag_protocol(&cmp, &r[0]->protocol, &r[1]->protocol);
 	for (int s = 0; s < 2; s++)
 		have_map |= cmp.side[s].registered;
 	if (have_map && (st = bmeq_nifti_write_labels(map_path, &r[0]->image->grid, change,

@@ -14,7 +14,8 @@ typedef struct command {
 
 /* In pipeline order. */
 static const command commands[] = {
-	{"info", bmeq_cmd_info, "print the header, geometry and value range of NIfTI files"},
+	{"info", bmeq_cmd_info, "print a NIfTI file's header and geometry, or a DICOM folder's series"},
+	{"import", bmeq_cmd_import, "write a batch manifest from a tree of DICOM exports"},
 	{"phantom", bmeq_cmd_phantom, "write a synthetic hip STIR study with exact ground truth"},
 	{"segment", bmeq_cmd_segment, "find both femoral heads and necks and write the region map"},
 	{"measure", bmeq_cmd_measure, "measure edema per hip in one scan"},

@@ -11,11 +11,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <new>
+#include <exception>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,11 +34,30 @@
 #include <gdcmStringFilter.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
+#include <zlib.h>
 
 #include "bmeq/dicom.h"
-#include "itk_bridge.h"
+#include "itk_internal.h"
 
+/* No ITK header here (GDCM's only), so that the DICOM fuzz target can build
+ * this file with clang, which ITK 5.2's headers refuse. */
 namespace {
+
+/* Runs body and turns any exception (GDCM throws std::exception) into a
+ * status, as bmeq_itk::guard does for the rest of the bridge. */
+template <typename Body>
+bmeq_status guard(const char *what, Body &&body) noexcept
+{
+	try {
+		return body();
+	} catch (const std::bad_alloc &) {
+		return bmeq_fail(BMEQ_E_NOMEM, "%s: out of memory", what);
+	} catch (const std::exception &e) {
+		return bmeq_fail(BMEQ_E_FORMAT, "%s: %s", what, e.what());
+	} catch (...) {
+		return bmeq_fail(BMEQ_E_INTERNAL, "%s: unknown exception", what);
+	}
+}
 
 /* What bmeq needs from one file's header. Patient-identifying elements are
  * never read. */
@@ -133,9 +155,230 @@ void quiet_gdcm()
 	(void)done;
 }
 
+/* Inflates a raw deflate stream (no zlib header, as DICOM's deflated
+ * transfer syntax stores it) into out, at most 64 MB; false when it is not
+ * one or inflates beyond that. */
+bool inflate_raw(const unsigned char *in, size_t n, std::vector<unsigned char> &out)
+{
+	z_stream z;
+	std::memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, -15) != Z_OK)
+		return false;
+	z.next_in = const_cast<unsigned char *>(in);
+	z.avail_in = (uInt)std::min<size_t>(n, 1u << 30);
+	const size_t cap = (size_t)64 << 20;
+	int rc = Z_OK;
+	while (rc == Z_OK) {
+		if (out.size() >= cap) {
+			rc = Z_MEM_ERROR;
+			break;
+		}
+		size_t at = out.size();
+		out.resize(std::min(cap, at + 65536));
+		z.next_out = out.data() + at;
+		z.avail_out = (uInt)(out.size() - at);
+		rc = inflate(&z, Z_NO_FLUSH);
+		out.resize(out.size() - z.avail_out);
+		if (rc == Z_BUF_ERROR && z.avail_in == 0)
+			break; /* a stream cut short: what there is */
+	}
+	inflateEnd(&z);
+	return rc == Z_STREAM_END || rc == Z_BUF_ERROR;
+}
+
+/* GDCM allocates every element's declared length before reading it, so a
+ * corrupt length of a few GB makes it allocate and clear gigabytes for a
+ * 3 kB file, and asserts (aborts) on some malformed elements (both found by
+ * fuzz_dicom). Before GDCM sees a file, all its elements are walked here
+ * and every defined length must fit in the file. Sequences and items of undefined length are entered, not
+ * skipped, so their elements are checked too. Returns false for a file whose
+ * lengths do not fit. A deflated data set is inflated first; nothing after
+ * the first 8 MB of a file is walked. */
+bool lengths_fit(const std::string &path)
+{
+	FILE *fp = std::fopen(path.c_str(), "rb");
+	if (!fp)
+		return false;
+	struct stat sb;
+	if (fstat(fileno(fp), &sb) != 0) {
+		std::fclose(fp);
+		return false;
+	}
+	uint64_t fsize = (uint64_t)sb.st_size;
+	std::vector<unsigned char> b((size_t)std::min<uint64_t>(fsize, 8u << 20));
+	size_t got = b.empty() ? 0 : std::fread(b.data(), 1, b.size(), fp);
+	std::fclose(fp);
+	if (got != b.size())
+		return false;
+	size_t n = b.size();
+	auto u16 = [&](size_t o, bool le) -> uint32_t {
+		return le ? (uint32_t)(b[o] | b[o + 1] << 8) : (uint32_t)(b[o] << 8 | b[o + 1]);
+	};
+	auto u32 = [&](size_t o, bool le) -> uint32_t {
+		return le ? (uint32_t)b[o] | (uint32_t)b[o + 1] << 8 | (uint32_t)b[o + 2] << 16 |
+				    (uint32_t)b[o + 3] << 24
+			  : (uint32_t)b[o] << 24 | (uint32_t)b[o + 1] << 16 | (uint32_t)b[o + 2] << 8 |
+				    (uint32_t)b[o + 3];
+	};
+	auto long_vr = [](const unsigned char *v) {
+		static const char *const vrs[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
+						  "SV", "UC", "UN", "UR", "UT", "UV"};
+		for (const char *x : vrs)
+			if (v[0] == x[0] && v[1] == x[1])
+				return true;
+		return false;
+	};
+	/* Only DICOM's own VRs: where GDCM meets anything else it guesses a
+	 * recovery this walk cannot follow, so such a file is refused. */
+	auto is_vr = [](const unsigned char *v) {
+		static const char *const vrs[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL",
+						  "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW",
+						  "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC",
+						  "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+		for (const char *x : vrs)
+			if (v[0] == x[0] && v[1] == x[1])
+				return true;
+		return false;
+	};
+	size_t o = 0, meta_end = 0;
+	bool explicit_vr = true, le = true, meta = false, encap = false;
+	/* Open sequences and items, innermost last: where a defined length
+	 * ends (SIZE_MAX: undefined, closed by its delimiter) and whether it is
+	 * a sequence (holding items only) or an item (holding elements). GDCM
+	 * asserts on items out of place, so the nesting is checked too. */
+	struct open_t {
+		size_t end;
+		bool seq;
+	};
+	std::vector<open_t> open;
+	std::string ts;
+	if (n >= 132 && std::memcmp(&b[128], "DICM", 4) == 0) {
+		o = 132;
+		meta = true;
+	} else if (n >= 6) {
+		explicit_vr = is_vr(&b[4]);
+	}
+	while (o + 8 <= n) {
+		/* Close what ends here; nothing may run past its container. */
+		while (!open.empty() && open.back().end != SIZE_MAX && o >= open.back().end) {
+			if (o > open.back().end)
+				return false;
+			open.pop_back();
+		}
+		if (open.size() > 64)
+			return false;
+		uint32_t group = u16(o, meta || le), elem = u16(o + 2, meta || le);
+		bool in_meta = meta && group == 0x0002;
+		if (meta && !in_meta) {
+			/* End of the meta information: the data set's own encoding.
+			 * Its group length, when given, must say where it ends
+			 * (GDCM relies on it). */
+			if (meta_end && o != meta_end)
+				return false;
+			meta = false;
+			if (ts == "1.2.840.10008.1.2.1.99") {
+				/* Deflated: the lengths count inflated bytes, so the
+				 * data set is inflated (at most 64 MB) and walked. */
+				std::vector<unsigned char> inf;
+				if (!inflate_raw(&b[o], n - o, inf))
+					return false;
+				b.swap(inf);
+				n = b.size();
+				fsize = n;
+				o = 0;
+				ts = "1.2.840.10008.1.2.1";
+			}
+			explicit_vr = ts != "1.2.840.10008.1.2";
+			le = ts != "1.2.840.10008.1.2.2";
+			group = u16(o, le);
+			elem = u16(o + 2, le);
+		}
+		const bool lev = in_meta || le;
+		const bool in_seq = !open.empty() && open.back().seq;
+		if (group == 0xfffe) { /* item and delimiters: a 4-byte length, no VR */
+			uint32_t len = u32(o + 4, lev);
+			o += 8;
+			if (elem == 0xe000 && len != 0xffffffffu && len > fsize - o)
+				return false;
+			if (encap) {
+				if (elem == 0xe000 && len != 0xffffffffu)
+					o += len; /* a fragment of compressed pixels: bytes */
+				else if (elem == 0xe0dd && len == 0)
+					encap = false;
+				else
+					return false;
+			} else if (elem == 0xe000 && in_seq) {
+				open.push_back({len == 0xffffffffu ? SIZE_MAX : o + len, false});
+			} else if (elem == 0xe00d && len == 0 && !open.empty() && !open.back().seq &&
+				   open.back().end == SIZE_MAX) {
+				open.pop_back(); /* end of an item of undefined length */
+			} else if (elem == 0xe0dd && len == 0 && in_seq && open.back().end == SIZE_MAX) {
+				open.pop_back(); /* end of a sequence of undefined length */
+			} else {
+				return false; /* an item or delimiter out of place */
+			}
+			continue;
+		}
+		if (in_seq || encap)
+			return false; /* a sequence holds items only */
+		uint64_t len;
+		bool sq = false;
+		if (in_meta || explicit_vr) {
+			const unsigned char *vr = &b[o + 4];
+			if (!is_vr(vr))
+				return false;
+			if (long_vr(vr)) {
+				if (o + 12 > n)
+					return true;
+				len = u32(o + 8, lev);
+				o += 12;
+			} else {
+				len = u16(o + 6, lev);
+				o += 8;
+			}
+			sq = vr[0] == 'S' && vr[1] == 'Q';
+		} else {
+			len = u32(o + 4, lev);
+			o += 8;
+			sq = len == 0xffffffffu;
+		}
+		if (group == 0x7fe0 && elem == 0x0010 && len == 0xffffffffu) {
+			encap = true; /* encapsulated pixels: fragments follow */
+			continue;
+		}
+		if (len == 0xffffffffu) {
+			/* Undefined length: a sequence (or UN holding one); its items
+			 * follow, up to its delimiter. */
+			open.push_back({SIZE_MAX, true});
+			continue;
+		}
+		if (len > fsize - o)
+			return false;
+		if (in_meta && elem == 0x0010 && o + len <= n)
+			ts = trim(std::string((const char *)&b[o], (size_t)len));
+		if (in_meta && elem == 0x0000 && len == 4 && o + 4 <= n)
+			meta_end = o + 4 + u32(o, true);
+		if (sq) {
+			open.push_back({o + (size_t)len, true}); /* walk its items */
+			continue;
+		}
+		o += (size_t)len;
+	}
+	while (!open.empty() && open.back().end == o)
+		open.pop_back();
+	/* The walk must end where the file does (GDCM asserts on a file cut
+	 * inside its meta information or an element header), unless the file
+	 * goes on beyond what was read. */
+	if (fsize > n)
+		return true;
+	return !meta && !encap && open.empty() && o == n;
+}
+
 /* Reads the header of path; false when it is not a DICOM file GDCM can parse. */
 bool read_header(const std::string &path, FileHdr &h)
 {
+	if (!lengths_fit(path))
+		return false;
 	gdcm::Reader r;
 	r.SetFileName(path.c_str());
 	/* Stops at the pixel data without reading them: listing a tree of
@@ -399,14 +642,12 @@ void analyse(Series &s)
 			    most, in.slices);
 		return;
 	}
-	if (pos.size() < 2) {
-		set_problem(s, BMEQ_E_FORMAT, "a single slice, not a volume");
-		return;
-	}
 	std::vector<double> steps;
 	for (size_t i = 1; i < pos.size(); i++)
 		steps.push_back(pos[i] - pos[i - 1]);
 	std::vector<double> sorted = steps;
+	if (sorted.empty())
+		sorted.push_back(1.0); /* a single slice: nothing to check */
 	std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
 	double med = sorted[sorted.size() / 2];
 	/* dcm2niix-like tolerance: DICOM positions carry rounding of a few
@@ -435,8 +676,14 @@ void analyse(Series &s)
 	 * row), k from the first to the last slice's position. */
 	const FileHdr &first = s.files.front(), &last = s.files.back();
 	double kvec[3], klen = 0;
+	/* A single slice (the pipeline then refuses it as 2D; info shows it) is
+	 * as thick as the slice spacing or thickness says, as in dcm2niix. */
+	double one = std::isfinite(h.spacing) && h.spacing > 0 ? h.spacing
+		: std::isfinite(h.thickness) && h.thickness > 0 ? h.thickness : 1.0;
 	for (int r = 0; r < 3; r++) {
-		kvec[r] = (last.ipp[r] - first.ipp[r]) / (double)(s.files.size() - 1);
+		kvec[r] = s.files.size() > 1
+			? (last.ipp[r] - first.ipp[r]) / (double)(s.files.size() - 1)
+			: normal[r] * one;
 		klen += kvec[r] * kvec[r];
 	}
 	klen = std::sqrt(klen);
@@ -708,7 +955,7 @@ extern "C" bmeq_status bmeq_dicom_list(const char *dir, bmeq_dicom_series **out,
 		return bmeq_fail(BMEQ_E_ARG, "dicom_list: NULL argument");
 	*out = nullptr;
 	*n = 0;
-	return bmeq_itk::guard("dicom", [&]() {
+	return guard("dicom", [&]() {
 		std::vector<Series> all;
 		std::vector<std::string> broken;
 		size_t sk = 0;
@@ -740,7 +987,7 @@ extern "C" bmeq_status bmeq_dicom_choose(const bmeq_dicom_series *s, size_t n, c
 {
 	if ((!s && n) || !index)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_choose: NULL argument");
-	return bmeq_itk::guard("dicom", [&]() { return choose(s, n, sel, index); });
+	return guard("dicom", [&]() { return choose(s, n, sel, index); });
 }
 
 extern "C" bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***paths,
@@ -750,7 +997,7 @@ extern "C" bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel,
 		return bmeq_fail(BMEQ_E_ARG, "dicom_series_files: NULL argument");
 	*paths = nullptr;
 	*n = 0;
-	return bmeq_itk::guard("dicom", [&]() {
+	return guard("dicom", [&]() {
 		std::vector<Series> all;
 		size_t index = 0;
 		bmeq_status st = locate(dir, sel, all, index);
@@ -782,7 +1029,7 @@ extern "C" bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_
 	if (!dir || !out)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_read: NULL argument");
 	*out = nullptr;
-	return bmeq_itk::guard("dicom", [&]() {
+	return guard("dicom", [&]() {
 		std::vector<Series> all;
 		size_t index = 0;
 		bmeq_status st = locate(dir, sel, all, index);

@@ -31,6 +31,7 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	 * takes the sphere fit's edge with it), against none on the STIR. */
 	o->t1_segment = 0;
 	o->t1_register = 1;
+	o->protocol_check = BMEQ_PROTOCOL_CHECK_WARN;
 }
 
 const char *bmeq_regions_source_name(bmeq_regions_source s)

@@ -128,6 +128,18 @@ static void append(char *msg, size_t cap, const char *text)
 	snprintf(msg + n, cap - n, "%s%s", n ? "; " : "", text);
 }
 
+void bmeq_comparison_flag_protocol(bmeq_comparison *c, const bmeq_protocol *baseline,
+				   const bmeq_protocol *followup)
+{
+	char why[200], text[240];
+
+	if (!c || !baseline || !followup || !bmeq_protocol_differs(baseline, followup, why, sizeof(why)))
+		return;
+	snprintf(text, sizeof(text), "protocol differs: %s", why);
+	for (int s = 0; s < 2; s++)
+		append(c->side[s].message, sizeof(c->side[s].message), text);
+}
+
 /* Copies a library message into a table message: drops object addresses
  * that ITK puts in its exception text ("Image(0x55d0...)"), which would make
  * the tables differ from run to run, and keeps it short. */

@@ -359,6 +359,18 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	}
 	if ((st = check_image(r->image)) != BMEQ_OK)
 		goto fail;
+	/* The protocol check: a scan handed in as the STIR that its own header
+	 * says is something else (a T1, a non-fat-suppressed T2) is the trials'
+	 * silent error; before any heavy work. */
+	r->protocol = sinfo.protocol;
+	r->protocol_verdict = (int)bmeq_protocol_classify(&r->protocol, r->protocol_why,
+							  sizeof(r->protocol_why));
+	if (r->protocol_verdict == BMEQ_PROTOCOL_OTHER &&
+	    opts->protocol_check == BMEQ_PROTOCOL_CHECK_REFUSE) {
+		st = bmeq_fail(BMEQ_E_FORMAT, "protocol: %s (protocol.check = refuse)",
+			       r->protocol_why);
+		goto fail;
+	}
 	size_t n = bmeq_grid_nvox(&r->image->grid);
 
 	/* User masks are read before any heavy work so a wrong grid fails fast. */
@@ -452,6 +464,13 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	if (st != BMEQ_OK)
 		goto fail;
 	r->seconds[3] = bmeq_clock_seconds() - t1s;
+	if (r->protocol_verdict == BMEQ_PROTOCOL_OTHER &&
+	    opts->protocol_check == BMEQ_PROTOCOL_CHECK_WARN)
+		for (size_t k = 0; k < r->edema->nregions; k++) {
+			char *m = r->edema->regions[k].message;
+			size_t len = strlen(m), cap = sizeof(r->edema->regions[k].message);
+			snprintf(m + len, cap - len, "%sprotocol: %s", len ? "; " : "", r->protocol_why);
+		}
 	free(ref);
 	*out = r;
 	return BMEQ_OK;

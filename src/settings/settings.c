@@ -60,6 +60,10 @@ struct bmeq_setting {
 
 static const choice connectivity_words[] = {{"6", 6}, {"18", 18}, {"26", 26}, {NULL, 0}};
 static const choice level_words[] = {{"region", 1}, {"mask", 0}, {NULL, 0}};
+static const choice protocol_words[] = {{"warn", BMEQ_PROTOCOL_CHECK_WARN},
+					{"refuse", BMEQ_PROTOCOL_CHECK_REFUSE},
+					{"off", BMEQ_PROTOCOL_CHECK_OFF},
+					{NULL, 0}};
 
 static int zero_or_ratio(double v)
 {
@@ -138,6 +142,10 @@ static const bmeq_setting table[] = {
 	 "yes or no", "",
 	 "also measure femoral heads that are partial (cut by the field of view) or uncertain (weak edge support); their rows say so",
 	 NULL, NULL, NULL, NULL, "doubtful", "yes", NULL, SCAN, C, "--measure-doubtful"},
+	{"protocol.check", K_CHOICE, M(protocol_check), 0, 0, 0, NULL, protocol_words, NULL,
+	 "warn, refuse or off", "",
+	 "a scan whose DICOM header or dcm2niix sidecar says it is not a fluid-sensitive fat-suppressed image (STIR, FS T2/PD): a protocol warning in its rows, or an error row",
+	 "--protocol-check", NULL, "MODE", NULL, "protocol", "refuse", NULL, SCAN, C, NULL},
 	{"t1.gate", K_YESNO, M(edema.t1_gate), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
 	 "with a T1 (--t1, the manifest's t1 column): edema only where the T1 is not brighter than normal marrow",
 	 NULL, NULL, NULL, "--no-t1-gate", "t1gate", "no", NULL, SCAN, C, NULL},

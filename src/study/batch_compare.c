@@ -27,6 +27,7 @@ typedef struct visit {
 	bmeq_volume *image;
 	uint16_t *edema;
 	bmeq_timepoint tp;
+	bmeq_protocol protocol; /* from the scan's headers or sidecar ("" source: unknown) */
 	char dir[BMEQ_PATH_MAX];
 } visit;
 
@@ -57,6 +58,8 @@ static void load_visit(const compare_ctx *c, const bmeq_scan_item *it, visit *v)
 	char path[BMEQ_PATH_MAX];
 
 	memset(v, 0, sizeof(*v));
+	if (bmeq_scan_protocol(it->path, &v->protocol) != BMEQ_OK)
+		memset(&v->protocol, 0, sizeof(v->protocol));
 	if (bmeq_batch_scan_dir(c->outdir, it, v->dir, sizeof(v->dir)) != BMEQ_OK ||
 	    bmeq_record_read(v->dir, &v->rec) != BMEQ_OK) {
 		bmeq_timepoint_failed(&v->tp, "scan record missing");
@@ -125,6 +128,8 @@ static bmeq_status compare_pair(const compare_ctx *c, const visit *base, const v
 	if (base->image)
 		map = calloc(bmeq_grid_nvox(&base->image->grid), 1);
 	st = bmeq_compare_timepoints(&base->tp, &fu->tp, &c->copts, out, map);
+	if (st == BMEQ_OK)
+		bmeq_comparison_flag_protocol(out, &base->protocol, &fu->protocol);
 	job->comparisons++;
 	if (st == BMEQ_OK && map && (out->side[0].registered || out->side[1].registered))
 		st = write_change_map(base, fu, map, file);

@@ -106,7 +106,7 @@ check_bad missing 3 'missing slice: 1 slice(s) absent between 1-19.dcm and 1-21.
 check_bad uneven 3 'uneven slice spacing: 7.20 mm between 1-19.dcm and 1-20.dcm'
 check_bad mixed 2 '2 series in one folder; choose one with --series'
 check_bad sr_only 3 'structured report, not an image'
-check_bad truncated 3 '1-20.dcm is truncated'
+check_bad truncated 3 '1-20.dcm: a DICOM file that cannot be read (truncated or corrupt)'
 check_bad notdicom 3 'no DICOM files in the folder'
 check_bad multiecho 3 'multi-echo series (2 echoes'
 check_bad fourd 3 '4D series'
@@ -160,6 +160,76 @@ before2=$(stat -c %y bout/P1/2/scan_record.csv)
 "$bmeq" batch manifest.csv -o bout -j 2 --resume >resume2.out 2>&1
 [ "$(stat -c %y bout/P1/2/scan_record.csv)" != "$before2" ] || fail "--resume kept a changed series"
 
+# --- the protocol check: the real T1 handed in as STIR is flagged, a STIR is not ---
+"$bmeq" measure "$cases/real" -o proto_t1 >/dev/null 2>proto.err || fail "measure real: $(cat proto.err)"
+want='protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE 6.2 ms, TR 434 ms)'
+[ "$(grep -c -F "$want" proto_t1/scans.csv)" -eq 2 ] || fail "no protocol warning on the T1: $(cat proto_t1/scans.csv)"
+grep -q ',ok,' proto_t1/scans.csv || fail "a protocol warning is not an error: $(cat proto_t1/scans.csv)"
+"$bmeq" measure "$cases/stir" -o proto_stir >/dev/null 2>proto.err || fail "measure stir: $(cat proto.err)"
+grep -q 'protocol' proto_stir/scans.csv && fail "protocol warning on the STIR: $(cat proto_stir/scans.csv)"
+"$bmeq" measure "$cases/real" -o proto_refuse --protocol-check refuse >/dev/null 2>proto.err
+[ $? -eq 3 ] && grep -q -F "bmeq: measure: $cases/real: $want (protocol.check = refuse)" proto.err ||
+	fail "--protocol-check refuse: $(cat proto.err)"
+printf 'protocol.check = refuse\n' >refuse.conf
+"$bmeq" measure "$cases/real" -o proto_conf --config refuse.conf >/dev/null 2>proto.err
+[ $? -eq 3 ] || fail "protocol.check = refuse in a configuration: $(cat proto.err)"
+"$bmeq" measure "$cases/real" -o proto_off --protocol-check off >/dev/null 2>&1
+grep -q 'protocol' proto_off/scans.csv && fail "--protocol-check off still warns"
+# A NIfTI with its dcm2niix sidecar beside it is checked the same way.
+cp "$crop" t1crop.nii.gz
+cp "$data/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post.dcm2niix.json" t1crop.json
+"$bmeq" measure t1crop.nii.gz -o proto_sidecar >/dev/null 2>proto.err || fail "measure NIfTI: $(cat proto.err)"
+grep -q -F "protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE 6.2 ms, TR 434 ms)" proto_sidecar/scans.csv ||
+	fail "sidecar protocol: $(cat proto_sidecar/scans.csv)"
+# A follow-up acquired differently from its baseline is flagged in response.csv.
+grep -q 'protocol differs: slice thickness 4 mm -> 3 mm' bout/response.csv ||
+	fail "protocol change not in response.csv: $(cat bout/response.csv)"
+"$bmeq" compare "$cases/named" "$cases/visit2" -o cmp_proto >/dev/null 2>&1
+grep -q 'protocol differs: slice thickness 4 mm -> 3 mm' cmp_proto/response.csv ||
+	fail "protocol change not in compare's response.csv: $(cat cmp_proto/response.csv)"
+
+# --- bmeq import: an export tree to a manifest, undecidable visits for review ---
+mkdir -p tree/P1/study1 tree/P1/study2 tree/P2/exam tree/P3/a tree/P4 tree/notes
+cp -r "$cases/named" tree/P1/study1/t1
+cp -r "$cases/stir" tree/P1/study1/stir
+cp -r "$cases/localiser" tree/P1/study1/loc
+cp -r "$cases/sr_only" tree/P1/study1/reports
+cp -r "$cases/visit2" tree/P1/study2/t1
+cp -r "$cases/visit2_stir" tree/P1/study2/stir
+cp -r "$cases/mixed" tree/P2/exam/all
+cp -r "$cases/stir" tree/P3/a/s1
+cp -r "$cases/stir_tra" tree/P3/a/s2
+cp -r "$cases/stir_plain" tree/P4/x
+echo "not DICOM" >tree/notes/readme.txt
+"$bmeq" import tree -o import.csv >import.out 2>import.err
+rc=$?
+[ $rc -eq 6 ] || fail "import exit $rc (expected 6: one visit for review): $(cat import.err)"
+root=$(cd tree && pwd -P)
+sed "s|$root|ROOT|g" import.csv | tr -d '\r' >import.got
+cat >import.want <<'WANT'
+subject,session,path,date,t1
+P1,20001228,ROOT/P1/study1/stir,2000-12-28,ROOT/P1/study1/t1
+P1,20010315,ROOT/P1/study2/stir,2001-03-15,ROOT/P1/study2/t1
+P2,20001228,ROOT/P2/exam/all#30,2000-12-28,ROOT/P2/exam/all#29
+P4,20001228,ROOT/P4/x,2000-12-28,
+WANT
+cmp -s import.got import.want || fail "import manifest: $(diff import.want import.got)"
+grep -q '^P3,20001228,2000-12-28,"STIR: 2 series match ""\*stir\*""",.*30 ""stir_tirm_cor"".*31 ""stir_tirm_tra""' import_review.csv ||
+	fail "import review: $(cat import_review.csv)"
+grep -q '11 series in 10 folders, 5 visits: 4 in import.csv, 1 for review' import.out ||
+	fail "import summary: $(cat import.out)"
+# The rules can be changed: the transversal STIR preferred, the IR fallback off.
+"$bmeq" import tree -o import2.csv --stir '*stir*tra*,*stir*' --no-ir-fallback >/dev/null 2>&1
+grep -q "^P3,20001228,$root/P3/a/s2," import2.csv || fail "--stir priority: $(cat import2.csv)"
+grep -q '^P4,20001228,2000-12-28,"no STIR series' import2_review.csv || fail "--no-ir-fallback: $(cat import2_review.csv)"
+"$bmeq" import tree -o import3.csv --session-level 2 >/dev/null 2>&1
+grep -q '^P1,study2,' import3.csv || fail "--session-level 2: $(cat import3.csv)"
+"$bmeq" import "$cases/notdicom" -o import4.csv >/dev/null 2>import4.err
+[ $? -eq 3 ] && grep -q 'no DICOM series' import4.err || fail "import of no DICOM: $(cat import4.err)"
+# And a batch over the imported manifest completes.
+"$bmeq" batch import.csv -o iout -j 2 >ibatch.out 2>ibatch.err || fail "batch over the import: $(tail -3 ibatch.err)"
+[ "$(grep -c ',ok,' iout/scans.csv)" -eq 8 ] || fail "batch over the import: $(cut -d, -f1-4 iout/scans.csv)"
+
 # --- privacy: the identifying values of cases/named appear nowhere ---
 "$bmeq" info "$cases/named" "$cases/named#29" >>priv.log 2>&1
 "$bmeq" info --json "$cases/named#29" >>priv.log 2>&1
@@ -168,7 +238,8 @@ before2=$(stat -c %y bout/P1/2/scan_record.csv)
 "$bmeq" compare "$cases/named" "$cases/visit2" -o priv_compare >>priv.log 2>&1
 pat='DOE|JANE|MRN8675309|19450317|1945|Hawthorn|ACC55501234|Elsewhere|WELBY'
 leaks=$(
-	for f in $(find priv.log batch.out batch.err priv_measure priv_segment priv_compare bout -type f); do
+	for f in $(find priv.log batch.out batch.err priv_measure priv_segment priv_compare bout \
+		import.csv import_review.csv import.out iout -type f); do
 		case $f in
 		*.gz) zcat "$f" ;;
 		*) cat "$f" ;;

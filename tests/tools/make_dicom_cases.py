@@ -27,6 +27,9 @@ repository space and say in code what they hold:
   multiframe/    the first slice stored as a 3-frame file (enhanced-style)
   visit2/        a second visit of the named subject: same series, new UIDs, later study date,
                  slice thickness 3 mm (a protocol change)
+  visit2_stir/   the STIR-like series in that second visit
+  stir_tra/      a second STIR-like series (number 31, "stir_tirm_tra") of the first study
+  stir_plain/    the STIR-like series described only as "cor 4mm" (number 32)
 """
 import copy
 import os
@@ -208,6 +211,13 @@ def main():
         ds.StudyDate = "20010315"
         ds.SliceThickness = 3
     dump("visit2", v2)
+    v2s = renumber(stir, 30, "stir_tirm_cor", study_uid=study2)
+    for _, ds in v2s:
+        ds.StudyDate = "20010315"
+    dump("visit2_stir", v2s)
+    dump("stir_tra", renumber(stir, 31, "stir_tirm_tra"))
+    # A STIR whose description says nothing: found by its sequence (IR, TI 160 ms).
+    dump("stir_plain", renumber(stir, 32, "cor 4mm"))
 
 
 if __name__ == "__main__":

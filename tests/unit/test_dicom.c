@@ -9,6 +9,7 @@
  * voxels (within TOL, default 0: exactly). tests/cli/test_dicom.sh uses it against
  * dcm2niix run beside it and on the generated series. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,64 @@ static void test_refs(void)
 	}
 }
 
+static void proto(bmeq_protocol *p, const char *seq, const char *opts, const char *desc, double ti,
+		  double te, double tr)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->source, sizeof(p->source), "dicom");
+	snprintf(p->scanning_sequence, sizeof(p->scanning_sequence), "%s", seq);
+	snprintf(p->scan_options, sizeof(p->scan_options), "%s", opts);
+	snprintf(p->description, sizeof(p->description), "%s", desc);
+	p->inversion_time_ms = ti;
+	p->echo_time_ms = te;
+	p->repetition_time_ms = tr;
+	p->field_strength_t = 1.5;
+	p->slice_thickness_mm = 4;
+	p->slice_spacing_mm = NAN;
+}
+
+static void test_protocol(void)
+{
+	bmeq_protocol a, b;
+	char why[200];
+
+	proto(&a, "IR\\SE", "IR", "stir_cor", 160, 56, 4500);
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_FLUID_FS);
+	CHECK(strcmp(why, "short-TI inversion recovery (TI 160 ms)") == 0);
+	proto(&a, "SE", "FS", "t2_tse_cor", NAN, 80, 3500); /* fat-saturated T2 */
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_FLUID_FS);
+	proto(&a, "SE", "", "pd_spair_cor", NAN, 35, 2800); /* SPAIR in the description */
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_FLUID_FS);
+	proto(&a, "SE", "", "t2_tse_cor", NAN, 80, 3500); /* no fat suppression */
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_OTHER);
+	CHECK(strstr(why, "no fat suppression") != NULL);
+	proto(&a, "SE", "", "t1_tse_cor", NAN, 6.2, 434);
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_OTHER);
+	CHECK(strcmp(why, "not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE "
+			  "6.2 ms, TR 434 ms)") == 0);
+	proto(&a, "IR", "", "flair", 2500, 120, 9000); /* a FLAIR: IR, but fat not nulled */
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_OTHER);
+	/* "fs" must be a word: "offset" is no fat suppression. */
+	proto(&a, "SE", "", "t2 offset", NAN, 80, 3500);
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_OTHER);
+	memset(&a, 0, sizeof(a));
+	CHECK(bmeq_protocol_classify(&a, why, sizeof(why)) == BMEQ_PROTOCOL_UNKNOWN);
+
+	proto(&a, "IR\\SE", "IR", "stir_cor", 160, 56, 4500);
+	b = a;
+	CHECK(bmeq_protocol_differs(&a, &b, why, sizeof(why)) == 0);
+	b.field_strength_t = 3.0;
+	b.slice_thickness_mm = 3.0;
+	CHECK(bmeq_protocol_differs(&a, &b, why, sizeof(why)) == 1);
+	CHECK(strcmp(why, "field 1.5 T -> 3 T, slice thickness 4 mm -> 3 mm") == 0);
+	b = a;
+	proto(&b, "SE", "", "t1", NAN, 6, 500);
+	CHECK(bmeq_protocol_differs(&a, &b, why, sizeof(why)) == 1);
+	CHECK(strstr(why, "sequence IR\\SE -> SE") != NULL);
+	memset(&b, 0, sizeof(b)); /* unknown: never flagged */
+	CHECK(bmeq_protocol_differs(&a, &b, why, sizeof(why)) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "compare") == 0)
@@ -229,5 +288,6 @@ int main(int argc, char **argv)
 	test_real_series();
 	test_choose();
 	test_refs();
+	test_protocol();
 	CHECK_DONE();
 }

@@ -200,13 +200,15 @@ static void test_settings(void)
 	bmeq_measure_opts_init(&m0);
 	bmeq_settings_scan_key(&m0, 0, key0, sizeof(key0));
 	/* The key of the defaults, spelled as before the table: finished scans
-	 * of an older output folder stay reusable. */
+	 * of an older output folder stay reusable (protocol.check, issue 20,
+	 * joined it: a folder from before is measured again once). */
 	char want[1024];
 	snprintf(want, sizeof(want),
 		 "bmeq=%s;rule=median*1.46;connectivity=26;min_lesion_voxels=10;min_lesion_ml=0.02;"
 		 "reference_reject_k=3;reference_min_voxels=200;rim_mm=2.5;halfmax=1/0;"
 		 "band=0.15/0.15;smooth=1.5;reflevel=1;bias_correct=1;"
-		 "n4=15/1/20,15,10,10/150/0.002/200;volume=-1;max_scan_mb=1024;doubtful=0",
+		 "n4=15/1/20,15,10,10/150/0.002/200;volume=-1;max_scan_mb=1024;doubtful=0;"
+		 "protocol=1",
 		 bmeq_version());
 	CHECK(strcmp(key0, want) == 0);
 	/* A scan with a T1 adds the T1's settings. */
