@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r <= reps; r++) {
 		bmeq_scan_result *res = NULL;
 		double c0 = bench_cpu_s(), w0 = bench_wall_s();
-		if (bmeq_measure_scan(path, NULL, NULL, NULL, &res) != BMEQ_OK ||
+		if (bmeq_measure_scan(path, NULL, NULL, NULL, NULL, &res) != BMEQ_OK ||
 		    bmeq_scan_write_maps(res, argv[1], "scan") != BMEQ_OK) {
 			fprintf(stderr, "measure: %s\n", bmeq_last_error());
 			return 1;

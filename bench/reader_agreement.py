@@ -61,6 +61,7 @@ def paths(root, scan):
         roi = os.path.join(roi_dir, "Test_data", f"{scan}_disease_region.nii.gz")
     return {
         "stir": os.path.join(d, "images_study", "STIR", f"{DEV_SCANS[scan]}_Scans", f"{scan}_STIR.nii.gz"),
+        "t1": os.path.join(d, "images_study", "T1W", f"{DEV_SCANS[scan]}_Scans", f"{scan}_T1W.nii.gz"),
         "roi": roi,
         "reference": os.path.join(d, "segmentations", "Normal_marrow_manual_segmentation",
                                   f"{scan}_normal_marrow.nii.gz"),
@@ -84,9 +85,11 @@ def voxel_ml(path):
 
 
 def run_bmeq(job):
-    bmeq, p, k, outdir, use_ref, config, bias, reuse = job
+    bmeq, p, k, outdir, use_ref, config, bias, reuse, t1 = job
     os.makedirs(outdir, exist_ok=True)
     cmd = [bmeq, "measure", p["stir"], "--roi", p["roi"], "-o", outdir, "--rule", f"median*{k:.2f}"]
+    if t1:
+        cmd += ["--t1", p["t1"]]
     if config:
         cmd += ["--config", config]
     if use_ref:
@@ -154,6 +157,8 @@ def main():
                     help="largest K searched (1.46: above it the realistic phantom's faint lesions are lost)")
     ap.add_argument("--kstep", type=float, default=0.02)
     ap.add_argument("-j", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--t1", action="store_true",
+                    help="give bmeq each scan's T1 (--t1): the T1 gate applies")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the measurements already in --work (same bmeq and settings only)")
     a = ap.parse_args()
@@ -177,8 +182,8 @@ def main():
     with cf.ThreadPoolExecutor(max_workers=a.j) as ex:
         for name, use_ref, bias in modes:
             jobs = {(s, k): ex.submit(run_bmeq, (a.bmeq, P[s], k,
-                                                 os.path.join(a.work, name.replace(" ", "_").replace("+", "_"), s, f"{k:.2f}"),
-                                                 use_ref, a.config, bias, a.reuse))
+                                                 os.path.join(a.work, name.replace(" ", "_").replace("+", "_") + ("_t1" if a.t1 else ""), s, f"{k:.2f}"),
+                                                 use_ref, a.config, bias, a.reuse, a.t1))
                     for s in scans for k in grid}
             table = {s: {} for s in scans}
             for (s, k), fut in jobs.items():
@@ -187,10 +192,11 @@ def main():
             results[name] = table
         # The automatic reference, compared on the same (uncorrected) image as the readers'.
         noref = {s: ex.submit(run_bmeq, (a.bmeq, P[s], grid[0], os.path.join(a.work, "auto_reference", s),
-                                         False, a.config, False, a.reuse)) for s in scans}
+                                         False, a.config, False, a.reuse, False)) for s in scans}
         auto_ref = {s: noref[s].result()[3] for s in scans}
 
-    print(f"bmeq {a.bmeq}; config {a.config or '(defaults)'}; K grid {grid[0]}-{grid[-1]} step {a.kstep}")
+    print(f"bmeq {a.bmeq}; config {a.config or '(defaults)'}; K grid {grid[0]}-{grid[-1]} step {a.kstep}"
+          f"; {'with each scan' + chr(39) + 's T1 (--t1)' if a.t1 else 'STIR only'}")
     print(f"development scans only: {', '.join(scans)} "
           "(the repository's other four scans are held out and never opened)")
     main_table = results[modes[0][0]]

@@ -56,6 +56,10 @@ typedef struct bmeq_edema_params {
 	int factor_from_reader;     /* 1: rule.k was set by a reader for this scan
 				     * (manifest threshold_factor, --threshold-factor);
 				     * recorded as threshold_source "reader" */
+	int t1_gate;                /* 1 (default): with a T1, edema only where the T1 is
+				     * not brighter than normal marrow's t1_gate_quantile */
+	double t1_gate_quantile;    /* 0.5..1 (default 0.975: the upper end of normal
+				     * marrow's 95% reference interval on T1) */
 } bmeq_edema_params;
 
 /* Fills the documented defaults (rule "median*1.46", smoothing 1.5 mm... see README). */
@@ -89,6 +93,8 @@ typedef struct bmeq_edema_region {
 	size_t lesions;
 	double largest_lesion_ml;
 	double edema_to_reference_ratio; /* mean edema intensity / reference median (NaN: none) */
+	double edema_removed_by_t1_ml; /* edema by the STIR rule that the T1 gate removed
+				       (before the lesion size filter); NaN without a T1 gate */
 } bmeq_edema_region;
 
 typedef struct bmeq_lesion {
@@ -110,6 +116,9 @@ typedef struct bmeq_edema_result {
 	double threshold_low, threshold_high; /* the band's thresholds (high gives edema_ml_low) */
 	int factor_from_reader;     /* copied from the params: "reader" or "auto" source */
 	bmeq_refstats reference;
+	int t1_gated;               /* 1: a T1 was given and the gate applied */
+	double t1_reference;        /* median T1 of the normal marrow (NaN: no gate) */
+	double t1_limit;            /* the gate's T1 limit (NaN: no gate) */
 	size_t nregions;
 	bmeq_edema_region *regions; /* sorted: right, left, then label-N ascending */
 	size_t nlesions;
@@ -129,10 +138,25 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
 			       const bmeq_edema_params *params, bmeq_edema_result **out);
 
+/* As bmeq_edema_measure, with the visit's T1 resampled onto scan's grid
+ * (NULL: none; NaN voxels where the T1 does not reach). With params->t1_gate,
+ * edema voxels brighter on T1 than normal marrow's t1_gate_quantile are
+ * removed (see edema.c) and each region's edema_removed_by_t1_ml says how
+ * much. BMEQ_E_GRID when t1 is on another grid; BMEQ_E_PROCESS when too few
+ * normal-marrow voxels have a T1 value. */
+bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1,
+				  const uint16_t *roi, const uint8_t *reference,
+				  const bmeq_edema_side_geom *geom, const bmeq_edema_params *params,
+				  bmeq_edema_result **out);
+
 /* The whole method in one line for provenance (rule, reference, smoothing,
  * rim, edges, lesion filter, range), e.g. "median*1.46 over the normal-marrow
  * level (...) on the image smoothed at 1.5 mm; ...". Truncated to cap. */
 void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap);
+
+/* bmeq_edema_method_text followed by the T1 gate's sentence, for scans
+ * measured with a T1. */
+void bmeq_edema_method_text_t1(const bmeq_edema_params *p, char *buf, size_t cap);
 
 /* Frees r. Accepts NULL. */
 void bmeq_edema_result_destroy(bmeq_edema_result *r);

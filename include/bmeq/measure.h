@@ -30,6 +30,12 @@ typedef struct bmeq_measure_opts {
 				       1024 MB; the pipeline holds a few copies of it) */
 	int measure_doubtful;       /* 1: measure partial and uncertain femoral heads too
 				       (bmeq_femhead_params.accept_doubtful); 0 (default) */
+	int t1_segment;             /* 1: with a T1 and no --roi, the femoral regions are
+				       found on the T1 and carried onto the STIR; 0
+				       (default): found on the STIR */
+	int t1_register;            /* 1 (default): register the T1 to the STIR (rigid,
+				       mutual information); 0: trust the scanner's
+				       coordinates (the two affines) */
 	int protocol_check;         /* what a scan whose protocol is not a fluid-sensitive
 				       fat-suppressed image gets: BMEQ_PROTOCOL_CHECK_WARN
 				       (default: a message), _REFUSE (an error) or _OFF */
@@ -54,6 +60,25 @@ static inline int bmeq_max_scan_mb_ok(double mb)
 #define BMEQ_MAX_SCAN_MB_RANGE "needs a size in MB, 1 to 1048576"
 void bmeq_measure_opts_init(bmeq_measure_opts *o);
 
+/* Which image the regions came from. */
+typedef enum bmeq_regions_source {
+	BMEQ_REGIONS_STIR = 0, /* automatic segmentation of the scan */
+	BMEQ_REGIONS_T1 = 1,   /* automatic segmentation of the visit's T1 */
+	BMEQ_REGIONS_USER = 2  /* --roi */
+} bmeq_regions_source;
+
+/* "stir", "t1" or "user". */
+const char *bmeq_regions_source_name(bmeq_regions_source s);
+
+/* How the T1 was put onto the scan's grid. */
+typedef struct bmeq_t1_info {
+	int used;                    /* 1: a T1 was given */
+	int registered;              /* 1: rigidly registered; 0: the affines alone */
+	double shift_mm;             /* registration's move at the hips' centre */
+	double angle_deg;            /* registration's rotation */
+	double metric;               /* final Mattes MI (negative; NaN: not registered) */
+} bmeq_t1_info;
+
 typedef struct bmeq_scan_result {
 	bmeq_volume *image;          /* the scan after bias correction, on its own grid */
 	uint16_t *roi;               /* region labels on the scan grid */
@@ -65,6 +90,9 @@ typedef struct bmeq_scan_result {
 	int protocol_verdict;        /* bmeq_protocol_verdict */
 	char protocol_why[200];      /* its one-line account */
 	double seconds[4];           /* load, bias correction, segmentation, measurement */
+	bmeq_regions_source regions_from;
+	bmeq_t1_info t1;
+	bmeq_volume *t1_image;       /* the T1 on the scan's grid (NaN outside it), or NULL */
 } bmeq_scan_result;
 
 /* Runs the pipeline on the scan at path. roi_path (NULL: automatic
@@ -75,9 +103,16 @@ typedef struct bmeq_scan_result {
  * the image inside them. Statuses: those of bmeq_nifti_read for the inputs,
  * BMEQ_E_GRID for masks on another grid, BMEQ_E_FORMAT for unusable images
  * (2D, non-finite voxels, no signal, no qform/sform so no left and right), BMEQ_E_PROCESS when no reference can be
- * estimated. *out owned by the caller. */
+ * estimated. t1_path (NULL: none) is the visit's T1 on any grid: it is
+ * registered to the scan (rigid, started from the two affines), the regions
+ * are found on it when no roi_path is given (opts->t1_segment) and it gates
+ * the edema (opts->edema.t1_gate). A T1 that is 4D, has no overlap with the
+ * scan or registers implausibly far (another visit or subject) fails the
+ * scan with BMEQ_E_PROCESS or BMEQ_E_FORMAT and a message naming the T1.
+ * *out owned by the caller. */
 bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char *reference_path,
-			      const bmeq_measure_opts *opts, bmeq_scan_result **out);
+			      const char *t1_path, const bmeq_measure_opts *opts,
+			      bmeq_scan_result **out);
 
 /* Frees r. Accepts NULL. */
 void bmeq_scan_result_destroy(bmeq_scan_result *r);

@@ -136,7 +136,7 @@ typedef struct bmeq_record_side {
 typedef struct bmeq_scan_record {
 	char status[16];            /* "ok" or "error" */
 	char message[1024];
-	char sha256[65], roi_sha256[65], reference_sha256[65];
+	char sha256[65], roi_sha256[65], reference_sha256[65], t1_sha256[65];
 	char params[1024];          /* the settings' --resume key (bmeq/settings.h) */
 	char stem[256];             /* the scan's file name without folder and extension */
 	bmeq_record_side side[2];   /* indexed by bmeq_side: right, left */

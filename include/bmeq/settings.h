@@ -113,6 +113,11 @@ void bmeq_settings_flags_help(const bmeq_settings_target *t, FILE *f);
  * Truncated to cap (1024 suffice). */
 void bmeq_settings_resume_key(const bmeq_measure_opts *m, char *buf, size_t cap);
 
+/* The key of one scan: as bmeq_settings_resume_key, without the T1's
+ * settings (tokens t1*) when the scan has no T1 (with_t1 0), so that they
+ * never make a finished scan without a T1 measure again. */
+void bmeq_settings_scan_key(const bmeq_measure_opts *m, int with_t1, char *buf, size_t cap);
+
 /* The settings of t as one JSON object (jansson, bmeq/json.h),
  * {"threshold.rule": "median*1.46", "threshold.smooth_mm": 1.5, ...}: every
  * row whose member t has, numbers as numbers, the rest as strings. The

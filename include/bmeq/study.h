@@ -25,6 +25,8 @@ typedef struct bmeq_scan_item {
 	char *date;        /* "" when unknown; ISO 8601 dates sort correctly */
 	char *roi;         /* "" or a label map path */
 	char *reference;   /* "" or a reference mask path */
+	char *t1;          /* "" or the visit's T1 (manifest column t1, or found
+			      beside the scan in a BIDS-like study) */
 	double threshold_factor; /* 0: automatic; > 0: a reader's factor for the
 				    threshold rule of this scan (replaces the rule's
 				    k; threshold_source "reader") */
@@ -42,7 +44,7 @@ typedef struct bmeq_study {
 } bmeq_study;
 
 /* Reads a manifest CSV with columns subject, session, path (required) and
- * date, roi, reference, threshold_factor (optional; they are not carried
+ * date, roi, reference, threshold_factor, t1 (optional; they are not carried
  * through as extra columns); relative paths resolve against the manifest's
  * folder. BMEQ_E_FORMAT (with "line N" when it applies) for a missing column,
  * bad quoting, an empty subject, a subject or session longer than 64 bytes or
@@ -57,8 +59,13 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out);
  * NULL) and is a NIfTI name (.nii, .nii.gz, .hdr, .hdr.gz). Symbolic links to
  * folders are not followed (no loops); unreadable folders are skipped with a
  * warning. Two matching files for one subject/session: BMEQ_E_FORMAT naming
- * both (use --pattern to choose). No scan found: BMEQ_E_IO. */
-bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study **out);
+ * both (use --pattern to choose). No scan found: BMEQ_E_IO.
+ * t1_pattern (NULL: no T1s): the visit's T1 is the one file of the same anat
+ * folder matching it (BMEQ_T1_PATTERN_DEFAULT is "*_T1w.nii*"); files matching
+ * it are never taken as scans; several matches are a warning and no T1. */
+#define BMEQ_T1_PATTERN_DEFAULT "*_T1w.nii*"
+bmeq_status bmeq_study_discover(const char *dir, const char *pattern, const char *t1_pattern,
+				bmeq_study **out);
 
 /* Largest accepted reader factor: a factor is a multiplier or a number of
  * spreads over the reference (median*K, mean+Ksd ...), never near this. */

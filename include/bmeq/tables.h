@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define BMEQ_SCANS_NCOLUMNS 22
+#define BMEQ_SCANS_NCOLUMNS 26
 extern const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS];
 #define BMEQ_LESIONS_NCOLUMNS 12
 extern const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS];
@@ -47,10 +47,23 @@ typedef struct bmeq_extra_cols {
 bmeq_status bmeq_scans_header(bmeq_csv *w, const bmeq_extra_cols *extras);
 bmeq_status bmeq_lesions_header(bmeq_csv *w, const bmeq_extra_cols *extras);
 
-/* Writes one scans.csv row per region of r (right, left, user labels). */
+/* What a scan's rows say about where its regions came from and how its T1
+ * was placed (scans.csv columns regions_from, t1_shift_mm, t1_angle_deg). */
+typedef struct bmeq_scan_facts {
+	const char *regions_from;   /* "stir", "t1", "user" (NULL: empty) */
+	double t1_shift_mm;         /* NaN: no T1, or not registered */
+	double t1_angle_deg;
+} bmeq_scan_facts;
+
+/* The facts of a measured scan. */
+struct bmeq_scan_result;
+void bmeq_scan_facts_of(const struct bmeq_scan_result *r, bmeq_scan_facts *facts);
+
+/* Writes one scans.csv row per region of r (right, left, user labels);
+ * facts NULL leaves its columns empty. */
 bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *session,
 			    const char *scan, const bmeq_edema_result *r,
-			    const bmeq_extra_cols *extras);
+			    const bmeq_scan_facts *facts, const bmeq_extra_cols *extras);
 
 /* Writes the two rows (right, left) of a scan that failed as a whole:
  * status "error" and the message, numbers empty. */

@@ -17,7 +17,8 @@
 
 static const char batch_help[] =
 	"usage: bmeq batch STUDY_DIR|MANIFEST.csv -o OUT [-j N] [--resume] [--pattern GLOB]\n"
-	"                  [--config FILE] [--shard K/N] [--review FILE] [--quiet]\n"
+	"                  [--t1-pattern GLOB] [--config FILE] [--shard K/N] [--review FILE]\n"
+	"                  [--quiet]\n"
 	"\n"
 	"Measures every scan of a study, compares every follow-up with the subject's\n"
 	"baseline and previous visit, and writes OUT/scans.csv, OUT/lesions.csv,\n"
@@ -27,13 +28,16 @@ static const char batch_help[] =
 	"STUDY_DIR is a BIDS-like folder (sub-*/ses-*/anat/*); MANIFEST.csv has columns\n"
 	"subject, session, path (relative paths resolve against its folder) and optional\n"
 	"date, roi, reference, threshold_factor (a reader's factor for the threshold\n"
-	"rule of that scan, 0 < K <= 100; empty: automatic); its other columns are\n"
-	"carried into the tables unchanged.\n"
+	"rule of that scan, 0 < K <= 100; empty: automatic), t1 (the visit's T1); its\n"
+	"other columns are carried into the tables unchanged. In a study folder the\n"
+	"visit's T1 is the file of the same anat/ folder matching --t1-pattern.\n"
 	"\n"
 	"  -o, --output DIR  output folder (required)\n"
 	"  -j N            parallel workers (default: the number of cores)\n"
 	"  --resume        reuse scans already complete in OUT with unchanged inputs\n"
 	"  --pattern GLOB  which files in anat/ are scans (default *acq-STIR*)\n"
+	"  --t1-pattern GLOB  which file in anat/ is the visit's T1 (default *_T1w.nii*;\n"
+	"                  \"\" for none)\n"
 	"  --config FILE   settings (key = value), see README\n"
 	"  --shard K/N     run only the K-th (1..N) of N slices of whole subjects; OUT\n"
 	"                  is that shard's folder; join the N folders with bmeq merge\n"
@@ -86,6 +90,7 @@ int bmeq_cmd_batch(int argc, char **argv)
 	const char *input = NULL, *outdir = NULL, *pattern = NULL, *config = NULL;
 	const char *review_path = NULL;
 	bmeq_review *review = NULL;
+	const char *t1_pattern = BMEQ_T1_PATTERN_DEFAULT;
 	bmeq_batch_opts opts;
 	progress_state ps = {0};
 	bmeq_study *study = NULL;
@@ -131,6 +136,9 @@ int bmeq_cmd_batch(int argc, char **argv)
 		} else if (strcmp(o, "--pattern") == 0) {
 			pattern = v;
 			i++;
+		} else if (strcmp(o, "--t1-pattern") == 0) {
+			t1_pattern = v[0] ? v : NULL;
+			i++;
 		} else if (strcmp(o, "--shard") == 0) {
 			char tail;
 			if (sscanf(v, "%d/%d%c", &shard_k, &shard_n, &tail) != 2 || shard_n < 1 ||
@@ -175,7 +183,7 @@ int bmeq_cmd_batch(int argc, char **argv)
 
 	struct stat sb;
 	if (stat(input, &sb) == 0 && S_ISDIR(sb.st_mode))
-		st = bmeq_study_discover(input, pattern, &study);
+		st = bmeq_study_discover(input, pattern, t1_pattern, &study);
 	else
 		st = bmeq_study_from_manifest(input, &study);
 	if (st != BMEQ_OK) {

@@ -124,7 +124,7 @@ static bmeq_scan_result *measure(const char *path, const compare_args *a, char *
 				 int *rc)
 {
 	bmeq_scan_result *r = NULL;
-	bmeq_status st = bmeq_measure_scan(path, NULL, NULL, &a->measure, &r);
+	bmeq_status st = bmeq_measure_scan(path, NULL, NULL, NULL, &a->measure, &r);
 
 	if (st == BMEQ_OK)
 		return r;

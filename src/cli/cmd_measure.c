@@ -14,7 +14,7 @@
 #include "cli.h"
 
 static const char measure_help[] =
-	"usage: bmeq measure SCAN [--series SEL] [-o DIR] [--roi MASK] [--reference MASK]\n"
+	"usage: bmeq measure SCAN [--series SEL] [-o DIR] [--t1 T1] [--roi MASK] [--reference MASK]\n"
 	"                    [--csv FILE]\n"
 	"                    [--lesions-csv FILE] [--rule RULE] [--threshold-factor K]\n"
 	"                    [--config FILE]\n"
@@ -33,6 +33,9 @@ static const char measure_help[] =
 	"  --series SEL           the series of a DICOM folder holding several: its\n"
 	"                         number, UID or a description pattern (*STIR*)\n"
 	"  -o, --output DIR       output folder (created; default: .)\n"
+	"  --t1 T1                the visit's T1 (any grid, NIfTI): registered to the scan,\n"
+	"                         edema gated by it, regions found on it with\n"
+	"                         --t1-segment (see t1.* below)\n"
 	"  --roi MASK             regions drawn or corrected by hand, on the scan's grid:\n"
 	"                         labels 1-4 as above, other labels are their own regions\n"
 	"  --reference MASK       normal marrow (non-zero voxels) on the scan's grid\n"
@@ -50,7 +53,7 @@ static const char measure_help_tail[] =
 	"Exit status: 0 ok, 2 usage, 3 bad input, 4 output not writable, 5 processing failed.\n";
 
 typedef struct measure_args {
-	const char *scan, *outdir, *roi, *reference, *csv, *lesions_csv;
+	const char *scan, *outdir, *roi, *reference, *csv, *lesions_csv, *t1;
 	double factor;              /* 0: the rule's own K */
 	bmeq_measure_opts opts;
 } measure_args;
@@ -91,6 +94,8 @@ static int parse_args(int argc, char **argv, measure_args *a)
 			a->outdir = v;
 		} else if (strcmp(o, "--roi") == 0) {
 			a->roi = v;
+		} else if (strcmp(o, "--t1") == 0) {
+			a->t1 = v;
 		} else if (strcmp(o, "--reference") == 0) {
 			a->reference = v;
 		} else if (strcmp(o, "--csv") == 0) {
@@ -201,7 +206,7 @@ int bmeq_cmd_measure(int argc, char **argv)
 	bmeq_scans_header(scans, NULL);
 	bmeq_lesions_header(lesions, NULL);
 
-	st = bmeq_measure_scan(a.scan, a.roi, a.reference, &a.opts, &r);
+	st = bmeq_measure_scan(a.scan, a.roi, a.reference, a.t1, &a.opts, &r);
 	if (st != BMEQ_OK) {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", bmeq_last_error());
@@ -219,7 +224,9 @@ int bmeq_cmd_measure(int argc, char **argv)
 			if (!r->edema->regions[k].message[0])
 				snprintf(r->edema->regions[k].message, sizeof(r->edema->regions[k].message),
 					 "%s", r->note);
-	bmeq_scans_rows(scans, subject, session, a.scan, r->edema, NULL);
+	bmeq_scan_facts facts;
+	bmeq_scan_facts_of(r, &facts);
+	bmeq_scans_rows(scans, subject, session, a.scan, r->edema, &facts, NULL);
 	bmeq_lesions_rows(lesions, subject, session, r->edema, NULL);
 	rc = BMEQ_EXIT_OK;
 	st = bmeq_scan_write_maps(r, a.outdir, stem);

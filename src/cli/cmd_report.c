@@ -94,7 +94,7 @@ int bmeq_cmd_report(int argc, char **argv)
 	if (study_arg) {
 		struct stat sb;
 		if (stat(study_arg, &sb) == 0 && S_ISDIR(sb.st_mode))
-			st = bmeq_study_discover(study_arg, pattern, &study);
+			st = bmeq_study_discover(study_arg, pattern, BMEQ_T1_PATTERN_DEFAULT, &study);
 		else
 			st = bmeq_study_from_manifest(study_arg, &study);
 		if (st != BMEQ_OK)

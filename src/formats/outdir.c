@@ -182,6 +182,7 @@ bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
 		STR(sha256)
 		STR(roi_sha256)
 		STR(reference_sha256)
+		STR(t1_sha256)
 		STR(params)
 		STR(stem)
 #undef STR
@@ -230,6 +231,8 @@ bmeq_status bmeq_record_write(const char *dir, const bmeq_scan_record *rec)
 	kv(w, "sha256", "%s", rec->sha256);
 	kv(w, "roi_sha256", "%s", rec->roi_sha256);
 	kv(w, "reference_sha256", "%s", rec->reference_sha256);
+	if (rec->t1_sha256[0])
+		kv(w, "t1_sha256", "%s", rec->t1_sha256);
 	kv(w, "params", "%s", rec->params);
 	kv(w, "stem", "%s", rec->stem);
 	for (int s = 0; s < 2; s++) {

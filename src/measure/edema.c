@@ -36,6 +36,8 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->smooth_mm = 1.5;
 	p->reference_from_region = 1;
 	p->factor_from_reader = 0;
+	p->t1_gate = 1;
+	p->t1_gate_quantile = 0.975;
 }
 
 void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
@@ -58,6 +60,21 @@ void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
 		 p->smooth_mm, p->rim_mm,
 		 p->halfmax ? edges : "at the threshold",
 		 p->min_lesion_voxels, p->min_lesion_ml, p->connectivity, p->band, p->edge_band);
+}
+
+void bmeq_edema_method_text_t1(const bmeq_edema_params *p, char *buf, size_t cap)
+{
+	size_t len;
+
+	bmeq_edema_method_text(p, buf, cap);
+	len = strlen(buf);
+	if (p->t1_gate && len < cap)
+		snprintf(buf + len, cap - len,
+			 "; T1 gate: edema only where the T1 (smoothed alike) is not brighter than "
+			 "the %.4g quantile of the normal marrow's T1",
+			 p->t1_gate_quantile);
+	else if (len < cap)
+		snprintf(buf + len, cap - len, "; T1 gate off");
 }
 
 void bmeq_edema_result_destroy(bmeq_edema_result *r)
@@ -151,7 +168,7 @@ static bmeq_status mode_window(const float *v, size_t n, double anchor, double *
 }
 
 static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, double anchor,
-				  const bmeq_edema_params *p, bmeq_refstats *rs)
+				  const bmeq_edema_params *p, bmeq_refstats *rs, double window[2])
 {
 	size_t n = bmeq_grid_nvox(&scan->grid), m = 0, any_femoral = 0;
 	float *vals;
@@ -174,6 +191,8 @@ static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, 
 	double lo, hi;
 	st = mode_window(vals, m, anchor, &lo, &hi);
 	if (st == BMEQ_OK) {
+		window[0] = lo;
+		window[1] = hi;
 		size_t k = 0;
 		for (size_t i = 0; i < m; i++)
 			if (vals[i] >= lo && vals[i] <= hi)
@@ -279,6 +298,76 @@ static int neck_label(uint16_t l)
 	return bmeq_label_part(l) == BMEQ_PART_NECK;
 }
 
+/* ---- T1 gate ------------------------------------------------------------ */
+
+/* The T1 gate (gate[i] 1: the voxel may be edema). Edema replaces marrow fat
+ * with water, so it is never brighter on T1 than normal marrow; what is
+ * (fat, and marrow or fat where the STIR's fat suppression failed while the
+ * T1 shows fat) is removed. The limit is the gate quantile of the T1 of
+ * normal marrow, on the T1 smoothed like the STIR: a reader's reference mask
+ * when one is given, else the regions' voxels in the STIR's normal-marrow
+ * window. A voxel without T1 (NaN: outside the T1's field of view) is not
+ * gated. */
+static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1,
+				const uint16_t *roi, const uint8_t *reference, const uint8_t *smask,
+				const bmeq_edema_params *p, const double window[2], uint8_t *gate,
+				bmeq_edema_result *r)
+{
+	size_t n = bmeq_grid_nvox(&stir_s->grid), m = 0, any_femoral = 0;
+	float *t1s = malloc(n * sizeof(*t1s)), *vals = NULL;
+	bmeq_status st;
+
+	uint8_t *support = malloc(n);
+
+	if (!t1s || !support) {
+		free(t1s);
+		free(support);
+		return bmeq_fail(BMEQ_E_NOMEM, "T1 gate: out of memory");
+	}
+	/* Voxels without a T1 value neither contribute nor are smoothed. */
+	for (size_t i = 0; i < n; i++)
+		support[i] = smask[i] && isfinite(t1->data[i]);
+	st = bmeq_smooth_gaussian(t1, support, p->smooth_mm, t1s);
+	free(support);
+	if (st != BMEQ_OK)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		any_femoral += is_femoral(roi[i]);
+	vals = malloc(n * sizeof(*vals));
+	if (!vals) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "T1 gate: out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int in;
+		if (!isfinite(t1s[i]))
+			continue;
+		if (reference)
+			in = reference[i] != 0;
+		else
+			in = (any_femoral ? is_femoral(roi[i]) : roi[i] != 0) &&
+			     stir_s->data[i] >= window[0] && stir_s->data[i] <= window[1];
+		if (in)
+			vals[m++] = t1s[i];
+	}
+	if (m < p->min_reference_voxels) {
+		st = bmeq_fail(BMEQ_E_PROCESS,
+			       "T1 gate: only %zu normal-marrow voxels have a T1 value (need %zu); "
+			       "does the T1 cover the hips?",
+			       m, p->min_reference_voxels);
+		goto done;
+	}
+	if ((st = bmeq_quantile(vals, m, 0.5, &r->t1_reference)) != BMEQ_OK ||
+	    (st = bmeq_quantile(vals, m, p->t1_gate_quantile, &r->t1_limit)) != BMEQ_OK)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		gate[i] = !(t1s[i] > r->t1_limit);
+done:
+	free(vals);
+	free(t1s);
+	return st;
+}
+
 /* ---- detection ---------------------------------------------------------- */
 
 /* Edema voxels (mask 0/1) of the regions at one threshold: the rule's
@@ -287,7 +376,7 @@ static int neck_label(uint16_t l)
  * stage that shapes the volume also shapes its range. */
 static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 			  const bmeq_edema_params *params, double reference, double threshold,
-			  double edge_fraction, uint8_t *mask)
+			  double edge_fraction, const uint8_t *gate, uint8_t *mask)
 {
 	size_t n = bmeq_grid_nvox(&scan->grid);
 	bmeq_status st;
@@ -308,6 +397,9 @@ static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 		if (st != BMEQ_OK)
 			return st;
 	}
+	if (gate)
+		for (size_t i = 0; i < n; i++)
+			mask[i] &= gate[i];
 	return BMEQ_OK;
 }
 
@@ -335,14 +427,23 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
 			       const bmeq_edema_params *params, bmeq_edema_result **out)
 {
+	return bmeq_edema_measure_t1(scan, NULL, roi, reference, geom, params, out);
+}
+
+bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1,
+				  const uint16_t *roi, const uint8_t *reference,
+				  const bmeq_edema_side_geom *geom, const bmeq_edema_params *params,
+				  bmeq_edema_result **out)
+{
 	bmeq_edema_params defaults;
 	const bmeq_grid *g = &scan->grid;
 	size_t n = bmeq_grid_nvox(g);
 	double voxel_ml;
 	bmeq_edema_result *r = NULL;
 	region_map *rm = NULL;
-	uint8_t *mask = NULL;
+	uint8_t *mask = NULL, *gate = NULL;
 	float *smoothed = NULL;
+	double window[2] = {NAN, NAN};
 	bmeq_volume view;
 	uint32_t *labels = NULL;
 	lesion_acc *stats = NULL;
@@ -383,8 +484,22 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	}
 	r->factor_from_reader = params->factor_from_reader;
 	r->threshold_low = r->threshold_high = NAN;
+	r->t1_reference = r->t1_limit = NAN;
+	r->t1_gated = t1 && params->t1_gate;
+	if (t1 && (t1->grid.dim[0] != g->dim[0] || t1->grid.dim[1] != g->dim[1] ||
+		   t1->grid.dim[2] != g->dim[2])) {
+		st = bmeq_fail(BMEQ_E_GRID, "the T1 is not on the scan's grid");
+		goto fail;
+	}
+	if (r->t1_gated && !(params->t1_gate_quantile >= 0.5 && params->t1_gate_quantile <= 1.0)) {
+		st = bmeq_fail(BMEQ_E_ARG, "T1 gate quantile %g must be in [0.5, 1]",
+			       params->t1_gate_quantile);
+		goto fail;
+	}
 	if ((st = build_regions(roi, n, geom, r, rm)) != BMEQ_OK)
 		goto fail;
+	for (size_t k = 0; k < r->nregions; k++)
+		r->regions[k].edema_removed_by_t1_ml = r->t1_gated ? 0.0 : NAN;
 
 	/* No region at all (neither head in view): nothing to threshold; every
 	 * side is reported not found with its reason. */
@@ -422,12 +537,13 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 		st = mask_reference(&view, reference, params, &r->reference);
 		if (st == BMEQ_OK && params->reference_from_region) {
 			bmeq_refstats mask_stats = r->reference;
-			st = auto_reference(&view, roi, mask_stats.median, params, &r->reference);
+			st = auto_reference(&view, roi, mask_stats.median, params, &r->reference,
+					    window);
 			if (st != BMEQ_OK)
 				goto fail;
 		}
 	} else {
-		st = auto_reference(&view, roi, NAN, params, &r->reference);
+		st = auto_reference(&view, roi, NAN, params, &r->reference, window);
 	}
 	if (st != BMEQ_OK)
 		goto fail;
@@ -435,8 +551,31 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 	if ((st = bmeq_rule_apply(&params->rule, &r->reference, &r->threshold)) != BMEQ_OK)
 		goto fail;
 
-	if ((st = detect(&view, roi, params, r->reference_intensity, r->threshold, 0.5, mask)) != BMEQ_OK)
+	if (r->t1_gated) {
+		/* mask was the smoothing's support: rebuild it for the T1. */
+		gate = malloc(n);
+		if (!gate) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			mask[i] = roi[i] != 0 || (reference && reference[i]);
+		st = t1_gate_mask(&view, t1, roi, reference, mask, params, window, gate, r);
+		if (st != BMEQ_OK)
+			goto fail;
+	}
+	if ((st = detect(&view, roi, params, r->reference_intensity, r->threshold, 0.5, NULL,
+			 mask)) != BMEQ_OK)
 		goto fail;
+	/* What the T1 took away: edema by the STIR rule where the T1 is too
+	 * bright for it, before the lesion size filter. */
+	if (gate)
+		for (size_t i = 0; i < n; i++)
+			if (mask[i] && !gate[i]) {
+				if (rm->index_of[roi[i]] >= 0)
+					r->regions[rm->index_of[roi[i]]].edema_removed_by_t1_ml += voxel_ml;
+				mask[i] = 0;
+			}
 	/* The map follows the mask: voxels dropped lose their label, grown ones
 	 * take their region's. */
 	for (size_t i = 0; i < n; i++)
@@ -586,7 +725,7 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			st = bmeq_rule_apply(&band_rule, &r->reference, &t);
 			if (st == BMEQ_OK)
 				st = detect(&view, roi, params, r->reference_intensity, t,
-					    0.5 + (b == 0 ? 1.0 : -1.0) * params->edge_band, mask);
+					    0.5 + (b == 0 ? 1.0 : -1.0) * params->edge_band, gate, mask);
 			if (st == BMEQ_OK)
 				st = region_volumes(g, roi, mask, &cco, rm, labels, ml, r->nregions);
 			for (size_t k = 0; st == BMEQ_OK && k < r->nregions; k++) {
@@ -630,6 +769,7 @@ regions_done:
 	}
 	free(rm);
 	free(mask);
+	free(gate);
 	free(smoothed);
 	free(labels);
 	free(stats);
@@ -638,6 +778,7 @@ regions_done:
 fail:
 	free(rm);
 	free(mask);
+	free(gate);
 	free(smoothed);
 	free(labels);
 	free(stats);

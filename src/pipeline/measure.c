@@ -19,6 +19,7 @@ void bmeq_scan_result_destroy(bmeq_scan_result *r)
 	if (!r)
 		return;
 	bmeq_volume_destroy(r->image);
+	bmeq_volume_destroy(r->t1_image);
 	free(r->roi);
 	bmeq_edema_result_destroy(r->edema);
 	free(r);
@@ -101,26 +102,21 @@ static bmeq_status bias_correct(bmeq_scan_result *r, const bmeq_measure_opts *o)
 	return BMEQ_OK;
 }
 
-static bmeq_status segment(bmeq_scan_result *r, const bmeq_measure_opts *o)
+/* Finds both femoral heads and necks on image (the STIR, or the visit's
+ * T1 on its own grid) into labels (nvox of image) and r->geom (world
+ * coordinates, so they hold on any grid). what names the image in messages. */
+static bmeq_status segment(bmeq_scan_result *r, const bmeq_volume *image, const char *what,
+			   const bmeq_measure_opts *o, uint8_t *lab)
 {
-	size_t n = bmeq_grid_nvox(&r->image->grid);
 	bmeq_femhead_params fp;
 	bmeq_femhead_result fr;
-	uint8_t *lab = malloc(n);
 	bmeq_status st;
 
-	if (!lab)
-		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	bmeq_femhead_params_init(&fp);
 	fp.accept_doubtful = o->measure_doubtful;
-	st = bmeq_femhead_segment(r->image, &fp, lab, &fr);
-	if (st != BMEQ_OK) {
-		free(lab);
-		return bmeq_fail(st, "segmentation: %s", bmeq_last_error());
-	}
-	for (size_t i = 0; i < n; i++)
-		r->roi[i] = lab[i];
-	free(lab);
+	st = bmeq_femhead_segment(image, &fp, lab, &fr);
+	if (st != BMEQ_OK)
+		return bmeq_fail(st, "segmentation%s: %s", what, bmeq_last_error());
 	for (int s = 0; s < 2; s++) {
 		const bmeq_femhead_side *fs = &fr.side[s];
 		r->geom[s].found = fs->found;
@@ -139,21 +135,205 @@ static bmeq_status segment(bmeq_scan_result *r, const bmeq_measure_opts *o)
 	 * failed scan, not two empty measurements. */
 	if (fr.side[0].status == BMEQ_HEAD_NOT_IN_VIEW && fr.side[1].status == BMEQ_HEAD_NOT_IN_VIEW)
 		return bmeq_fail(BMEQ_E_PROCESS,
-				 "no femoral head in view: the field of view lies above or below the "
+				 "no femoral head in view%s: the field of view lies above or below the "
 				 "hips, or the scan shows another anatomy or series; --roi gives the "
-				 "regions by hand");
+				 "regions by hand",
+				 what);
 	return BMEQ_OK;
 }
 
+/* ---- the visit's T1 ------------------------------------------------------ */
+
+/* Reads the T1: one 3D volume with a qform or sform, finite, not empty. */
+static bmeq_status read_t1(const char *path, const bmeq_measure_opts *o, bmeq_volume **t1)
+{
+	bmeq_read_opts ro;
+	bmeq_scan_info info;
+	bmeq_status st;
+
+	bmeq_read_opts_init(&ro);
+	ro.volume = -1; /* the STIR's --volume does not choose among T1 volumes */
+	ro.max_bytes = bmeq_max_scan_bytes(o->max_scan_mb);
+	if ((st = bmeq_scan_read(path, &ro, t1, &info)) != BMEQ_OK) {
+		/* The reader's advice for 4D files names --volume, which chooses
+		 * among the scan's volumes, not the T1's. */
+		char msg[512], *cut;
+		snprintf(msg, sizeof(msg), "%s", bmeq_last_error());
+		if (strstr(msg, "(4D)") && (cut = strchr(msg, ';')) != NULL)
+			snprintf(cut, sizeof(msg) - (size_t)(cut - msg), "; a T1 must be one 3D volume");
+		return bmeq_fail(st, "T1 %s: %s", path, msg);
+	}
+	if (!info.dicom && info.nifti.affine_source == BMEQ_AFFINE_PIXDIM)
+		return bmeq_fail(BMEQ_E_FORMAT,
+				 "T1 %s: neither qform nor sform is set, so it cannot be placed on the "
+				 "scan", path);
+	if ((st = check_image(*t1)) != BMEQ_OK)
+		return bmeq_fail(st, "T1 %s: %s", path, bmeq_last_error());
+	return BMEQ_OK;
+}
+
+/* The box (world RAS mm) around the regions that drives the T1's
+ * registration: the found heads +- 45 mm (the hip joints, acetabula and
+ * necks), or the labelled voxels of roi on grid g. 0 when empty. */
+static int hips_box(const bmeq_scan_result *r, const bmeq_grid *g, const uint16_t *roi,
+		    double lo[3], double hi[3])
+{
+	int any = 0;
+
+	for (int a = 0; a < 3; a++) {
+		lo[a] = INFINITY;
+		hi[a] = -INFINITY;
+	}
+	if (!roi) {
+		for (int s = 0; s < 2; s++) {
+			if (!r->geom[s].found)
+				continue;
+			for (int a = 0; a < 3; a++) {
+				lo[a] = fmin(lo[a], r->geom[s].centre[a] - 45.0);
+				hi[a] = fmax(hi[a], r->geom[s].centre[a] + 45.0);
+			}
+			any = 1;
+		}
+		return any;
+	}
+	for (size_t z = 0, i = 0; z < g->dim[2]; z++)
+		for (size_t y = 0; y < g->dim[1]; y++)
+			for (size_t x = 0; x < g->dim[0]; x++, i++) {
+				if (!roi[i])
+					continue;
+				double ijk[3] = {(double)x, (double)y, (double)z}, p[3];
+				bmeq_grid_voxel_to_world(g, ijk, p);
+				for (int a = 0; a < 3; a++) {
+					lo[a] = fmin(lo[a], p[a]);
+					hi[a] = fmax(hi[a], p[a]);
+				}
+				any = 1;
+			}
+	return any;
+}
+
+/* Registers the T1 (moving) to the scan (fixed) inside the hips' box and
+ * resamples it onto the scan's grid; the transform goes to *t. The bounds
+ * are those of a patient who moved between two series of one visit; a T1
+ * that needs more is another visit's or another subject's. */
+static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const double lo[3],
+			    const double hi[3], const bmeq_measure_opts *o, bmeq_rigid *t)
+{
+	bmeq_status st;
+
+	bmeq_rigid_identity(t);
+	r->t1.metric = NAN;
+	if (o->t1_register) {
+		bmeq_reg_params rp;
+		bmeq_reg_params_default(&rp);
+		rp.region = BMEQ_REGION_BOX;
+		for (int a = 0; a < 3; a++) {
+			rp.centre[a] = 0.5 * (lo[a] + hi[a]);
+			rp.half_size[a] = 0.5 * (hi[a] - lo[a]);
+		}
+		rp.levels = 2;
+		rp.finest_mm = 2.0;
+		rp.max_angle_deg = 15.0;
+		rp.max_shift_mm = 20.0;
+		st = bmeq_itk_register_rigid(r->image, t1, NULL, &rp, t);
+		if (st != BMEQ_OK)
+			return bmeq_fail(st == BMEQ_E_UNSUPPORTED ? st : BMEQ_E_PROCESS,
+					 "T1 registration: %s (does the T1 cover the hips?)",
+					 bmeq_last_error());
+		/* The move at the box centre. */
+		double m[4][4], d = 0.0;
+		bmeq_rigid_matrix(t, m);
+		for (int a = 0; a < 3; a++) {
+			double y = m[a][3] - rp.centre[a];
+			for (int b = 0; b < 3; b++)
+				y += m[a][b] * rp.centre[b];
+			d += y * y;
+		}
+		r->t1.shift_mm = sqrt(d);
+		double c = 0.5 * (t->rotation[0][0] + t->rotation[1][1] + t->rotation[2][2] - 1.0);
+		r->t1.angle_deg = acos(c > 1.0 ? 1.0 : c < -1.0 ? -1.0 : c) * (180.0 / 3.14159265358979323846);
+		r->t1.metric = t->metric;
+		r->t1.registered = 1;
+		if (t->flags & (BMEQ_RIGID_ANGLE | BMEQ_RIGID_SHIFT))
+			return bmeq_fail(BMEQ_E_PROCESS,
+					 "T1 registration moved %.1f mm and turned %.1f deg from the "
+					 "scanner's coordinates (limits 20 mm, 15 deg): is the T1 from "
+					 "this visit and subject?",
+					 r->t1.shift_mm, r->t1.angle_deg);
+	}
+	st = bmeq_itk_resample(t1, &r->image->grid, t, NAN, &r->t1_image);
+	if (st != BMEQ_OK)
+		return bmeq_fail(st, "T1 resampling: %s", bmeq_last_error());
+	return BMEQ_OK;
+}
+
+/* Regions from the T1: segmented on its own grid, the labels carried onto
+ * the scan's grid through the registration, the head centres mapped into
+ * the scan's world (t maps scan world x to T1 world R x + d). */
+static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
+				   const bmeq_measure_opts *o)
+{
+	size_t n1 = bmeq_grid_nvox(&t1->grid), n = bmeq_grid_nvox(&r->image->grid);
+	uint8_t *lab1 = malloc(n1), *lab = malloc(n);
+	double lo[3], hi[3];
+	bmeq_rigid t;
+	bmeq_status st;
+
+	if (!lab1 || !lab) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto done;
+	}
+	if ((st = segment(r, t1, " of the T1", o, lab1)) != BMEQ_OK)
+		goto done;
+	if (!hips_box(r, NULL, NULL, lo, hi)) {
+		st = bmeq_fail(BMEQ_E_PROCESS, "no femoral head found on the T1");
+		goto done;
+	}
+	if ((st = place_t1(r, t1, lo, hi, o, &t)) != BMEQ_OK)
+		goto done;
+	if ((st = bmeq_itk_resample_labels_u8(lab1, &t1->grid, &r->image->grid, &t, lab)) !=
+	    BMEQ_OK) {
+		st = bmeq_fail(st, "T1 regions onto the scan: %s", bmeq_last_error());
+		goto done;
+	}
+	size_t inside = 0;
+	for (size_t i = 0; i < n; i++) {
+		r->roi[i] = lab[i];
+		inside += lab[i] != 0;
+	}
+	if (!inside) {
+		st = bmeq_fail(BMEQ_E_PROCESS,
+			       "the femoral regions found on the T1 fall outside the scan's field of "
+			       "view: do the T1 and the scan show the same hips?");
+		goto done;
+	}
+	double m[4][4];
+	bmeq_rigid_matrix(&t, m);
+	for (int s = 0; s < 2; s++) {
+		double c[3], *x = r->geom[s].centre;
+		for (int a = 0; a < 3; a++)
+			c[a] = x[a] - m[a][3];
+		for (int a = 0; a < 3; a++)
+			x[a] = m[0][a] * c[0] + m[1][a] * c[1] + m[2][a] * c[2];
+	}
+	r->regions_from = BMEQ_REGIONS_T1;
+done:
+	free(lab1);
+	free(lab);
+	return st;
+}
+
 bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char *reference_path,
-			      const bmeq_measure_opts *opts, bmeq_scan_result **out)
+			      const char *t1_path, const bmeq_measure_opts *opts,
+			      bmeq_scan_result **out)
 {
 	bmeq_measure_opts defaults;
 	bmeq_read_opts ro;
 	bmeq_scan_result *r;
+	bmeq_volume *t1 = NULL;
 	uint8_t *ref = NULL;
 	bmeq_status st;
-	double t0 = bmeq_clock_seconds(), t1;
+	double t0 = bmeq_clock_seconds();
 
 	*out = NULL;
 	if (!opts) {
@@ -225,30 +405,65 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 			ref[i] = lab[i] != 0;
 		free(lab);
 	}
-	t1 = bmeq_clock_seconds();
-	r->seconds[0] = t1 - t0;
+	if (t1_path) {
+		if ((st = read_t1(t1_path, opts, &t1)) != BMEQ_OK)
+			goto fail;
+		r->t1.used = 1;
+	}
+	double t1s = bmeq_clock_seconds();
+	r->seconds[0] = t1s - t0;
 
 	if (opts->bias_correct && !(roi_path && reference_path)) {
 		if ((st = bias_correct(r, opts)) != BMEQ_OK)
 			goto fail;
 	}
 	t0 = bmeq_clock_seconds();
-	r->seconds[1] = t0 - t1;
+	r->seconds[1] = t0 - t1s;
 
-	if (!roi_path) {
-		if ((st = segment(r, opts)) != BMEQ_OK)
-			goto fail;
-	} else {
+	if (roi_path) {
+		r->regions_from = BMEQ_REGIONS_USER;
 		for (int s = 0; s < 2; s++)
 			r->geom[s].found = 1;
+	} else if (t1 && opts->t1_segment) {
+		if ((st = regions_from_t1(r, t1, opts)) != BMEQ_OK)
+			goto fail;
+	} else {
+		uint8_t *lab = malloc(n);
+		if (!lab) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		st = segment(r, r->image, "", opts, lab);
+		for (size_t i = 0; st == BMEQ_OK && i < n; i++)
+			r->roi[i] = lab[i];
+		free(lab);
+		if (st != BMEQ_OK)
+			goto fail;
+		r->regions_from = BMEQ_REGIONS_STIR;
 	}
-	t1 = bmeq_clock_seconds();
-	r->seconds[2] = t1 - t0;
+	/* A T1 not yet placed (regions given or found on the STIR) is placed
+	 * around the regions. */
+	if (t1 && !r->t1_image) {
+		double lo[3], hi[3];
+		bmeq_rigid t;
+		int by_roi = roi_path || (!r->geom[0].found && !r->geom[1].found);
+		if (!hips_box(r, &r->image->grid, by_roi ? r->roi : NULL, lo, hi)) {
+			st = bmeq_fail(BMEQ_E_PROCESS, "no regions to place the T1 around");
+			goto fail;
+		}
+		if ((st = place_t1(r, t1, lo, hi, opts, &t)) != BMEQ_OK)
+			goto fail;
+	}
+	bmeq_volume_destroy(t1);
+	t1 = NULL;
+	t1s = bmeq_clock_seconds();
+	r->seconds[2] = t1s - t0;
 
-	st = bmeq_edema_measure(r->image, r->roi, ref, r->geom, &opts->edema, &r->edema);
+	st = bmeq_edema_measure_t1(r->image, r->t1_image, r->roi, ref, r->geom, &opts->edema,
+				   &r->edema);
 	if (st != BMEQ_OK)
 		goto fail;
-	r->seconds[3] = bmeq_clock_seconds() - t1;
+	r->seconds[3] = bmeq_clock_seconds() - t1s;
 	if (r->protocol_verdict == BMEQ_PROTOCOL_OTHER &&
 	    opts->protocol_check == BMEQ_PROTOCOL_CHECK_WARN)
 		for (size_t k = 0; k < r->edema->nregions; k++) {
@@ -260,6 +475,7 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 	*out = r;
 	return BMEQ_OK;
 fail:
+	bmeq_volume_destroy(t1);
 	free(ref);
 	bmeq_scan_result_destroy(r);
 	return st;

@@ -146,6 +146,19 @@ static const bmeq_setting table[] = {
 	 "warn, refuse or off", "",
 	 "a scan whose DICOM header or dcm2niix sidecar says it is not a fluid-sensitive fat-suppressed image (STIR, FS T2/PD): a protocol warning in its rows, or an error row",
 	 "--protocol-check", NULL, "MODE", NULL, "protocol", "refuse", NULL, SCAN, C, NULL},
+	{"t1.gate", K_YESNO, M(edema.t1_gate), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
+	 "with a T1 (--t1, the manifest's t1 column): edema only where the T1 is not brighter than normal marrow",
+	 NULL, NULL, NULL, "--no-t1-gate", "t1gate", "no", NULL, SCAN, C, NULL},
+	{"t1.gate_quantile", K_REAL, M(edema.t1_gate_quantile), 0.5, 1, 0, NULL, NULL,
+	 "a quantile, 0.5 to 1", "0.5 to 1", "quantile",
+	 "the T1 gate's limit: this quantile of normal marrow's T1 (0.975: the top of its 95% reference interval)",
+	 NULL, NULL, NULL, NULL, "t1gate", "0.99", NULL, SCAN, C, NULL},
+	{"t1.segment", K_YESNO, M(t1_segment), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
+	 "with a T1 and no --roi: find the femoral regions on the T1 and carry them onto the STIR",
+	 NULL, NULL, NULL, NULL, "t1seg", "yes", NULL, SCAN, C, "--t1-segment"},
+	{"t1.register", K_YESNO, M(t1_register), 0, 0, 0, NULL, NULL, NULL, "yes or no", "",
+	 "register the T1 to the STIR (rigid, mutual information); no: trust the two affines",
+	 NULL, NULL, NULL, "--no-t1-register", "t1reg", "no", NULL, SCAN, C, NULL},
 	{"response.measurable_ml", K_REAL, R(measurable_ml), 0, HUGE_VAL, 0, NULL, NULL,
 	 "a volume >= 0 mL", ">= 0", "mL", "edema below this is not measurable",
 	 NULL, NULL, NULL, NULL, NULL, "0.8", NULL, RESP, C, NULL},
@@ -523,6 +536,11 @@ void bmeq_settings_flags_help(const bmeq_settings_target *t, FILE *f)
 
 void bmeq_settings_resume_key(const bmeq_measure_opts *m, char *buf, size_t cap)
 {
+	bmeq_settings_scan_key(m, 1, buf, cap);
+}
+
+void bmeq_settings_scan_key(const bmeq_measure_opts *m, int with_t1, char *buf, size_t cap)
+{
 	bmeq_settings_target t = {(bmeq_measure_opts *)m, NULL, NULL};
 	size_t len;
 
@@ -532,6 +550,10 @@ void bmeq_settings_resume_key(const bmeq_measure_opts *m, char *buf, size_t cap)
 		const void *f = field(s, &t);
 		char v[128];
 		if (s->effect != BMEQ_EFFECT_SCAN || !s->token || !f)
+			continue;
+		/* The T1's settings change nothing for a scan without one: its
+		 * key stays as it was before they existed. */
+		if (!with_t1 && strncmp(s->token, "t1", 2) == 0)
 			continue;
 		/* The key's own spelling, older than the table: yes/no and
 		 * choices as numbers, other numbers to 6 digits. */

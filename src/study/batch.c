@@ -100,7 +100,8 @@ static bmeq_status file_sha(const char *path, char hex[65])
 static int reusable(const char *dir, const bmeq_scan_record *old, const bmeq_scan_record *now)
 {
 	if (strcmp(old->sha256, now->sha256) || strcmp(old->roi_sha256, now->roi_sha256) ||
-	    strcmp(old->reference_sha256, now->reference_sha256) || strcmp(old->params, now->params))
+	    strcmp(old->reference_sha256, now->reference_sha256) ||
+	    strcmp(old->t1_sha256, now->t1_sha256) || strcmp(old->params, now->params))
 		return 0;
 	if (!bmeq_scan_file_exists(dir, "", BMEQ_SCAN_SCANS_PART) ||
 	    !bmeq_scan_file_exists(dir, "", BMEQ_SCAN_LESIONS_PART))
@@ -138,7 +139,9 @@ static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const 
 	bmeq_scans_header(scans, NULL);
 	bmeq_lesions_header(lesions, NULL);
 	if (r) {
-		bmeq_scans_rows(scans, it->subject, it->session, it->path, r->edema, NULL);
+		bmeq_scan_facts facts;
+		bmeq_scan_facts_of(r, &facts);
+		bmeq_scans_rows(scans, it->subject, it->session, it->path, r->edema, &facts, NULL);
 		bmeq_lesions_rows(lesions, it->subject, it->session, r->edema, NULL);
 	} else {
 		bmeq_scans_error_rows(scans, it->subject, it->session, it->path, message, NULL);
@@ -158,13 +161,16 @@ done:
 static void scan_settings(const batch_ctx *c, const bmeq_scan_item *it, bmeq_measure_opts *m,
 			  char *key, size_t cap)
 {
+	char params[1024];
+
 	*m = c->opts->measure;
+	bmeq_settings_scan_key(m, it->t1[0] != '\0', params, sizeof(params));
 	if (it->threshold_factor > 0.0) {
 		m->edema.rule.k = it->threshold_factor;
 		m->edema.factor_from_reader = 1;
-		snprintf(key, cap, "%.900s;reader_factor=%.17g", c->params, it->threshold_factor);
+		snprintf(key, cap, "%.900s;reader_factor=%.17g", params, it->threshold_factor);
 	} else {
-		snprintf(key, cap, "%s", c->params);
+		snprintf(key, cap, "%s", params);
 	}
 }
 
@@ -194,6 +200,8 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 		bmeq_fail(st, "roi %s: %s", it->roi, bmeq_last_error());
 	if (st == BMEQ_OK && (st = file_sha(it->reference, rec.reference_sha256)) != BMEQ_OK)
 		bmeq_fail(st, "reference %s: %s", it->reference, bmeq_last_error());
+	if (st == BMEQ_OK && it->t1[0] && (st = bmeq_scan_sha256(it->t1, rec.t1_sha256)) != BMEQ_OK)
+		bmeq_fail(st, "T1 %s: %s", it->t1, bmeq_last_error());
 	if (st == BMEQ_OK && c->opts->resume && bmeq_record_read(dir, &old) == BMEQ_OK &&
 	    reusable(dir, &old, &rec)) {
 		*skipped = 1;
@@ -202,7 +210,8 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	}
 	if (st == BMEQ_OK)
 		st = bmeq_measure_scan(it->path, it->roi[0] ? it->roi : NULL,
-				       it->reference[0] ? it->reference : NULL, &mopts, &r);
+				       it->reference[0] ? it->reference : NULL, it->t1[0] ? it->t1 : NULL,
+				       &mopts, &r);
 	if (st != BMEQ_OK) {
 		snprintf(rec.status, sizeof(rec.status), "error");
 		snprintf(rec.message, sizeof(rec.message), "%s", bmeq_last_error());

@@ -40,6 +40,10 @@ static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts,
 		bmeq_json_put(o, "reference", bmeq_json_str(it->reference), ok);
 		bmeq_json_put(o, "reference_sha256", bmeq_json_str(have ? rec.reference_sha256 : ""), ok);
 	}
+	if (it->t1 && it->t1[0]) {
+		bmeq_json_put(o, "t1", bmeq_json_str(it->t1), ok);
+		bmeq_json_put(o, "t1_sha256", bmeq_json_str(have ? rec.t1_sha256 : ""), ok);
+	}
 	/* A reader's factor replaces the rule's for this scan alone. */
 	bmeq_json_put(o, "threshold_source",
 		      bmeq_json_str(bmeq_threshold_source_name(it->threshold_factor > 0.0)), ok);

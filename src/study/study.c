@@ -34,6 +34,7 @@ static void item_free(bmeq_scan_item *it, size_t nextra)
 	free(it->date);
 	free(it->roi);
 	free(it->reference);
+	free(it->t1);
 	if (it->extra)
 		for (size_t e = 0; e < nextra; e++)
 			free(it->extra[e]);
@@ -265,7 +266,7 @@ bmeq_status bmeq_threshold_factor_parse(const char *text, double *k)
 bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 {
 	static const char *const known[] = {"subject", "session", "path", "date",
-					    "roi", "reference", "threshold_factor"};
+					    "roi", "reference", "threshold_factor", "t1"};
 	enum { NKNOWN = sizeof(known) / sizeof(known[0]) };
 	bmeq_csv_table *t = NULL;
 	bmeq_study *s = NULL;
@@ -352,6 +353,7 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 		const char *roi = col[4] >= 0 ? bmeq_csv_cell(t, r, col[4]) : "";
 		const char *ref = col[5] >= 0 ? bmeq_csv_cell(t, r, col[5]) : "";
 		const char *factor = col[6] >= 0 ? bmeq_csv_cell(t, r, col[6]) : "";
+		const char *t1 = col[7] >= 0 ? bmeq_csv_cell(t, r, col[7]) : "";
 		/* Empty (or blank) means automatic; anything else must be a
 		 * factor, so a typo never silently falls back to the automatic
 		 * threshold. */
@@ -368,9 +370,10 @@ bmeq_status bmeq_study_from_manifest(const char *csv_path, bmeq_study **out)
 		it->date = dup_str(col[3] >= 0 ? bmeq_csv_cell(t, r, col[3]) : "");
 		it->roi = roi[0] ? resolve(base_dir, roi) : dup_str("");
 		it->reference = ref[0] ? resolve(base_dir, ref) : dup_str("");
+		it->t1 = t1[0] ? resolve(base_dir, t1) : dup_str("");
 		it->extra = calloc(s->nextra ? s->nextra : 1, sizeof(char *));
 		if (!it->subject || !it->session || !it->path || !it->date || !it->roi ||
-		    !it->reference || !it->extra) {
+		    !it->reference || !it->t1 || !it->extra) {
 			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 			break;
 		}
@@ -443,9 +446,10 @@ static bmeq_status add_item(bmeq_study *s, size_t *cap, const char *subject, con
 	it->date = dup_str("");
 	it->roi = dup_str("");
 	it->reference = dup_str("");
+	it->t1 = dup_str("");
 	it->extra = calloc(1, sizeof(char *));
 	if (!it->subject || !it->session || !it->path || !it->date || !it->roi || !it->reference ||
-	    !it->extra)
+	    !it->t1 || !it->extra)
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	return BMEQ_OK;
 }
@@ -514,8 +518,36 @@ static int exists(const char *path)
 	return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 }
 
+/* The visit's T1 beside its STIR: the one file of the anat folder matching
+ * t1_pattern. Several are ambiguous: a warning, and none is used. */
+static bmeq_status find_t1(bmeq_study *s, const char *anat, char **names, size_t n,
+			   const char *t1_pattern, char **t1)
+{
+	const char *found = NULL;
+	size_t count = 0;
+
+	*t1 = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (is_nifti_name(names[i]) && fnmatch(t1_pattern, names[i], 0) == 0) {
+			found = names[i];
+			count++;
+		}
+	if (count > 1)
+		return add_warning(s, "%s: %zu files match the T1 pattern \"%s\"; no T1 used for "
+				      "this visit (name it in a manifest's t1 column)",
+				   anat, count, t1_pattern);
+	if (count == 1) {
+		char path[BMEQ_PATH_MAX];
+		if (bmeq_path(path, sizeof(path), "%s/%s", anat, found) != BMEQ_OK)
+			return input_path_error();
+		if (!(*t1 = dup_str(path)))
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	}
+	return BMEQ_OK;
+}
+
 static bmeq_status scan_anat(bmeq_study *s, size_t *cap, const char *anat, const char *subject,
-			     const char *session, const char *pattern)
+			     const char *session, const char *pattern, const char *t1_pattern)
 {
 	char **names;
 	size_t n;
@@ -529,17 +561,27 @@ static bmeq_status scan_anat(bmeq_study *s, size_t *cap, const char *anat, const
 	for (size_t i = 0; i < n && st == BMEQ_OK; i++) {
 		if (!is_nifti_name(names[i]) || fnmatch(pattern, names[i], 0) != 0)
 			continue;
-		char path[BMEQ_PATH_MAX];
+		/* The pattern picking the scans must not pick the T1 too. */
+		if (t1_pattern && fnmatch(t1_pattern, names[i], 0) == 0)
+			continue;
+		char path[BMEQ_PATH_MAX], *t1 = NULL;
 		if ((st = bmeq_path(path, sizeof(path), "%s/%s", anat, names[i])) != BMEQ_OK)
 			st = input_path_error();
 		else
 			st = add_item(s, cap, subject, session, path);
+		if (st == BMEQ_OK && t1_pattern)
+			st = find_t1(s, anat, names, n, t1_pattern, &t1);
+		if (t1) {
+			free(s->items[s->n - 1].t1);
+			s->items[s->n - 1].t1 = t1;
+		}
 	}
 	free_names(names, n);
 	return st;
 }
 
-bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study **out)
+bmeq_status bmeq_study_discover(const char *dir, const char *pattern, const char *t1_pattern,
+				bmeq_study **out)
 {
 	bmeq_study *s = calloc(1, sizeof(*s));
 	char **subs = NULL;
@@ -591,7 +633,7 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 			if (!is_real_dir(path))
 				continue;
 			if (strcmp(sess[j], "anat") == 0) {
-				st = scan_anat(s, &cap, path, subs[i], "", pattern);
+				st = scan_anat(s, &cap, path, subs[i], "", pattern, t1_pattern);
 			} else if (strncmp(sess[j], "ses-", 4) == 0 && sess[j][4] &&
 				   label_ok(sess[j], 0)) {
 				char anat[BMEQ_PATH_MAX];
@@ -601,7 +643,8 @@ bmeq_status bmeq_study_discover(const char *dir, const char *pattern, bmeq_study
 				else if (e < 0)
 					st = unreadable(s, &cap, subs[i], sess[j], path, errno);
 				else if (e > 0 && is_real_dir(anat))
-					st = scan_anat(s, &cap, anat, subs[i], sess[j], pattern);
+					st = scan_anat(s, &cap, anat, subs[i], sess[j], pattern,
+						       t1_pattern);
 			}
 		}
 		free_names(sess, nsess);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bmeq/measure.h"
 #include "bmeq/scan.h"
 #include "bmeq/tables.h"
 
@@ -10,7 +11,8 @@ const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
 	"subject", "session", "side", "status", "region_ml", "edema_ml", "edema_ml_low",
 	"edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
 	"lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
-	"threshold_source", "edema_to_reference_ratio", "scan", "message",
+	"threshold_source", "edema_to_reference_ratio", "regions_from", "edema_removed_by_t1_ml",
+	"t1_shift_mm", "t1_angle_deg", "scan", "message",
 };
 
 const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS] = {
@@ -24,6 +26,13 @@ void bmeq_region_side_text(const bmeq_edema_region *g, char *buf, size_t cap)
 		snprintf(buf, cap, "label-%u", (unsigned)g->label);
 	else
 		snprintf(buf, cap, "%s", bmeq_side_name(g->side));
+}
+
+void bmeq_scan_facts_of(const bmeq_scan_result *r, bmeq_scan_facts *facts)
+{
+	facts->regions_from = bmeq_regions_source_name(r->regions_from);
+	facts->t1_shift_mm = r->t1.registered ? r->t1.shift_mm : NAN;
+	facts->t1_angle_deg = r->t1.registered ? r->t1.angle_deg : NAN;
 }
 
 const char *bmeq_threshold_source_name(int factor_from_reader)
@@ -67,7 +76,7 @@ static bmeq_status end_row(bmeq_csv *w, const bmeq_extra_cols *extras)
 
 bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *session,
 			    const char *scan, const bmeq_edema_result *r,
-			    const bmeq_extra_cols *extras)
+			    const bmeq_scan_facts *facts, const bmeq_extra_cols *extras)
 {
 	bmeq_status st = BMEQ_OK;
 
@@ -100,6 +109,10 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		bmeq_csv_field(w, r->rule_text);
 		bmeq_csv_field(w, bmeq_threshold_source_name(r->factor_from_reader));
 		bmeq_csv_number(w, ok ? g->edema_to_reference_ratio : nan, 4);
+		bmeq_csv_field(w, facts && facts->regions_from ? facts->regions_from : "");
+		bmeq_csv_number(w, ok ? g->edema_removed_by_t1_ml : nan, 3);
+		bmeq_csv_number(w, facts ? facts->t1_shift_mm : nan, 2);
+		bmeq_csv_number(w, facts ? facts->t1_angle_deg : nan, 2);
 		bmeq_csv_field(w, scan);
 		st = bmeq_csv_field(w, g->message);
 		if (st == BMEQ_OK)

@@ -57,7 +57,8 @@ cols = list(csv.reader(open(out + "/scans.csv", newline="")))[0]
 want = ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_ml_low",
         "edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
         "lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
-        "threshold_source", "edema_to_reference_ratio", "scan", "message", "cycle",
+        "threshold_source", "edema_to_reference_ratio", "regions_from",
+        "edema_removed_by_t1_ml", "t1_shift_mm", "t1_angle_deg", "scan", "message", "cycle",
         "harris_hip_score"]
 assert cols == want, cols
 bad = {r["subject"]: r for r in rows if r["subject"].startswith("b")}

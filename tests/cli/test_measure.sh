@@ -64,7 +64,8 @@ header = next(csv.reader(open(tmp + "/base/scans.csv", newline="")))
 assert header == ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_ml_low",
                   "edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml",
                   "neck_edema_ml", "lesions", "largest_lesion_ml", "reference_intensity", "threshold",
-                  "threshold_rule", "threshold_source", "edema_to_reference_ratio", "scan",
+                  "threshold_rule", "threshold_source", "edema_to_reference_ratio", "regions_from",
+                  "edema_removed_by_t1_ml", "t1_shift_mm", "t1_angle_deg", "scan",
                   "message"], header
 base = table("base")
 assert [r["side"] for r in base] == ["right", "left"], base

@@ -27,10 +27,12 @@ diff "$tmp/table.md" "$tmp/readme_table.md" > "$tmp/diff" ||
 readme_block "bmeq settings" > "$tmp/readme_config"
 diff "$tmp/config" "$tmp/readme_config" > "$tmp/diff" ||
   fail "README's configuration example is not bmeq settings: $(cat "$tmp/diff")"
-"$bmeq" phantom -o "$tmp/study" --subjects 1 --sessions 1 --seed 5 > /dev/null
+# With its T1, so that the T1's settings (which change nothing without one) are checked too.
+"$bmeq" phantom -o "$tmp/study" --subjects 1 --sessions 1 --seed 5 --t1 > /dev/null
 hips=derivatives/truth/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_desc-hips_dseg.nii.gz
-printf 'subject,session,path,roi,reference\n01,01,%s,%s,%s\n' \
-  sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz "$hips" "$hips" > "$tmp/study/one.csv"
+printf 'subject,session,path,roi,reference,t1\n01,01,%s,%s,%s,%s\n' \
+  sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz "$hips" "$hips" \
+  sub-01/ses-01/anat/sub-01_ses-01_T1w.nii.gz > "$tmp/study/one.csv"
 
 # 2. Resume after each change.
 run() { # CONF JOBS: batch --resume; prints the number of scans reused

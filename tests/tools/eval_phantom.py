@@ -39,6 +39,10 @@ def parse_args():
     ap.add_argument("work")
     ap.add_argument("--truth-roi", action="store_true", help="truth head/neck map as --roi")
     ap.add_argument("--no-bias", action="store_true", help="measure without bias correction")
+    ap.add_argument("--t1", action="store_true",
+                    help="give each scan its T1 twin (--t1; the study needs bmeq phantom --t1)")
+    ap.add_argument("--min-head-dice", type=float, default=0.0,
+                    help="with --check: median head-region Dice target against the truth (0: none)")
     ap.add_argument("--check", action="store_true", help="exit 1 unless every target holds")
     ap.add_argument("--min-lesion-ml", type=float, default=2.0,
                     help="hips scored for volume error and Dice: truth head edema >= this (2)")
@@ -92,6 +96,10 @@ def main():
             cmd += ["--roi", os.path.join(a.study, sc["labels"])]
         if a.no_bias:
             cmd += ["--no-bias-correction"]
+        if a.t1:
+            if not sc.get("t1_path"):
+                sys.exit("eval_phantom: --t1 needs a study made with bmeq phantom --t1")
+            cmd += ["--t1", os.path.join(a.study, sc["t1_path"])]
         cmd += os.environ.get("BMEQ_EVAL_ARGS", "").split()
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
@@ -104,6 +112,8 @@ def main():
         img = nib.load(scan)
         vox_ml = abs(np.linalg.det(img.affine[:3, :3])) / 1000.0
         table, has_range = read_scans_csv(os.path.join(out, "scans.csv"))
+        regions = np.asarray(nib.load(os.path.join(out, stem + "_roi.nii.gz")).dataobj)
+        truth_regions = np.asarray(nib.load(os.path.join(a.study, sc["labels"])).dataobj)
         range_cols.append(has_range)
         for side, labs in (("right", (1, 3)), ("left", (2, 4))):
             g = np.isin(got, labs)
@@ -112,6 +122,9 @@ def main():
             inter = np.logical_and(g, t).sum()
             dice = 2.0 * inter / (g.sum() + t.sum()) if (g.sum() + t.sum()) else float("nan")
             row = table.get(side, {})
+            rh, th = regions == labs[0], truth_regions == labs[0]
+            head_dice = (2.0 * np.logical_and(rh, th).sum() / (rh.sum() + th.sum())
+                         if rh.sum() + th.sum() else float("nan"))
             got_ml = g.sum() * vox_ml
             rows.append(dict(scan=os.path.basename(scan), side=side,
                              orient=acq["orientation"],
@@ -119,7 +132,8 @@ def main():
                              reported_ml=number(row.get("edema_ml", got_ml)),
                              truth_head_ml=sc[side]["edema_head_ml"],
                              got_head_ml=gh.sum() * vox_ml,
-                             truth_grid_ml=t.sum() * vox_ml, dice=dice,
+                             truth_grid_ml=t.sum() * vox_ml, dice=dice, head_dice=head_dice,
+                             removed_t1=number(row.get("edema_removed_by_t1_ml") or "nan"),
                              low=number(row.get("edema_ml_low")),
                              high=number(row.get("edema_ml_high"))))
     have_range = bool(range_cols) and all(range_cols)
@@ -167,6 +181,12 @@ def main():
     else:
         print("truth within [edema_ml_low, edema_ml_high]: not checked (scans.csv has no such "
               "columns)")
+    hd = [r["head_dice"] for r in rows if not np.isnan(r["head_dice"])]
+    print("head regions against the truth: Dice median %.3f, minimum %.3f (%d heads)"
+          % (float(np.median(hd)) if hd else float("nan"), min(hd, default=float("nan")), len(hd)))
+    rem = [r["removed_t1"] for r in rows if not np.isnan(r["removed_t1"])]
+    if rem:
+        print("T1 gate: removed %.3f mL in all (largest %.3f mL on one side)" % (sum(rem), max(rem)))
     print("failed scans: %d" % failed)
     if not a.check:
         return 0
@@ -179,6 +199,9 @@ def main():
         ("median Dice >= %g" % a.min_dice, bool(big) and med_dice >= a.min_dice),
         ("<= %g mL on edema-free hips" % a.max_free_ml, worst_free <= a.max_free_ml),
     ]
+    if a.min_head_dice > 0:
+        checks.append(("head-region Dice median >= %g" % a.min_head_dice,
+                       bool(hd) and float(np.median(hd)) >= a.min_head_dice))
     if have_range:
         checks.append(("truth in range on >= %g %% of sides with edema" % a.min_in_range_pct,
                        100 * frac >= a.min_in_range_pct))

@@ -125,7 +125,7 @@ static void test_discover(void)
 	CHECK(symlink(target, p) == 0);
 
 	snprintf(p, sizeof(p), "%s/study", tmpdir);
-	CHECK(bmeq_study_discover(p, NULL, &s) == BMEQ_OK);
+	CHECK(bmeq_study_discover(p, NULL, NULL, &s) == BMEQ_OK);
 	if (s) {
 		CHECK(s->n == 3);
 		/* Labels as the folders write them. */
@@ -135,14 +135,14 @@ static void test_discover(void)
 		CHECK(strcmp(s->items[2].subject, "sub-02") == 0);
 	}
 	bmeq_study_destroy(s);
-	CHECK(bmeq_study_discover(p, "*T1w*", &s) == BMEQ_OK);
+	CHECK(bmeq_study_discover(p, "*T1w*", NULL, &s) == BMEQ_OK);
 	if (s)
 		CHECK(s->n == 1);
 	bmeq_study_destroy(s);
-	CHECK(bmeq_study_discover(p, "*.nii*", &s) == BMEQ_E_FORMAT);
+	CHECK(bmeq_study_discover(p, "*.nii*", NULL, &s) == BMEQ_E_FORMAT);
 	CHECK(strstr(bmeq_last_error(), "two scans") != NULL);
-	CHECK(bmeq_study_discover(p, "*nothing*", &s) == BMEQ_E_IO);
-	CHECK(bmeq_study_discover("/nonexistent/dir", NULL, &s) == BMEQ_E_IO);
+	CHECK(bmeq_study_discover(p, "*nothing*", NULL, &s) == BMEQ_E_IO);
+	CHECK(bmeq_study_discover("/nonexistent/dir", NULL, NULL, &s) == BMEQ_E_IO);
 }
 
 static void test_config(void)
@@ -216,7 +216,7 @@ static void test_settings(void)
 	char key0[1024], key[1024], v[128], def[128];
 
 	bmeq_measure_opts_init(&m0);
-	bmeq_settings_resume_key(&m0, key0, sizeof(key0));
+	bmeq_settings_scan_key(&m0, 0, key0, sizeof(key0));
 	/* The key of the defaults, spelled as before the table: finished scans
 	 * of an older output folder stay reusable (protocol.check, issue 20,
 	 * joined it: a folder from before is measured again once). */
@@ -229,6 +229,12 @@ static void test_settings(void)
 		 "protocol=1",
 		 bmeq_version());
 	CHECK(strcmp(key0, want) == 0);
+	/* A scan with a T1 adds the T1's settings. */
+	bmeq_settings_scan_key(&m0, 1, key, sizeof(key));
+	CHECK(strncmp(key, want, strlen(want)) == 0 &&
+	      strcmp(key + strlen(want), ";t1gate=1/0.975;t1seg=0;t1reg=1") == 0);
+	/* Every setting below changes the whole key (that of a scan with a T1). */
+	bmeq_settings_resume_key(&m0, key0, sizeof(key0));
 	CHECK(bmeq_settings_count() >= 20);
 	CHECK(bmeq_setting_at(bmeq_settings_count()) == NULL);
 	for (size_t i = 0; i < bmeq_settings_count(); i++) {

@@ -36,7 +36,8 @@ static void test_headers(void)
 	CHECK_TEXT(w, "subject,session,side,status,region_ml,edema_ml,edema_ml_low,edema_ml_high,"
 		      "edema_fraction,head_ml,head_edema_ml,neck_ml,neck_edema_ml,lesions,"
 		      "largest_lesion_ml,reference_intensity,threshold,threshold_rule,"
-		      "threshold_source,edema_to_reference_ratio,scan,message,cycle,note\r\n");
+		      "threshold_source,edema_to_reference_ratio,regions_from,edema_removed_by_t1_ml,"
+		      "t1_shift_mm,t1_angle_deg,scan,message,cycle,note\r\n");
 	bmeq_csv_destroy(w);
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_lesions_header(w, NULL) == BMEQ_OK);
@@ -95,21 +96,28 @@ static void test_scans_rows(void)
 	bmeq_csv *w = NULL;
 
 	fill_result(&r, reg, les);
+	/* A scan measured with its T1: where the regions came from, what the
+	 * gate removed (results: empty on a side that is not ok), the T1's
+	 * registration (the scan's: on every row). */
+	bmeq_scan_facts facts = {"t1", 2.345, 1.5};
+	reg[0].edema_removed_by_t1_ml = 0.3004;
+	reg[1].edema_removed_by_t1_ml = 0.0;
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
-	CHECK(bmeq_scans_rows(w, "01", "1", "a/b.nii.gz", &r, &extras) == BMEQ_OK);
+	CHECK(bmeq_scans_rows(w, "01", "1", "a/b.nii.gz", &r, &facts, &extras) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,auto,1.8000,a/b.nii.gz,,2,x y\r\n"
-		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,a/b.nii.gz,"
+		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,a/b.nii.gz,,2,x y\r\n"
+		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,t1,,2.35,1.50,a/b.nii.gz,"
 		      "\"femoral head not found, see QC\",2,x y\r\n");
 	bmeq_csv_destroy(w);
 
 	/* A reader's factor shows in threshold_source. */
 	r.factor_from_reader = 1;
 	r.nregions = 1;
+	reg[0].edema_removed_by_t1_ml = NAN; /* no T1 */
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
-	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, NULL) == BMEQ_OK);
+	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, NULL, NULL) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,reader,1.8000,s,\r\n");
+		      "0.750,123.457,180.247,median*1.46,reader,1.8000,,,,,s,\r\n");
 	bmeq_csv_destroy(w);
 	CHECK(strcmp(bmeq_threshold_source_name(0), "auto") == 0);
 	CHECK(strcmp(bmeq_threshold_source_name(1), "reader") == 0);
@@ -118,8 +126,8 @@ static void test_scans_rows(void)
 	 * empty, the message quoted as RFC 4180 wants. */
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_error_rows(w, "02", "", "x.nii", "cannot read \"x\"", &extras) == BMEQ_OK);
-	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n"
-		      "02,,left,error,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n");
+	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n"
+		      "02,,left,error,,,,,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n");
 	bmeq_csv_destroy(w);
 }
 
