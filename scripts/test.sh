@@ -18,7 +18,7 @@ BMEQ_BUILD_DIR=$root/build-asan bash "$root/scripts/build.sh" -DBMEQ_SANITIZE=ON
 # a leak in a command whose exit status a test does not check still fails the suite.
 logs=$root/build-asan/sanitizer-logs
 rm -rf "$logs" && mkdir -p "$logs" && chmod 1777 "$logs"
-LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan_gdcm.supp \
+LSAN_OPTIONS=suppressions=$root/tests/fuzz/lsan_gdcm.supp:print_suppressions=0 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$logs/asan \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan \
   ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -LE slow

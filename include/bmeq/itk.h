@@ -124,6 +124,9 @@ void bmeq_rigid_identity(bmeq_rigid *t);
 /* Sets t to the pure translation (dx, dy, dz) mm. */
 void bmeq_rigid_translation(bmeq_rigid *t, const double d[3]);
 
+/* Rotation angle of t in degrees (0..180). */
+double bmeq_rigid_angle_deg(const bmeq_rigid *t);
+
 /* Writes the 4x4 RAS->RAS matrix (fixed world -> moving world) of t. */
 void bmeq_rigid_matrix(const bmeq_rigid *t, double m[4][4]);
 

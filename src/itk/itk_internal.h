@@ -69,8 +69,6 @@ bmeq_status bmeq_itk_gradient_magnitude(const bmeq_volume *in, double sigma_mm,
 bmeq_status bmeq_rigid_from_axis_angle(bmeq_rigid *t, const double axis[3], double angle_deg,
 				       const double centre[3], const double d[3]);
 
-/* Rotation angle of t in degrees (0..180). */
-double bmeq_rigid_angle_deg(const bmeq_rigid *t);
 
 /* As bmeq_itk_resample_labels_u8() for a uint16 label map (the ITK peer of
  * the comparison's own nearest-neighbour carrying of lesion maps, timed by

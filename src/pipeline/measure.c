@@ -250,16 +250,16 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 			d += y * y;
 		}
 		r->t1.shift_mm = sqrt(d);
-		double c = 0.5 * (t->rotation[0][0] + t->rotation[1][1] + t->rotation[2][2] - 1.0);
-		r->t1.angle_deg = acos(c > 1.0 ? 1.0 : c < -1.0 ? -1.0 : c) * (180.0 / 3.14159265358979323846);
+		r->t1.angle_deg = bmeq_rigid_angle_deg(t);
 		r->t1.metric = t->metric;
 		r->t1.registered = 1;
 		if (t->flags & (BMEQ_RIGID_ANGLE | BMEQ_RIGID_SHIFT))
 			return bmeq_fail(BMEQ_E_PROCESS,
 					 "T1 registration moved %.1f mm and turned %.1f deg from the "
-					 "scanner's coordinates (limits 20 mm, 15 deg): is the T1 from "
+					 "scanner's coordinates (limits %g mm, %g deg): is the T1 from "
 					 "this visit and subject?",
-					 r->t1.shift_mm, r->t1.angle_deg);
+					 r->t1.shift_mm, r->t1.angle_deg, rp.max_shift_mm,
+					 rp.max_angle_deg);
 	}
 	st = bmeq_itk_resample(t1, &r->image->grid, t, NAN, &r->t1_image);
 	if (st != BMEQ_OK)
