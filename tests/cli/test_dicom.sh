@@ -143,6 +143,34 @@ for c, key in (("missing", "missing slice"), ("mixed", "choose one with --series
     assert r["status"] == "error" and key in r["message"], r
 resp = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert any(r["subject"] == "P1" and r["session"] == "2" for r in resp), resp
+# The sequence facts from the headers, on every row of a scan (the real series is a T1).
+want = {"protocol_source": "dicom", "fluid_fat_suppressed": "no",
+        "series_description": "t1_tse_cor lymph nodes CM", "scanning_sequence": "SE",
+        "sequence_variant": "SK\\SP\\OSP", "scan_options": "", "inversion_time_ms": "",
+        "echo_time_ms": "6.20", "repetition_time_ms": "434.00", "field_strength_t": "1.50",
+        "slice_thickness_mm": "4.00", "slice_spacing_mm": "5.20", "manufacturer": "SIEMENS",
+        "model": "Avanto_fit"}
+for side in ("right", "left"):
+    r = [x for x in rows if (x["subject"], x["session"], x["side"]) == ("P1", "1", side)][0]
+    assert {k: r[k] for k in want} == want, r
+    r = [x for x in rows if (x["subject"], x["session"], x["side"]) == ("P1", "2", side)][0]
+    assert r["slice_thickness_mm"] == "3.00", r
+    # The STIR-like series chosen from a mixed folder; an error row keeps its facts
+    # when its headers can be read (a missing slice), and has none without a series.
+    assert (st[("P2", side)]["fluid_fat_suppressed"], st[("P2", side)]["inversion_time_ms"],
+            st[("P2", side)]["series_description"]) == ("yes", "160.00", "stir_tirm_cor"), st[("P2", side)]
+    assert st[("B_missing", side)]["protocol_source"] == "dicom", st[("B_missing", side)]
+    assert st[("B_sr_only", side)]["protocol_source"] == "", st[("B_sr_only", side)]
+EOF
+/usr/bin/python3 - bout/provenance.json <<'EOF' || fail "provenance.json sequence facts"
+import json, sys
+inputs = {(i["subject"], i["session"]): i for i in json.load(open(sys.argv[1]))["inputs"]}
+p = inputs[("P1", "1")]["protocol"]
+assert p["source"] == "dicom" and p["fluid_fat_suppressed"] == "no", p
+assert p["field_strength_t"] == 1.5 and p["echo_time_ms"] == 6.2 and p["inversion_time_ms"] is None, p
+assert p["model"] == "Avanto_fit" and p["series_description"] == "t1_tse_cor lymph nodes CM", p
+assert inputs[("P2", "1")]["protocol"]["inversion_time_ms"] == 160, inputs[("P2", "1")]
+assert inputs[("B_sr_only", "1")]["protocol"]["source"] == "", inputs[("B_sr_only", "1")]
 EOF
 # --resume: a series is hashed file by file, so an unchanged series is reused and a
 # changed one measured again.
@@ -166,21 +194,30 @@ want='protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI 
 [ "$(grep -c -F "$want" proto_t1/scans.csv)" -eq 2 ] || fail "no protocol warning on the T1: $(cat proto_t1/scans.csv)"
 grep -q ',ok,' proto_t1/scans.csv || fail "a protocol warning is not an error: $(cat proto_t1/scans.csv)"
 "$bmeq" measure "$cases/stir" -o proto_stir >/dev/null 2>proto.err || fail "measure stir: $(cat proto.err)"
-grep -q 'protocol' proto_stir/scans.csv && fail "protocol warning on the STIR: $(cat proto_stir/scans.csv)"
+grep -q 'protocol:' proto_stir/scans.csv && fail "protocol warning on the STIR: $(cat proto_stir/scans.csv)"
+grep -q ',dicom,yes,stir_tirm_cor,' proto_stir/scans.csv || fail "STIR facts: $(cat proto_stir/scans.csv)"
 "$bmeq" measure "$cases/real" -o proto_refuse --protocol-check refuse >/dev/null 2>proto.err
 [ $? -eq 3 ] && grep -q -F "bmeq: measure: $cases/real: $want (protocol.check = refuse)" proto.err ||
 	fail "--protocol-check refuse: $(cat proto.err)"
+# The refused scan's error rows say what it is.
+[ "$(grep -c ',error,.*,dicom,no,t1_tse_cor lymph nodes CM,SE,' proto_refuse/scans.csv)" -eq 2 ] ||
+	fail "refused scan's facts: $(cat proto_refuse/scans.csv)"
 printf 'protocol.check = refuse\n' >refuse.conf
 "$bmeq" measure "$cases/real" -o proto_conf --config refuse.conf >/dev/null 2>proto.err
 [ $? -eq 3 ] || fail "protocol.check = refuse in a configuration: $(cat proto.err)"
 "$bmeq" measure "$cases/real" -o proto_off --protocol-check off >/dev/null 2>&1
-grep -q 'protocol' proto_off/scans.csv && fail "--protocol-check off still warns"
+grep -q 'protocol:' proto_off/scans.csv && fail "--protocol-check off still warns"
 # A NIfTI with its dcm2niix sidecar beside it is checked the same way.
 cp "$crop" t1crop.nii.gz
 cp "$data/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post.dcm2niix.json" t1crop.json
 "$bmeq" measure t1crop.nii.gz -o proto_sidecar >/dev/null 2>proto.err || fail "measure NIfTI: $(cat proto.err)"
 grep -q -F "protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE 6.2 ms, TR 434 ms)" proto_sidecar/scans.csv ||
 	fail "sidecar protocol: $(cat proto_sidecar/scans.csv)"
+grep -q -F ',sidecar,no,t1_tse_cor lymph nodes CM,SE,SK\SP\OSP,,,6.20,434.00,1.50,4.00,5.20,,Avanto_fit,' \
+	proto_sidecar/scans.csv || fail "sidecar facts: $(cat proto_sidecar/scans.csv)"
+# The batch's report shows the warning of its T1 visits.
+grep -q -F 'protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE' bout/report.html ||
+	fail "no protocol warning in report.html"
 # A follow-up acquired differently from its baseline is flagged in response.csv.
 grep -q 'protocol differs: slice thickness 4 mm -> 3 mm' bout/response.csv ||
 	fail "protocol change not in response.csv: $(cat bout/response.csv)"
@@ -236,7 +273,10 @@ grep -q '^P1,study2,' import3.csv || fail "--session-level 2: $(cat import3.csv)
 "$bmeq" measure "$cases/named" -o priv_measure >>priv.log 2>&1
 "$bmeq" segment "$cases/named" -o priv_segment >>priv.log 2>&1
 "$bmeq" compare "$cases/named" "$cases/visit2" -o priv_compare >>priv.log 2>&1
-pat='DOE|JANE|MRN8675309|19450317|1945|Hawthorn|ACC55501234|Elsewhere|WELBY'
+pat='DOE|JANE|MRN8675309|19450317|1945|Hawthorn|ACC55501234|Elsewhere|WELBY|RATCHED|KILDARE|SN77123409'
+# The check covers the sequence facts: they are in the outputs it searches.
+grep -q ',dicom,no,.*,SIEMENS,Avanto_fit,' priv_measure/scans.csv ||
+	fail "the privacy case's facts are not in its table: $(cat priv_measure/scans.csv)"
 leaks=$(
 	for f in $(find priv.log batch.out batch.err priv_measure priv_segment priv_compare bout \
 		import.csv import_review.csv import.out iout -type f); do
