@@ -172,6 +172,41 @@ assert p["model"] == "Avanto_fit" and p["series_description"] == "t1_tse_cor lym
 assert inputs[("P2", "1")]["protocol"]["inversion_time_ms"] == 160, inputs[("P2", "1")]
 assert inputs[("B_sr_only", "1")]["protocol"]["source"] == "", inputs[("B_sr_only", "1")]
 EOF
+# --- a crash of the DICOM library on one file fails that scan, not the batch ---
+# GDCM aborts (assertions) on some malformed files; the known ones are refused before GDCM
+# sees them, an unknown one is caught because GDCM runs in a child process. The test-only
+# BMEQ_TEST_DICOM_CRASH makes that child abort() on the named file, as GDCM's assertions do:
+# in a batch (worker threads: the child is a started program) and in measure and info (one
+# thread: a forked child).
+cp -r "$cases/real" crashcase
+{
+	echo "subject,session,path"
+	echo "C1,1,$PWD/crashcase"
+	echo "C2,1,$cases/stir"
+} >crash_manifest.csv
+BMEQ_TEST_DICOM_CRASH=crashcase/1-12.dcm "$bmeq" batch crash_manifest.csv -o crash_out -j 2 \
+	>crash.out 2>crash.err
+rc=$?
+crash_msg='1-12.dcm: the DICOM library crashed reading this file (it aborted, signal 6): a malformed file'
+[ $rc -eq 6 ] || fail "batch with a crashing file: exit $rc (expected 6): $(tail -3 crash.err)"
+[ "$(grep -c '^C1,1,[a-z]*,error,' crash_out/scans.csv)" -eq 2 ] &&
+	[ "$(grep -c -F "$crash_msg" crash_out/scans.csv)" -eq 2 ] ||
+	fail "the crash is not the scan's error row: $(cat crash_out/scans.csv)"
+[ "$(grep -c '^C2,1,[a-z]*,ok,' crash_out/scans.csv)" -eq 2 ] ||
+	fail "the other scan of the batch: $(cut -d, -f1-4 crash_out/scans.csv)"
+[ -f crash_out/provenance.json ] && [ -f crash_out/report.html ] ||
+	fail "the batch did not finish after the crash"
+BMEQ_TEST_DICOM_CRASH=crashcase/1-12.dcm "$bmeq" measure crashcase -o crash_measure >/dev/null 2>crash.err
+rc=$?
+[ $rc -eq 3 ] && [ "$(wc -l <crash.err)" -eq 1 ] && grep -q -F "bmeq: measure: crashcase: $crash_msg" crash.err ||
+	fail "measure with a crashing file: exit $rc: $(cat crash.err)"
+BMEQ_TEST_DICOM_CRASH=crashcase/1-20.dcm "$bmeq" info crashcase >/dev/null 2>crash.err
+rc=$?
+[ $rc -eq 3 ] && grep -q -F "1-20.dcm: the DICOM library crashed" crash.err ||
+	fail "info with a crashing file: exit $rc: $(cat crash.err)"
+# Without the crash the same folder reads (the hook, not the copy, made it fail).
+"$bmeq" info crashcase >/dev/null 2>crash.err || fail "info crashcase: $(cat crash.err)"
+
 # --resume: a series is hashed file by file, so an unchanged series is reused and a
 # changed one measured again.
 before=$(stat -c %y bout/P1/1/scan_record.csv bout/P2/1/scan_record.csv)
