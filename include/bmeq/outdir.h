@@ -7,6 +7,8 @@
  *   provenance.json, report.html, .bmeq-batch.lock,
  *   shard.csv, shard_study.csv              (a shard of bmeq batch --shard)
  *   study_summary.csv, figures/<figure>.svg|png  (the report's study figures)
+ *   corrections/<subject>/<session>/<any>.nii[.gz]  a reader's corrected regions
+ *                                            (read, never written, by bmeq)
  *   <subject>/<session>/                     (or <subject>/ without sessions)
  *     scan_record.csv                        the scan's record, written last
  *     scans.part.csv, lesions.part.csv       the scan's rows
@@ -48,7 +50,8 @@ typedef enum bmeq_out_file {
 	BMEQ_OUT_SHARD = 7,             /* shard.csv: written last, the shard is complete */
 	BMEQ_OUT_SHARD_STUDY = 8,       /* shard_study.csv: the whole study, in study order */
 	BMEQ_OUT_STUDY_SUMMARY = 9,     /* study_summary.csv: per visit (report) */
-	BMEQ_OUT_FIGURES = 10           /* figures/: the study figures (report) */
+	BMEQ_OUT_FIGURES = 10,          /* figures/: the study figures (report) */
+	BMEQ_OUT_CORRECTIONS = 11       /* corrections/<subject>/<session>/: a reader's regions */
 } bmeq_out_file;
 
 /* The study figures, in OUT/figures/, each as .svg and .png. Values are

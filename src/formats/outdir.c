@@ -13,7 +13,7 @@
 static const char *const out_names[] = {
 	"scans.csv",       "lesions.csv", "response.csv", "response_interval.csv",
 	"provenance.json", "report.html", ".bmeq-batch.lock", "shard.csv",
-	"shard_study.csv", "study_summary.csv", "figures",
+	"shard_study.csv", "study_summary.csv", "figures", "corrections",
 };
 
 /* A scan's files: with the stem in front when has_stem. */
