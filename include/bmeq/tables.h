@@ -50,10 +50,15 @@ bmeq_status bmeq_lesions_header(bmeq_csv *w, const bmeq_extra_cols *extras);
 /* What a scan's rows say about where its regions came from and how its T1
  * was placed (scans.csv columns regions_from, t1_shift_mm, t1_angle_deg). */
 typedef struct bmeq_scan_facts {
-	const char *regions_from;   /* "stir", "t1", "user" (NULL: empty) */
+	const char *regions_from;   /* "stir", "t1", "user", "correction" (NULL: empty) */
 	double t1_shift_mm;         /* NaN: no T1, or not registered */
 	double t1_angle_deg;
 } bmeq_scan_facts;
+
+/* regions_from of a scan measured in regions a reader corrected and saved
+ * under OUT/corrections/<subject>/<session>/ (bmeq batch); "user" is the
+ * manifest's roi or --roi. */
+#define BMEQ_REGIONS_FROM_CORRECTION "correction"
 
 /* The facts of a measured scan. */
 struct bmeq_scan_result;
