@@ -6,7 +6,10 @@
  * edema_ml_low and edema_ml_high follow edema_ml: the volume with the rule's
  * factor moved up and down by the band (bmeq_edema_params.band; the higher
  * threshold gives the lower volume), so a reader sees how far the number
- * swings on this scan; threshold_source follows threshold_rule.
+ * swings on this scan; threshold_source follows threshold_rule. Before scan
+ * and message come the scan's sequence facts (bmeq_protocol: from the DICOM
+ * headers or a dcm2niix sidecar; empty when unknown), never a patient-
+ * identifying header value.
  * Volumes are written with 3 decimals (mL, i.e. 1 uL), fractions and ratios
  * with 4, intensities with 3, coordinates and depths with 2.
  */
@@ -17,12 +20,13 @@
 
 #include "bmeq/csv.h"
 #include "bmeq/edema.h"
+#include "bmeq/scan.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define BMEQ_SCANS_NCOLUMNS 26
+#define BMEQ_SCANS_NCOLUMNS 40
 extern const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS];
 #define BMEQ_LESIONS_NCOLUMNS 12
 extern const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS];
@@ -47,12 +51,14 @@ typedef struct bmeq_extra_cols {
 bmeq_status bmeq_scans_header(bmeq_csv *w, const bmeq_extra_cols *extras);
 bmeq_status bmeq_lesions_header(bmeq_csv *w, const bmeq_extra_cols *extras);
 
-/* What a scan's rows say about where its regions came from and how its T1
- * was placed (scans.csv columns regions_from, t1_shift_mm, t1_angle_deg). */
+/* What a scan's rows say about where its regions came from, how its T1 was
+ * placed (scans.csv columns regions_from, t1_shift_mm, t1_angle_deg) and how
+ * it was acquired (protocol_source ... model). */
 typedef struct bmeq_scan_facts {
 	const char *regions_from;   /* "stir", "t1", "user", "correction" (NULL: empty) */
 	double t1_shift_mm;         /* NaN: no T1, or not registered */
 	double t1_angle_deg;
+	const bmeq_protocol *protocol; /* the sequence facts (NULL: columns empty) */
 } bmeq_scan_facts;
 
 /* regions_from of a scan measured in regions a reader corrected and saved
@@ -71,10 +77,12 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 			    const bmeq_scan_facts *facts, const bmeq_extra_cols *extras);
 
 /* Writes the two rows (right, left) of a scan that failed as a whole:
- * status "error" and the message, numbers empty. */
+ * status "error" and the message, numbers empty; the sequence facts from
+ * protocol when its headers could be read (NULL: empty), so that a scan
+ * refused as the wrong series says what it was. */
 bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *session,
 				  const char *scan, const char *message,
-				  const bmeq_extra_cols *extras);
+				  const bmeq_protocol *protocol, const bmeq_extra_cols *extras);
 
 /* Writes one lesions.csv row per lesion of r. */
 bmeq_status bmeq_lesions_rows(bmeq_csv *w, const char *subject, const char *session,

@@ -211,8 +211,13 @@ int bmeq_cmd_measure(int argc, char **argv)
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", bmeq_last_error());
 		rc = bmeq_cli_status("measure", a.scan, st);
-		/* The failure is a result too: the table says so. */
-		bmeq_scans_error_rows(scans, subject, session, a.scan, msg, NULL);
+		/* The failure is a result too: the table says so, with the
+		 * sequence facts when the headers can be read (a scan refused
+		 * as the wrong series says what it is). */
+		bmeq_protocol proto;
+		int have_proto = bmeq_scan_protocol(a.scan, &proto) == BMEQ_OK;
+		bmeq_scans_error_rows(scans, subject, session, a.scan, msg,
+				      have_proto ? &proto : NULL, NULL);
 		if (write_table(scans_path, scans) != BMEQ_EXIT_OK)
 			rc = BMEQ_EXIT_OUTPUT;
 		bmeq_csv_destroy(scans);

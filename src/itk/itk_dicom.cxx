@@ -37,7 +37,12 @@
 #include <zlib.h>
 
 #include "bmeq/dicom.h"
+#include "dicom_internal.h"
 #include "itk_internal.h"
+
+/* Set only in the reader's child process (dicom_child.c): told each file
+ * before GDCM opens it. */
+void (*bmeq_dicom_file_hook)(const char *path) = nullptr;
 
 /* No ITK header here (GDCM's only), so that the DICOM fuzz target can build
  * this file with clang, which ITK 5.2's headers refuse. */
@@ -752,6 +757,8 @@ bmeq_status scan_folder(const char *dir, std::vector<Series> &out, size_t &skipp
 		FileHdr h;
 		h.name = n;
 		bool ok = false;
+		if (bmeq_dicom_file_hook)
+			bmeq_dicom_file_hook(path.c_str());
 		try {
 			ok = read_header(path, h);
 		} catch (...) {
@@ -948,8 +955,8 @@ bmeq_status read_slice(const std::string &path, const FileHdr &h, float *dst)
 
 } // namespace
 
-extern "C" bmeq_status bmeq_dicom_list(const char *dir, bmeq_dicom_series **out, size_t *n,
-				       size_t *skipped)
+extern "C" bmeq_status bmeq_dicom_list_here(const char *dir, bmeq_dicom_series **out,
+					    size_t *n, size_t *skipped)
 {
 	if (!dir || !out || !n)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_list: NULL argument");
@@ -990,8 +997,8 @@ extern "C" bmeq_status bmeq_dicom_choose(const bmeq_dicom_series *s, size_t n, c
 	return guard("dicom", [&]() { return choose(s, n, sel, index); });
 }
 
-extern "C" bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***paths,
-					       size_t *n)
+extern "C" bmeq_status bmeq_dicom_series_files_here(const char *dir, const char *sel,
+						    char ***paths, size_t *n)
 {
 	if (!dir || !paths || !n)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_series_files: NULL argument");
@@ -1023,8 +1030,9 @@ extern "C" bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel,
 	});
 }
 
-extern "C" bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_t max_bytes,
-				       bmeq_volume **out, bmeq_dicom_series *info)
+extern "C" bmeq_status bmeq_dicom_read_here(const char *dir, const char *sel,
+					    uint64_t max_bytes, bmeq_volume **out,
+					    bmeq_dicom_series *info)
 {
 	if (!dir || !out)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_read: NULL argument");
@@ -1055,6 +1063,8 @@ extern "C" bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_
 			return st;
 		for (size_t k = 0; k < s.dim[2]; k++) {
 			std::string path = std::string(dir) + "/" + s.files[k].name;
+			if (bmeq_dicom_file_hook)
+				bmeq_dicom_file_hook(path.c_str());
 			if ((st = read_slice(path, s.files[k], v->data + k * slice)) != BMEQ_OK) {
 				bmeq_fail(st, "%s: %s", s.files[k].name.c_str(), bmeq_last_error());
 				bmeq_volume_destroy(v);

@@ -151,7 +151,12 @@ static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const 
 		bmeq_scans_rows(scans, it->subject, it->session, it->path, r->edema, &facts, NULL);
 		bmeq_lesions_rows(lesions, it->subject, it->session, r->edema, NULL);
 	} else {
-		bmeq_scans_error_rows(scans, it->subject, it->session, it->path, message, NULL);
+		/* The sequence facts when the headers can be read: a scan refused
+		 * as the wrong series says what it is. */
+		bmeq_protocol proto;
+		int have_proto = bmeq_scan_protocol(it->path, &proto) == BMEQ_OK;
+		bmeq_scans_error_rows(scans, it->subject, it->session, it->path, message,
+				      have_proto ? &proto : NULL, NULL);
 	}
 	st = write_tables(scans_path, lesions_path, scans, lesions);
 done:

@@ -18,6 +18,55 @@ static json_t *num(double v)
 	return bmeq_json_sig(v, 6);
 }
 
+/* The sequence facts of a scan as its scans.part.csv gives them (the table is
+ * their one record, in a batch and in a merge's linked scan folders): the
+ * columns from protocol_source to model under the same names, numbers as
+ * numbers (null when unknown), text as text ("" when unknown). Nothing is
+ * read that the table does not hold, so no identifying header value. */
+static json_t *protocol_json(const char *dir, int *ok)
+{
+	/* key in provenance.json, column of scans.csv, 1 for a number */
+	static const struct {
+		const char *key, *column;
+		int number;
+	} facts[] = {
+		{"source", "protocol_source", 0},
+		{"fluid_fat_suppressed", "fluid_fat_suppressed", 0},
+		{"series_description", "series_description", 0},
+		{"scanning_sequence", "scanning_sequence", 0},
+		{"sequence_variant", "sequence_variant", 0},
+		{"scan_options", "scan_options", 0},
+		{"inversion_time_ms", "inversion_time_ms", 1},
+		{"echo_time_ms", "echo_time_ms", 1},
+		{"repetition_time_ms", "repetition_time_ms", 1},
+		{"field_strength_t", "field_strength_t", 1},
+		{"slice_thickness_mm", "slice_thickness_mm", 1},
+		{"slice_spacing_mm", "slice_spacing_mm", 1},
+		{"manufacturer", "manufacturer", 0},
+		{"model", "model", 0},
+	};
+	char path[BMEQ_PATH_MAX];
+	bmeq_csv_table *t = NULL;
+	json_t *o = json_object();
+
+	if (!dir || bmeq_scan_path(dir, "", BMEQ_SCAN_SCANS_PART, path, sizeof(path)) != BMEQ_OK ||
+	    bmeq_csv_read_file(path, &t) != BMEQ_OK) {
+		bmeq_csv_table_destroy(t);
+		t = NULL;
+	}
+	for (size_t i = 0; i < sizeof(facts) / sizeof(*facts); i++) {
+		/* Every row of a scan holds the same facts: the first row's. */
+		long c = t && t->nrows ? bmeq_csv_column(t, facts[i].column) : -1;
+		const char *cell = c >= 0 ? bmeq_csv_cell(t, 0, c) : "";
+		json_t *v = facts[i].number
+				    ? bmeq_json_fixed(cell[0] ? strtod(cell, NULL) : NAN, 2)
+				    : bmeq_json_str(cell);
+		bmeq_json_put(o, facts[i].key, v, ok);
+	}
+	bmeq_csv_table_destroy(t);
+	return o;
+}
+
 /* One input: what it was, its hashes, how it was thresholded, how it went. */
 static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts, const char *outdir,
 			  int *ok)
@@ -26,8 +75,8 @@ static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts,
 	bmeq_scan_record rec;
 	char dir[BMEQ_PATH_MAX];
 
-	int have = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir)) == BMEQ_OK &&
-		   bmeq_record_read(dir, &rec) == BMEQ_OK;
+	int have_dir = bmeq_batch_scan_dir(outdir, it, dir, sizeof(dir)) == BMEQ_OK;
+	int have = have_dir && bmeq_record_read(dir, &rec) == BMEQ_OK;
 	bmeq_json_put(o, "subject", bmeq_json_str(it->subject), ok);
 	bmeq_json_put(o, "session", bmeq_json_str(it->session), ok);
 	bmeq_json_put(o, "path", bmeq_json_str(it->path), ok);
@@ -67,6 +116,8 @@ static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts,
 		bmeq_json_put(o, "threshold_factor", num(it->threshold_factor), ok);
 		bmeq_json_put(o, "threshold_rule", bmeq_json_str(scan_text), ok);
 	}
+	/* How it was acquired, from its table rows ("source" "" when unknown). */
+	bmeq_json_put(o, "protocol", protocol_json(have_dir ? dir : NULL, ok), ok);
 	bmeq_json_put(o, "status", bmeq_json_str(have ? rec.status : "missing"), ok);
 	if (have && rec.message[0])
 		bmeq_json_put(o, "message", bmeq_json_str(rec.message), ok);

@@ -12,8 +12,19 @@ const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
 	"edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
 	"lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
 	"threshold_source", "edema_to_reference_ratio", "regions_from", "edema_removed_by_t1_ml",
-	"t1_shift_mm", "t1_angle_deg", "scan", "message",
+	"t1_shift_mm", "t1_angle_deg",
+	/* The sequence facts (bmeq_protocol), written by protocol_fields. */
+	"protocol_source", "fluid_fat_suppressed", "series_description", "scanning_sequence",
+	"sequence_variant", "scan_options", "inversion_time_ms", "echo_time_ms",
+	"repetition_time_ms", "field_strength_t", "slice_thickness_mm", "slice_spacing_mm",
+	"manufacturer", "model",
+	"scan", "message",
 };
+
+/* Columns from status up to the sequence facts: a scan's results. */
+#define RESULT_FIRST 4
+#define PROTOCOL_COLUMNS 14
+#define PROTOCOL_FIRST (BMEQ_SCANS_NCOLUMNS - 2 - PROTOCOL_COLUMNS)
 
 const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS] = {
 	"subject", "session", "side", "region", "lesion", "volume_ml", "centroid_x", "centroid_y",
@@ -33,6 +44,34 @@ void bmeq_scan_facts_of(const bmeq_scan_result *r, bmeq_scan_facts *facts)
 	facts->regions_from = bmeq_regions_source_name(r->regions_from);
 	facts->t1_shift_mm = r->t1.registered ? r->t1.shift_mm : NAN;
 	facts->t1_angle_deg = r->t1.registered ? r->t1.angle_deg : NAN;
+	facts->protocol = &r->protocol;
+}
+
+/* The PROTOCOL_COLUMNS sequence facts of p (NULL, or nothing known: empty).
+ * Only the elements of bmeq_protocol, none of which identifies a patient. */
+static void protocol_fields(bmeq_csv *w, const bmeq_protocol *p)
+{
+	if (!p || !p->source[0]) {
+		for (int c = 0; c < PROTOCOL_COLUMNS; c++)
+			bmeq_csv_field(w, "");
+		return;
+	}
+	char why[200];
+	bmeq_protocol_verdict v = bmeq_protocol_classify(p, why, sizeof(why));
+	bmeq_csv_field(w, p->source);
+	bmeq_csv_field(w, v == BMEQ_PROTOCOL_FLUID_FS ? "yes" : v == BMEQ_PROTOCOL_OTHER ? "no" : "");
+	bmeq_csv_field(w, p->description);
+	bmeq_csv_field(w, p->scanning_sequence);
+	bmeq_csv_field(w, p->sequence_variant);
+	bmeq_csv_field(w, p->scan_options);
+	bmeq_csv_number(w, p->inversion_time_ms, 2);
+	bmeq_csv_number(w, p->echo_time_ms, 2);
+	bmeq_csv_number(w, p->repetition_time_ms, 2);
+	bmeq_csv_number(w, p->field_strength_t, 2);
+	bmeq_csv_number(w, p->slice_thickness_mm, 2);
+	bmeq_csv_number(w, p->slice_spacing_mm, 2);
+	bmeq_csv_field(w, p->manufacturer);
+	bmeq_csv_field(w, p->model);
 }
 
 const char *bmeq_threshold_source_name(int factor_from_reader)
@@ -113,6 +152,7 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		bmeq_csv_number(w, ok ? g->edema_removed_by_t1_ml : nan, 3);
 		bmeq_csv_number(w, facts ? facts->t1_shift_mm : nan, 2);
 		bmeq_csv_number(w, facts ? facts->t1_angle_deg : nan, 2);
+		protocol_fields(w, facts ? facts->protocol : NULL);
 		bmeq_csv_field(w, scan);
 		st = bmeq_csv_field(w, g->message);
 		if (st == BMEQ_OK)
@@ -123,7 +163,7 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 
 bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *session,
 				  const char *scan, const char *message,
-				  const bmeq_extra_cols *extras)
+				  const bmeq_protocol *protocol, const bmeq_extra_cols *extras)
 {
 	bmeq_status st = BMEQ_OK;
 
@@ -132,9 +172,11 @@ bmeq_status bmeq_scans_error_rows(bmeq_csv *w, const char *subject, const char *
 		bmeq_csv_field(w, session);
 		bmeq_csv_field(w, bmeq_side_name((bmeq_side)s));
 		bmeq_csv_field(w, bmeq_hip_status_name(BMEQ_HIP_ERROR));
-		/* Everything between status and scan is a result of the scan. */
-		for (int c = 4; c < BMEQ_SCANS_NCOLUMNS - 2; c++)
+		/* Everything between status and the sequence facts is a result
+		 * of the scan. */
+		for (int c = RESULT_FIRST; c < PROTOCOL_FIRST; c++)
 			bmeq_csv_field(w, "");
+		protocol_fields(w, protocol);
 		bmeq_csv_field(w, scan);
 		st = bmeq_csv_field(w, message);
 		if (st == BMEQ_OK)

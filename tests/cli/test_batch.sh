@@ -58,7 +58,10 @@ want = ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_
         "edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
         "lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
         "threshold_source", "edema_to_reference_ratio", "regions_from",
-        "edema_removed_by_t1_ml", "t1_shift_mm", "t1_angle_deg", "scan", "message", "cycle",
+        "edema_removed_by_t1_ml", "t1_shift_mm", "t1_angle_deg", "protocol_source", "fluid_fat_suppressed",
+        "series_description", "scanning_sequence", "sequence_variant", "scan_options",
+        "inversion_time_ms", "echo_time_ms", "repetition_time_ms", "field_strength_t",
+        "slice_thickness_mm", "slice_spacing_mm", "manufacturer", "model", "scan", "message", "cycle",
         "harris_hip_score"]
 assert cols == want, cols
 bad = {r["subject"]: r for r in rows if r["subject"].startswith("b")}
@@ -73,6 +76,9 @@ good = [r for r in rows if not r["subject"].startswith("b")]
 assert len(good) == 8 and all(r["status"] in ("ok", "not_found") for r in good), good
 assert all(r["harris_hip_score"] == "29,90" for r in good)
 assert all(r["threshold_source"] == "auto" for r in good), good
+# The phantom's NIfTI files have no sidecar: nothing is known of their acquisition.
+facts = cols[cols.index("protocol_source"):cols.index("scan")]
+assert len(facts) == 14 and all(r[c] == "" for r in rows for c in facts), facts
 for r in good:
     if r["status"] == "ok":  # the range holds the volume (a higher factor gives less edema)
         lo, ml, hi = float(r["edema_ml_low"]), float(r["edema_ml"]), float(r["edema_ml_high"])

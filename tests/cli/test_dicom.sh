@@ -143,7 +143,70 @@ for c, key in (("missing", "missing slice"), ("mixed", "choose one with --series
     assert r["status"] == "error" and key in r["message"], r
 resp = list(csv.DictReader(open(sys.argv[2], newline="")))
 assert any(r["subject"] == "P1" and r["session"] == "2" for r in resp), resp
+# The sequence facts from the headers, on every row of a scan (the real series is a T1).
+want = {"protocol_source": "dicom", "fluid_fat_suppressed": "no",
+        "series_description": "t1_tse_cor lymph nodes CM", "scanning_sequence": "SE",
+        "sequence_variant": "SK\\SP\\OSP", "scan_options": "", "inversion_time_ms": "",
+        "echo_time_ms": "6.20", "repetition_time_ms": "434.00", "field_strength_t": "1.50",
+        "slice_thickness_mm": "4.00", "slice_spacing_mm": "5.20", "manufacturer": "SIEMENS",
+        "model": "Avanto_fit"}
+for side in ("right", "left"):
+    r = [x for x in rows if (x["subject"], x["session"], x["side"]) == ("P1", "1", side)][0]
+    assert {k: r[k] for k in want} == want, r
+    r = [x for x in rows if (x["subject"], x["session"], x["side"]) == ("P1", "2", side)][0]
+    assert r["slice_thickness_mm"] == "3.00", r
+    # The STIR-like series chosen from a mixed folder; an error row keeps its facts
+    # when its headers can be read (a missing slice), and has none without a series.
+    assert (st[("P2", side)]["fluid_fat_suppressed"], st[("P2", side)]["inversion_time_ms"],
+            st[("P2", side)]["series_description"]) == ("yes", "160.00", "stir_tirm_cor"), st[("P2", side)]
+    assert st[("B_missing", side)]["protocol_source"] == "dicom", st[("B_missing", side)]
+    assert st[("B_sr_only", side)]["protocol_source"] == "", st[("B_sr_only", side)]
 EOF
+/usr/bin/python3 - bout/provenance.json <<'EOF' || fail "provenance.json sequence facts"
+import json, sys
+inputs = {(i["subject"], i["session"]): i for i in json.load(open(sys.argv[1]))["inputs"]}
+p = inputs[("P1", "1")]["protocol"]
+assert p["source"] == "dicom" and p["fluid_fat_suppressed"] == "no", p
+assert p["field_strength_t"] == 1.5 and p["echo_time_ms"] == 6.2 and p["inversion_time_ms"] is None, p
+assert p["model"] == "Avanto_fit" and p["series_description"] == "t1_tse_cor lymph nodes CM", p
+assert inputs[("P2", "1")]["protocol"]["inversion_time_ms"] == 160, inputs[("P2", "1")]
+assert inputs[("B_sr_only", "1")]["protocol"]["source"] == "", inputs[("B_sr_only", "1")]
+EOF
+# --- a crash of the DICOM library on one file fails that scan, not the batch ---
+# GDCM aborts (assertions) on some malformed files; the known ones are refused before GDCM
+# sees them, an unknown one is caught because GDCM runs in a child process. The test-only
+# BMEQ_TEST_DICOM_CRASH makes that child abort() on the named file, as GDCM's assertions do:
+# in a batch (worker threads: the child is a started program) and in measure and info (one
+# thread: a forked child).
+cp -r "$cases/real" crashcase
+{
+	echo "subject,session,path"
+	echo "C1,1,$PWD/crashcase"
+	echo "C2,1,$cases/stir"
+} >crash_manifest.csv
+BMEQ_TEST_DICOM_CRASH=crashcase/1-12.dcm "$bmeq" batch crash_manifest.csv -o crash_out -j 2 \
+	>crash.out 2>crash.err
+rc=$?
+crash_msg='1-12.dcm: the DICOM library crashed reading this file (it aborted, signal 6): a malformed file'
+[ $rc -eq 6 ] || fail "batch with a crashing file: exit $rc (expected 6): $(tail -3 crash.err)"
+[ "$(grep -c '^C1,1,[a-z]*,error,' crash_out/scans.csv)" -eq 2 ] &&
+	[ "$(grep -c -F "$crash_msg" crash_out/scans.csv)" -eq 2 ] ||
+	fail "the crash is not the scan's error row: $(cat crash_out/scans.csv)"
+[ "$(grep -c '^C2,1,[a-z]*,ok,' crash_out/scans.csv)" -eq 2 ] ||
+	fail "the other scan of the batch: $(cut -d, -f1-4 crash_out/scans.csv)"
+[ -f crash_out/provenance.json ] && [ -f crash_out/report.html ] ||
+	fail "the batch did not finish after the crash"
+BMEQ_TEST_DICOM_CRASH=crashcase/1-12.dcm "$bmeq" measure crashcase -o crash_measure >/dev/null 2>crash.err
+rc=$?
+[ $rc -eq 3 ] && [ "$(wc -l <crash.err)" -eq 1 ] && grep -q -F "bmeq: measure: crashcase: $crash_msg" crash.err ||
+	fail "measure with a crashing file: exit $rc: $(cat crash.err)"
+BMEQ_TEST_DICOM_CRASH=crashcase/1-20.dcm "$bmeq" info crashcase >/dev/null 2>crash.err
+rc=$?
+[ $rc -eq 3 ] && grep -q -F "1-20.dcm: the DICOM library crashed" crash.err ||
+	fail "info with a crashing file: exit $rc: $(cat crash.err)"
+# Without the crash the same folder reads (the hook, not the copy, made it fail).
+"$bmeq" info crashcase >/dev/null 2>crash.err || fail "info crashcase: $(cat crash.err)"
+
 # --resume: a series is hashed file by file, so an unchanged series is reused and a
 # changed one measured again.
 before=$(stat -c %y bout/P1/1/scan_record.csv bout/P2/1/scan_record.csv)
@@ -166,21 +229,30 @@ want='protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI 
 [ "$(grep -c -F "$want" proto_t1/scans.csv)" -eq 2 ] || fail "no protocol warning on the T1: $(cat proto_t1/scans.csv)"
 grep -q ',ok,' proto_t1/scans.csv || fail "a protocol warning is not an error: $(cat proto_t1/scans.csv)"
 "$bmeq" measure "$cases/stir" -o proto_stir >/dev/null 2>proto.err || fail "measure stir: $(cat proto.err)"
-grep -q 'protocol' proto_stir/scans.csv && fail "protocol warning on the STIR: $(cat proto_stir/scans.csv)"
+grep -q 'protocol:' proto_stir/scans.csv && fail "protocol warning on the STIR: $(cat proto_stir/scans.csv)"
+grep -q ',dicom,yes,stir_tirm_cor,' proto_stir/scans.csv || fail "STIR facts: $(cat proto_stir/scans.csv)"
 "$bmeq" measure "$cases/real" -o proto_refuse --protocol-check refuse >/dev/null 2>proto.err
 [ $? -eq 3 ] && grep -q -F "bmeq: measure: $cases/real: $want (protocol.check = refuse)" proto.err ||
 	fail "--protocol-check refuse: $(cat proto.err)"
+# The refused scan's error rows say what it is.
+[ "$(grep -c ',error,.*,dicom,no,t1_tse_cor lymph nodes CM,SE,' proto_refuse/scans.csv)" -eq 2 ] ||
+	fail "refused scan's facts: $(cat proto_refuse/scans.csv)"
 printf 'protocol.check = refuse\n' >refuse.conf
 "$bmeq" measure "$cases/real" -o proto_conf --config refuse.conf >/dev/null 2>proto.err
 [ $? -eq 3 ] || fail "protocol.check = refuse in a configuration: $(cat proto.err)"
 "$bmeq" measure "$cases/real" -o proto_off --protocol-check off >/dev/null 2>&1
-grep -q 'protocol' proto_off/scans.csv && fail "--protocol-check off still warns"
+grep -q 'protocol:' proto_off/scans.csv && fail "--protocol-check off still warns"
 # A NIfTI with its dcm2niix sidecar beside it is checked the same way.
 cp "$crop" t1crop.nii.gz
 cp "$data/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post.dcm2niix.json" t1crop.json
 "$bmeq" measure t1crop.nii.gz -o proto_sidecar >/dev/null 2>proto.err || fail "measure NIfTI: $(cat proto.err)"
 grep -q -F "protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE, TI none, TE 6.2 ms, TR 434 ms)" proto_sidecar/scans.csv ||
 	fail "sidecar protocol: $(cat proto_sidecar/scans.csv)"
+grep -q -F ',sidecar,no,t1_tse_cor lymph nodes CM,SE,SK\SP\OSP,,,6.20,434.00,1.50,4.00,5.20,,Avanto_fit,' \
+	proto_sidecar/scans.csv || fail "sidecar facts: $(cat proto_sidecar/scans.csv)"
+# The batch's report shows the warning of its T1 visits.
+grep -q -F 'protocol: not a fluid-sensitive fat-suppressed image: T1-weighted (SE' bout/report.html ||
+	fail "no protocol warning in report.html"
 # A follow-up acquired differently from its baseline is flagged in response.csv.
 grep -q 'protocol differs: slice thickness 4 mm -> 3 mm' bout/response.csv ||
 	fail "protocol change not in response.csv: $(cat bout/response.csv)"
@@ -236,7 +308,10 @@ grep -q '^P1,study2,' import3.csv || fail "--session-level 2: $(cat import3.csv)
 "$bmeq" measure "$cases/named" -o priv_measure >>priv.log 2>&1
 "$bmeq" segment "$cases/named" -o priv_segment >>priv.log 2>&1
 "$bmeq" compare "$cases/named" "$cases/visit2" -o priv_compare >>priv.log 2>&1
-pat='DOE|JANE|MRN8675309|19450317|1945|Hawthorn|ACC55501234|Elsewhere|WELBY'
+pat='DOE|JANE|MRN8675309|19450317|1945|Hawthorn|ACC55501234|Elsewhere|WELBY|RATCHED|KILDARE|SN77123409'
+# The check covers the sequence facts: they are in the outputs it searches.
+grep -q ',dicom,no,.*,SIEMENS,Avanto_fit,' priv_measure/scans.csv ||
+	fail "the privacy case's facts are not in its table: $(cat priv_measure/scans.csv)"
 leaks=$(
 	for f in $(find priv.log batch.out batch.err priv_measure priv_segment priv_compare bout \
 		import.csv import_review.csv import.out iout -type f); do

@@ -6,7 +6,11 @@
  *
  * The reader is C++ around GDCM; the fuzz build compiles it with clang++ and links Debian's
  * GDCM, which is not instrumented: coverage guides the mutations through bmeq's own header
- * interpretation and geometry, and ASan sees GDCM's reads through its interceptors. */
+ * interpretation and geometry, and ASan sees GDCM's reads through its interceptors.
+ *
+ * It calls the readers that run GDCM in this process (dicom_internal.h), not the public ones,
+ * which run it in a child (dicom_child.c): a fault must stop the fuzzer here, and libFuzzer
+ * cannot follow a child's coverage. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/itk/dicom_internal.h"
 #include "bmeq/dicom.h"
 #include "fuzz_nifti.h"
 
@@ -63,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	bmeq_dicom_series *s = NULL;
 	size_t n = 0, skipped = 0;
-	if (bmeq_dicom_list(dir, &s, &n, &skipped) != BMEQ_OK)
+	if (bmeq_dicom_list_here(dir, &s, &n, &skipped) != BMEQ_OK)
 		check_message();
 	else if (n + skipped != 1)
 		abort(); /* one file: one series, or one skipped file */
@@ -71,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	bmeq_volume *v = NULL;
 	bmeq_dicom_series info;
-	bmeq_status st = bmeq_dicom_read(dir, NULL, 64u << 20, &v, &info);
+	bmeq_status st = bmeq_dicom_read_here(dir, NULL, 64u << 20, &v, &info);
 	if (st == BMEQ_OK) {
 		if (!v || v->grid.dim[2] != 1)
 			abort();
@@ -83,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The same image twice at one position: refused as 4D, never read. */
 		if (put("b.dcm", data, size) != 0)
 			abort();
-		if (bmeq_dicom_read(dir, NULL, 64u << 20, &v, NULL) == BMEQ_OK)
+		if (bmeq_dicom_read_here(dir, NULL, 64u << 20, &v, NULL) == BMEQ_OK)
 			abort();
 		check_message();
 	} else {

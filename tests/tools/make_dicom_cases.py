@@ -8,7 +8,10 @@ repository space and say in code what they hold:
 
   real/          the series unchanged
   named/         patient name, ID, birth date, address, accession number and institution set
-                 to recognisable values (the privacy test looks for them in every output)
+                 to recognisable values (the privacy test looks for them in every output), and
+                 beside the sequence facts bmeq does record (manufacturer "SIEMENS" and model)
+                 the operator, performing physician, station, department, institution address
+                 and device serial number
   rescale/       Rescale Slope 1 / Intercept -5 on even slices, 0.5 / 7 on odd ones, stored
                  values chosen so the rescaled image is the real one (per-slice rescale)
   missing/       the middle slice deleted
@@ -116,6 +119,15 @@ def main():
         ds.AccessionNumber = "ACC55501234"
         ds.InstitutionName = "Saint Elsewhere Hospital"
         ds.ReferringPhysicianName = "WELBY^MARCUS"
+        # Next to the elements bmeq's tables and provenance take (manufacturer, model):
+        # the ones they must not take.
+        ds.Manufacturer = "SIEMENS"
+        ds.OperatorsName = "RATCHED^MILDRED"
+        ds.PerformingPhysicianName = "KILDARE^JAMES"
+        ds.StationName = "ELSEWHERE_MR2"
+        ds.InstitutionAddress = "1 Elsewhere Road, Springfield"
+        ds.InstitutionalDepartmentName = "Elsewhere Radiology"
+        ds.DeviceSerialNumber = "SN77123409"
     dump("named", named)
 
     resc = copy.deepcopy(series)

@@ -37,7 +37,11 @@ static void test_headers(void)
 		      "edema_fraction,head_ml,head_edema_ml,neck_ml,neck_edema_ml,lesions,"
 		      "largest_lesion_ml,reference_intensity,threshold,threshold_rule,"
 		      "threshold_source,edema_to_reference_ratio,regions_from,edema_removed_by_t1_ml,"
-		      "t1_shift_mm,t1_angle_deg,scan,message,cycle,note\r\n");
+		      "t1_shift_mm,t1_angle_deg,protocol_source,fluid_fat_suppressed,"
+		      "series_description,scanning_sequence,sequence_variant,scan_options,"
+		      "inversion_time_ms,echo_time_ms,repetition_time_ms,field_strength_t,"
+		      "slice_thickness_mm,slice_spacing_mm,manufacturer,model,scan,message,cycle,"
+		      "note\r\n");
 	bmeq_csv_destroy(w);
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_lesions_header(w, NULL) == BMEQ_OK);
@@ -99,16 +103,42 @@ static void test_scans_rows(void)
 	/* A scan measured with its T1: where the regions came from, what the
 	 * gate removed (results: empty on a side that is not ok), the T1's
 	 * registration (the scan's: on every row). */
-	bmeq_scan_facts facts = {"t1", 2.345, 1.5};
+	/* Its sequence facts (a STIR from DICOM: fluid-sensitive, fat-suppressed)
+	 * on every row; a description with a comma is quoted. */
+	bmeq_protocol stir = {
+		.source = "dicom", .description = "stir_tirm_cor, hips",
+		.scanning_sequence = "IR", .sequence_variant = "SK\\SP", .scan_options = "IR",
+		.sequence_name = "*tir2d1_13", .manufacturer = "SIEMENS", .model = "Avanto_fit",
+		.inversion_time_ms = 160.0, .echo_time_ms = 52.5, .repetition_time_ms = 4000.0,
+		.field_strength_t = 1.5, .slice_thickness_mm = 4.0, .slice_spacing_mm = NAN};
+	bmeq_scan_facts facts = {"t1", 2.345, 1.5, &stir};
 	reg[0].edema_removed_by_t1_ml = 0.3004;
 	reg[1].edema_removed_by_t1_ml = 0.0;
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_rows(w, "01", "1", "a/b.nii.gz", &r, &facts, &extras) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,a/b.nii.gz,,2,x y\r\n"
-		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,t1,,2.35,1.50,a/b.nii.gz,"
+		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,"
+		      "dicom,yes,\"stir_tirm_cor, hips\",IR,SK\\SP,IR,160.00,52.50,4000.00,1.50,4.00,,"
+		      "SIEMENS,Avanto_fit,a/b.nii.gz,,2,x y\r\n"
+		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,t1,,2.35,1.50,"
+		      "dicom,yes,\"stir_tirm_cor, hips\",IR,SK\\SP,IR,160.00,52.50,4000.00,1.50,4.00,,"
+		      "SIEMENS,Avanto_fit,a/b.nii.gz,"
 		      "\"femoral head not found, see QC\",2,x y\r\n");
 	bmeq_csv_destroy(w);
+
+	/* Nothing known of the acquisition (a NIfTI without sidecar): empty. */
+	bmeq_protocol unknown = {.source = "", .inversion_time_ms = NAN, .echo_time_ms = NAN,
+				 .repetition_time_ms = NAN, .field_strength_t = NAN,
+				 .slice_thickness_mm = NAN, .slice_spacing_mm = NAN};
+	facts.protocol = &unknown;
+	r.nregions = 1;
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, &facts, NULL) == BMEQ_OK);
+	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
+		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,"
+		      ",,,,,,,,,,,,,,s,\r\n");
+	bmeq_csv_destroy(w);
+	r.nregions = 2;
 
 	/* A reader's factor shows in threshold_source. */
 	r.factor_from_reader = 1;
@@ -117,7 +147,7 @@ static void test_scans_rows(void)
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, NULL, NULL) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,reader,1.8000,,,,,s,\r\n");
+		      "0.750,123.457,180.247,median*1.46,reader,1.8000,,,,,,,,,,,,,,,,,,,s,\r\n");
 	bmeq_csv_destroy(w);
 	CHECK(strcmp(bmeq_threshold_source_name(0), "auto") == 0);
 	CHECK(strcmp(bmeq_threshold_source_name(1), "reader") == 0);
@@ -125,10 +155,34 @@ static void test_scans_rows(void)
 	/* A scan that failed as a whole: two error rows, every result column
 	 * empty, the message quoted as RFC 4180 wants. */
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
-	CHECK(bmeq_scans_error_rows(w, "02", "", "x.nii", "cannot read \"x\"", &extras) == BMEQ_OK);
-	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n"
-		      "02,,left,error,,,,,,,,,,,,,,,,,,,,,x.nii,\"cannot read \"\"x\"\"\",2,x y\r\n");
+	CHECK(bmeq_scans_error_rows(w, "02", "", "x.nii", "cannot read \"x\"", NULL, &extras) ==
+	      BMEQ_OK);
+	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,x.nii,"
+		      "\"cannot read \"\"x\"\"\",2,x y\r\n"
+		      "02,,left,error,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,x.nii,"
+		      "\"cannot read \"\"x\"\"\",2,x y\r\n");
 	bmeq_csv_destroy(w);
+
+	/* A scan refused as the wrong series (a T1 handed in as the STIR) keeps
+	 * what its headers say it is; only those columns are filled. */
+	bmeq_protocol t1 = {.source = "sidecar", .description = "t1_tse_cor",
+			    .scanning_sequence = "SE", .inversion_time_ms = NAN,
+			    .echo_time_ms = 6.2, .repetition_time_ms = 434.0,
+			    .field_strength_t = 3.0, .slice_thickness_mm = 4.0,
+			    .slice_spacing_mm = 5.2, .model = "Avanto_fit"};
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	CHECK(bmeq_scans_error_rows(w, "02", "1", "t1.nii.gz", "protocol: T1", &t1, NULL) == BMEQ_OK);
+	CHECK_TEXT(w, "02,1,right,error,,,,,,,,,,,,,,,,,,,,,sidecar,no,t1_tse_cor,SE,,,,6.20,434.00,"
+		      "3.00,4.00,5.20,,Avanto_fit,t1.nii.gz,protocol: T1\r\n"
+		      "02,1,left,error,,,,,,,,,,,,,,,,,,,,,sidecar,no,t1_tse_cor,SE,,,,6.20,434.00,"
+		      "3.00,4.00,5.20,,Avanto_fit,t1.nii.gz,protocol: T1\r\n");
+	bmeq_csv_destroy(w);
+
+	/* Every column is named, the last two are scan and message. */
+	for (int c = 0; c < BMEQ_SCANS_NCOLUMNS; c++)
+		CHECK(bmeq_scans_columns[c] != NULL && bmeq_scans_columns[c][0]);
+	CHECK(strcmp(bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS - 1], "message") == 0);
+	CHECK(strcmp(bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS - 2], "scan") == 0);
 }
 
 static void test_lesions_rows(void)

@@ -1,0 +1,578 @@
+/* dicom_child.c - DICOM series are parsed in a child process, so that a
+ * crash of the DICOM library on a malformed file fails one scan, not the
+ * batch.
+ *
+ * Fuzzing found Debian's GDCM aborting (assertions) on malformed files. The
+ * checks made before GDCM reads a file (itk_dicom.cxx) refuse the faults
+ * found so far, but an unknown one would still end the whole process, and a
+ * batch runs its scans as threads of one process. So listing a folder,
+ * listing a series' files and reading a series (bmeq/dicom.h) run GDCM in a
+ * child: this program again (/proc/self/exe), started by posix_spawn with
+ * BMEQ_DICOM_CHILD=1 in its environment, which a constructor here sees before
+ * main() and answers.
+ *
+ * Why a new program rather than fork() alone: the batch is multithreaded
+ * (workers, ITK's pool), and after fork() a child may only call
+ * async-signal-safe functions; GDCM allocates, throws and uses iostreams, and
+ * a lock held by another thread at the fork (the allocator's, under ASan
+ * too) would hang the child. An exec'ed child starts with one thread and no
+ * inherited state. Its cost is the program's start (about 30 ms, the shared
+ * libraries) per call. A process that runs one thread when it reads (bmeq
+ * measure, info, import; /proc/self/task says so) forks instead, which is
+ * safe there and costs about a millisecond.
+ *
+ * The exchange: the request (operation, folder, selection, size limit) on
+ * the child's fd 3; on fd 4 the child sends a note with each file's path
+ * before GDCM opens it, then the result (status, message, payload). When the
+ * child dies before its result, the caller gets BMEQ_E_FORMAT naming the
+ * file it was on and the signal, and the scan becomes an error row. The
+ * child is in its own process group, so a Ctrl-C meant for a batch (which
+ * finishes its scans in flight) does not kill it.
+ *
+ * When the program cannot be started again (no /proc), the readers run in
+ * this process, as they did before the isolation.
+ *
+ * For tests only: BMEQ_TEST_DICOM_CRASH=SUFFIX makes the child abort() when
+ * it reaches a file whose path ends in SUFFIX, as GDCM's assertions do.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bmeq/dicom.h"
+#include "bmeq/volume.h"
+#include "dicom_internal.h"
+
+extern char **environ;
+
+#define CHILD_ENV "BMEQ_DICOM_CHILD"
+#define CRASH_ENV "BMEQ_TEST_DICOM_CRASH"
+enum { REQ_FD = 3, RESP_FD = 4 };
+enum { OP_LIST = 1, OP_FILES = 2, OP_READ = 3 };
+enum { TAG_FILE = 'F', TAG_RESULT = 'R' };
+/* Longest path or message sent either way. */
+#define WIRE_TEXT_MAX 65536u
+
+typedef struct request {
+	uint32_t op;
+	uint32_t has_sel;
+	uint64_t max_bytes;
+	uint32_t dir_len, sel_len;
+} request;
+
+/* ---- plain I/O ----------------------------------------------------------- */
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* 0 when n bytes were read; -1 at the end of the stream or on an error. */
+static int read_all(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int write_text(int fd, const char *s)
+{
+	uint32_t len = s ? (uint32_t)strnlen(s, WIRE_TEXT_MAX - 1) : 0;
+	return write_all(fd, &len, sizeof(len)) || write_all(fd, s, len) ? -1 : 0;
+}
+
+/* A malloc'ed text, or NULL (end of stream, absurd length, no memory). */
+static char *read_text(int fd)
+{
+	uint32_t len;
+	if (read_all(fd, &len, sizeof(len)) || len >= WIRE_TEXT_MAX)
+		return NULL;
+	char *s = malloc((size_t)len + 1);
+	if (!s)
+		return NULL;
+	if (read_all(fd, s, len)) {
+		free(s);
+		return NULL;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+/* ---- the child ------------------------------------------------------------ */
+
+/* Where the child sends its notes and result: RESP_FD in a started program,
+ * the pipe's write end in a forked one. */
+static int child_fd = RESP_FD;
+
+static void child_note_file(const char *path)
+{
+	const char tag = TAG_FILE;
+	/* The caller gone: nothing left to answer. */
+	if (write_all(child_fd, &tag, 1) || write_text(child_fd, path))
+		_exit(1);
+	const char *crash = getenv(CRASH_ENV);
+	size_t n = strlen(path), m = crash ? strlen(crash) : 0;
+	if (m > 0 && n >= m && strcmp(path + n - m, crash) == 0)
+		abort();
+}
+
+static int child_result(bmeq_status st)
+{
+	const char tag = TAG_RESULT;
+	int32_t s = (int32_t)st;
+	return write_all(child_fd, &tag, 1) || write_all(child_fd, &s, sizeof(s)) ||
+			       write_text(child_fd, st == BMEQ_OK ? "" : bmeq_last_error())
+		       ? -1
+		       : 0;
+}
+
+/* Does the work of op and sends the answer: 0, or -1 when it cannot be sent. */
+static int child_work(uint32_t op, const char *dir, const char *sel, uint64_t max_bytes)
+{
+	bmeq_status st;
+
+	bmeq_dicom_file_hook = child_note_file;
+	if (op == OP_LIST) {
+		bmeq_dicom_series *s = NULL;
+		size_t n = 0, skipped = 0;
+		st = bmeq_dicom_list_here(dir, &s, &n, &skipped);
+		uint64_t nn = n, sk = skipped;
+		if (child_result(st) ||
+		    (st == BMEQ_OK && (write_all(child_fd, &nn, sizeof(nn)) ||
+				       write_all(child_fd, &sk, sizeof(sk)) ||
+				       write_all(child_fd, s, n * sizeof(*s)))))
+			return -1;
+	} else if (op == OP_FILES) {
+		char **paths = NULL;
+		size_t n = 0;
+		st = bmeq_dicom_series_files_here(dir, sel, &paths, &n);
+		uint64_t nn = n;
+		if (child_result(st) || (st == BMEQ_OK && write_all(child_fd, &nn, sizeof(nn))))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (write_text(child_fd, paths[i]))
+				return -1;
+	} else if (op == OP_READ) {
+		bmeq_volume *v = NULL;
+		bmeq_dicom_series info;
+		memset(&info, 0, sizeof(info));
+		st = bmeq_dicom_read_here(dir, sel, max_bytes, &v, &info);
+		if (child_result(st) ||
+		    (st == BMEQ_OK && (write_all(child_fd, &info, sizeof(info)) ||
+				       write_all(child_fd, &v->grid, sizeof(v->grid)) ||
+				       write_all(child_fd, v->data,
+						 bmeq_grid_nvox(&v->grid) * sizeof(float)))))
+			return -1;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* A started program's request (on REQ_FD), then its work. */
+static int child_serve(void)
+{
+	request rq;
+	if (read_all(REQ_FD, &rq, sizeof(rq)) || rq.dir_len >= WIRE_TEXT_MAX ||
+	    rq.sel_len >= WIRE_TEXT_MAX)
+		return -1;
+	char *dir = malloc((size_t)rq.dir_len + 1), *sel = malloc((size_t)rq.sel_len + 1);
+	if (!dir || !sel || read_all(REQ_FD, dir, rq.dir_len) || read_all(REQ_FD, sel, rq.sel_len))
+		return -1;
+	dir[rq.dir_len] = sel[rq.sel_len] = '\0';
+	return child_work(rq.op, dir, rq.has_sel ? sel : NULL, rq.max_bytes);
+}
+
+/* The child's whole life: before main(), when started as the reader. Its
+ * memory is the system's to reclaim (_exit: no atexit handlers, no leak
+ * report of a process that lives for one answer). */
+__attribute__((constructor)) static void dicom_child_main(void)
+{
+	const char *v = getenv(CHILD_ENV);
+	if (!v || strcmp(v, "1") != 0)
+		return;
+	_exit(child_serve() == 0 ? 0 : 1);
+}
+
+/* ---- the caller ------------------------------------------------------------ */
+
+typedef struct child {
+	pid_t pid;
+	int resp;              /* read end of the child's answers */
+	char file[4096];       /* the last file the child named */
+} child;
+
+/* fd moved above the child's fixed numbers (so that placing one of them
+ * cannot overwrite another before it is placed), close-on-exec. */
+static int high_fd(int fd)
+{
+	if (fd > RESP_FD)
+		return fd;
+	int h = fcntl(fd, F_DUPFD_CLOEXEC, RESP_FD + 1);
+	close(fd);
+	return h;
+}
+
+/* The environment with BMEQ_DICOM_CHILD=1 (a malloc'ed array of borrowed
+ * strings), or NULL. */
+static char **child_environment(void)
+{
+	static char flag[] = CHILD_ENV "=1";
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **env = malloc((n + 2) * sizeof(*env));
+	if (!env)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], CHILD_ENV "=", sizeof(CHILD_ENV)) != 0)
+			env[k++] = environ[i];
+	env[k++] = flag;
+	env[k] = NULL;
+	return env;
+}
+
+/* 1 when this process runs one thread (the caller's): no other thread can
+ * hold a lock that a forked child would inherit, and no other thread can be
+ * started meanwhile, since the caller is here. */
+static int single_threaded(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n == 1;
+}
+
+/* The reader as a forked copy of this single-threaded process: the same
+ * isolation without starting the program again (its shared libraries cost
+ * about 30 ms, as much as reading a small series). 1, or -1 (status set). */
+static int start_fork(child *c, uint32_t op, const char *dir, const char *sel, uint64_t max_bytes)
+{
+	int resp[2];
+	if (pipe2(resp, O_CLOEXEC) != 0) {
+		bmeq_fail(BMEQ_E_INTERNAL, "cannot start the DICOM reader: %s", strerror(errno));
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		bmeq_fail(BMEQ_E_INTERNAL, "cannot start the DICOM reader: %s", strerror(errno));
+		close(resp[0]);
+		close(resp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpgid(0, 0); /* as a started reader: not the terminal's Ctrl-C */
+		close(resp[0]);
+		child_fd = resp[1];
+		_exit(child_work(op, dir, sel, max_bytes) == 0 ? 0 : 1);
+	}
+	close(resp[1]);
+	c->pid = pid;
+	c->resp = resp[0];
+	return 1;
+}
+
+/* Starts the reader and sends it the request. 1: started; 0: the program
+ * cannot be started again (the caller reads in this process); -1: failed
+ * (status set). */
+static int start(child *c, uint32_t op, const char *dir, const char *sel, uint64_t max_bytes)
+{
+	int req[2] = {-1, -1}, resp[2] = {-1, -1};
+	size_t dlen = strlen(dir), slen = sel ? strlen(sel) : 0;
+
+	if (dlen >= WIRE_TEXT_MAX || slen >= WIRE_TEXT_MAX) {
+		bmeq_fail(BMEQ_E_ARG, "path too long");
+		return -1;
+	}
+	c->file[0] = '\0';
+	if (single_threaded())
+		return start_fork(c, op, dir, sel, max_bytes);
+	if (pipe2(req, O_CLOEXEC) != 0 || pipe2(resp, O_CLOEXEC) != 0 ||
+	    (req[0] = high_fd(req[0])) < 0 || (req[1] = high_fd(req[1])) < 0 ||
+	    (resp[0] = high_fd(resp[0])) < 0 || (resp[1] = high_fd(resp[1])) < 0) {
+		bmeq_fail(BMEQ_E_INTERNAL, "cannot start the DICOM reader: %s", strerror(errno));
+		for (int i = 0; i < 2; i++) {
+			if (req[i] >= 0)
+				close(req[i]);
+			if (resp[i] >= 0)
+				close(resp[i]);
+		}
+		return -1;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
+	char **env = child_environment();
+	char *argv[] = {(char *)"bmeq-dicom-reader", NULL};
+	int rc = ENOMEM;
+
+	sigemptyset(&none);
+	if (env && posix_spawn_file_actions_init(&fa) == 0) {
+		if (posix_spawnattr_init(&at) == 0) {
+			posix_spawn_file_actions_adddup2(&fa, req[0], REQ_FD);
+			posix_spawn_file_actions_adddup2(&fa, resp[1], RESP_FD);
+			/* Its own process group (a terminal's Ctrl-C is the batch's
+			 * to handle) and no signal blocked that a worker thread
+			 * happened to block. */
+			posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+			posix_spawnattr_setpgroup(&at, 0);
+			posix_spawnattr_setsigmask(&at, &none);
+			rc = posix_spawn(&c->pid, "/proc/self/exe", &fa, &at, argv, env);
+			posix_spawnattr_destroy(&at);
+		}
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	free(env);
+	close(req[0]);
+	close(resp[1]);
+	if (rc != 0) {
+		close(req[1]);
+		close(resp[0]);
+		if (rc == ENOENT || rc == EACCES || rc == ENOEXEC)
+			return 0;
+		bmeq_fail(BMEQ_E_INTERNAL, "cannot start the DICOM reader: %s", strerror(rc));
+		return -1;
+	}
+	c->resp = resp[0];
+	request rq = {op, sel != NULL, max_bytes, (uint32_t)dlen, (uint32_t)slen};
+	/* A child that died at once is found when its answer is read. */
+	if (write_all(req[1], &rq, sizeof(rq)) == 0 && write_all(req[1], dir, dlen) == 0)
+		write_all(req[1], sel ? sel : "", slen);
+	close(req[1]);
+	return 1;
+}
+
+/* Reads the child's notes up to its result: 0 with *st and its message set,
+ * -1 when the child stopped first. */
+static int result(child *c, bmeq_status *st)
+{
+	for (;;) {
+		char tag;
+		if (read_all(c->resp, &tag, 1))
+			return -1;
+		if (tag == TAG_FILE) {
+			char *f = read_text(c->resp);
+			if (!f)
+				return -1;
+			snprintf(c->file, sizeof(c->file), "%s", f);
+			free(f);
+			continue;
+		}
+		if (tag != TAG_RESULT)
+			return -1;
+		int32_t s;
+		char *msg;
+		if (read_all(c->resp, &s, sizeof(s)) || !(msg = read_text(c->resp)))
+			return -1;
+		*st = (bmeq_status)s;
+		if (s != BMEQ_OK)
+			bmeq_fail(*st, "%s", msg);
+		free(msg);
+		return 0;
+	}
+}
+
+static const char *signal_text(int sig)
+{
+	switch (sig) {
+	case SIGABRT: return "it aborted";
+	case SIGSEGV: return "segmentation fault";
+	case SIGBUS: return "bus error";
+	case SIGFPE: return "arithmetic fault";
+	case SIGILL: return "illegal instruction";
+	case SIGKILL: return "killed, perhaps out of memory";
+	default: return "killed by a signal";
+	}
+}
+
+/* Waits for the child. complete: its whole answer was read; otherwise the
+ * status says why there is none. */
+static bmeq_status finish(child *c, int complete, bmeq_status st)
+{
+	int ws = 0;
+	pid_t w;
+
+	close(c->resp);
+	while ((w = waitpid(c->pid, &ws, 0)) < 0 && errno == EINTR)
+		;
+	if (complete)
+		return st;
+	/* Name the file (within its folder) that the library was reading. */
+	const char *name = strrchr(c->file, '/');
+	name = name ? name + 1 : c->file;
+	char where[4200];
+	if (name[0])
+		snprintf(where, sizeof(where), "%s: ", name);
+	else
+		where[0] = '\0';
+	if (w == c->pid && WIFSIGNALED(ws))
+		return bmeq_fail(BMEQ_E_FORMAT,
+				 "%sthe DICOM library crashed reading this file (%s, signal %d): "
+				 "a malformed file",
+				 where, signal_text(WTERMSIG(ws)), WTERMSIG(ws));
+	return bmeq_fail(BMEQ_E_FORMAT,
+			 "%sthe DICOM reader stopped without an answer (exit status %d)", where,
+			 w == c->pid && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+}
+
+/* ---- bmeq/dicom.h ----------------------------------------------------------- */
+
+bmeq_status bmeq_dicom_list(const char *dir, bmeq_dicom_series **out, size_t *n, size_t *skipped)
+{
+	child c;
+	bmeq_status st = BMEQ_OK;
+
+	if (!dir || !out || !n)
+		return bmeq_fail(BMEQ_E_ARG, "dicom_list: NULL argument");
+	*out = NULL;
+	*n = 0;
+	int started = start(&c, OP_LIST, dir, NULL, 0);
+	if (started == 0)
+		return bmeq_dicom_list_here(dir, out, n, skipped);
+	if (started < 0)
+		return BMEQ_E_INTERNAL;
+	if (result(&c, &st) != 0)
+		return finish(&c, 0, st);
+	if (st != BMEQ_OK)
+		return finish(&c, 1, st);
+	uint64_t nn, sk;
+	bmeq_dicom_series *a = NULL;
+	if (read_all(c.resp, &nn, sizeof(nn)) || read_all(c.resp, &sk, sizeof(sk)) ||
+	    nn > WIRE_TEXT_MAX)
+		return finish(&c, 0, st);
+	if (nn > 0) {
+		if (!(a = calloc((size_t)nn, sizeof(*a)))) {
+			finish(&c, 1, st);
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		}
+		if (read_all(c.resp, a, (size_t)nn * sizeof(*a))) {
+			free(a);
+			return finish(&c, 0, st);
+		}
+	}
+	*out = a;
+	*n = (size_t)nn;
+	if (skipped)
+		*skipped = (size_t)sk;
+	return finish(&c, 1, BMEQ_OK);
+}
+
+bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***paths, size_t *n)
+{
+	child c;
+	bmeq_status st = BMEQ_OK;
+
+	if (!dir || !paths || !n)
+		return bmeq_fail(BMEQ_E_ARG, "dicom_series_files: NULL argument");
+	*paths = NULL;
+	*n = 0;
+	int started = start(&c, OP_FILES, dir, sel, 0);
+	if (started == 0)
+		return bmeq_dicom_series_files_here(dir, sel, paths, n);
+	if (started < 0)
+		return BMEQ_E_INTERNAL;
+	if (result(&c, &st) != 0)
+		return finish(&c, 0, st);
+	if (st != BMEQ_OK)
+		return finish(&c, 1, st);
+	uint64_t nn;
+	if (read_all(c.resp, &nn, sizeof(nn)) || nn > WIRE_TEXT_MAX)
+		return finish(&c, 0, st);
+	char **p = calloc(nn ? (size_t)nn : 1, sizeof(*p));
+	if (!p) {
+		finish(&c, 1, st);
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < (size_t)nn; i++) {
+		if (!(p[i] = read_text(c.resp))) {
+			for (size_t j = 0; j < i; j++)
+				free(p[j]);
+			free(p);
+			return finish(&c, 0, st);
+		}
+	}
+	*paths = p;
+	*n = (size_t)nn;
+	return finish(&c, 1, BMEQ_OK);
+}
+
+bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_t max_bytes,
+			    bmeq_volume **out, bmeq_dicom_series *info)
+{
+	child c;
+	bmeq_status st = BMEQ_OK;
+
+	if (!dir || !out)
+		return bmeq_fail(BMEQ_E_ARG, "dicom_read: NULL argument");
+	*out = NULL;
+	int started = start(&c, OP_READ, dir, sel, max_bytes);
+	if (started == 0)
+		return bmeq_dicom_read_here(dir, sel, max_bytes, out, info);
+	if (started < 0)
+		return BMEQ_E_INTERNAL;
+	if (result(&c, &st) != 0)
+		return finish(&c, 0, st);
+	if (st != BMEQ_OK)
+		return finish(&c, 1, st);
+	bmeq_dicom_series s;
+	bmeq_grid g;
+	bmeq_volume *v = NULL;
+	if (read_all(c.resp, &s, sizeof(s)) || read_all(c.resp, &g, sizeof(g)))
+		return finish(&c, 0, st);
+	/* The child is this program, but its grid is checked as any input's
+	 * before it sizes an allocation. */
+	if (g.dim[0] == 0 || g.dim[1] == 0 || g.dim[2] == 0 ||
+	    g.dim[1] > BMEQ_MAX_VOXELS / g.dim[0] || g.dim[2] > BMEQ_MAX_VOXELS / (g.dim[0] * g.dim[1])) {
+		finish(&c, 1, st);
+		return bmeq_fail(BMEQ_E_INTERNAL, "the DICOM reader sent a grid of %zux%zux%zu voxels",
+				 g.dim[0], g.dim[1], g.dim[2]);
+	}
+	if ((st = bmeq_volume_create(&g, &v)) != BMEQ_OK) {
+		finish(&c, 1, st);
+		return st;
+	}
+	if (read_all(c.resp, v->data, bmeq_grid_nvox(&g) * sizeof(float))) {
+		bmeq_volume_destroy(v);
+		return finish(&c, 0, st);
+	}
+	if (info)
+		*info = s;
+	*out = v;
+	return finish(&c, 1, BMEQ_OK);
+}
