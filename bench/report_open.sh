@@ -12,7 +12,7 @@ tmp=$(mktemp -d /tmp/bmeq_report_open.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 "$bmeq" phantom -o study --subjects 1 --sessions 2 --seed 5 >/dev/null
-sed 's|^\([^,]*\),\([^,]*\),|\1,\2,study/|' study/manifest.csv > one.csv
+sed '1!s|^\([^,]*\),\([^,]*\),|\1,\2,study/|' study/manifest.csv > one.csv
 "$bmeq" batch one.csv -o one -j 2 --quiet >/dev/null
 mkdir big
 /usr/bin/python3 - one big "$subjects" <<'EOF2'
