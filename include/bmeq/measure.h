@@ -77,6 +77,8 @@ typedef struct bmeq_t1_info {
 	double shift_mm;             /* registration's move at the hips' centre */
 	double angle_deg;            /* registration's rotation */
 	double metric;               /* final Mattes MI (negative; NaN: not registered) */
+	int placed;                  /* 1: the T1 was put on the scan's grid by transform */
+	double transform[3][4];      /* scan world (RAS mm) -> T1 world: rows of [R | d] */
 } bmeq_t1_info;
 
 typedef struct bmeq_scan_result {

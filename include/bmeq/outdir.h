@@ -20,6 +20,7 @@
  *                                            comparisons whose visits changed
  *     <stem>_qc.png, <stem>_change_qc.png    QC pictures
  *     <stem>_slices*.png, <stem>_slices.csv  every slice for the report's viewer
+ *                                            (_slices_t1.png: the visit's T1)
  *     <stem>_change_slices*.png              the follow-up and change on the
  *                                            baseline's slices
  *     (bmeq segment: <stem>_roi.nii.gz, <stem>_segment.csv, <stem>_candidates.csv)
@@ -92,9 +93,10 @@ typedef enum bmeq_scan_file {
 	BMEQ_SCAN_CHANGE_SLICES = 15,   /* <stem>_change_slices.png: follow-up on the baseline's tiles */
 	BMEQ_SCAN_CHANGE_SLICES_BASE = 16, /* <stem>_change_slices_base.png: resolved, persistent */
 	BMEQ_SCAN_CHANGE_SLICES_FU = 17, /* <stem>_change_slices_fu.png: persistent, new */
-	BMEQ_SCAN_CHANGE_RECORD = 18,   /* change_record.csv: the comparison with the baseline,
+	BMEQ_SCAN_SLICES_T1 = 18,       /* <stem>_slices_t1.png: the visit's T1 on the same tiles */
+	BMEQ_SCAN_CHANGE_RECORD = 19,   /* change_record.csv: the comparison with the baseline,
 					   kept for --resume, written after its map */
-	BMEQ_SCAN_CHANGE_PREVIOUS_RECORD = 19 /* change_previous_record.csv: with the previous visit */
+	BMEQ_SCAN_CHANGE_PREVIOUS_RECORD = 20 /* change_previous_record.csv: with the previous visit */
 } bmeq_scan_file;
 
 /* The file's name ("scans.csv"); for a scan file without its stem
@@ -150,6 +152,12 @@ typedef struct bmeq_scan_record {
 	char stem[256];             /* the scan's file name without folder and extension */
 	bmeq_record_side side[2];   /* indexed by bmeq_side: right, left */
 	double seconds;
+	/* The visit's T1, when the scan was measured with one (keys t1 and
+	 * t1_transform, written only then): its path as given, and how it was
+	 * placed on the scan, so that the report shows it beside the scan. */
+	char t1[BMEQ_PATH_MAX];     /* "" without a T1 */
+	int t1_placed;              /* 1: t1_transform holds the placement */
+	double t1_transform[3][4];  /* scan world (RAS mm) -> T1 world: rows of [R | d] */
 } bmeq_scan_record;
 
 /* An empty record: sides' volumes NaN. */

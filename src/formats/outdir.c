@@ -39,6 +39,7 @@ static const struct {
 	{"_change_slices.png", 1},
 	{"_change_slices_base.png", 1},
 	{"_change_slices_fu.png", 1},
+	{"_slices_t1.png", 1},
 	{"change_record.csv", 0},
 	{"change_previous_record.csv", 0},
 };
@@ -159,6 +160,22 @@ static void read_side(bmeq_record_side *d, int key, const char *v)
 	}
 }
 
+/* Twelve numbers, rows of [R | d]; 1 when all read and finite. */
+static int read_transform(const char *v, double m[3][4])
+{
+	char *end;
+
+	for (int k = 0; k < 12; k++) {
+		m[k / 4][k % 4] = strtod(v, &end);
+		if (end == v || !isfinite(m[k / 4][k % 4]))
+			return 0;
+		v = end;
+	}
+	while (*v == ' ')
+		v++;
+	return *v == '\0';
+}
+
 bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
 {
 	char path[BMEQ_PATH_MAX];
@@ -190,6 +207,10 @@ bmeq_status bmeq_record_read(const char *dir, bmeq_scan_record *rec)
 #undef STR
 		if (strcmp(k, "seconds") == 0)
 			rec->seconds = atof(v);
+		if (strcmp(k, "t1") == 0)
+			snprintf(rec->t1, sizeof(rec->t1), "%s", v);
+		if (strcmp(k, "t1_transform") == 0)
+			rec->t1_placed = read_transform(v, rec->t1_transform);
 		for (int s = 0; s < 2; s++) {
 			size_t n = strlen(bmeq_side_name((bmeq_side)s));
 			if (strncmp(k, bmeq_side_name((bmeq_side)s), n) != 0 || k[n] != '_')
@@ -261,6 +282,15 @@ bmeq_status bmeq_record_write(const char *dir, const bmeq_scan_record *rec)
 		}
 	}
 	kv(w, "seconds", "%.3f", rec->seconds);
+	if (rec->t1_placed) {
+		const double(*m)[4] = rec->t1_transform;
+		bmeq_csv_field(w, "t1"); /* a path may be longer than kv's buffer */
+		bmeq_csv_field(w, rec->t1);
+		bmeq_csv_end_row(w);
+		kv(w, "t1_transform", "%.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g %.9g",
+		   m[0][0], m[0][1], m[0][2], m[0][3], m[1][0], m[1][1], m[1][2], m[1][3], m[2][0],
+		   m[2][1], m[2][2], m[2][3]);
+	}
 	size_t len;
 	const char *text = bmeq_csv_text(w, &len);
 	st = bmeq_write_file_atomic(path, text, len);

@@ -264,6 +264,13 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 	st = bmeq_itk_resample(t1, &r->image->grid, t, NAN, &r->t1_image);
 	if (st != BMEQ_OK)
 		return bmeq_fail(st, "T1 resampling: %s", bmeq_last_error());
+	/* Kept for the report, which shows the T1 beside the scan. */
+	double m[4][4];
+	bmeq_rigid_matrix(t, m);
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 4; b++)
+			r->t1.transform[a][b] = m[a][b];
+	r->t1.placed = 1;
 	return BMEQ_OK;
 }
 

@@ -217,20 +217,21 @@ static const char viewer_script[] =
 	;
 
 static const char viewer_script2[] =
-	"function open(b){var d=b.dataset,two=d.kind==='change';\n"
+	"function open(b){var d=b.dataset,chg=d.kind==='change',t1=!chg&&!!d.t1,two=chg||t1;\n"
 	" cur={n:+d.n,cols:+d.cols,tw:+d.tw,th:+d.th,k:Math.floor((+d.n)/2),panes:[]};\n"
-	" if(two){cur.panes.push({grey:load(d.grey),ov:load(d.ov),ovname:'change'});\n"
+	" if(chg){cur.panes.push({grey:load(d.grey),ov:load(d.ov),ovname:'change'});\n"
 	"  cur.panes.push({grey:load(d.fgrey),ov:load(d.fov),ovname:'change'});}\n"
-	" else cur.panes.push({grey:load(d.grey),roi:load(d.roi),ov:load(d.ov),ovname:'edema'});\n"
+	" else{cur.panes.push({grey:load(d.grey),roi:load(d.roi),ov:load(d.ov),ovname:'edema'});\n"
+	"  if(t1)cur.panes.push({grey:load(d.t1),roi:cur.panes[0].roi,ov:cur.panes[0].ov,ovname:'edema'});}\n"
 	" var w=cur.tw*(+d.mmw),h=cur.th*(+d.mmh),f=Math.min((two?460:640)/w,(window.innerHeight-170)/h,4);\n"
 	" if(!(f>0))f=1;\n"
 	" for(var p=0;p<2;p++){cv[p].width=Math.round(w*f);cv[p].height=Math.round(h*f);}\n"
 	" document.getElementById('v-f1').hidden=!two;\n"
-	" document.getElementById('v-cap0').textContent=two?d.cap0:'';\n"
-	" document.getElementById('v-cap1').textContent=two?d.cap1:'';\n"
+	" document.getElementById('v-cap0').textContent=chg?d.cap0:t1?'STIR':'';\n"
+	" document.getElementById('v-cap1').textContent=chg?d.cap1:t1?'T1 of the visit, on the STIR\\'s slices (registered)':'';\n"
 	" document.getElementById('v-title').textContent=d.title;\n"
-	" document.getElementById('v-legend').textContent=two?'blue: resolved (baseline), yellow: persistent, red: new (follow-up)':'green: femoral head, cyan: neck, red: edema';\n"
-	" cbr.parentNode.hidden=two;sl.max=cur.n-1;sl.value=cur.k;V.hidden=false;\n"
+	" document.getElementById('v-legend').textContent=chg?'blue: resolved (baseline), yellow: persistent, red: new (follow-up)':'green: femoral head, cyan: neck, red: edema'+(t1?' (edema should be dark on the T1)':'');\n"
+	" cbr.parentNode.hidden=chg;sl.max=cur.n-1;sl.value=cur.k;V.hidden=false;\n"
 	" V.setAttribute('data-open',d.id);V.focus();draw();}\n"
 	"function close(){V.hidden=true;cur=null;V.removeAttribute('data-open');}\n"
 	"var bs=document.querySelectorAll('button.view');\n"
@@ -441,8 +442,11 @@ static void view_button(sbuf *b, const bmeq_rp_scan *v, size_t i, int change)
 		sb_attr_url(b, "grey", s, BMEQ_SCAN_SLICES);
 		sb_attr_url(b, "roi", s, BMEQ_SCAN_SLICES_ROI);
 		sb_attr_url(b, "ov", s, BMEQ_SCAN_SLICES_EDEMA);
+		if (g->t1)
+			sb_attr_url(b, "t1", s, BMEQ_SCAN_SLICES_T1);
 	}
-	sb_printf(b, ">%s</button>", change ? "all slices vs baseline" : "all slices");
+	sb_printf(b, ">%s</button>",
+		  change ? "all slices vs baseline" : g->t1 ? "all slices, STIR and T1" : "all slices");
 }
 
 static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t count, size_t idx)
@@ -514,7 +518,7 @@ static void subject_section(sbuf *b, const bmeq_rp_scan *v, size_t first, size_t
 			}
 			sb_puts(b, "<figcaption>session ");
 			sb_esc(b, s->session[0] ? s->session : "-");
-			sb_puts(b, k ? ": change vs baseline" : ": scan");
+			sb_puts(b, k ? ": change vs baseline" : s->t1 ? ": scan, T1 beside it" : ": scan");
 			view_button(b, v, first + i, k);
 			if (!have) {
 				sb_puts(b, "<br><span class=\"note\">no picture: ");

@@ -35,6 +35,21 @@ void bmeq_rp_draw_classes(bmeq_rp_canvas *c, int x0, int y0, int size, const uin
 		}
 }
 
+void bmeq_rp_draw_class_outline(bmeq_rp_canvas *c, int x0, int y0, int size, const uint8_t *cls,
+				const uint8_t rgb[3])
+{
+	for (int v = 0; v < size; v++)
+		for (int u = 0; u < size; u++) {
+			size_t k = (size_t)v * (size_t)size + (size_t)u;
+			if (!cls[k])
+				continue;
+			int edge = u == 0 || v == 0 || u == size - 1 || v == size - 1 || !cls[k - 1] ||
+				   !cls[k + 1] || !cls[k - (size_t)size] || !cls[k + (size_t)size];
+			if (edge)
+				bmeq_rp_put(c, x0 + u, y0 + v, rgb);
+		}
+}
+
 void bmeq_rp_draw_outlines(bmeq_rp_canvas *c, int x0, int y0, int size, const uint16_t *roi)
 {
 	for (int v = 0; v < size; v++)

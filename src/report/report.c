@@ -36,6 +36,7 @@ static void free_scans(bmeq_rp_scan *v, size_t n)
 		free(v[i].subject);
 		free(v[i].session);
 		free(v[i].path);
+		free(v[i].t1);
 	}
 	free(v);
 }
@@ -100,6 +101,10 @@ static void read_record(bmeq_rp_scan *s)
 	snprintf(s->stem, sizeof(s->stem), "%s", rec.stem);
 	if (bmeq_record_param(&rec, "volume", volume, sizeof(volume)) == BMEQ_OK)
 		s->volume = strtol(volume, NULL, 10);
+	if (rec.t1_placed && rec.t1[0]) {
+		s->t1 = dup_str(rec.t1); /* NULL when out of memory: shown without it */
+		memcpy(s->t1_transform, rec.t1_transform, sizeof(s->t1_transform));
+	}
 	for (int side = 0; side < 2; side++) {
 		s->found[side] = rec.side[side].found == 1;
 		memcpy(s->centre[side], rec.side[side].centre, sizeof(s->centre[side]));
@@ -144,8 +149,10 @@ static bmeq_status collect(const bmeq_study *study, const char *outdir,
 			s->edema_ml_low[side] = s->edema_ml_high[side] = NAN;
 			s->change_ml[side] = s->change_pct[side] = NAN;
 			s->resolved_ml[side] = s->persistent_ml[side] = s->new_ml[side] = NAN;
+			s->t1_removed_ml[side] = NAN;
 		}
 		s->threshold = NAN;
+		s->t1_shift_mm = s->t1_angle_deg = NAN;
 		read_record(s);
 		/* The baseline is the subject's first scan in study order. */
 		s->baseline = n - 1;
@@ -169,7 +176,9 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 	     cth = bmeq_csv_column(t, "threshold"), cr = bmeq_csv_column(t, "threshold_rule"),
 	     cm = bmeq_csv_column(t, "message"), clo = bmeq_csv_column(t, "edema_ml_low"),
 	     chi = bmeq_csv_column(t, "edema_ml_high"), csrc = bmeq_csv_column(t, "threshold_source"),
-	     crv = bmeq_csv_column(t, "review");
+	     crv = bmeq_csv_column(t, "review"), crf = bmeq_csv_column(t, "regions_from"),
+	     ct1r = bmeq_csv_column(t, "edema_removed_by_t1_ml"),
+	     ct1s = bmeq_csv_column(t, "t1_shift_mm"), ct1a = bmeq_csv_column(t, "t1_angle_deg");
 
 	key_columns(t, key);
 	for (size_t r = 0; r < t->nrows; r++) {
@@ -191,6 +200,12 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 		snprintf(s->side_message[side], sizeof(s->side_message[side]), "%s",
 			 bmeq_csv_cell(t, r, cm));
 		snprintf(s->review[side], sizeof(s->review[side]), "%s", bmeq_csv_cell(t, r, crv));
+		snprintf(s->regions_from, sizeof(s->regions_from), "%s", bmeq_csv_cell(t, r, crf));
+		s->t1_removed_ml[side] = num(bmeq_csv_cell(t, r, ct1r));
+		if (isfinite(num(bmeq_csv_cell(t, r, ct1s))))
+			s->t1_shift_mm = num(bmeq_csv_cell(t, r, ct1s));
+		if (isfinite(num(bmeq_csv_cell(t, r, ct1a))))
+			s->t1_angle_deg = num(bmeq_csv_cell(t, r, ct1a));
 		/* Without a record (a folder copied without it), the table still
 		 * says whether the scan failed. */
 		if (!s->has_record && strcmp(bmeq_csv_cell(t, r, cst), "error") == 0) {

@@ -18,6 +18,7 @@ typedef struct bmeq_rp_slices {
 	int n, cols, rows;        /* slices, the mosaic's tiles across and down */
 	int tw, th;               /* a tile's pixels */
 	double mm_w, mm_h;        /* a pixel's size in mm (the page keeps the aspect) */
+	int t1;                   /* 1: <stem>_slices_t1.png holds the T1 on the same tiles */
 } bmeq_rp_slices;
 
 /* One scan as the report sees it: identity, completion record, and the
@@ -52,6 +53,12 @@ typedef struct bmeq_rp_scan {
 	char qc_note[256], change_note[256];
 	bmeq_rp_slices slices;            /* the viewer's mosaics (ok 0: none) */
 	int change_slices;                /* 1: the follow-up's change mosaics exist */
+	/* the visit's T1 (record: path and placement; scans.csv: the numbers) */
+	char *t1;                         /* owned; NULL: measured without a T1 */
+	double t1_transform[3][4];        /* scan world -> T1 world (RAS mm) */
+	char regions_from[8];             /* "stir", "t1", "user" ("" when absent) */
+	double t1_removed_ml[2];          /* edema_removed_by_t1_ml (NaN: none) */
+	double t1_shift_mm, t1_angle_deg; /* the registration's move (NaN: none) */
 } bmeq_rp_scan;
 
 /* Reads what the batch folder outdir holds about its scans, without drawing
@@ -152,6 +159,10 @@ void bmeq_rp_draw_grey(bmeq_rp_canvas *c, int x0, int y0, int size, const float 
  * blended at alpha. */
 void bmeq_rp_draw_classes(bmeq_rp_canvas *c, int x0, int y0, int size, const uint8_t *cls,
 			  const uint8_t (*palette)[3], double alpha);
+/* The outline of the pixels whose class (size*size, 0 none) is non-zero, in
+ * rgb (edema on the T1, whose own darkness must stay visible). */
+void bmeq_rp_draw_class_outline(bmeq_rp_canvas *c, int x0, int y0, int size, const uint8_t *cls,
+				const uint8_t rgb[3]);
 /* Outlines of the regions of roi (size*size labels): heads green, necks cyan,
  * other labels white. */
 void bmeq_rp_draw_outlines(bmeq_rp_canvas *c, int x0, int y0, int size, const uint16_t *roi);
@@ -179,11 +190,15 @@ bmeq_status bmeq_rp_change_qc(const bmeq_rp_scan *base, const bmeq_rp_scan *fu);
 /* ---- every slice, for the page's viewer (slices.c) ----------------------- */
 
 
-/* Writes <stem>_slices.png, _slices_roi.png, _slices_edema.png and, last,
- * _slices.csv of scan s from its loaded image and maps. BMEQ_E_WRITE,
- * BMEQ_E_NOMEM. */
+/* Writes <stem>_slices.png, _slices_roi.png, _slices_edema.png, with a T1
+ * (t1 not NULL: the visit's T1 on its own grid, placed by s->t1_transform)
+ * _slices_t1.png on the same tiles, and, last, _slices.csv of scan s from its
+ * loaded image and maps. BMEQ_E_WRITE, BMEQ_E_NOMEM. */
 bmeq_status bmeq_rp_scan_slices(const bmeq_rp_scan *s, const bmeq_volume *img, const uint16_t *roi,
-				const uint16_t *edema);
+				const uint16_t *edema, const bmeq_volume *t1);
+
+/* The scan-world point w as a point of the T1's world (s->t1_transform). */
+void bmeq_rp_t1_point(const bmeq_rp_scan *s, const double w[3], double t[3]);
 
 /* Writes follow-up fu's <stem>_change_slices.png, _base.png and _fu.png on
  * the tiles of baseline base (its image bimg; change on bimg's grid). */

@@ -9,7 +9,11 @@
  *   <stem>_slices.png        grey (window: 1st-99th percentile of the scan)
  *   <stem>_slices_roi.png    the regions (heads green, necks cyan), RGBA
  *   <stem>_slices_edema.png  edema (red), RGBA
- *   <stem>_slices.csv        the mosaic's geometry (key,value rows)
+ *   <stem>_slices_t1.png     the visit's T1 at the same voxels (scans measured
+ *                            with a T1: placed by the registration the
+ *                            measurement found; window 1st-99th percentile)
+ *   <stem>_slices.csv        the mosaic's geometry (key,value rows; t1,1
+ *                            when the T1's mosaic was written)
  * and per follow-up, on the baseline's grid and tiles, so both scroll
  * together:
  *   <stem>_change_slices.png       the follow-up sampled at the baseline's
@@ -145,7 +149,7 @@ static void put_rgba(uint8_t *px, size_t at, const uint8_t rgb[3], uint8_t a)
 	px[4 * at + 3] = a;
 }
 
-static bmeq_status write_info(const char *dir, const char *stem, const layout *L)
+static bmeq_status write_info(const char *dir, const char *stem, const layout *L, int t1)
 {
 	char path[BMEQ_PATH_MAX], val[64];
 	bmeq_csv *w = NULL;
@@ -172,6 +176,11 @@ static bmeq_status write_info(const char *dir, const char *stem, const layout *L
 		bmeq_csv_field(w, val);
 		bmeq_csv_end_row(w);
 	}
+	if (t1) {
+		bmeq_csv_field(w, "t1");
+		bmeq_csv_field(w, "1");
+		bmeq_csv_end_row(w);
+	}
 	size_t len;
 	const char *t = bmeq_csv_text(w, &len);
 	st = bmeq_write_file_atomic(path, t, len);
@@ -179,8 +188,52 @@ static bmeq_status write_info(const char *dir, const char *stem, const layout *L
 	return st;
 }
 
+/* The T1's mosaic: the T1 sampled (trilinear) at the world point of each
+ * shown voxel of the scan, moved into the T1's world by the placement. */
+static bmeq_status t1_mosaic(const bmeq_rp_scan *s, const bmeq_grid *g, const layout *L,
+			     const bmeq_volume *t1)
+{
+	bmeq_rp_sampler ts;
+	size_t np = mosaic_pixels(L);
+	float *val = malloc(np * sizeof(float));
+	uint8_t *grey = calloc(np, 1);
+	double lo, hi;
+	bmeq_status st;
+
+	if (!val || !grey) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto done;
+	}
+	if ((st = bmeq_rp_sampler_init(&ts, &t1->grid)) != BMEQ_OK)
+		goto done;
+	for (size_t i = 0; i < np; i++)
+		val[i] = NAN; /* the mosaic's spare tiles */
+	for (int sl = 0; sl < L->n; sl++)
+		for (int v = 0; v < L->th; v++)
+			for (int u = 0; u < L->tw; u++) {
+				size_t i = voxel_at(g, L, sl, u, v);
+				double ijk[3] = {(double)(i % g->dim[0]),
+						 (double)((i / g->dim[0]) % g->dim[1]),
+						 (double)(i / (g->dim[0] * g->dim[1]))},
+				       w[3], tw[3];
+				bmeq_grid_voxel_to_world(g, ijk, w);
+				bmeq_rp_t1_point(s, w, tw);
+				val[mosaic_at(L, sl, u, v)] = bmeq_rp_sample(&ts, t1->data, tw);
+			}
+	/* The window of the T1 where it covers the scan (NaN outside). */
+	if ((st = window_of(val, np, &lo, &hi)) != BMEQ_OK)
+		goto done;
+	for (size_t i = 0; i < np; i++)
+		grey[i] = bmeq_rp_grey(val[i], lo, hi);
+	st = write_mosaic(s->dir, s->stem, BMEQ_SCAN_SLICES_T1, grey, L, 1);
+done:
+	free(val);
+	free(grey);
+	return st;
+}
+
 bmeq_status bmeq_rp_scan_slices(const bmeq_rp_scan *s, const bmeq_volume *img, const uint16_t *roi,
-				const uint16_t *edema)
+				const uint16_t *edema, const bmeq_volume *t1)
 {
 	const bmeq_grid *g = &img->grid;
 	layout L;
@@ -213,8 +266,9 @@ bmeq_status bmeq_rp_scan_slices(const bmeq_rp_scan *s, const bmeq_volume *img, c
 			}
 	if ((st = write_mosaic(s->dir, s->stem, BMEQ_SCAN_SLICES, grey, &L, 1)) == BMEQ_OK &&
 	    (st = write_mosaic(s->dir, s->stem, BMEQ_SCAN_SLICES_ROI, reg, &L, 4)) == BMEQ_OK &&
-	    (st = write_mosaic(s->dir, s->stem, BMEQ_SCAN_SLICES_EDEMA, ede, &L, 4)) == BMEQ_OK)
-		st = write_info(s->dir, s->stem, &L); /* last: the slices are complete */
+	    (st = write_mosaic(s->dir, s->stem, BMEQ_SCAN_SLICES_EDEMA, ede, &L, 4)) == BMEQ_OK &&
+	    (!t1 || (st = t1_mosaic(s, g, &L, t1)) == BMEQ_OK))
+		st = write_info(s->dir, s->stem, &L, t1 != NULL); /* last: the slices are complete */
 done:
 	free(grey);
 	free(reg);
@@ -318,6 +372,8 @@ bmeq_status bmeq_rp_slices_info(const bmeq_rp_scan *s, bmeq_rp_slices *out)
 			out->mm_w = v;
 		else if (strcmp(k, "mm_h") == 0)
 			out->mm_h = v;
+		else if (strcmp(k, "t1") == 0)
+			out->t1 = v == 1;
 	}
 	bmeq_csv_table_destroy(t);
 	if (out->n < 1 || out->cols < 1 || out->tw < 1 || out->th < 1 || !(out->mm_w > 0) ||

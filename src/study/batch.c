@@ -354,6 +354,11 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 				d->edema_ml_high = r->edema->regions[s].edema_ml_high;
 			}
 		}
+		if (r->t1.placed) {
+			snprintf(rec.t1, sizeof(rec.t1), "%s", it->t1);
+			memcpy(rec.t1_transform, r->t1.transform, sizeof(rec.t1_transform));
+			rec.t1_placed = 1;
+		}
 		if ((st = bmeq_scan_write_maps(r, dir, rec.stem)) != BMEQ_OK) {
 			bmeq_scan_result_destroy(r);
 			return st;

@@ -11,20 +11,22 @@
     get: function(){ return desc.get.call(this); } });
   html.setAttribute('data-requested', '');
   if (MODE === 'none') return;
-  var b = document.querySelector('button.view[data-kind="' + (MODE === 'change' ? 'change' : 'scan') + '"]');
+  var b = document.querySelector(MODE === 't1' ? 'button.view[data-t1]' :
+    'button.view[data-kind="' + (MODE === 'change' ? 'change' : 'scan') + '"]');
   html.setAttribute('data-n', b.dataset.n);
   b.click();
   var sl = document.getElementById('v-slider');
   function slider(k){ sl.value = k; sl.dispatchEvent(new Event('input')); }
   function key(k){ document.dispatchEvent(new KeyboardEvent('keydown', {key: k, bubbles: true})); }
-  slider(MODE === 'slider' ? 2 : KHEAD);
+  if (MODE !== 't1') slider(MODE === 'slider' ? 2 : KHEAD); /* t1: the middle slice it opens at */
   if (MODE === 'keys') { key('ArrowUp'); key('ArrowUp'); }
   if (MODE === 'off') {
     ['v-roi', 'v-edema'].forEach(function(id){
       var c = document.getElementById(id); c.checked = false; c.dispatchEvent(new Event('change')); });
   }
-  /* Where the first pane is, for the screenshot. */
-  var c = document.getElementById('v-c0'), r = c.getBoundingClientRect();
-  c.setAttribute('data-x', r.left); c.setAttribute('data-y', r.top);
-  c.setAttribute('data-w', r.width); c.setAttribute('data-h', r.height);
+  /* Where the panes are, for the screenshot. */
+  ['v-c0', 'v-c1'].forEach(function(id){
+    var c = document.getElementById(id), r = c.getBoundingClientRect();
+    c.setAttribute('data-x', r.left); c.setAttribute('data-y', r.top);
+    c.setAttribute('data-w', r.width); c.setAttribute('data-h', r.height); });
 })();

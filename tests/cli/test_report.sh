@@ -14,12 +14,16 @@ rm -rf "$tmp" && mkdir -p "$tmp"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 
-"$bmeq" phantom -o study --subjects 2 --sessions 2 --seed 5 >/dev/null
+# Subject 01's visits are measured with their T1 twins, subject 02's without: the pictures
+# show the T1 beside the STIR for every hip of a scan with a T1 and only for those.
+"$bmeq" phantom -o study --subjects 2 --sessions 2 --seed 5 --t1 >/dev/null
 {
   head -1 study/manifest.csv
-  tail -n +2 study/manifest.csv | sed 's|^\([^,]*\),\([^,]*\),|\1,\2,study/|'
-  echo "x9,01,study/<b>evil&amp;.nii.gz,,0,0.0"
+  tail -n +2 study/manifest.csv |
+    awk -F, 'BEGIN { OFS = "," } { $3 = "study/" $3; $4 = ($1 == "01") ? "study/" $4 : ""; print }'
+  echo "x9,01,study/<b>evil&amp;.nii.gz,,,0,0.0"
 } > manifest.csv
+head -1 manifest.csv | grep -q '^subject,session,path,t1,' || fail "phantom manifest has no t1 column"
 rc=0
 "$bmeq" batch manifest.csv -o out -j 2 --quiet > batch.stdout || rc=$?
 [ "$rc" = 6 ] || fail "batch exit $rc, expected 6 (one scan fails)"
@@ -64,13 +68,26 @@ for subject, session in sorted(ok):
     scan_pic = [p for p in pics if not p.endswith("_change_qc.png")]
     assert len(scan_pic) == 1, (d, pics)
     w, h, ch, img, text = png_read.read(scan_pic[0])
-    assert (w, h, ch) == (542, 722, 3), (scan_pic[0], w, h, ch)
+    with_t1 = subject == "01"
+    # Without a T1 the picture is as it always was; with one, a T1 column beside each
+    # hip's STIR column and two more lines of numbers.
+    assert (w, h, ch) == ((1074, 758, 3) if with_t1 else (542, 722, 3)), (scan_pic[0], w, h, ch)
     panels = png_read.panels(text)
     assert panels, "no bmeq-panels text"
     for side in ("right", "left"):
         row = [r for r in scans if (r["subject"], r["session"], r["side"]) == (subject, session, side)][0]
         mine = [p for p in panels if p[4] == side]
         assert any(p[5] == "centre" for p in mine), (scan_pic[0], side, panels)
+        t1p = [p for p in mine if p[5].startswith("t1-")]
+        if not with_t1:
+            assert not t1p, (scan_pic[0], side, "T1 panel on a scan without a T1", t1p)
+        else:
+            # Every STIR panel has its T1 twin, showing an image (not an empty panel).
+            assert sorted(p[5] for p in t1p) == sorted("t1-" + p[5] for p in mine
+                                                       if not p[5].startswith("t1-")), (side, mine)
+            for p in t1p:
+                x, y, pw, ph = p[:4]
+                assert img[y:y + ph, x:x + pw].std() >= 10, (scan_pic[0], p, "blank T1 panel")
         red = sum(panel_count(img, p, "red") for p in mine)
         edema = float(row["edema_ml"])
         if edema > 0.5:
@@ -122,6 +139,14 @@ assert html.count('class="failed-scan"') == 1
 for link in re.findall(r'href="([^"]+\.png)"', html):
     assert os.path.isfile(os.path.join(out, link)), link
 assert len(re.findall(r'href="([^"]+_qc\.png)"', html)) == 6
+# The viewer's button carries the T1's mosaic for the scans with a T1 and only for them.
+t1_buttons = re.findall(r'<button [^>]*data-kind="scan"[^>]*>', html)
+assert len(t1_buttons) == 4, len(t1_buttons)
+for b in t1_buttons:
+    m = re.search(r'data-t1="([^"]+)"', b)
+    assert bool(m) == ('data-title="01 ' in b), b
+    if m:
+        assert m.group(1).startswith("01/") and os.path.isfile(os.path.join(out, m.group(1))), b
 assert html.count("<svg") == 2 * 3  # per subject and side (two phantom subjects, one failed)
 # Each measured side shows its volume with its range, as in scans.csv; the page is well formed
 # around it (every row has as many cells as the header).
@@ -220,6 +245,33 @@ for (subject, session), v in visit.items():
     assert (left > 5 * right) if one[0] == "right" else (right > 5 * left), (d, one, left, right)
     checked += 1
 assert checked >= 1, "no one-sided edema to check the display's sides on"
+# The T1's mosaic: on the STIR's tiles for the scans with a T1, none without. Placed right,
+# the edema (dark on T1) is darker there than the rest of its hip's regions (fatty marrow,
+# bright): a T1 flipped left-right or shifted off the hips would not show that.
+t1_checked = 0
+for (subject, session), v in visit.items():
+    mine = {r["side"]: r for r in scans if (r["subject"], r["session"]) == (subject, session)}
+    if mine["right"]["status"] == "error":
+        continue
+    d = os.path.join(out, subject, session)
+    stem = os.path.join(d, dict(csv.reader(open(d + "/scan_record.csv", newline="")))["stem"])
+    info = dict(csv.reader(open(stem + "_slices.csv", newline="")))
+    if subject != "01":
+        assert "t1" not in info, (d, info)
+        continue
+    assert info.get("t1") == "1", (d, info)
+    w, h, ch, t1 = png_read.read(stem + "_slices_t1.png")[:4]
+    gw, gh = png_read.read(stem + "_slices.png")[:2]
+    assert ch == 1 and (w, h) == (gw, gh), (d, w, h, gw, gh)
+    roi = png_read.read(stem + "_slices_roi.png")[3][..., 3] > 0
+    ede = png_read.read(stem + "_slices_edema.png")[3][..., 3] > 0
+    t1 = t1[..., 0].astype(float)
+    if max(float(mine[s]["edema_ml"]) for s in ("right", "left")) < 2:
+        continue
+    e, m = np.median(t1[ede]), np.median(t1[roi & ~ede])
+    assert e + 40 < m, (d, "edema not dark on the T1 mosaic", e, m)
+    t1_checked += 1
+assert t1_checked >= 1, "no scan with a T1 and edema"
 print("ok figures (%d hips with a %% change at follow-up 1)" % len(pct))
 EOF2
 }

@@ -16,13 +16,16 @@ rm -rf "$tmp" && mkdir -p "$tmp/home"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 
-"$bmeq" phantom -o study --subjects 2 --sessions 2 --seed 5 >/dev/null
+# Subject 02's visits are measured with their T1 twins (the viewer shows STIR and T1 side
+# by side), subject 01's without.
+"$bmeq" phantom -o study --subjects 2 --sessions 2 --seed 5 --t1 >/dev/null
 cp "$data/nifti_reader_js/not-nifti.nii" not_nifti.nii
 {
   head -1 study/manifest.csv
-  tail -n +2 study/manifest.csv | sed 's|^\([^,]*\),\([^,]*\),|\1,\2,study/|'
-  echo "f1,01,missing.nii.gz,,0,0.0"
-  echo "f2,03,not_nifti.nii,,0,0.0"
+  tail -n +2 study/manifest.csv |
+    awk -F, 'BEGIN { OFS = "," } { $3 = "study/" $3; $4 = ($1 == "02") ? "study/" $4 : ""; print }'
+  echo "f1,01,missing.nii.gz,,,0,0.0"
+  echo "f2,03,not_nifti.nii,,,0,0.0"
 } > manifest.csv
 rc=0
 "$bmeq" batch manifest.csv -o out -j 2 --quiet > /dev/null || rc=$?
@@ -118,10 +121,10 @@ viewer_run() {  # mode, what (--screenshot=... or --dump-dom)
     printf '</script></body></html>\n'; } > "out/viewer_$1.html"
   run_browser --virtual-time-budget=8000 --window-size=1400,1000 "$2" "file://$tmp/out/viewer_$1.html"
 }
-for mode in none open keys slider off change; do
+for mode in none open keys slider off change t1; do
   viewer_run "$mode" --dump-dom > "dom_$mode.html" || fail "chromium (viewer $mode): $(tail -3 browser.log)"
 done
-for mode in open keys off; do
+for mode in open keys off t1; do
   viewer_run "$mode" --screenshot="$tmp/shot_$mode.png" > /dev/null ||
     fail "chromium (viewer $mode screenshot): $(tail -3 browser.log)"
 done
@@ -146,22 +149,32 @@ assert d["html"].get("data-viewer") == "ok", d["html"]
 assert d["html"].get("data-requested") == "", "mosaics loaded before a viewer was opened: %r" % d["html"]
 assert "hidden" in d["viewer"], "viewer open at load"
 n = int(dom("open")["html"]["data-n"])
-want = {"open": k, "keys": min(k + 2, n - 1), "slider": 2, "off": k, "change": k}
+n_t1 = int(dom("t1")["html"]["data-n"])
+want = {"open": k, "keys": min(k + 2, n - 1), "slider": 2, "off": k, "change": k,
+        "t1": n_t1 // 2}
+# Only subject 02 has a T1: its scans' buttons open STIR and T1 side by side.
+assert "hidden" in dom("open")["v-f1"], "a second pane for a scan without a T1"
 for mode, sl in want.items():
     e = dom(mode)
     assert e["viewer"].get("data-slice") == str(sl), (mode, e["viewer"].get("data-slice"), sl)
     layers = e["viewer"].get("data-layers")
     if mode == "change":
         assert layers == "grey+change|grey+change", layers
+    elif mode == "t1":
+        assert layers == "grey+regions+edema|grey+regions+edema", layers
+        assert "hidden" not in e["v-f1"], "the T1 pane is hidden"
+        req = e["html"]["data-requested"].split()
+        assert any(u.startswith("02/") and u.endswith("_slices_t1.png") for u in req), req
+        continue
     elif mode == "off":
         assert layers == "grey", layers
     else:
         assert layers == "grey+regions+edema", (mode, layers)
     req = e["html"]["data-requested"].split()
     assert req and all(u.startswith(("01/01/", "01/02/")) for u in req), req
-def canvas(mode):
+def canvas(mode, pane="v-c0"):
     w, h, ch, img, _ = png_read.read(os.path.join(tmp, "shot_%s.png" % mode))
-    r = dom(mode)["v-c0"]
+    r = dom(mode)[pane]
     x, y, cw, chh = (int(float(r[key])) for key in ("data-x", "data-y", "data-w", "data-h"))
     assert cw > 50 and chh > 50, r
     return img[y:y + chh, x:x + cw, :3].astype(int)
@@ -171,6 +184,10 @@ assert np.abs(a - b).mean() > 2, "the same picture after two ArrowUp presses"
 assert green(a) >= 100, "no head outline colour at the head's slice: %d" % green(a)
 assert green(off) == 0, "overlay colour with the overlays off: %d" % green(off)
 assert np.abs(a - off).mean() > 0.5
+# The T1 pane beside the STIR pane: drawn, and not a copy of the STIR.
+c0, c1 = canvas("t1"), canvas("t1", "v-c1")
+assert c1.shape == c0.shape and c1.std() >= 10, (c1.shape, c0.shape, c1.std())
+assert np.abs(c0 - c1).mean() > 5, "the T1 pane shows the STIR"
 print("ok: viewer at slice %d of %d, keys/slider/overlays/change checked" % (k, n))
 EOF2
 

@@ -378,6 +378,35 @@ static void test_outdir(void)
 	CHECK(bmeq_record_param(&back, "volume", v, sizeof(v)) == BMEQ_OK && strcmp(v, "-1") == 0);
 	CHECK(bmeq_record_param(&back, "rule", v, sizeof(v)) == BMEQ_OK && strcmp(v, "median*1.46") == 0);
 	CHECK(bmeq_record_param(&back, "max_scan", v, sizeof(v)) == BMEQ_E_FORMAT && v[0] == '\0');
+	/* Without a T1 the record has no T1 keys; with one, its path (however
+	 * long, a comma in it) and placement read back. */
+	CHECK(!back.t1_placed && back.t1[0] == '\0');
+	{
+		char path[BMEQ_PATH_MAX], text[8192];
+		FILE *f;
+		CHECK(bmeq_scan_path(dir, "", BMEQ_SCAN_RECORD, path, sizeof(path)) == BMEQ_OK);
+		f = fopen(path, "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+		text[n] = '\0';
+		if (f)
+			fclose(f);
+		CHECK(n > 0 && !strstr(text, "\nt1,") && !strstr(text, "t1_transform"));
+		memset(rec.t1, 'a', 3000);
+		memcpy(rec.t1 + 3000, "/x,y_T1w.nii.gz", 16);
+		for (int a = 0; a < 3; a++)
+			for (int b = 0; b < 4; b++)
+				rec.t1_transform[a][b] = a == b ? 0.999 : 0.01 * (a + 1) - 0.5 * b;
+		rec.t1_transform[2][3] = -12.345678;
+		rec.t1_placed = 1;
+		CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
+		CHECK(bmeq_record_read(dir, &back) == BMEQ_OK);
+		CHECK(back.t1_placed && strcmp(back.t1, rec.t1) == 0);
+		for (int a = 0; a < 3; a++)
+			for (int b = 0; b < 4; b++)
+				CHECK(fabs(back.t1_transform[a][b] - rec.t1_transform[a][b]) < 1e-8);
+		rec.t1_placed = 0;
+		rec.t1[0] = '\0';
+	}
 	/* A record without its sha256 is not complete. */
 	rec.sha256[0] = '\0';
 	CHECK(bmeq_record_write(dir, &rec) == BMEQ_OK);
