@@ -12,7 +12,7 @@ tmp=$(mktemp -d /tmp/bmeq_report_open.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 "$bmeq" phantom -o study --subjects 1 --sessions 2 --seed 5 >/dev/null
-sed 's|^\([^,]*\),\([^,]*\),|\1,\2,study/|' study/manifest.csv > one.csv
+sed '1!s|^\([^,]*\),\([^,]*\),|\1,\2,study/|' study/manifest.csv > one.csv
 "$bmeq" batch one.csv -o one -j 2 --quiet >/dev/null
 mkdir big
 /usr/bin/python3 - one big "$subjects" <<'EOF2'
@@ -33,18 +33,20 @@ for k in range(1, n + 1):
 EOF2
 "$bmeq" report big --no-pictures >/dev/null
 cat > probe.js <<'EOJS'
-window.addEventListener('load', function(){ setTimeout(function(){
-  var p = performance.getEntriesByType('paint'), n = performance.getEntriesByType('navigation')[0];
-  var fp = p.filter(function(e){ return e.name === 'first-contentful-paint'; })[0];
+window.addEventListener('load', function(){
+  var fp = performance.getEntriesByType('paint').filter(function(e){
+    return e.name === 'first-contentful-paint'; })[0];
   document.documentElement.setAttribute('data-fcp', fp ? fp.startTime.toFixed(0) : 'none');
-  document.documentElement.setAttribute('data-load', n.loadEventStart.toFixed(0));
-}, 100); });
+  document.documentElement.setAttribute('data-load', performance.now().toFixed(0));
+  document.documentElement.setAttribute('data-images',
+    performance.getEntriesByType('resource').length);
+});
 EOJS
 { sed 's|</body></html>||' big/report.html; printf '<script>'; cat probe.js; printf '</script></body></html>\n'; } > big/probe.html
 for run in 1 2 3; do
   HOME="$tmp" timeout 120 "$browser" --headless --no-sandbox --disable-gpu --no-first-run \
-    --user-data-dir="$tmp/profile$run" --virtual-time-budget=3000 --dump-dom \
+    --user-data-dir="$tmp/profile$run" --dump-dom \
     "file://$tmp/big/probe.html" 2>/dev/null |
-    grep -o 'data-fcp="[^"]*" data-load="[^"]*"' | sed "s/^/run $run: /"
+    grep -o 'data-fcp="[^"]*" data-load="[^"]*" data-images="[^"]*"' | sed "s/^/run $run: /"
 done
 echo "scans: $((2 * subjects)); report.html: $(stat -c %s big/report.html) bytes"

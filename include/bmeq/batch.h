@@ -51,6 +51,7 @@ void bmeq_batch_opts_init(bmeq_batch_opts *o);
 typedef struct bmeq_batch_summary {
 	size_t scans, failed, skipped, measured;
 	size_t comparisons, comparisons_failed;
+	size_t comparisons_reused;      /* taken from their records by --resume */
 	int cancelled;
 	double seconds;
 } bmeq_batch_summary;

@@ -7,12 +7,17 @@
  *   provenance.json, report.html, .bmeq-batch.lock,
  *   shard.csv, shard_study.csv              (a shard of bmeq batch --shard)
  *   study_summary.csv, figures/<figure>.svg|png  (the report's study figures)
+ *   corrections/<subject>/<session>/<any>.nii[.gz]  a reader's corrected regions
+ *                                            (read, never written, by bmeq)
  *   <subject>/<session>/                     (or <subject>/ without sessions)
  *     scan_record.csv                        the scan's record, written last
  *     scans.part.csv, lesions.part.csv       the scan's rows
  *     <stem>_roi.nii.gz, <stem>_edema.nii.gz the scan's maps
  *     <stem>_change.nii.gz                   against the baseline (follow-ups)
  *     <stem>_change_previous.nii.gz          against the previous visit
+ *     change_record.csv, change_previous_record.csv  those comparisons' results
+ *                                            and key, so --resume redoes only
+ *                                            comparisons whose visits changed
  *     <stem>_qc.png, <stem>_change_qc.png    QC pictures
  *     <stem>_slices*.png, <stem>_slices.csv  every slice for the report's viewer
  *                                            (_slices_t1.png: the visit's T1)
@@ -49,7 +54,8 @@ typedef enum bmeq_out_file {
 	BMEQ_OUT_SHARD = 7,             /* shard.csv: written last, the shard is complete */
 	BMEQ_OUT_SHARD_STUDY = 8,       /* shard_study.csv: the whole study, in study order */
 	BMEQ_OUT_STUDY_SUMMARY = 9,     /* study_summary.csv: per visit (report) */
-	BMEQ_OUT_FIGURES = 10           /* figures/: the study figures (report) */
+	BMEQ_OUT_FIGURES = 10,          /* figures/: the study figures (report) */
+	BMEQ_OUT_CORRECTIONS = 11       /* corrections/<subject>/<session>/: a reader's regions */
 } bmeq_out_file;
 
 /* The study figures, in OUT/figures/, each as .svg and .png. Values are
@@ -87,7 +93,10 @@ typedef enum bmeq_scan_file {
 	BMEQ_SCAN_CHANGE_SLICES = 15,   /* <stem>_change_slices.png: follow-up on the baseline's tiles */
 	BMEQ_SCAN_CHANGE_SLICES_BASE = 16, /* <stem>_change_slices_base.png: resolved, persistent */
 	BMEQ_SCAN_CHANGE_SLICES_FU = 17, /* <stem>_change_slices_fu.png: persistent, new */
-	BMEQ_SCAN_SLICES_T1 = 18        /* <stem>_slices_t1.png: the visit's T1 on the same tiles */
+	BMEQ_SCAN_SLICES_T1 = 18,       /* <stem>_slices_t1.png: the visit's T1 on the same tiles */
+	BMEQ_SCAN_CHANGE_RECORD = 19,   /* change_record.csv: the comparison with the baseline,
+					   kept for --resume, written after its map */
+	BMEQ_SCAN_CHANGE_PREVIOUS_RECORD = 20 /* change_previous_record.csv: with the previous visit */
 } bmeq_scan_file;
 
 /* The file's name ("scans.csv"); for a scan file without its stem

@@ -55,11 +55,16 @@ bmeq_status bmeq_lesions_header(bmeq_csv *w, const bmeq_extra_cols *extras);
  * placed (scans.csv columns regions_from, t1_shift_mm, t1_angle_deg) and how
  * it was acquired (protocol_source ... model). */
 typedef struct bmeq_scan_facts {
-	const char *regions_from;   /* "stir", "t1", "user" (NULL: empty) */
+	const char *regions_from;   /* "stir", "t1", "user", "correction" (NULL: empty) */
 	double t1_shift_mm;         /* NaN: no T1, or not registered */
 	double t1_angle_deg;
 	const bmeq_protocol *protocol; /* the sequence facts (NULL: columns empty) */
 } bmeq_scan_facts;
+
+/* regions_from of a scan measured in regions a reader corrected and saved
+ * under OUT/corrections/<subject>/<session>/ (bmeq batch); "user" is the
+ * manifest's roi or --roi. */
+#define BMEQ_REGIONS_FROM_CORRECTION "correction"
 
 /* The facts of a measured scan. */
 struct bmeq_scan_result;

@@ -13,7 +13,7 @@
 static const char *const out_names[] = {
 	"scans.csv",       "lesions.csv", "response.csv", "response_interval.csv",
 	"provenance.json", "report.html", ".bmeq-batch.lock", "shard.csv",
-	"shard_study.csv", "study_summary.csv", "figures",
+	"shard_study.csv", "study_summary.csv", "figures", "corrections",
 };
 
 /* A scan's files: with the stem in front when has_stem. */
@@ -40,6 +40,8 @@ static const struct {
 	{"_change_slices_base.png", 1},
 	{"_change_slices_fu.png", 1},
 	{"_slices_t1.png", 1},
+	{"change_record.csv", 0},
+	{"change_previous_record.csv", 0},
 };
 
 const char *bmeq_out_name(bmeq_out_file f)

@@ -1,5 +1,6 @@
 /* batch.c - measure a study in parallel and resumably, then assemble the tables. */
 #define _DEFAULT_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -18,6 +19,8 @@
 #include "bmeq/csv.h"
 #include "bmeq/workers.h"
 #include "bmeq/hash.h"
+#include "bmeq/longitudinal.h"
+#include "bmeq/nifti_io.h"
 #include "bmeq/outdir.h"
 #include "bmeq/scan.h"
 #include "bmeq/report.h"
@@ -123,7 +126,7 @@ static bmeq_status write_tables(const char *scans_path, const char *lesions_path
 }
 
 static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const char *message,
-			       const bmeq_scan_result *r)
+			       const bmeq_scan_result *r, int corrected)
 {
 	bmeq_csv *scans = NULL, *lesions = NULL;
 	char scans_path[BMEQ_PATH_MAX], lesions_path[BMEQ_PATH_MAX];
@@ -141,6 +144,10 @@ static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const 
 	if (r) {
 		bmeq_scan_facts facts;
 		bmeq_scan_facts_of(r, &facts);
+		/* The tables say which regions a reader drew: "user" (the
+		 * manifest's roi, --roi) or "correction" (OUT/corrections/). */
+		if (corrected)
+			facts.regions_from = BMEQ_REGIONS_FROM_CORRECTION;
 		bmeq_scans_rows(scans, it->subject, it->session, it->path, r->edema, &facts, NULL);
 		bmeq_lesions_rows(lesions, it->subject, it->session, r->edema, NULL);
 	} else {
@@ -179,6 +186,80 @@ static void scan_settings(const batch_ctx *c, const bmeq_scan_item *it, bmeq_mea
 	}
 }
 
+/* ---- a reader's corrected regions --------------------------------------------- */
+
+static int nifti_name(const char *n)
+{
+	size_t len = strlen(n);
+	return (len > 4 && strcmp(n + len - 4, ".nii") == 0) ||
+	       (len > 7 && strcmp(n + len - 7, ".nii.gz") == 0);
+}
+
+int bmeq_batch_correction(const char *outdir, const bmeq_scan_item *it, char *path, size_t cap)
+{
+	char base[BMEQ_PATH_MAX], dir[BMEQ_PATH_MAX], found[256] = "";
+	struct dirent *e;
+	DIR *d;
+
+	path[0] = '\0';
+	if (bmeq_out_path(outdir, BMEQ_OUT_CORRECTIONS, base, sizeof(base)) != BMEQ_OK ||
+	    bmeq_out_scan_dir(base, it->subject, it->session, dir, sizeof(dir)) != BMEQ_OK)
+		return -1;
+	if (!(d = opendir(dir))) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		bmeq_fail(BMEQ_E_IO, "corrections %s: cannot read: %s", dir, strerror(errno));
+		return -1;
+	}
+	int n = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || !nifti_name(e->d_name))
+			continue;
+		if (n++ == 0) {
+			snprintf(found, sizeof(found), "%s", e->d_name);
+			continue;
+		}
+		bmeq_fail(BMEQ_E_FORMAT, "corrections %s: two label maps (%s and %s); keep one", dir,
+			  found, e->d_name);
+		closedir(d);
+		return -1;
+	}
+	closedir(d);
+	if (!n)
+		return 0;
+	if (bmeq_path(path, cap, "%s/%s", dir, found) != BMEQ_OK)
+		return -1;
+	return 1;
+}
+
+/* A correction holds bmeq's regions only (0 background, 1 right head, 2
+ * left head, 3 right neck, 4 left neck): a label a reader's tool added by
+ * mistake would become a region of its own and its edema would go
+ * unnoticed. */
+static bmeq_status check_correction(const char *path)
+{
+	bmeq_read_opts ro;
+	bmeq_volume *v = NULL;
+	bmeq_status st;
+
+	bmeq_read_opts_init(&ro);
+	if ((st = bmeq_nifti_read(path, &ro, &v, NULL)) != BMEQ_OK)
+		return st;
+	size_t nvox = bmeq_grid_nvox(&v->grid);
+	for (size_t i = 0; i < nvox; i++) {
+		float x = v->data[i];
+		if (!(x == 0.0f || x == 1.0f || x == 2.0f || x == 3.0f || x == 4.0f)) {
+			st = bmeq_fail(BMEQ_E_FORMAT,
+				       "unknown label %g (a correction holds 1 right head, 2 left head, 3 "
+				       "right neck, 4 left neck)",
+				       (double)x);
+			break;
+		}
+	}
+	bmeq_volume_destroy(v);
+	return st;
+}
+
 /* Processes one scan. Returns BMEQ_OK when its outputs are complete (the scan
  * itself may have failed: *failed says so); an output error is fatal for the
  * batch and returned. */
@@ -200,9 +281,26 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 	scan_settings(c, it, &mopts, rec.params, sizeof(rec.params));
 	bmeq_scan_stem(it->path, rec.stem, sizeof(rec.stem));
 
+	/* A reader's corrected regions replace the manifest's roi and bmeq's
+	 * own; their hash is the record's, so --resume measures this scan
+	 * again (and only it) when one appears, changes or goes. */
+	char corr[BMEQ_PATH_MAX];
+	int has_corr = bmeq_batch_correction(c->outdir, it, corr, sizeof(corr));
+	const char *roi = has_corr > 0 ? corr : it->roi;
+	char corr_error[1024] = "";
+	if (has_corr < 0)
+		snprintf(corr_error, sizeof(corr_error), "%s", bmeq_last_error());
+
 	st = bmeq_scan_sha256(it->path, rec.sha256);
-	if (st == BMEQ_OK && (st = file_sha(it->roi, rec.roi_sha256)) != BMEQ_OK)
-		bmeq_fail(st, "roi %s: %s", it->roi, bmeq_last_error());
+	if (st == BMEQ_OK && (st = file_sha(roi, rec.roi_sha256)) != BMEQ_OK)
+		bmeq_fail(st, "%s %s: %s", has_corr > 0 ? "correction" : "roi", roi, bmeq_last_error());
+	/* A corrections folder that cannot be used (two maps, unreadable):
+	 * an error row whose key no working folder has, so the scan is
+	 * measured again once the folder is put right or removed. */
+	if (st == BMEQ_OK && has_corr < 0) {
+		snprintf(rec.roi_sha256, sizeof(rec.roi_sha256), "corrections-unusable");
+		st = bmeq_fail(BMEQ_E_FORMAT, "%s", corr_error);
+	}
 	if (st == BMEQ_OK && (st = file_sha(it->reference, rec.reference_sha256)) != BMEQ_OK)
 		bmeq_fail(st, "reference %s: %s", it->reference, bmeq_last_error());
 	if (st == BMEQ_OK && it->t1[0] && (st = bmeq_scan_sha256(it->t1, rec.t1_sha256)) != BMEQ_OK)
@@ -213,10 +311,15 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 		*failed = strcmp(old.status, "ok") != 0;
 		return BMEQ_OK;
 	}
-	if (st == BMEQ_OK)
-		st = bmeq_measure_scan(it->path, it->roi[0] ? it->roi : NULL,
+	if (st == BMEQ_OK && has_corr > 0 && (st = check_correction(corr)) != BMEQ_OK)
+		bmeq_fail(st, "correction %s: %s", corr, bmeq_last_error());
+	if (st == BMEQ_OK) {
+		st = bmeq_measure_scan(it->path, roi[0] ? roi : NULL,
 				       it->reference[0] ? it->reference : NULL, it->t1[0] ? it->t1 : NULL,
 				       &mopts, &r);
+		if (st != BMEQ_OK && has_corr > 0)
+			bmeq_fail(st, "correction %s: %s", corr, bmeq_last_error());
+	}
 	if (st != BMEQ_OK) {
 		snprintf(rec.status, sizeof(rec.status), "error");
 		snprintf(rec.message, sizeof(rec.message), "%s", bmeq_last_error());
@@ -230,11 +333,18 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 				if (!r->edema->regions[k].message[0])
 					snprintf(r->edema->regions[k].message,
 						 sizeof(r->edema->regions[k].message), "%s", r->note);
+		/* The heads' centres and radii, which place the registration
+		 * of the comparisons: with regions a reader drew (manifest roi,
+		 * a correction) no segmentation found them, and the timepoint
+		 * takes each head label's centroid and ball radius, as
+		 * bmeq compare does. */
+		bmeq_timepoint tp;
+		bmeq_timepoint_from_scan(&tp, r);
 		for (int s = 0; s < 2; s++) {
 			bmeq_record_side *d = &rec.side[s];
-			d->found = r->geom[s].found;
-			memcpy(d->centre, r->geom[s].centre, sizeof(d->centre));
-			d->radius = r->geom[s].radius;
+			d->found = tp.geom[s].found;
+			memcpy(d->centre, tp.geom[s].centre, sizeof(d->centre));
+			d->radius = tp.geom[s].radius;
 			snprintf(d->reason, sizeof(d->reason), "%s", r->geom[s].reason);
 			if (s < (int)r->edema->nregions &&
 			    r->edema->regions[s].side == (bmeq_side)s) {
@@ -254,7 +364,7 @@ static bmeq_status process_item(batch_ctx *c, const bmeq_scan_item *it, int *fai
 			return st;
 		}
 	}
-	st = write_parts(dir, it, rec.message, st == BMEQ_OK ? r : NULL);
+	st = write_parts(dir, it, rec.message, st == BMEQ_OK ? r : NULL, has_corr > 0);
 	bmeq_scan_result_destroy(r);
 	if (st != BMEQ_OK)
 		return st;

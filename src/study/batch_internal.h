@@ -24,6 +24,12 @@ bmeq_status bmeq_batch_extra_header(const bmeq_study *s, const bmeq_review *revi
 const char *bmeq_batch_review_word(const bmeq_review *review, const bmeq_scan_item *it,
 				   const char *side);
 
+/* A reader's corrected regions for scan it: the one NIfTI file (.nii,
+ * .nii.gz) in OUT/corrections/<subject>/<session>/ (folders named as the
+ * scan's own), its path into path. Returns 1 when there is one, 0 when there
+ * is none, -1 (message set) when the folder holds two or cannot be read. */
+int bmeq_batch_correction(const char *outdir, const bmeq_scan_item *it, char *path, size_t cap);
+
 /* Compares every follow-up with its subject's baseline and previous visit and
  * writes response.csv and response_interval.csv (batch_compare.c). */
 bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,

@@ -81,7 +81,19 @@ static json_t *input_json(const bmeq_scan_item *it, const bmeq_batch_opts *opts,
 	bmeq_json_put(o, "session", bmeq_json_str(it->session), ok);
 	bmeq_json_put(o, "path", bmeq_json_str(it->path), ok);
 	bmeq_json_put(o, "sha256", bmeq_json_str(have ? rec.sha256 : ""), ok);
-	if (it->roi[0]) {
+	/* Which regions a reader drew: a correction under OUT/corrections/,
+	 * else the manifest's roi, else none (bmeq found them). */
+	char corr[BMEQ_PATH_MAX];
+	int has_corr = bmeq_batch_correction(outdir, it, corr, sizeof(corr)) > 0;
+	bmeq_json_put(o, "regions",
+		      bmeq_json_str(has_corr ? "reader (correction)"
+				    : it->roi[0] ? "reader (manifest roi)"
+						 : "bmeq"),
+		      ok);
+	if (has_corr) {
+		bmeq_json_put(o, "correction", bmeq_json_str(corr), ok);
+		bmeq_json_put(o, "roi_sha256", bmeq_json_str(have ? rec.roi_sha256 : ""), ok);
+	} else if (it->roi[0]) {
 		bmeq_json_put(o, "roi", bmeq_json_str(it->roi), ok);
 		bmeq_json_put(o, "roi_sha256", bmeq_json_str(have ? rec.roi_sha256 : ""), ok);
 	}
@@ -164,6 +176,8 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	bmeq_json_put(sum, "reused_by_resume", num((double)summary->skipped), &ok);
 	bmeq_json_put(sum, "comparisons", num((double)summary->comparisons), &ok);
 	bmeq_json_put(sum, "comparisons_failed", num((double)summary->comparisons_failed), &ok);
+	bmeq_json_put(sum, "comparisons_reused_by_resume", num((double)summary->comparisons_reused),
+		      &ok);
 	bmeq_json_put(sum, "seconds", num(summary->seconds), &ok);
 	bmeq_json_put(doc, "summary", sum, &ok);
 	for (size_t i = 0; i < s->n; i++)
