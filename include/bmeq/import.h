@@ -51,15 +51,28 @@ typedef struct bmeq_import_summary {
 	size_t visits;    /* visits found */
 	size_t written;   /* manifest rows */
 	size_t review;    /* visits left for a person (review table rows) */
+	size_t unreadable; /* folders that could not be listed (unreadable, or the
+			      DICOM reader failed or crashed on a file): each is a
+			      review table row too */
+	char **unreadable_folders; /* unreadable lines "FOLDER: reason", owned by
+				      the summary (bmeq_import_summary_free) */
 } bmeq_import_summary;
+
+/* Frees what bmeq_import put into sum (after any status). Accepts NULL. */
+void bmeq_import_summary_free(bmeq_import_summary *sum);
 
 /* Walks root, writes the manifest at manifest_path (columns subject, session,
  * path, date, t1; paths absolute, FOLDER#SERIES where a folder holds several
  * series) and the review table beside it (the manifest's name with
  * "_review.csv" for ".csv": subject, session, date, problem, candidates; a
- * header alone when every visit was decided), both atomically. Statuses:
+ * header alone when every visit was decided), both atomically. A folder
+ * whose series cannot be listed (no permission, or the DICOM reader failed or
+ * crashed on one of its files) is never skipped: it is a review row of its
+ * own after the visits (problem "folder not read (its series are unknown):
+ * <reason>", candidates the folder) and a line of sum->unreadable_folders.
+ * The caller frees sum with bmeq_import_summary_free. Statuses:
  * BMEQ_E_ARG (bad rules), BMEQ_E_IO (root unreadable), BMEQ_E_FORMAT (no DICOM
- * series under root, or a subject folder level deeper than a series' folder),
+ * series under root, naming the first folder not read if any),
  * BMEQ_E_WRITE, BMEQ_E_NOMEM. */
 bmeq_status bmeq_import(const char *root, const bmeq_import_rules *rules,
 			const char *manifest_path, bmeq_import_summary *sum);

@@ -14,7 +14,9 @@ static const char import_help[] =
 	"visit (a subject's study) with its STIR series and, when present, its T1 series.\n"
 	"Visits the rules cannot decide (no STIR, several candidates, two studies on one\n"
 	"date, a subject folder name that is not safe) are not guessed: they are listed\n"
-	"with their candidate series in MANIFEST's name with _review.csv for a person.\n"
+	"with their candidate series in MANIFEST's name with _review.csv for a person,\n"
+	"and so is every folder that cannot be read (no permission, or the DICOM reader\n"
+	"failed or crashed on one of its files), each also named on stderr.\n"
 	"\n"
 	"  -o, --output MANIFEST  the manifest to write (and MANIFEST_review.csv)\n"
 	"  --stir PATTERNS        description patterns of the STIR series, comma-separated,\n"
@@ -32,8 +34,10 @@ static const char import_help[] =
 	"  --no-ir-fallback       without a description match, do not take the one\n"
 	"                         inversion-recovery series with TI 80-300 ms as the STIR\n"
 	"\n"
-	"Exit status: 0 every visit decided, 6 some visits left for review, 2 usage,\n"
-	"3 ROOT unreadable or without DICOM series, 4 MANIFEST not writable.\n";
+	"Exit status: 0 every visit decided, 6 some visits or folders left for review,\n"
+	"2 usage, "
+	"3 ROOT unreadable or without DICOM series, 4 MANIFEST not\n"
+	"writable.\n";
 
 int bmeq_cmd_import(int argc, char **argv)
 {
@@ -97,11 +101,22 @@ int bmeq_cmd_import(int argc, char **argv)
 		return BMEQ_EXIT_USAGE;
 	}
 	bmeq_status st = bmeq_import(root, &r, out, &sum);
-	if (st != BMEQ_OK)
+	if (st != BMEQ_OK) {
+		bmeq_import_summary_free(&sum);
 		return bmeq_cli_status("import", root, st);
-	printf("%zu series in %zu folders, %zu visits: %zu in %s, %zu for review\n", sum.series,
+	}
+	/* Never silent: each folder not read is named here and in the review table. */
+	for (size_t i = 0; i < sum.unreadable; i++)
+		bmeq_cli_error("import", NULL, "%s (folder not read: listed in the review table)",
+			       sum.unreadable_folders[i]);
+	printf("%zu series in %zu folders, %zu visits: %zu in %s, %zu for review", sum.series,
 	       sum.folders, sum.visits, sum.written, out, sum.review);
+	if (sum.unreadable)
+		printf("; %zu folder(s) not read, also for review", sum.unreadable);
+	printf("\n");
+	int partial = sum.review || sum.unreadable;
+	bmeq_import_summary_free(&sum);
 	if (fflush(stdout) != 0)
 		return BMEQ_EXIT_OUTPUT;
-	return sum.review ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
+	return partial ? BMEQ_EXIT_PARTIAL : BMEQ_EXIT_OK;
 }

@@ -36,10 +36,22 @@ typedef struct entry {
 	int usable;         /* a readable image series */
 } entry;
 
+/* A folder whose series could not be listed: unreadable, or the DICOM reader
+ * failed or crashed on one of its files. It may hold a visit's series, so it
+ * goes to the review table for a person, never silently dropped. */
+typedef struct unread {
+	char *folder;       /* absolute */
+	char *subject;      /* as for an entry; "" above the subject level */
+	char *session;      /* the folder at the session level, or "" */
+	char *reason;       /* one line */
+} unread;
+
 typedef struct entries {
 	entry *e;
 	size_t n, cap;
 	size_t folders;
+	unread *u;
+	size_t nu, ucap;
 } entries;
 
 /* A visit and what the rules made of it. */
@@ -84,6 +96,38 @@ static int component(const char *rel, int level, char *out, size_t cap)
 	return 0;
 }
 
+/* Records dir as a folder that could not be listed, for the review table. */
+static bmeq_status add_unread(entries *es, const char *dir, const char *rel,
+			      const bmeq_import_rules *r, const char *reason)
+{
+	if (es->nu == es->ucap) {
+		size_t cap = es->ucap ? es->ucap * 2 : 8;
+		unread *nu = realloc(es->u, cap * sizeof(*nu));
+		if (!nu)
+			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		es->u = nu;
+		es->ucap = cap;
+	}
+	char sub[256] = "", ses[256] = "";
+	component(rel, r->subject_level, sub, sizeof(sub));
+	if (r->session_level > 0)
+		component(rel, r->session_level, ses, sizeof(ses));
+	unread *u = &es->u[es->nu];
+	u->folder = dup(dir);
+	u->subject = dup(sub);
+	u->session = dup(ses);
+	u->reason = dup(reason);
+	if (!u->folder || !u->subject || !u->session || !u->reason) {
+		free(u->folder);
+		free(u->subject);
+		free(u->session);
+		free(u->reason);
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	}
+	es->nu++;
+	return BMEQ_OK;
+}
+
 static bmeq_status add_folder(entries *es, const char *dir, const char *rel,
 			      const bmeq_import_rules *r)
 {
@@ -91,9 +135,19 @@ static bmeq_status add_folder(entries *es, const char *dir, const char *rel,
 	size_t n = 0, images = 0;
 	bmeq_status st = bmeq_dicom_list(dir, &s, &n, NULL);
 
-	if (st != BMEQ_OK || n == 0) {
+	if (st != BMEQ_OK) {
 		bmeq_dicom_series_free(s);
-		return st == BMEQ_E_NOMEM ? st : BMEQ_OK; /* unreadable folders are not series */
+		if (st == BMEQ_E_NOMEM)
+			return st;
+		/* Unreadable, or the reader failed or crashed on one of its
+		 * files: its series are unknown, so a person decides. */
+		char reason[1024];
+		snprintf(reason, sizeof(reason), "%s", bmeq_last_error());
+		return add_unread(es, dir, rel, r, reason);
+	}
+	if (n == 0) {
+		bmeq_dicom_series_free(s);
+		return BMEQ_OK; /* no DICOM file: not a series folder */
 	}
 	es->folders++;
 	for (size_t i = 0; i < n; i++)
@@ -149,14 +203,22 @@ static bmeq_status add_folder(entries *es, const char *dir, const char *rel,
 static bmeq_status walk(entries *es, const char *dir, const char *rel, const bmeq_import_rules *r,
 			int depth)
 {
+	size_t nu = es->nu;
 	bmeq_status st = add_folder(es, dir, rel, r);
 	if (st != BMEQ_OK)
 		return st;
 	if (depth > 32)
 		return BMEQ_OK;
 	DIR *d = opendir(dir);
-	if (!d)
-		return BMEQ_OK;
+	if (!d) {
+		/* Its subfolders are unknown too; listed once (the listing above
+		 * usually failed for the same reason). */
+		if (es->nu > nu)
+			return BMEQ_OK;
+		char reason[600];
+		snprintf(reason, sizeof(reason), "cannot read the folder: %s", strerror(errno));
+		return add_unread(es, dir, rel, r, reason);
+	}
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -191,10 +253,19 @@ static bmeq_status walk(entries *es, const char *dir, const char *rel, const bme
 		struct stat sb;
 		int a = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		int b = snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", names[i]);
+		int err = 0;
 		if (a < 0 || (size_t)a >= sizeof(path) || b < 0 || (size_t)b >= sizeof(sub))
-			continue;
-		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			err = ENAMETOOLONG;
+		else if (lstat(path, &sb) != 0)
+			err = errno; /* e.g. a folder listed without search permission */
+		else if (S_ISDIR(sb.st_mode))
 			st = walk(es, path, sub, r, depth + 1);
+		if (err && err != ENOENT) {
+			/* What it holds, folders or series, cannot be seen. */
+			char reason[600];
+			snprintf(reason, sizeof(reason), "cannot read %.300s: %s", names[i], strerror(err));
+			st = add_unread(es, dir, rel, r, reason);
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -336,7 +407,7 @@ static int visit_order(const void *pa, const void *pb)
 }
 
 static bmeq_status write_tables(const char *manifest_path, visit *v, size_t nv,
-				bmeq_import_summary *sum)
+				const entries *es, bmeq_import_summary *sum)
 {
 	bmeq_csv *m = NULL, *rv = NULL;
 	bmeq_status st;
@@ -367,6 +438,20 @@ static bmeq_status write_tables(const char *manifest_path, visit *v, size_t nv,
 			st = bmeq_csv_row(m, row, 5);
 			sum->written++;
 		}
+	}
+	/* Folders not read, after the visits, in the walk's (sorted) order. */
+	for (size_t i = 0; i < es->nu && st == BMEQ_OK; i++) {
+		bmeq_strbuf problem = BMEQ_STRBUF_INIT;
+		bmeq_strbuf_printf(&problem, "folder not read (its series are unknown): %s",
+				   es->u[i].reason);
+		if (problem.oom) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		} else {
+			const char *row[] = {es->u[i].subject, es->u[i].session, "", problem.s,
+					     es->u[i].folder};
+			st = bmeq_csv_row(rv, row, 5);
+		}
+		bmeq_strbuf_free(&problem);
 	}
 	if (st != BMEQ_OK)
 		goto done;
@@ -413,12 +498,37 @@ bmeq_status bmeq_import(const char *root, const bmeq_import_rules *rules,
 	struct stat sb;
 	if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode) || !realpath(root, abs_root))
 		return bmeq_fail(BMEQ_E_IO, "%s: not a readable folder", root);
+	DIR *rd = opendir(abs_root);
+	if (!rd)
+		return bmeq_fail(BMEQ_E_IO, "%s: cannot read the folder: %s", root, strerror(errno));
+	closedir(rd);
 	if ((st = walk(&es, abs_root, "", rules, 0)) != BMEQ_OK)
 		goto done;
 	sum->folders = es.folders;
 	sum->series = es.n;
+	sum->unreadable = es.nu;
+	if (es.nu > 0 && !(sum->unreadable_folders = calloc(es.nu, sizeof(char *)))) {
+		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < es.nu; i++) {
+		bmeq_strbuf line = BMEQ_STRBUF_INIT;
+		bmeq_strbuf_printf(&line, "%s: %s", es.u[i].folder, es.u[i].reason);
+		if (line.oom) {
+			bmeq_strbuf_free(&line);
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			goto done;
+		}
+		sum->unreadable_folders[i] = line.s;
+	}
 	if (es.n == 0) {
-		st = bmeq_fail(BMEQ_E_FORMAT, "%s: no DICOM series in the tree", root);
+		if (es.nu > 0)
+			st = bmeq_fail(BMEQ_E_FORMAT,
+				       "%s: no DICOM series in the tree (%zu folder(s) not read; the "
+				       "first: %s: %s)",
+				       root, es.nu, es.u[0].folder, es.u[0].reason);
+		else
+			st = bmeq_fail(BMEQ_E_FORMAT, "%s: no DICOM series in the tree", root);
 		goto done;
 	}
 	v = calloc(es.n, sizeof(*v));
@@ -488,7 +598,7 @@ bmeq_status bmeq_import(const char *root, const bmeq_import_rules *rules,
 		decide(&es, &v[k], rules);
 	}
 	qsort(v, nv, sizeof(*v), visit_order);
-	st = write_tables(manifest_path, v, nv, sum);
+	st = write_tables(manifest_path, v, nv, &es, sum);
 done:
 	for (size_t k = 0; k < nv; k++) {
 		free(v[k].members);
@@ -503,5 +613,23 @@ done:
 		free(es.e[i].session);
 	}
 	free(es.e);
+	for (size_t i = 0; i < es.nu; i++) {
+		free(es.u[i].folder);
+		free(es.u[i].subject);
+		free(es.u[i].session);
+		free(es.u[i].reason);
+	}
+	free(es.u);
 	return st;
+}
+
+void bmeq_import_summary_free(bmeq_import_summary *sum)
+{
+	if (!sum)
+		return;
+	for (size_t i = 0; sum->unreadable_folders && i < sum->unreadable; i++)
+		free(sum->unreadable_folders[i]);
+	free(sum->unreadable_folders);
+	sum->unreadable_folders = NULL;
+	sum->unreadable = 0;
 }
