@@ -111,6 +111,29 @@ bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_t max_bytes
  * Statuses as bmeq_dicom_choose, and BMEQ_E_IO / BMEQ_E_NOMEM. */
 bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***paths, size_t *n);
 
+/* The DICOM reader's default time limit in seconds (the setting
+ * scan.dicom_timeout_s, bmeq/measure.h, has the same default). */
+#define BMEQ_DICOM_TIME_LIMIT_DEFAULT 120
+
+/* Sets the time limit of every later call of bmeq_dicom_list,
+ * bmeq_dicom_series_files and bmeq_dicom_read in this process: the reader's
+ * child (GDCM runs in a child process, src/itk/dicom_child.c) that has not
+ * answered within it is killed, and the call fails with BMEQ_E_FORMAT ("F: the
+ * DICOM reader did not finish within S s (scan.dicom_timeout_s) and was
+ * stopped: ...", F the file it was on). seconds <= 0: no limit. Default
+ * BMEQ_DICOM_TIME_LIMIT_DEFAULT. Where the program cannot be started again
+ * (no /proc) and the reader runs in the caller, there is no limit.
+ * Process-wide rather than an argument: every way to a DICOM series (reading,
+ * hashing, the protocol, info, import, the report reopening a scan) reaches
+ * the reader, most through functions that take no reader options, and the
+ * limit belongs to the isolation in a child, which is the process's. The
+ * program sets it once from its settings, before it starts threads; reading
+ * it from several threads is safe (atomic). */
+void bmeq_dicom_set_time_limit(double seconds);
+
+/* The time limit in seconds (0: none). */
+double bmeq_dicom_time_limit(void);
+
 /* Non-zero when the file at path begins like a DICOM Part 10 file (the
  * "DICM" magic at byte 128). */
 int bmeq_dicom_is_file(const char *path);

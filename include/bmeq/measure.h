@@ -39,6 +39,9 @@ typedef struct bmeq_measure_opts {
 	int protocol_check;         /* what a scan whose protocol is not a fluid-sensitive
 				       fat-suppressed image gets: BMEQ_PROTOCOL_CHECK_WARN
 				       (default: a message), _REFUSE (an error) or _OFF */
+	double dicom_timeout_s;     /* the DICOM reader's time limit per folder listed or
+				       series read (default BMEQ_DICOM_TIME_LIMIT_DEFAULT);
+				       the program hands it to bmeq_dicom_set_time_limit */
 } bmeq_measure_opts;
 
 enum { BMEQ_PROTOCOL_CHECK_OFF = 0, BMEQ_PROTOCOL_CHECK_WARN = 1, BMEQ_PROTOCOL_CHECK_REFUSE = 2 };

@@ -69,6 +69,13 @@ int bmeq_cli_take_series(const char *cmd, int *argc, char **argv, const char **s
 int bmeq_cli_scan_ref(const char *cmd, const char *scan, const char *series, char *buf,
 		      size_t cap);
 
+/* --dicom-timeout S (the setting scan.dicom_timeout_s) for the commands that
+ * read DICOM without the measurement's settings (info, import, segment):
+ * when opt is that flag, checks value, hands it to bmeq_dicom_set_time_limit
+ * and returns 2 (arguments used); 0 when opt is another option; -1 (after
+ * printing the error) for a missing or bad value. */
+int bmeq_cli_dicom_timeout_flag(const char *cmd, const char *opt, const char *value);
+
 /* True when arg is -h or --help. */
 int bmeq_cli_is_help(const char *arg);
 

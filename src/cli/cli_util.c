@@ -7,8 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bmeq/dicom.h"
+#include "bmeq/measure.h"
 #include "bmeq/outdir.h"
 #include "bmeq/scan.h"
+#include "bmeq/settings.h"
 #include "cli.h"
 
 void bmeq_cli_error(const char *cmd, const char *what, const char *fmt, ...)
@@ -119,4 +122,21 @@ int bmeq_cli_scan_ref(const char *cmd, const char *scan, const char *series, cha
 		return -1;
 	}
 	return 0;
+}
+
+int bmeq_cli_dicom_timeout_flag(const char *cmd, const char *opt, const char *value)
+{
+	bmeq_measure_opts m;
+	bmeq_settings_target t = {&m, NULL, NULL};
+	const bmeq_setting *s = bmeq_setting_find("scan.dicom_timeout_s");
+
+	if (!s || strcmp(opt, bmeq_setting_flag(s)) != 0)
+		return 0;
+	bmeq_measure_opts_init(&m);
+	if (bmeq_settings_flag(&t, opt, value) < 0) {
+		bmeq_cli_error(cmd, opt, "%s", bmeq_last_error());
+		return -1;
+	}
+	bmeq_dicom_set_time_limit(m.dicom_timeout_s);
+	return 2;
 }

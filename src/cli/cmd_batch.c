@@ -9,6 +9,7 @@
 
 #include "bmeq/batch.h"
 #include "bmeq/config.h"
+#include "bmeq/dicom.h"
 #include "bmeq/files.h"
 #include "bmeq/outdir.h"
 #include "bmeq/settings.h"
@@ -180,6 +181,7 @@ int bmeq_cmd_batch(int argc, char **argv)
 		}
 		opts.config_text = config_text;
 	}
+	bmeq_dicom_set_time_limit(opts.measure.dicom_timeout_s);
 
 	struct stat sb;
 	if (stat(input, &sb) == 0 && S_ISDIR(sb.st_mode))

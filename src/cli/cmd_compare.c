@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bmeq/config.h"
+#include "bmeq/dicom.h"
 #include "bmeq/files.h"
 #include "bmeq/longitudinal.h"
 #include "bmeq/nifti_io.h"
@@ -190,6 +191,7 @@ int bmeq_cmd_compare(int argc, char **argv)
 	if (bmeq_cli_take_series("compare", &argc, argv, &series) != 0 ||
 	    parse_args(argc, argv, &a) != 0)
 		return BMEQ_EXIT_USAGE;
+	bmeq_dicom_set_time_limit(a.measure.dicom_timeout_s);
 	for (int v = 0; v < 2; v++) {
 		if (bmeq_cli_scan_ref("compare", a.scan[v], series, scan_ref[v], sizeof(scan_ref[v])))
 			return BMEQ_EXIT_USAGE;

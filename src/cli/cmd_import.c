@@ -8,6 +8,7 @@
 static const char import_help[] =
 	"usage: bmeq import ROOT -o MANIFEST [--stir PATTERNS] [--t1 PATTERNS]\n"
 	"                   [--subject-level N] [--session-level N] [--no-ir-fallback]\n"
+	"                   [--dicom-timeout S]\n"
 	"\n"
 	"Walks the DICOM exports under ROOT (any depth, with or without a DICOMDIR) and\n"
 	"writes MANIFEST (subject, session, path, date, t1) for bmeq batch: one row per\n"
@@ -33,6 +34,9 @@ static const char import_help[] =
 	"                         date, YYYYMMDD)\n"
 	"  --no-ir-fallback       without a description match, do not take the one\n"
 	"                         inversion-recovery series with TI 80-300 ms as the STIR\n"
+	"  --dicom-timeout S      stop the DICOM reader after S seconds on one folder (the\n"
+	"                         folder is then listed for review; scan.dicom_timeout_s,\n"
+	"                         1 to 86400; default 120)\n"
 	"\n"
 	"Exit status: 0 every visit decided, 6 some visits or folders left for review,\n"
 	"2 usage, "
@@ -64,6 +68,13 @@ int bmeq_cmd_import(int argc, char **argv)
 		}
 		if (strcmp(a, "--no-ir-fallback") == 0) {
 			r.ir_fallback = 0;
+			continue;
+		}
+		int used = bmeq_cli_dicom_timeout_flag("import", a, v);
+		if (used < 0)
+			return BMEQ_EXIT_USAGE;
+		if (used > 0) {
+			i += used - 1;
 			continue;
 		}
 		if (!v) {

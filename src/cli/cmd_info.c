@@ -10,7 +10,8 @@
 #include "cli.h"
 
 static const char info_help[] =
-	"usage: bmeq info [--json] [--volume N] [--series SEL] FILE|FOLDER...\n"
+	"usage: bmeq info [--json] [--volume N] [--series SEL] [--dicom-timeout S]\n"
+	"                 FILE|FOLDER...\n"
 	"\n"
 	"Prints, per file, the NIfTI version, dimensions, voxel size, datatype, scaling,\n"
 	"qform/sform codes, orientation letters, the voxel-to-RAS affine bmeq uses (sform\n"
@@ -23,6 +24,8 @@ static const char info_help[] =
 	"  --json       one JSON array with an object per file (failures hold path and error)\n"
 	"  --volume N   read volume N (0-based) of a 4D file\n"
 	"  --series SEL a DICOM folder's series: its number, UID or a description pattern\n"
+	"  --dicom-timeout S  stop the DICOM reader after S seconds on a folder or series\n"
+	"               (scan.dicom_timeout_s, 1 to 86400; default 120)\n"
 	"  -h, --help   this help\n"
 	"\n"
 	"Exit status: 0 when every file was read, 3 when any could not be, 2 on usage errors.\n";
@@ -365,7 +368,12 @@ int bmeq_cmd_info(int argc, char **argv)
 		}
 		if (a[0] != '-' || a[1] == '\0')
 			break;
-		if (strcmp(a, "--json") == 0) {
+		int used = bmeq_cli_dicom_timeout_flag("info", a, i + 1 < argc ? argv[i + 1] : NULL);
+		if (used < 0)
+			return BMEQ_EXIT_USAGE;
+		if (used > 0) {
+			i += used - 1;
+		} else if (strcmp(a, "--json") == 0) {
 			json = 1;
 		} else if (strcmp(a, "--volume") == 0) {
 			if (i + 1 >= argc || bmeq_cli_parse_long(argv[i + 1], 0, 1L << 30, &opts.volume)) {

@@ -6,6 +6,7 @@
 #include "bmeq/config.h"
 #include "bmeq/files.h"
 #include "bmeq/settings.h"
+#include "bmeq/dicom.h"
 #include "bmeq/measure.h"
 #include "bmeq/study.h"
 #include "bmeq/tables.h"
@@ -178,6 +179,7 @@ int bmeq_cmd_measure(int argc, char **argv)
 	    bmeq_cli_scan_ref("measure", a.scan, series, scan_ref, sizeof(scan_ref)) != 0)
 		return BMEQ_EXIT_USAGE;
 	a.scan = scan_ref;
+	bmeq_dicom_set_time_limit(a.opts.dicom_timeout_s);
 	bmeq_ids_from_path(a.scan, subject, session, sizeof(subject));
 	bmeq_scan_stem(a.scan, stem, sizeof(stem));
 	st = a.csv ? bmeq_path(scans_path, sizeof(scans_path), "%s", a.csv)

@@ -37,6 +37,7 @@ static const char segment_help[] =
 	"                 UID or a description pattern (*STIR*)\n"
 	"  --volume N     read volume N (0-based) of a 4D file\n"
 	"  --max-scan-mb MB  refuse scans over MB as float32 (default 1024)\n"
+	"  --dicom-timeout S  stop the DICOM reader after S seconds (default 120)\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"Only heads with status found are labelled (found=1). A head cut by the edge of the\n"
@@ -177,7 +178,12 @@ int bmeq_cmd_segment(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!opts_done && strcmp(a, "--") == 0) {
+		int used = opts_done ? 0 : bmeq_cli_dicom_timeout_flag(cmd, a, i + 1 < argc ? argv[i + 1] : NULL);
+		if (used < 0)
+			return BMEQ_EXIT_USAGE;
+		if (used > 0) {
+			i += used - 1;
+		} else if (!opts_done && strcmp(a, "--") == 0) {
 			opts_done = 1;
 		} else if (!opts_done && (strcmp(a, "--volume") == 0 || strcmp(a, "--max-scan-mb") == 0)) {
 			/* The two settings of the table that reading a scan uses. */

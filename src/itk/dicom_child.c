@@ -35,19 +35,30 @@
  * The child's standard output and error are /dev/null: what GDCM or a codec
  * prints about a corrupt file never reaches bmeq's one-line diagnostics.
  *
+ * A time limit (bmeq_dicom_set_time_limit, the setting scan.dicom_timeout_s):
+ * a file on which GDCM loops or blocks would otherwise stall its scan, and a
+ * batch worker with it, for ever. The caller waits for the child's answer
+ * with poll() against a deadline set when the child starts; past it, the
+ * child's process group is killed (SIGKILL) and the caller gets BMEQ_E_FORMAT
+ * naming the file the child was on.
+ *
  * For tests only: BMEQ_TEST_DICOM_CRASH=SUFFIX makes the child abort() when
- * it reaches a file whose path ends in SUFFIX, as GDCM's assertions do.
+ * it reaches a file whose path ends in SUFFIX, as GDCM's assertions do;
+ * BMEQ_TEST_DICOM_HANG=SUFFIX makes it sleep there for ever, as a hang in
+ * GDCM would.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +71,7 @@ extern char **environ;
 
 #define CHILD_ENV "BMEQ_DICOM_CHILD"
 #define CRASH_ENV "BMEQ_TEST_DICOM_CRASH"
+#define HANG_ENV "BMEQ_TEST_DICOM_HANG"
 enum { REQ_FD = 3, RESP_FD = 4 };
 enum { OP_LIST = 1, OP_FILES = 2, OP_READ = 3 };
 enum { TAG_FILE = 'F', TAG_RESULT = 'R' };
@@ -112,28 +124,20 @@ static int write_text(int fd, const char *s)
 	return write_all(fd, &len, sizeof(len)) || write_all(fd, s, len) ? -1 : 0;
 }
 
-/* A malloc'ed text, or NULL (end of stream, absurd length, no memory). */
-static char *read_text(int fd)
-{
-	uint32_t len;
-	if (read_all(fd, &len, sizeof(len)) || len >= WIRE_TEXT_MAX)
-		return NULL;
-	char *s = malloc((size_t)len + 1);
-	if (!s)
-		return NULL;
-	if (read_all(fd, s, len)) {
-		free(s);
-		return NULL;
-	}
-	s[len] = '\0';
-	return s;
-}
-
 /* ---- the child ------------------------------------------------------------ */
 
 /* Where the child sends its notes and result: RESP_FD in a started program,
  * the pipe's write end in a forked one. */
 static int child_fd = RESP_FD;
+
+/* 1 when the test hook in the environment variable env names path (a
+ * non-empty suffix of it). */
+static int test_hook(const char *env, const char *path)
+{
+	const char *suffix = getenv(env);
+	size_t n = strlen(path), m = suffix ? strlen(suffix) : 0;
+	return m > 0 && n >= m && strcmp(path + n - m, suffix) == 0;
+}
 
 static void child_note_file(const char *path)
 {
@@ -141,10 +145,11 @@ static void child_note_file(const char *path)
 	/* The caller gone: nothing left to answer. */
 	if (write_all(child_fd, &tag, 1) || write_text(child_fd, path))
 		_exit(1);
-	const char *crash = getenv(CRASH_ENV);
-	size_t n = strlen(path), m = crash ? strlen(crash) : 0;
-	if (m > 0 && n >= m && strcmp(path + n - m, crash) == 0)
+	if (test_hook(CRASH_ENV, path))
 		abort();
+	if (test_hook(HANG_ENV, path))
+		for (;;)
+			pause(); /* until the caller's time limit kills it */
 }
 
 static int child_result(bmeq_status st)
@@ -251,11 +256,96 @@ __attribute__((constructor)) static void dicom_child_main(void)
 
 /* ---- the caller ------------------------------------------------------------ */
 
+/* The time limit of one call in ms (0: none), for every thread: set once
+ * by the program, read at each call. */
+static _Atomic long long time_limit_ms = BMEQ_DICOM_TIME_LIMIT_DEFAULT * 1000LL;
+
+void bmeq_dicom_set_time_limit(double seconds)
+{
+	time_limit_ms = seconds > 0 && seconds < 1e9 ? (long long)(seconds * 1000.0 + 0.5) : 0;
+}
+
+double bmeq_dicom_time_limit(void)
+{
+	return (double)time_limit_ms / 1000.0;
+}
+
 typedef struct child {
 	pid_t pid;
 	int resp;              /* read end of the child's answers */
 	char file[4096];       /* the last file the child named */
+	long long limit_ms;    /* this call's time limit (0: none) */
+	struct timespec deadline; /* CLOCK_MONOTONIC, when limit_ms > 0 */
+	int timed_out;         /* 1: the limit passed and the child was killed */
 } child;
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+/* Kills the child and whatever it started (its own process group). */
+static void kill_child(child *c)
+{
+	kill(-c->pid, SIGKILL);
+	kill(c->pid, SIGKILL); /* a forked child not yet in its own group */
+	c->timed_out = 1;
+}
+
+/* As read_all, from the child, within the call's time limit: -1 at the end
+ * of the stream, on an error, or when the limit passes (the child is then
+ * killed and c->timed_out set). */
+static int recv_all(child *c, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		if (c->timed_out)
+			return -1;
+		if (c->limit_ms > 0) {
+			long long left = c->deadline.tv_sec * 1000LL + c->deadline.tv_nsec / 1000000 -
+					 now_ms();
+			struct pollfd pf = {c->resp, POLLIN, 0};
+			int r = left > 0 ? poll(&pf, 1, left > 60000 ? 60000 : (int)left) : 0;
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0) {
+				if (left <= 0)
+					kill_child(c);
+				continue; /* a long limit waits in steps of a minute */
+			}
+			if (r < 0)
+				return -1;
+		}
+		ssize_t got = read(c->resp, p, n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/* A malloc'ed text from the child, or NULL (end of stream, absurd length,
+ * no memory, the time limit). */
+static char *recv_text(child *c)
+{
+	uint32_t len;
+	if (recv_all(c, &len, sizeof(len)) || len >= WIRE_TEXT_MAX)
+		return NULL;
+	char *s = malloc((size_t)len + 1);
+	if (!s)
+		return NULL;
+	if (recv_all(c, s, len)) {
+		free(s);
+		return NULL;
+	}
+	s[len] = '\0';
+	return s;
+}
 
 /* fd moved above the child's fixed numbers (so that placing one of them
  * cannot overwrite another before it is placed), close-on-exec. */
@@ -337,6 +427,9 @@ static int start_fork(child *c, uint32_t op, const char *dir, const char *sel, u
 		child_exit(child_work(op, dir, sel, max_bytes));
 	}
 	close(resp[1]);
+	/* In its own group before the caller may have to kill the group (the
+	 * child does the same; whichever runs first). */
+	setpgid(pid, pid);
 	c->pid = pid;
 	c->resp = resp[0];
 	return 1;
@@ -355,6 +448,15 @@ static int start(child *c, uint32_t op, const char *dir, const char *sel, uint64
 		return -1;
 	}
 	c->file[0] = '\0';
+	c->timed_out = 0;
+	/* The limit counts from the start: a child that hangs while starting
+	 * is stopped too. */
+	c->limit_ms = time_limit_ms;
+	if (c->limit_ms > 0) {
+		long long end = now_ms() + c->limit_ms;
+		c->deadline.tv_sec = (time_t)(end / 1000);
+		c->deadline.tv_nsec = (long)(end % 1000) * 1000000L;
+	}
 	if (single_threaded())
 		return start_fork(c, op, dir, sel, max_bytes);
 	if (pipe2(req, O_CLOEXEC) != 0 || pipe2(resp, O_CLOEXEC) != 0 ||
@@ -422,10 +524,10 @@ static int result(child *c, bmeq_status *st)
 {
 	for (;;) {
 		char tag;
-		if (read_all(c->resp, &tag, 1))
+		if (recv_all(c, &tag, 1))
 			return -1;
 		if (tag == TAG_FILE) {
-			char *f = read_text(c->resp);
+			char *f = recv_text(c);
 			if (!f)
 				return -1;
 			snprintf(c->file, sizeof(c->file), "%s", f);
@@ -436,7 +538,7 @@ static int result(child *c, bmeq_status *st)
 			return -1;
 		int32_t s;
 		char *msg;
-		if (read_all(c->resp, &s, sizeof(s)) || !(msg = read_text(c->resp)))
+		if (recv_all(c, &s, sizeof(s)) || !(msg = recv_text(c)))
 			return -1;
 		*st = (bmeq_status)s;
 		if (s != BMEQ_OK)
@@ -479,6 +581,12 @@ static bmeq_status finish(child *c, int complete, bmeq_status st)
 		snprintf(where, sizeof(where), "%s: ", name);
 	else
 		where[0] = '\0';
+	if (c->timed_out)
+		return bmeq_fail(BMEQ_E_FORMAT,
+				 "%sthe DICOM reader did not finish within %g s "
+				 "(scan.dicom_timeout_s) and was stopped: a malformed file, or "
+				 "storage too slow",
+				 where, (double)c->limit_ms / 1000.0);
 	if (w == c->pid && WIFSIGNALED(ws))
 		return bmeq_fail(BMEQ_E_FORMAT,
 				 "%sthe DICOM library crashed reading this file (%s, signal %d): "
@@ -511,7 +619,7 @@ bmeq_status bmeq_dicom_list(const char *dir, bmeq_dicom_series **out, size_t *n,
 		return finish(&c, 1, st);
 	uint64_t nn, sk;
 	bmeq_dicom_series *a = NULL;
-	if (read_all(c.resp, &nn, sizeof(nn)) || read_all(c.resp, &sk, sizeof(sk)) ||
+	if (recv_all(&c, &nn, sizeof(nn)) || recv_all(&c, &sk, sizeof(sk)) ||
 	    nn > WIRE_TEXT_MAX)
 		return finish(&c, 0, st);
 	if (nn > 0) {
@@ -519,7 +627,7 @@ bmeq_status bmeq_dicom_list(const char *dir, bmeq_dicom_series **out, size_t *n,
 			finish(&c, 1, st);
 			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 		}
-		if (read_all(c.resp, a, (size_t)nn * sizeof(*a))) {
+		if (recv_all(&c, a, (size_t)nn * sizeof(*a))) {
 			free(a);
 			return finish(&c, 0, st);
 		}
@@ -550,7 +658,7 @@ bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***pa
 	if (st != BMEQ_OK)
 		return finish(&c, 1, st);
 	uint64_t nn;
-	if (read_all(c.resp, &nn, sizeof(nn)) || nn > WIRE_TEXT_MAX)
+	if (recv_all(&c, &nn, sizeof(nn)) || nn > WIRE_TEXT_MAX)
 		return finish(&c, 0, st);
 	char **p = calloc(nn ? (size_t)nn : 1, sizeof(*p));
 	if (!p) {
@@ -558,7 +666,7 @@ bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***pa
 		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < (size_t)nn; i++) {
-		if (!(p[i] = read_text(c.resp))) {
+		if (!(p[i] = recv_text(&c))) {
 			for (size_t j = 0; j < i; j++)
 				free(p[j]);
 			free(p);
@@ -591,7 +699,7 @@ bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_t max_bytes
 	bmeq_dicom_series s;
 	bmeq_grid g;
 	bmeq_volume *v = NULL;
-	if (read_all(c.resp, &s, sizeof(s)) || read_all(c.resp, &g, sizeof(g)))
+	if (recv_all(&c, &s, sizeof(s)) || recv_all(&c, &g, sizeof(g)))
 		return finish(&c, 0, st);
 	/* The child is this program, but its grid is checked as any input's
 	 * before it sizes an allocation. */
@@ -605,7 +713,7 @@ bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_t max_bytes
 		finish(&c, 1, st);
 		return st;
 	}
-	if (read_all(c.resp, v->data, bmeq_grid_nvox(&g) * sizeof(float))) {
+	if (recv_all(&c, v->data, bmeq_grid_nvox(&g) * sizeof(float))) {
 		bmeq_volume_destroy(v);
 		return finish(&c, 0, st);
 	}

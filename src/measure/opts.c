@@ -32,6 +32,9 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	o->t1_segment = 0;
 	o->t1_register = 1;
 	o->protocol_check = BMEQ_PROTOCOL_CHECK_WARN;
+	/* A hang in GDCM stops its scan after this; reading a 1000-slice series
+	 * takes seconds, so only a stuck reader (or storage) reaches it. */
+	o->dicom_timeout_s = BMEQ_DICOM_TIME_LIMIT_DEFAULT;
 }
 
 const char *bmeq_regions_source_name(bmeq_regions_source s)

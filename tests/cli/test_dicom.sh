@@ -207,6 +207,45 @@ rc=$?
 # Without the crash the same folder reads (the hook, not the copy, made it fail).
 "$bmeq" info crashcase >/dev/null 2>crash.err || fail "info crashcase: $(cat crash.err)"
 
+# --- a hang of the DICOM library stops its scan after scan.dicom_timeout_s ---
+# BMEQ_TEST_DICOM_HANG makes the child sleep for ever on the named file, as a hang in GDCM
+# would; the caller kills it when the time limit passes. BMEQ_TEST_MARK tags the processes
+# of these runs, so that a reader left behind is found below.
+mark="hang-$$-$RANDOM"
+hang_msg='1-12.dcm: the DICOM reader did not finish within 2 s (scan.dicom_timeout_s) and was stopped'
+start=$SECONDS
+BMEQ_TEST_MARK=$mark BMEQ_TEST_DICOM_HANG=crashcase/1-12.dcm "$bmeq" measure crashcase \
+	-o hang_measure --dicom-timeout 2 >/dev/null 2>hang.err
+rc=$?
+[ $rc -eq 3 ] && [ "$(wc -l <hang.err)" -eq 1 ] && grep -q -F "bmeq: measure: crashcase: $hang_msg" hang.err ||
+	fail "measure with a hanging file: exit $rc: $(cat hang.err)"
+[ $((SECONDS - start)) -lt 30 ] || fail "measure with a hanging file took $((SECONDS - start)) s"
+grep -q -F "$hang_msg" hang_measure/scans.csv || fail "the hang is not in measure's rows: $(cat hang_measure/scans.csv)"
+BMEQ_TEST_MARK=$mark BMEQ_TEST_DICOM_HANG=crashcase/1-20.dcm "$bmeq" info --dicom-timeout 2 crashcase \
+	>/dev/null 2>hang.err
+rc=$?
+[ $rc -eq 3 ] && grep -q -F "1-20.dcm: the DICOM reader did not finish within 2 s" hang.err ||
+	fail "info with a hanging file: exit $rc: $(cat hang.err)"
+# In a batch (a started child): the scan's error rows, the other scan measured.
+printf 'scan.dicom_timeout_s = 2\n' >hang.conf
+BMEQ_TEST_MARK=$mark BMEQ_TEST_DICOM_HANG=crashcase/1-12.dcm "$bmeq" batch crash_manifest.csv \
+	-o hang_out -j 2 --config hang.conf >hang.out 2>hang.err
+rc=$?
+[ $rc -eq 6 ] || fail "batch with a hanging file: exit $rc (expected 6): $(tail -3 hang.err)"
+[ "$(grep -c '^C1,1,[a-z]*,error,' hang_out/scans.csv)" -eq 2 ] &&
+	[ "$(grep -c -F "$hang_msg" hang_out/scans.csv)" -eq 2 ] ||
+	fail "the hang is not the scan's error row: $(cat hang_out/scans.csv)"
+[ "$(grep -c '^C2,1,[a-z]*,ok,' hang_out/scans.csv)" -eq 2 ] ||
+	fail "the other scan of the batch with a hang: $(cut -d, -f1-4 hang_out/scans.csv)"
+# A bad limit is a usage error.
+"$bmeq" measure crashcase -o hang_bad --dicom-timeout 0 >/dev/null 2>hang.err
+[ $? -eq 2 ] && grep -q -F 'bmeq: measure: --dicom-timeout: needs a time in seconds, 1 to 86400' hang.err ||
+	fail "--dicom-timeout 0: $(cat hang.err)"
+# No reader of these runs is left behind (each was killed with its process group).
+sleep 1
+left=$(grep -l -a -F "BMEQ_TEST_MARK=$mark" /proc/[0-9]*/environ 2>/dev/null | grep -v "^/proc/$$/" || true)
+[ -z "$left" ] || fail "readers left running after the time limit: $left"
+
 # --resume: a series is hashed file by file, so an unchanged series is reused and a
 # changed one measured again.
 before=$(stat -c %y bout/P1/1/scan_record.csv bout/P2/1/scan_record.csv)
@@ -316,6 +355,12 @@ grep -q -F "P4,,,\"folder not read (its series are unknown): 1-12.dcm: the DICOM
 		import_crash.err || fail "import with a crashing folder, stderr: $(cat import_crash.err)"
 grep -q '10 series in 9 folders, 4 visits: 3 in import_crash.csv, 1 for review; 1 folder(s) not read, also for review' \
 	import_crash.out || fail "import summary with a crashing folder: $(cat import_crash.out)"
+# A folder where the reader hangs is listed the same way once the time limit passes.
+BMEQ_TEST_DICOM_HANG=P4/x/1-12.dcm "$bmeq" import tree -o import_hang.csv --dicom-timeout 2 \
+	>/dev/null 2>import_hang.err
+rc=$?
+[ $rc -eq 6 ] && grep -q -F "P4,,,\"folder not read (its series are unknown): 1-12.dcm: the DICOM reader did not finish within 2 s (scan.dicom_timeout_s) and was stopped: a malformed file, or storage too slow\",$root/P4/x" \
+	import_hang_review.csv || fail "import with a hanging folder: exit $rc: $(cat import_hang.err) $(cat import_hang_review.csv)"
 # A folder without read permission (root reads any folder, so only when not root).
 if [ "$(id -u)" != 0 ]; then
 	chmod 000 tree/P4/x
