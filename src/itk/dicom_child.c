@@ -597,128 +597,162 @@ static bmeq_status finish(child *c, int complete, bmeq_status st)
 			 w == c->pid && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
 }
 
+/* ---- one call ----------------------------------------------------------------- */
+
+/* One call of a public reader: the request and where its answer goes. */
+typedef struct call {
+	uint32_t op;
+	const char *dir, *sel;
+	uint64_t max_bytes;
+	bmeq_dicom_series **series; /* OP_LIST */
+	size_t *n;                  /* OP_LIST, OP_FILES */
+	size_t *skipped;            /* OP_LIST, may be NULL */
+	char ***paths;              /* OP_FILES */
+	bmeq_volume **vol;          /* OP_READ */
+	bmeq_dicom_series *info;    /* OP_READ, may be NULL */
+} call;
+
+/* The call run in this process (no child can be started). */
+static bmeq_status call_here(const call *k)
+{
+	switch (k->op) {
+	case OP_LIST: return bmeq_dicom_list_here(k->dir, k->series, k->n, k->skipped);
+	case OP_FILES: return bmeq_dicom_series_files_here(k->dir, k->sel, k->paths, k->n);
+	default: return bmeq_dicom_read_here(k->dir, k->sel, k->max_bytes, k->vol, k->info);
+	}
+}
+
+/* The payloads after a successful result, each into the call's
+ * out-parameters (set only when all of it arrived). Each returns -1 when the
+ * child's stream ended first (the child died or ran out of time), else 0 with
+ * *st the call's status (BMEQ_OK, or a failure of this side with its message
+ * set, the rest of the stream unread). */
+static int receive_list(child *c, const call *k, bmeq_status *st)
+{
+	uint64_t nn, sk;
+	bmeq_dicom_series *a = NULL;
+	if (recv_all(c, &nn, sizeof(nn)) || recv_all(c, &sk, sizeof(sk)) || nn > WIRE_TEXT_MAX)
+		return -1;
+	if (nn > 0) {
+		if (!(a = calloc((size_t)nn, sizeof(*a)))) {
+			*st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			return 0;
+		}
+		if (recv_all(c, a, (size_t)nn * sizeof(*a))) {
+			free(a);
+			return -1;
+		}
+	}
+	*k->series = a;
+	*k->n = (size_t)nn;
+	if (k->skipped)
+		*k->skipped = (size_t)sk;
+	return 0;
+}
+
+static int receive_files(child *c, const call *k, bmeq_status *st)
+{
+	uint64_t nn;
+	if (recv_all(c, &nn, sizeof(nn)) || nn > WIRE_TEXT_MAX)
+		return -1;
+	char **p = calloc(nn ? (size_t)nn : 1, sizeof(*p));
+	if (!p) {
+		*st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+		return 0;
+	}
+	for (size_t i = 0; i < (size_t)nn; i++) {
+		if (!(p[i] = recv_text(c))) {
+			for (size_t j = 0; j < i; j++)
+				free(p[j]);
+			free(p);
+			return -1;
+		}
+	}
+	*k->paths = p;
+	*k->n = (size_t)nn;
+	return 0;
+}
+
+static int receive_read(child *c, const call *k, bmeq_status *st)
+{
+	bmeq_dicom_series s;
+	bmeq_grid g;
+	bmeq_volume *v = NULL;
+	if (recv_all(c, &s, sizeof(s)) || recv_all(c, &g, sizeof(g)))
+		return -1;
+	/* The child is this program, but its grid is checked as any input's
+	 * before it sizes an allocation. */
+	if (g.dim[0] == 0 || g.dim[1] == 0 || g.dim[2] == 0 ||
+	    g.dim[1] > BMEQ_MAX_VOXELS / g.dim[0] || g.dim[2] > BMEQ_MAX_VOXELS / (g.dim[0] * g.dim[1])) {
+		*st = bmeq_fail(BMEQ_E_INTERNAL, "the DICOM reader sent a grid of %zux%zux%zu voxels",
+				g.dim[0], g.dim[1], g.dim[2]);
+		return 0;
+	}
+	if ((*st = bmeq_volume_create(&g, &v)) != BMEQ_OK)
+		return 0;
+	if (recv_all(c, v->data, bmeq_grid_nvox(&g) * sizeof(float))) {
+		bmeq_volume_destroy(v);
+		return -1;
+	}
+	if (k->info)
+		*k->info = s;
+	*k->vol = v;
+	return 0;
+}
+
+/* What every public reader does around its payload: start the child (or run
+ * in this process when it cannot be started), read its result, hand a
+ * successful result's payload to the operation's receiver, and wait for the
+ * child, turning a death or a timeout into the call's error. */
+static bmeq_status call_run(const call *k)
+{
+	child c;
+	bmeq_status st = BMEQ_OK;
+	int started = start(&c, k->op, k->dir, k->sel, k->max_bytes);
+
+	if (started == 0)
+		return call_here(k);
+	if (started < 0)
+		return BMEQ_E_INTERNAL;
+	if (result(&c, &st) != 0)
+		return finish(&c, 0, st);
+	if (st != BMEQ_OK)
+		return finish(&c, 1, st);
+	int got = k->op == OP_LIST    ? receive_list(&c, k, &st)
+		  : k->op == OP_FILES ? receive_files(&c, k, &st)
+				      : receive_read(&c, k, &st);
+	return finish(&c, got == 0, st);
+}
+
 /* ---- bmeq/dicom.h ----------------------------------------------------------- */
 
 bmeq_status bmeq_dicom_list(const char *dir, bmeq_dicom_series **out, size_t *n, size_t *skipped)
 {
-	child c;
-	bmeq_status st = BMEQ_OK;
-
 	if (!dir || !out || !n)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_list: NULL argument");
 	*out = NULL;
 	*n = 0;
-	int started = start(&c, OP_LIST, dir, NULL, 0);
-	if (started == 0)
-		return bmeq_dicom_list_here(dir, out, n, skipped);
-	if (started < 0)
-		return BMEQ_E_INTERNAL;
-	if (result(&c, &st) != 0)
-		return finish(&c, 0, st);
-	if (st != BMEQ_OK)
-		return finish(&c, 1, st);
-	uint64_t nn, sk;
-	bmeq_dicom_series *a = NULL;
-	if (recv_all(&c, &nn, sizeof(nn)) || recv_all(&c, &sk, sizeof(sk)) ||
-	    nn > WIRE_TEXT_MAX)
-		return finish(&c, 0, st);
-	if (nn > 0) {
-		if (!(a = calloc((size_t)nn, sizeof(*a)))) {
-			finish(&c, 1, st);
-			return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-		}
-		if (recv_all(&c, a, (size_t)nn * sizeof(*a))) {
-			free(a);
-			return finish(&c, 0, st);
-		}
-	}
-	*out = a;
-	*n = (size_t)nn;
-	if (skipped)
-		*skipped = (size_t)sk;
-	return finish(&c, 1, BMEQ_OK);
+	call k = {.op = OP_LIST, .dir = dir, .series = out, .n = n, .skipped = skipped};
+	return call_run(&k);
 }
 
 bmeq_status bmeq_dicom_series_files(const char *dir, const char *sel, char ***paths, size_t *n)
 {
-	child c;
-	bmeq_status st = BMEQ_OK;
-
 	if (!dir || !paths || !n)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_series_files: NULL argument");
 	*paths = NULL;
 	*n = 0;
-	int started = start(&c, OP_FILES, dir, sel, 0);
-	if (started == 0)
-		return bmeq_dicom_series_files_here(dir, sel, paths, n);
-	if (started < 0)
-		return BMEQ_E_INTERNAL;
-	if (result(&c, &st) != 0)
-		return finish(&c, 0, st);
-	if (st != BMEQ_OK)
-		return finish(&c, 1, st);
-	uint64_t nn;
-	if (recv_all(&c, &nn, sizeof(nn)) || nn > WIRE_TEXT_MAX)
-		return finish(&c, 0, st);
-	char **p = calloc(nn ? (size_t)nn : 1, sizeof(*p));
-	if (!p) {
-		finish(&c, 1, st);
-		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < (size_t)nn; i++) {
-		if (!(p[i] = recv_text(&c))) {
-			for (size_t j = 0; j < i; j++)
-				free(p[j]);
-			free(p);
-			return finish(&c, 0, st);
-		}
-	}
-	*paths = p;
-	*n = (size_t)nn;
-	return finish(&c, 1, BMEQ_OK);
+	call k = {.op = OP_FILES, .dir = dir, .sel = sel, .paths = paths, .n = n};
+	return call_run(&k);
 }
 
 bmeq_status bmeq_dicom_read(const char *dir, const char *sel, uint64_t max_bytes,
 			    bmeq_volume **out, bmeq_dicom_series *info)
 {
-	child c;
-	bmeq_status st = BMEQ_OK;
-
 	if (!dir || !out)
 		return bmeq_fail(BMEQ_E_ARG, "dicom_read: NULL argument");
 	*out = NULL;
-	int started = start(&c, OP_READ, dir, sel, max_bytes);
-	if (started == 0)
-		return bmeq_dicom_read_here(dir, sel, max_bytes, out, info);
-	if (started < 0)
-		return BMEQ_E_INTERNAL;
-	if (result(&c, &st) != 0)
-		return finish(&c, 0, st);
-	if (st != BMEQ_OK)
-		return finish(&c, 1, st);
-	bmeq_dicom_series s;
-	bmeq_grid g;
-	bmeq_volume *v = NULL;
-	if (recv_all(&c, &s, sizeof(s)) || recv_all(&c, &g, sizeof(g)))
-		return finish(&c, 0, st);
-	/* The child is this program, but its grid is checked as any input's
-	 * before it sizes an allocation. */
-	if (g.dim[0] == 0 || g.dim[1] == 0 || g.dim[2] == 0 ||
-	    g.dim[1] > BMEQ_MAX_VOXELS / g.dim[0] || g.dim[2] > BMEQ_MAX_VOXELS / (g.dim[0] * g.dim[1])) {
-		finish(&c, 1, st);
-		return bmeq_fail(BMEQ_E_INTERNAL, "the DICOM reader sent a grid of %zux%zux%zu voxels",
-				 g.dim[0], g.dim[1], g.dim[2]);
-	}
-	if ((st = bmeq_volume_create(&g, &v)) != BMEQ_OK) {
-		finish(&c, 1, st);
-		return st;
-	}
-	if (recv_all(&c, v->data, bmeq_grid_nvox(&g) * sizeof(float))) {
-		bmeq_volume_destroy(v);
-		return finish(&c, 0, st);
-	}
-	if (info)
-		*info = s;
-	*out = v;
-	return finish(&c, 1, BMEQ_OK);
+	call k = {.op = OP_READ, .dir = dir, .sel = sel, .max_bytes = max_bytes, .vol = out,
+		  .info = info};
+	return call_run(&k);
 }
