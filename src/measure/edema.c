@@ -92,6 +92,22 @@ static int is_femoral(uint16_t l)
 	return bmeq_label_side(l) != BMEQ_SIDE_NONE;
 }
 
+/* Where normal marrow is sought (the automatic reference and the T1 gate's
+ * reference): the femoral regions when the map has any, else every labelled
+ * voxel (a user's ROI of other labels). */
+static int femoral_only(const uint16_t *roi, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_femoral(roi[i]))
+			return 1;
+	return 0;
+}
+
+static int in_marrow_region(uint16_t l, int femoral)
+{
+	return femoral ? is_femoral(l) : l != 0;
+}
+
 /* ---- automatic reference ---------------------------------------------- */
 
 /* The normal-marrow intensity is the lowest clear mode of the intensity
@@ -170,17 +186,16 @@ static bmeq_status mode_window(const float *v, size_t n, double anchor, double *
 static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, double anchor,
 				  const bmeq_edema_params *p, bmeq_refstats *rs, double window[2])
 {
-	size_t n = bmeq_grid_nvox(&scan->grid), m = 0, any_femoral = 0;
+	size_t n = bmeq_grid_nvox(&scan->grid), m = 0;
+	int femoral = femoral_only(roi, n);
 	float *vals;
 	bmeq_status st;
 
-	for (size_t i = 0; i < n; i++)
-		any_femoral += is_femoral(roi[i]);
-	vals = malloc((any_femoral ? any_femoral : n) * sizeof(float));
+	vals = malloc(n * sizeof(float));
 	if (!vals)
 		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
 	for (size_t i = 0; i < n; i++)
-		if ((any_femoral ? is_femoral(roi[i]) : roi[i] != 0) && isfinite(scan->data[i]))
+		if (in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]))
 			vals[m++] = scan->data[i];
 	if (m < p->min_reference_voxels) {
 		free(vals);
@@ -313,7 +328,8 @@ static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1
 				const bmeq_edema_params *p, const double window[2], uint8_t *gate,
 				bmeq_edema_result *r)
 {
-	size_t n = bmeq_grid_nvox(&stir_s->grid), m = 0, any_femoral = 0;
+	size_t n = bmeq_grid_nvox(&stir_s->grid), m = 0;
+	int femoral = femoral_only(roi, n);
 	float *t1s = malloc(n * sizeof(*t1s)), *vals = NULL;
 	bmeq_status st;
 
@@ -331,8 +347,6 @@ static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1
 	free(support);
 	if (st != BMEQ_OK)
 		goto done;
-	for (size_t i = 0; i < n; i++)
-		any_femoral += is_femoral(roi[i]);
 	vals = malloc(n * sizeof(*vals));
 	if (!vals) {
 		st = bmeq_fail(BMEQ_E_NOMEM, "T1 gate: out of memory");
@@ -345,8 +359,8 @@ static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1
 		if (reference)
 			in = reference[i] != 0;
 		else
-			in = (any_femoral ? is_femoral(roi[i]) : roi[i] != 0) &&
-			     stir_s->data[i] >= window[0] && stir_s->data[i] <= window[1];
+			in = in_marrow_region(roi[i], femoral) && stir_s->data[i] >= window[0] &&
+			     stir_s->data[i] <= window[1];
 		if (in)
 			vals[m++] = t1s[i];
 	}
