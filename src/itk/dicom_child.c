@@ -17,9 +17,10 @@
  * a lock held by another thread at the fork (the allocator's, under ASan
  * too) would hang the child. An exec'ed child starts with one thread and no
  * inherited state. Its cost is the program's start (about 30 ms, the shared
- * libraries) per call. A process that runs one thread when it reads (bmeq
- * measure, info, import; /proc/self/task says so) forks instead, which is
- * safe there and costs about a millisecond.
+ * libraries), paid once per thread: the reader is kept for the thread's next
+ * calls (see "kept" below). A process that runs one thread when it reads
+ * (bmeq measure, info, import; /proc/self/task says so) forks instead, which
+ * is safe there and costs about a millisecond.
  *
  * The exchange: the request (operation, folder, selection, size limit) on
  * the child's fd 3; on fd 4 the child sends a note with each file's path
@@ -52,6 +53,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -213,22 +215,29 @@ static int child_work(uint32_t op, const char *dir, const char *sel, uint64_t ma
 	return rc;
 }
 
-/* A started program's request (on REQ_FD), then its work. */
+/* A started program's requests (on REQ_FD), each followed by its work and
+ * answer, until the caller closes its end (0) or an answer cannot be sent
+ * (-1). */
 static int child_serve(void)
 {
-	request rq;
-	int rc = -1;
-	if (read_all(REQ_FD, &rq, sizeof(rq)) || rq.dir_len >= WIRE_TEXT_MAX ||
-	    rq.sel_len >= WIRE_TEXT_MAX)
-		return -1;
-	char *dir = malloc((size_t)rq.dir_len + 1), *sel = malloc((size_t)rq.sel_len + 1);
-	if (dir && sel && !read_all(REQ_FD, dir, rq.dir_len) && !read_all(REQ_FD, sel, rq.sel_len)) {
-		dir[rq.dir_len] = sel[rq.sel_len] = '\0';
-		rc = child_work(rq.op, dir, rq.has_sel ? sel : NULL, rq.max_bytes);
+	for (;;) {
+		request rq;
+		int rc = -1;
+		if (read_all(REQ_FD, &rq, sizeof(rq)))
+			return 0; /* the caller is done with this reader */
+		if (rq.dir_len >= WIRE_TEXT_MAX || rq.sel_len >= WIRE_TEXT_MAX)
+			return -1;
+		char *dir = malloc((size_t)rq.dir_len + 1), *sel = malloc((size_t)rq.sel_len + 1);
+		if (dir && sel && !read_all(REQ_FD, dir, rq.dir_len) &&
+		    !read_all(REQ_FD, sel, rq.sel_len)) {
+			dir[rq.dir_len] = sel[rq.sel_len] = '\0';
+			rc = child_work(rq.op, dir, rq.has_sel ? sel : NULL, rq.max_bytes);
+		}
+		free(dir);
+		free(sel);
+		if (rc != 0)
+			return rc;
 	}
-	free(dir);
-	free(sel);
-	return rc;
 }
 
 /* LeakSanitizer's check, present in sanitizer builds only. */
@@ -273,6 +282,7 @@ double bmeq_dicom_time_limit(void)
 typedef struct child {
 	pid_t pid;
 	int resp;              /* read end of the child's answers */
+	int kept;              /* 1: the thread's kept reader (see below) */
 	char file[4096];       /* the last file the child named */
 	long long limit_ms;    /* this call's time limit (0: none) */
 	struct timespec deadline; /* CLOCK_MONOTONIC, when limit_ms > 0 */
@@ -435,6 +445,77 @@ static int start_fork(child *c, uint32_t op, const char *dir, const char *sel, u
 	return 1;
 }
 
+/* A started reader stays for its thread's next calls: a batch worker pays
+ * the program's start (about 30 ms, its shared libraries, as long as reading
+ * a small series) once rather than on each of a scan's three calls (its
+ * protocol, its hash, its voxels). It is dropped (killed if need be, and
+ * waited for) when a call's answer is not read to its end: the reader died,
+ * ran out of time, or the caller failed midway; the next call starts a new
+ * one. At the thread's end its requests' pipe is closed, and the reader,
+ * seeing the end of its requests, exits (after LeakSanitizer's check in
+ * sanitizer builds). A forking caller (one thread) keeps none: its fork costs
+ * a millisecond. */
+typedef struct reader {
+	pid_t pid;   /* 0: none */
+	int req;     /* write end of its requests */
+	int resp;    /* read end of its answers */
+} reader;
+
+static _Thread_local reader kept;
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+static int kept_key_ok;
+
+/* Closes a reader's pipes and waits for it (it exits at the end of its
+ * requests, or was killed). */
+static void reader_close(reader *r)
+{
+	if (r->pid <= 0)
+		return;
+	close(r->req);
+	close(r->resp);
+	while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	r->pid = 0;
+}
+
+static void kept_at_thread_exit(void *r)
+{
+	reader_close(r);
+}
+
+static void kept_key_create(void)
+{
+	kept_key_ok = pthread_key_create(&kept_key, kept_at_thread_exit) == 0;
+}
+
+/* Writes the request; a reader that died in the meantime gives -1 (EPIPE),
+ * never a SIGPIPE that would end the caller. */
+static int send_request(int fd, const request *rq, const char *dir, const char *sel)
+{
+	sigset_t pipe_set, old;
+	int rc;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	rc = write_all(fd, rq, sizeof(*rq)) || write_all(fd, dir, rq->dir_len) ||
+			     write_all(fd, sel ? sel : "", rq->sel_len)
+		     ? -1
+		     : 0;
+	if (rc != 0 && errno == EPIPE) {
+		/* Take the SIGPIPE this write raised, unless one was already
+		 * pending before (then it is not ours to take). */
+		sigset_t pending;
+		struct timespec zero = {0, 0};
+		sigpending(&pending);
+		if (!sigismember(&old, SIGPIPE) && sigismember(&pending, SIGPIPE))
+			sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /* Starts the reader and sends it the request. 1: started; 0: the program
  * cannot be started again (the caller reads in this process); -1: failed
  * (status set). */
@@ -457,8 +538,21 @@ static int start(child *c, uint32_t op, const char *dir, const char *sel, uint64
 		c->deadline.tv_sec = (time_t)(end / 1000);
 		c->deadline.tv_nsec = (long)(end % 1000) * 1000000L;
 	}
+	c->kept = 0;
 	if (single_threaded())
 		return start_fork(c, op, dir, sel, max_bytes);
+	request rq = {op, sel != NULL, max_bytes, (uint32_t)dlen, (uint32_t)slen};
+	if (kept.pid > 0) {
+		if (send_request(kept.req, &rq, dir, sel) == 0) {
+			c->pid = kept.pid;
+			c->resp = kept.resp;
+			c->kept = 1;
+			return 1;
+		}
+		/* It died since its last answer: a new one below. */
+		kill(kept.pid, SIGKILL);
+		reader_close(&kept);
+	}
 	if (pipe2(req, O_CLOEXEC) != 0 || pipe2(resp, O_CLOEXEC) != 0 ||
 	    (req[0] = high_fd(req[0])) < 0 || (req[1] = high_fd(req[1])) < 0 ||
 	    (resp[0] = high_fd(resp[0])) < 0 || (resp[1] = high_fd(resp[1])) < 0) {
@@ -510,11 +604,17 @@ static int start(child *c, uint32_t op, const char *dir, const char *sel, uint64
 		return -1;
 	}
 	c->resp = resp[0];
-	request rq = {op, sel != NULL, max_bytes, (uint32_t)dlen, (uint32_t)slen};
 	/* A child that died at once is found when its answer is read. */
-	if (write_all(req[1], &rq, sizeof(rq)) == 0 && write_all(req[1], dir, dlen) == 0)
-		write_all(req[1], sel ? sel : "", slen);
-	close(req[1]);
+	send_request(req[1], &rq, dir, sel);
+	pthread_once(&kept_once, kept_key_create);
+	if (kept_key_ok && pthread_setspecific(kept_key, &kept) == 0) {
+		kept.pid = c->pid;
+		kept.req = req[1];
+		kept.resp = resp[0];
+		c->kept = 1;
+	} else {
+		close(req[1]); /* one request only: it exits after answering */
+	}
 	return 1;
 }
 
@@ -561,17 +661,32 @@ static const char *signal_text(int sig)
 	}
 }
 
-/* Waits for the child. complete: its whole answer was read; otherwise the
- * status says why there is none. */
-static bmeq_status finish(child *c, int complete, bmeq_status st)
+/* How much of the child's answer the caller read. */
+enum { ANSWER_READ = 1,   /* all of it */
+       ANSWER_LEFT = 2,   /* not all: the caller failed midway (st says why) */
+       ANSWER_MISSING = 0 /* the child stopped first (died, or ran out of time) */ };
+
+/* Ends the call: a kept reader whose answer was read waits for the next
+ * call; any other child is waited for. how: ANSWER_*; st the call's status
+ * unless the answer is missing, when the error says why. */
+static bmeq_status finish(child *c, int how, bmeq_status st)
 {
 	int ws = 0;
 	pid_t w;
 
+	if (c->kept && how == ANSWER_READ)
+		return st;
+	if (c->kept) {
+		/* Its rest of an answer, or its death, is nobody's now. */
+		if (how == ANSWER_LEFT)
+			kill(c->pid, SIGKILL);
+		close(kept.req);
+		kept.pid = 0;
+	}
 	close(c->resp);
 	while ((w = waitpid(c->pid, &ws, 0)) < 0 && errno == EINTR)
 		;
-	if (complete)
+	if (how != ANSWER_MISSING)
 		return st;
 	/* Name the file (within its folder) that the library was reading. */
 	const char *name = strrchr(c->file, '/');
@@ -715,13 +830,13 @@ static bmeq_status call_run(const call *k)
 	if (started < 0)
 		return BMEQ_E_INTERNAL;
 	if (result(&c, &st) != 0)
-		return finish(&c, 0, st);
+		return finish(&c, ANSWER_MISSING, st);
 	if (st != BMEQ_OK)
-		return finish(&c, 1, st);
+		return finish(&c, ANSWER_READ, st);
 	int got = k->op == OP_LIST    ? receive_list(&c, k, &st)
 		  : k->op == OP_FILES ? receive_files(&c, k, &st)
 				      : receive_read(&c, k, &st);
-	return finish(&c, got == 0, st);
+	return finish(&c, got != 0 ? ANSWER_MISSING : st == BMEQ_OK ? ANSWER_READ : ANSWER_LEFT, st);
 }
 
 /* ---- bmeq/dicom.h ----------------------------------------------------------- */

@@ -10,10 +10,14 @@
  * dcm2niix run beside it and on the generated series. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bmeq/dicom.h"
@@ -281,6 +285,87 @@ static void test_protocol(void)
 	CHECK(bmeq_protocol_differs(&a, &b, why, sizeof(why)) == 0);
 }
 
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
+static int idle_done;
+
+static void *idle(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&idle_lock);
+	while (!idle_done)
+		pthread_cond_wait(&idle_cond, &idle_lock);
+	pthread_mutex_unlock(&idle_lock);
+	return NULL;
+}
+
+/* The child processes of this thread (the main one), up to cap. */
+static size_t children(long *pids, size_t cap)
+{
+	char path[64];
+	size_t n = 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (n < cap && fscanf(f, "%ld", &pids[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+static int read_series(void)
+{
+	bmeq_volume *v = NULL;
+	bmeq_status st = bmeq_dicom_read(SERIES, NULL, 0, &v, NULL);
+	bmeq_volume_destroy(v);
+	return st;
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&t, NULL);
+}
+
+/* A multithreaded caller (a batch's workers) starts the reader program once and keeps it
+ * for its thread's next calls; one that died or ran out of time is replaced. Last: the
+ * idle thread makes this process multithreaded, as a batch is. */
+static void test_kept_reader(void)
+{
+	pthread_t t;
+	long a[8], b[8];
+	CHECK(pthread_create(&t, NULL, idle, NULL) == 0);
+	CHECK(read_series() == BMEQ_OK);
+	CHECK(children(a, 8) == 1); /* the started reader, kept */
+	CHECK(read_series() == BMEQ_OK);
+	CHECK(children(b, 8) == 1 && b[0] == a[0]); /* the same one */
+	/* Dead since its last answer: the request's write fails (no SIGPIPE ends this
+	 * process) and a new reader answers. */
+	kill((pid_t)a[0], SIGKILL);
+	pause_ms(200);
+	CHECK(read_series() == BMEQ_OK);
+	CHECK(children(b, 8) == 1 && b[0] != a[0]);
+	/* Out of time: killed, reaped, and the next call starts another. The hook is read
+	 * by a reader started after it is set. */
+	kill((pid_t)b[0], SIGKILL);
+	pause_ms(200);
+	setenv("BMEQ_TEST_DICOM_HANG", "/1-12.dcm", 1);
+	bmeq_dicom_set_time_limit(1);
+	CHECK(read_series() == BMEQ_E_FORMAT);
+	CHECK(strstr(bmeq_last_error(), "1-12.dcm: the DICOM reader did not finish within 1 s") != NULL);
+	CHECK(children(a, 8) == 0); /* the dead one and the one out of time, both reaped */
+	unsetenv("BMEQ_TEST_DICOM_HANG");
+	bmeq_dicom_set_time_limit(BMEQ_DICOM_TIME_LIMIT_DEFAULT);
+	CHECK(read_series() == BMEQ_OK);
+	CHECK(children(a, 8) == 1 && a[0] != b[0]);
+	pthread_mutex_lock(&idle_lock);
+	idle_done = 1;
+	pthread_cond_signal(&idle_cond);
+	pthread_mutex_unlock(&idle_lock);
+	pthread_join(t, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "compare") == 0)
@@ -289,5 +374,6 @@ int main(int argc, char **argv)
 	test_choose();
 	test_refs();
 	test_protocol();
+	test_kept_reader();
 	CHECK_DONE();
 }
