@@ -166,6 +166,10 @@ typedef struct bmeq_reg_params {
 	int iterations;         /* maximum iterations per level (default 60) */
 	int histogram_bins;     /* Mattes bins (default 32) */
 	double sampling;        /* fraction of region voxels sampled, (0, 1] (default 0.25) */
+	size_t max_samples;     /* at most about this many samples per level, however large
+				   the region (0, the default: no cap; else >= 500); the
+				   samples are random but drawn from the fixed seed, so a
+				   capped registration repeats exactly */
 	double finest_mm;       /* voxel size aimed at on the finest level: axes with
 				   smaller voxels are shrunk (default 1.5; 0 = full
 				   resolution); each coarser level doubles it */
