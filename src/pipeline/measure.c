@@ -282,8 +282,8 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
  * regions and reference mask and the smoothing's reach around them. Its
  * voxels are those a whole-grid resampling gives them (bmeq_itk_resample_box),
  * and the gate reads nothing outside it, so the tables are those of a T1
- * resampled whole; on a 420 x 280 x 27 phantom STIR the box is about a fifth
- * of the grid. */
+ * resampled whole; on 12 phantom STIRs (seed 7) the box is 7-19 % of the
+ * grid, median 10 %. */
 static bmeq_status t1_onto_box(bmeq_scan_result *r, const bmeq_volume *t1, const uint8_t *ref,
 			       const bmeq_measure_opts *o, const bmeq_rigid *t)
 {
