@@ -34,6 +34,13 @@ truth includes faint lesions of 1.4-1.7x normal marrow (real edema at the reader
 complete response reads as none; at 1.58 the median head volume error is 21%), so the phantom
 bounds K from above and the readers choose within the bound.
 
+With --t1 the T1 gate applies, and --t1-weights W1,W2,... adds the rule's second parameter, the
+T1 weighting a (t1.weight: the rule reads the smoothed STIR divided by (T1 / normal marrow's
+T1)^a). The two are fitted, fold by fold, each to what it governs: for each a of the list, K
+is fitted as above (how much edema: the volume); then a is the one whose fitted K gives the
+highest median Dice against the readers' majority on the same three scans (where the edema
+is: the location; ties go to the smaller a). The fourth scan is measured with that (a, K).
+
 Two modes are run: --roi and --reference (the readers' normal-marrow mask), and --roi only (the
 reference found by bmeq), with bmeq's automatic reference median compared to the readers'.
 """
@@ -85,13 +92,19 @@ def voxel_ml(path):
 
 
 def run_bmeq(job):
-    bmeq, p, k, outdir, use_ref, config, bias, reuse, t1 = job
+    bmeq, p, k, outdir, use_ref, config, bias, reuse, t1, weight = job
     os.makedirs(outdir, exist_ok=True)
     cmd = [bmeq, "measure", p["stir"], "--roi", p["roi"], "-o", outdir, "--rule", f"median*{k:.2f}"]
     if t1:
         cmd += ["--t1", p["t1"]]
     if config:
         cmd += ["--config", config]
+    if weight is not None:
+        # One more settings file after the user's: the later value of a key wins.
+        wconf = os.path.join(outdir, "t1_weight.conf")
+        with open(wconf, "w") as f:
+            f.write(f"t1.weight = {weight}\n")
+        cmd += ["--config", wconf]
     if use_ref:
         cmd += ["--reference", p["reference"]]
     if not bias:
@@ -161,6 +174,8 @@ def main():
                     help="give bmeq each scan's T1 (--t1): the T1 gate applies")
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the measurements already in --work (same bmeq and settings only)")
+    ap.add_argument("--t1-weights", metavar="A1,A2,...",
+                    help="with --t1: the T1 weightings a (t1.weight) to fit, fold by fold, by Dice")
     a = ap.parse_args()
 
     grid = [round(x, 2) for x in np.arange(a.kmin, a.kmax + 1e-9, a.kstep)]
@@ -177,44 +192,59 @@ def main():
         img = np.asarray(nib.load(P[s]["stir"]).dataobj, dtype=np.float64)
         refmed[s] = float(np.median(img[mask(P[s]["reference"])]))
 
+    weights = [None] if a.t1_weights is None else [float(x) for x in a.t1_weights.split(",")]
     modes = [("roi+reference", True, True), ("roi only", False, True)]
     results = {}
     with cf.ThreadPoolExecutor(max_workers=a.j) as ex:
         for name, use_ref, bias in modes:
-            jobs = {(s, k): ex.submit(run_bmeq, (a.bmeq, P[s], k,
-                                                 os.path.join(a.work, name.replace(" ", "_").replace("+", "_") + ("_t1" if a.t1 else ""), s, f"{k:.2f}"),
-                                                 use_ref, a.config, bias, a.reuse, a.t1))
-                    for s in scans for k in grid}
-            table = {s: {} for s in scans}
-            for (s, k), fut in jobs.items():
+            folder = name.replace(" ", "_").replace("+", "_") + ("_t1" if a.t1 else "")
+            jobs = {(w, s, k): ex.submit(run_bmeq, (a.bmeq, P[s], k,
+                                                    os.path.join(a.work, folder + ("" if w is None else f"_w{w:g}"), s, f"{k:.2f}"),
+                                                    use_ref, a.config, bias, a.reuse, a.t1, w))
+                    for w in weights for s in scans for k in grid}
+            tables = {w: {s: {} for s in scans} for w in weights}
+            for (w, s, k), fut in jobs.items():
                 ml, lo, hi, ref, edema = fut.result()
-                table[s][k] = (ml, lo, hi, ref, dice(edema, majority[s]))
-            results[name] = table
+                tables[w][s][k] = (ml, lo, hi, ref, dice(edema, majority[s]))
+            results[name] = tables
         # The automatic reference, compared on the same (uncorrected) image as the readers'.
         noref = {s: ex.submit(run_bmeq, (a.bmeq, P[s], grid[0], os.path.join(a.work, "auto_reference", s),
-                                         False, a.config, False, a.reuse, False)) for s in scans}
+                                         False, a.config, False, a.reuse, False, None)) for s in scans}
         auto_ref = {s: noref[s].result()[3] for s in scans}
 
+    def fit(tables, train, cost=cost_median_rel):
+        """(a, K) for the training scans: K by the volume, then a by the median Dice."""
+        best = None
+        for w in weights:
+            k = fit_k(tables[w], rmean, train, grid, cost)
+            d = float(np.median([tables[w][s][k][4] for s in train]))
+            if best is None or d > best[2]:
+                best = (w, k, d)
+        return best[0], best[1]
+
     print(f"bmeq {a.bmeq}; config {a.config or '(defaults)'}; K grid {grid[0]}-{grid[-1]} step {a.kstep}"
-          f"; {'with each scan' + chr(39) + 's T1 (--t1)' if a.t1 else 'STIR only'}")
+          f"; {'with each scan' + chr(39) + 's T1 (--t1)' if a.t1 else 'STIR only'}"
+          + ("" if a.t1_weights is None else f"; T1 weights a in {{{a.t1_weights}}}, fitted by Dice"))
     print(f"development scans only: {', '.join(scans)} "
           "(the repository's other four scans are held out and never opened)")
-    main_table = results[modes[0][0]]
+    main_tables = results[modes[0][0]]
     for name, _, _ in modes:
-        table = results[name]
-        insample = fit_k(main_table, rmean, scans, grid)
-        if table is main_table:
-            print(f"\n== {name}: leave-one-out (K fitted on the other three scans); in-sample K {insample:.2f}")
+        tables = results[name]
+        iw, ik = fit(main_tables, scans)
+        insample = f"K {ik:.2f}" + ("" if iw is None else f", a {iw:g}")
+        if tables is main_tables:
+            print(f"\n== {name}: leave-one-out (fitted on the other three scans); in-sample {insample}")
         else:
-            print(f"\n== {name}: the same rule (each fold's K as fitted above, with the readers' "
-                  f"reference); fitted on this mode instead, in-sample K would be "
-                  f"{fit_k(table, rmean, scans, grid):.2f}")
-        print(f"{'scan':>5} {'K':>5} {'bmeq mL':>8} {'range mL':>15} {'readers mL (R11 R12 R21 R22)':>30} "
+            ow, ok = fit(tables, scans)
+            print(f"\n== {name}: the same rule (each fold's parameters as fitted above, with the readers' "
+                  f"reference); fitted on this mode instead, in-sample K would be {ok:.2f}"
+                  + ("" if ow is None else f", a {ow:g}"))
+        print(f"{'scan':>5} {'a':>5} {'K':>5} {'bmeq mL':>8} {'range mL':>15} {'readers mL (R11 R12 R21 R22)':>30} "
               f"{'mean':>7} {'rel':>6} {'Dice':>5} {'rdrDice':>7} {'in range':>8}")
         pred, truth, dices, inrange, under = [], [], [], [], []
         for s in scans:
-            k = fit_k(main_table, rmean, [x for x in scans if x != s], grid)
-            ml, lo, hi, ref, dc = table[s][k]
+            w, k = fit(main_tables, [x for x in scans if x != s])
+            ml, lo, hi, ref, dc = tables[w][s][k]
             rel = (ml - rmean[s]) / rmean[s]
             inside = lo <= rmean[s] <= hi if not math.isnan(lo) else None
             pred.append(ml)
@@ -223,14 +253,23 @@ def main():
             inrange.append(inside)
             under.append(-rel)
             rd = " ".join(f"{x:.2f}" for x in readers[s])
-            print(f"{s:>5} {k:5.2f} {ml:8.2f} {lo:7.2f}-{hi:<7.2f} {rd:>30} {rmean[s]:7.2f} {rel:+6.2f} "
+            ws = "-" if w is None else f"{w:g}"
+            print(f"{s:>5} {ws:>5} {k:5.2f} {ml:8.2f} {lo:7.2f}-{hi:<7.2f} {rd:>30} {rmean[s]:7.2f} {rel:+6.2f} "
                   f"{dc:5.2f} {pairwise[s]:7.2f} {str(inside):>8}")
-        for oname, cost in (OBJECTIVES[1:] if table is main_table else []):
+        for oname, cost in (OBJECTIVES[1:] if tables is main_tables else []):
             alt = []
             for s in scans:
-                k = fit_k(table, rmean, [x for x in scans if x != s], grid, cost)
-                alt.append(abs(table[s][k][0] - rmean[s]) / rmean[s])
+                w, k = fit(tables, [x for x in scans if x != s], cost)
+                alt.append(abs(tables[w][s][k][0] - rmean[s]) / rmean[s])
             print(f"  (K fitted by {oname} instead: leave-one-out median |rel diff| {np.median(alt):.3f})")
+        if len(weights) > 1 and tables is main_tables:
+            for w in weights:
+                row = []
+                for s in scans:
+                    k = fit_k(tables[w], rmean, [x for x in scans if x != s], grid)
+                    row.append((abs(tables[w][s][k][0] - rmean[s]) / rmean[s], tables[w][s][k][4]))
+                print(f"  (a fixed at {w:g}: leave-one-out median |rel diff| {np.median([r[0] for r in row]):.3f}, "
+                      f"Dice median {np.median([r[1] for r in row]):.3f})")
         med, r, bias, l1, l2 = stats(pred, truth)
         print(f"bmeq vs readers' mean: median |rel diff| {med:.3f}, Pearson r {r:.4f}, "
               f"Bland-Altman bias {bias:+.2f} mL (95% limits {l1:+.2f} to {l2:+.2f}), "

@@ -60,6 +60,9 @@ typedef struct bmeq_edema_params {
 				     * not brighter than normal marrow's t1_gate_quantile */
 	double t1_gate_quantile;    /* 0.5..1 (default 0.975: the upper end of normal
 				     * marrow's 95% reference interval on T1) */
+	double t1_weight;           /* 0..2: with a T1, the rule reads the smoothed STIR
+				     * divided by (T1 / normal marrow's T1)^t1_weight
+				     * (default 0: the STIR alone) */
 } bmeq_edema_params;
 
 /* Fills the documented defaults (rule "median*1.46", smoothing 1.5 mm... see README). */

@@ -38,6 +38,7 @@ void bmeq_edema_params_init(bmeq_edema_params *p)
 	p->factor_from_reader = 0;
 	p->t1_gate = 1;
 	p->t1_gate_quantile = 0.975;
+	p->t1_weight = 0.0;
 }
 
 void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
@@ -75,6 +76,12 @@ void bmeq_edema_method_text_t1(const bmeq_edema_params *p, char *buf, size_t cap
 			 p->t1_gate_quantile);
 	else if (len < cap)
 		snprintf(buf + len, cap - len, "; T1 gate off");
+	len = strlen(buf);
+	if (p->t1_weight > 0.0 && len < cap)
+		snprintf(buf + len, cap - len,
+			 "; T1 weighting: the rule reads the smoothed STIR divided by "
+			 "(T1 / normal marrow's T1)^%.3g, the T1 ratio floored at 0.1",
+			 p->t1_weight);
 }
 
 void bmeq_edema_result_destroy(bmeq_edema_result *r)
@@ -90,6 +97,22 @@ void bmeq_edema_result_destroy(bmeq_edema_result *r)
 static int is_femoral(uint16_t l)
 {
 	return bmeq_label_side(l) != BMEQ_SIDE_NONE;
+}
+
+/* Where normal marrow is sought (the automatic reference and the T1 gate's
+ * reference): the femoral regions when the map has any, else every labelled
+ * voxel (a user's ROI of other labels). */
+static int femoral_only(const uint16_t *roi, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_femoral(roi[i]))
+			return 1;
+	return 0;
+}
+
+static int in_marrow_region(uint16_t l, int femoral)
+{
+	return femoral ? is_femoral(l) : l != 0;
 }
 
 /* ---- automatic reference ---------------------------------------------- */
@@ -170,17 +193,16 @@ static bmeq_status mode_window(const float *v, size_t n, double anchor, double *
 static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, double anchor,
 				  const bmeq_edema_params *p, bmeq_refstats *rs, double window[2])
 {
-	size_t n = bmeq_grid_nvox(&scan->grid), m = 0, any_femoral = 0;
+	size_t n = bmeq_grid_nvox(&scan->grid), m = 0;
+	int femoral = femoral_only(roi, n);
 	float *vals;
 	bmeq_status st;
 
-	for (size_t i = 0; i < n; i++)
-		any_femoral += is_femoral(roi[i]);
-	vals = malloc((any_femoral ? any_femoral : n) * sizeof(float));
+	vals = malloc(n * sizeof(float));
 	if (!vals)
 		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
 	for (size_t i = 0; i < n; i++)
-		if ((any_femoral ? is_femoral(roi[i]) : roi[i] != 0) && isfinite(scan->data[i]))
+		if (in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]))
 			vals[m++] = scan->data[i];
 	if (m < p->min_reference_voxels) {
 		free(vals);
@@ -298,7 +320,37 @@ static int neck_label(uint16_t l)
 	return bmeq_label_part(l) == BMEQ_PART_NECK;
 }
 
-/* ---- T1 gate ------------------------------------------------------------ */
+/* The reference level is that of the normal marrow of the regions measured.
+ * A reader's reference mask says which population that is (the regions' mode
+ * nearest to the mask's median); its own level can differ from the regions'
+ * normal marrow by 10-15% (coil bias, another bone), which moves a mild
+ * lesion's volume several-fold. With reference.level = mask the mask's own
+ * statistics are used instead. Sets the reference, its level and the rule's
+ * threshold; window gets the normal-marrow window (NaN with the mask's own
+ * statistics). */
+static bmeq_status estimate_reference(const bmeq_volume *view, const uint16_t *roi,
+				      const uint8_t *reference, const bmeq_edema_params *params,
+				      bmeq_edema_result *r, double window[2])
+{
+	bmeq_status st;
+
+	if (reference) {
+		st = mask_reference(view, reference, params, &r->reference);
+		if (st == BMEQ_OK && params->reference_from_region) {
+			bmeq_refstats mask_stats = r->reference;
+			st = auto_reference(view, roi, mask_stats.median, params, &r->reference,
+					    window);
+		}
+	} else {
+		st = auto_reference(view, roi, NAN, params, &r->reference, window);
+	}
+	if (st != BMEQ_OK)
+		return st;
+	r->reference_intensity = r->reference.median;
+	return bmeq_rule_apply(&params->rule, &r->reference, &r->threshold);
+}
+
+/* ---- T1: gate and weighting --------------------------------------------- */
 
 int bmeq_edema_t1_box(const bmeq_grid *g, const uint16_t *roi, const uint8_t *reference,
 		      const bmeq_edema_params *params, size_t lo[3], size_t hi[3])
@@ -333,44 +385,57 @@ int bmeq_edema_t1_box(const bmeq_grid *g, const uint16_t *roi, const uint8_t *re
 	return 1;
 }
 
-/* The T1 gate (gate[j] 1: the voxel may be edema). Edema replaces marrow fat
- * with water, so it is never brighter on T1 than normal marrow; what is
- * (fat, and marrow or fat where the STIR's fat suppression failed while the
- * T1 shows fat) is removed. The limit is the gate quantile of the T1 of
- * normal marrow, on the T1 smoothed like the STIR: a reader's reference mask
- * when one is given, else the regions' voxels in the STIR's normal-marrow
- * window. A voxel without T1 (NaN: outside the T1's field of view) is not
- * gated.
+/* The T1 of normal marrow and what follows from it. Edema replaces marrow
+ * fat with water: bright on STIR, dark on T1 against normal marrow (how dark
+ * depends on how much fat is left: mild edema keeps much of it).
+ *
+ * The gate (gate[i] 1: the voxel may be edema, NULL: no gate): edema is never
+ * brighter on T1 than normal marrow; what is (fat, and marrow or fat where
+ * the STIR's fat suppression failed while the T1 shows fat) is removed. The
+ * limit is the gate quantile of the T1 of normal marrow.
+ *
+ * The weighting (weight a > 0): the smoothed STIR the rule sees is divided by
+ * (T1 / normal marrow's T1)^a, so that marrow dark on T1 counts as more
+ * edematous and marrow bright on T1 as less; normal marrow (T1 ratio 1) is
+ * unchanged, and both images stay normalised to normal marrow of the same
+ * scan. The T1 ratio is floored at 0.1 (cortex and fluid are near 0 on T1).
+ *
+ * Both see the T1 smoothed like the STIR. Normal marrow is a reader's
+ * reference mask when one is given, else the regions' voxels in the STIR's
+ * normal-marrow window. A voxel without T1 (NaN: outside the T1's field of
+ * view) is neither gated nor weighted.
+ *
  * t1 covers the box of scan voxels from lo (its own grid is the box's), and
  * gate is on that box too (j: t1's voxel index). Every region and reference
  * voxel and the smoothing's reach around them lie in it (bmeq_edema_t1_box),
- * so the smoothed T1 of every voxel that counts, and so the limit and the
- * gate, are those of the whole grid to the bit: the normalised convolution
- * of a voxel sums only voxels within the kernel's reach, in the same order. */
-static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1,
-				const size_t lo[3], const uint16_t *roi, const uint8_t *reference,
-				const uint8_t *smask, const bmeq_edema_params *p,
-				const double window[2], uint8_t *gate, bmeq_edema_result *r)
+ * so the smoothed T1 of every voxel that counts, and so the reference, the
+ * limit, the gate and the weighting, are those of the whole grid to the bit:
+ * the normalised convolution of a voxel sums only voxels within the kernel's
+ * reach, in the same order. */
+static bmeq_status t1_normal(const bmeq_volume *stir_s, float *weighted, const bmeq_volume *t1,
+			     const size_t lo[3], const uint16_t *roi, const uint8_t *reference,
+			     const uint8_t *smask, const bmeq_edema_params *p,
+			     const double window[2], uint8_t *gate, bmeq_edema_result *r)
 {
 	const size_t *d = t1->grid.dim, *gd = stir_s->grid.dim;
-	size_t nb = bmeq_grid_nvox(&t1->grid), m = 0, any_femoral = 0;
+	size_t nb = bmeq_grid_nvox(&t1->grid), m = 0;
+	int femoral = femoral_only(roi, bmeq_grid_nvox(&stir_s->grid));
 	float *t1s = malloc(nb * sizeof(*t1s)), *vals = NULL;
-	uint8_t *support = malloc(nb);
 	bmeq_status st;
+
+	uint8_t *support = malloc(nb);
 
 	if (!t1s || !support) {
 		free(t1s);
 		free(support);
-		return bmeq_fail(BMEQ_E_NOMEM, "T1 gate: out of memory");
+		return bmeq_fail(BMEQ_E_NOMEM, "T1: out of memory");
 	}
 	/* Voxels without a T1 value neither contribute nor are smoothed. */
 	for (size_t z = 0, j = 0; z < d[2]; z++)
 		for (size_t y = 0; y < d[1]; y++) {
 			size_t i = ((z + lo[2]) * gd[1] + y + lo[1]) * gd[0] + lo[0];
-			for (size_t x = 0; x < d[0]; x++, j++, i++) {
+			for (size_t x = 0; x < d[0]; x++, j++, i++)
 				support[j] = smask[i] && isfinite(t1->data[j]);
-				any_femoral += is_femoral(roi[i]);
-			}
 		}
 	st = bmeq_smooth_gaussian(t1, support, p->smooth_mm, t1s);
 	free(support);
@@ -378,7 +443,7 @@ static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1
 		goto done;
 	vals = malloc(nb * sizeof(*vals));
 	if (!vals) {
-		st = bmeq_fail(BMEQ_E_NOMEM, "T1 gate: out of memory");
+		st = bmeq_fail(BMEQ_E_NOMEM, "T1: out of memory");
 		goto done;
 	}
 	for (size_t z = 0, j = 0; z < d[2]; z++)
@@ -391,7 +456,7 @@ static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1
 				if (reference)
 					in = reference[i] != 0;
 				else
-					in = (any_femoral ? is_femoral(roi[i]) : roi[i] != 0) &&
+					in = in_marrow_region(roi[i], femoral) &&
 					     stir_s->data[i] >= window[0] && stir_s->data[i] <= window[1];
 				if (in)
 					vals[m++] = t1s[j];
@@ -399,16 +464,36 @@ static bmeq_status t1_gate_mask(const bmeq_volume *stir_s, const bmeq_volume *t1
 		}
 	if (m < p->min_reference_voxels) {
 		st = bmeq_fail(BMEQ_E_PROCESS,
-			       "T1 gate: only %zu normal-marrow voxels have a T1 value (need %zu); "
+			       "T1: only %zu normal-marrow voxels have a T1 value (need %zu); "
 			       "does the T1 cover the hips?",
 			       m, p->min_reference_voxels);
 		goto done;
 	}
-	if ((st = bmeq_quantile(vals, m, 0.5, &r->t1_reference)) != BMEQ_OK ||
-	    (st = bmeq_quantile(vals, m, p->t1_gate_quantile, &r->t1_limit)) != BMEQ_OK)
+	if ((st = bmeq_quantile(vals, m, 0.5, &r->t1_reference)) != BMEQ_OK)
 		goto done;
-	for (size_t j = 0; j < nb; j++)
-		gate[j] = !(t1s[j] > r->t1_limit);
+	if (!(r->t1_reference > 0.0)) {
+		st = bmeq_fail(BMEQ_E_PROCESS,
+			       "T1: normal marrow's T1 is %g, not positive: is it a T1-weighted image?",
+			       r->t1_reference);
+		goto done;
+	}
+	if (gate) {
+		if ((st = bmeq_quantile(vals, m, p->t1_gate_quantile, &r->t1_limit)) != BMEQ_OK)
+			goto done;
+		for (size_t j = 0; j < nb; j++)
+			gate[j] = !(t1s[j] > r->t1_limit);
+	}
+	if (weighted && p->t1_weight > 0.0)
+		for (size_t z = 0, j = 0; z < d[2]; z++)
+			for (size_t y = 0; y < d[1]; y++) {
+				size_t i = ((z + lo[2]) * gd[1] + y + lo[1]) * gd[0] + lo[0];
+				for (size_t x = 0; x < d[0]; x++, j++, i++) {
+					if (!smask[i] || !isfinite(t1s[j]))
+						continue;
+					double q = fmax(t1s[j] / r->t1_reference, 0.1);
+					weighted[i] = (float)(weighted[i] / pow(q, p->t1_weight));
+				}
+			}
 done:
 	free(vals);
 	free(t1s);
@@ -598,34 +683,12 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 	view = *scan;
 	view.data = smoothed;
 
-	/* The reference level is that of the normal marrow of the regions
-	 * measured. A reader's reference mask says which population that is (the
-	 * regions' mode nearest to the mask's median); its own level can differ
-	 * from the regions' normal marrow by 10-15% (coil bias, another bone),
-	 * which moves a mild lesion's volume several-fold. With
-	 * reference.level = mask the mask's own statistics are used instead. */
-	if (reference) {
-		st = mask_reference(&view, reference, params, &r->reference);
-		if (st == BMEQ_OK && params->reference_from_region) {
-			bmeq_refstats mask_stats = r->reference;
-			st = auto_reference(&view, roi, mask_stats.median, params, &r->reference,
-					    window);
-			if (st != BMEQ_OK)
-				goto fail;
-		}
-	} else {
-		st = auto_reference(&view, roi, NAN, params, &r->reference, window);
-	}
-	if (st != BMEQ_OK)
-		goto fail;
-	r->reference_intensity = r->reference.median;
-	if ((st = bmeq_rule_apply(&params->rule, &r->reference, &r->threshold)) != BMEQ_OK)
+	if ((st = estimate_reference(&view, roi, reference, params, r, window)) != BMEQ_OK)
 		goto fail;
 
-	if (r->t1_gated) {
+	if (t1 && (r->t1_gated || params->t1_weight > 0.0)) {
 		/* mask was the smoothing's support: rebuild it for the T1. */
-		gate = malloc(bmeq_grid_nvox(&t1->grid));
-		if (!gate) {
+		if (r->t1_gated && !(gate = malloc(bmeq_grid_nvox(&t1->grid)))) {
 			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 			goto fail;
 		}
@@ -640,12 +703,18 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 				}
 		for (size_t i = 0; i < n; i++)
 			mask[i] = roi[i] != 0 || (reference && reference[i]);
-		st = t1_gate_mask(&view, t1, t1_lo, roi, reference, mask, params, window, gate, r);
+		st = t1_normal(&view, smoothed, t1, t1_lo, roi, reference, mask, params, window, gate,
+			       r);
 		if (st != BMEQ_OK)
 			goto fail;
 		gt.keep = gate;
 		memcpy(gt.lo, t1_lo, sizeof(gt.lo));
 		memcpy(gt.dim, t1->grid.dim, sizeof(gt.dim));
+		/* The weighted image has its own normal-marrow level (close to the
+		 * STIR's: normal marrow's T1 ratio is about 1); the rule reads it. */
+		if (params->t1_weight > 0.0 &&
+		    (st = estimate_reference(&view, roi, reference, params, r, window)) != BMEQ_OK)
+			goto fail;
 	}
 	if ((st = detect(&view, roi, params, r->reference_intensity, r->threshold, 0.5, NULL,
 			 mask)) != BMEQ_OK)

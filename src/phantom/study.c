@@ -87,6 +87,23 @@ void bmeq_phantom_subject_make(uint64_t seed, unsigned subject, bmeq_phantom_sub
 	}
 }
 
+/* What the scanner adds to an acquisition, drawn in this order (the phantom's
+ * files depend on it): the stored intensity scale, the coil bias, the noise
+ * seed; then the fixed supersampling and no rescale. */
+static void draw_scanner(bmeq_ph_rng *r, bmeq_phantom_acq *q)
+{
+	q->scanner_scale = q->datatype == BMEQ_DT_FLOAT32 ? bmeq_ph_rng_range(r, 0.5, 3.0)
+							  : bmeq_ph_rng_range(r, 300.0, 1500.0);
+	for (int i = 0; i < 3; i++)
+		q->bias_coef[i] = bmeq_ph_rng_range(r, -0.35, 0.35);
+	for (int i = 3; i < 9; i++)
+		q->bias_coef[i] = bmeq_ph_rng_range(r, -0.2, 0.2);
+	q->noise_seed = bmeq_ph_rng_next(r);
+	q->supersample = 3;
+	q->scl_slope = 0.0;
+	q->scl_inter = 0.0;
+}
+
 void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, unsigned subject,
 				 unsigned session, unsigned nsessions, bmeq_phantom_params *p)
 {
@@ -149,16 +166,7 @@ void bmeq_phantom_session_params(uint64_t seed, const bmeq_phantom_subject *s, u
 		q->translation_mm[i] = bmeq_ph_rng_range(&r, -5.0, 5.0);
 	}
 	q->snr = bmeq_ph_rng_range(&r, 10.0, 30.0);
-	q->scanner_scale = q->datatype == BMEQ_DT_FLOAT32 ? bmeq_ph_rng_range(&r, 0.5, 3.0)
-							  : bmeq_ph_rng_range(&r, 300.0, 1500.0);
-	for (int i = 0; i < 3; i++)
-		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.35, 0.35);
-	for (int i = 3; i < 9; i++)
-		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.2, 0.2);
-	q->noise_seed = bmeq_ph_rng_next(&r);
-	q->supersample = 3;
-	q->scl_slope = 0.0;
-	q->scl_inter = 0.0;
+	draw_scanner(&r, q);
 }
 
 /* A magnitude in [lo, hi] with a random sign. */
@@ -223,16 +231,7 @@ void bmeq_phantom_t1_params(uint64_t seed, unsigned subject, unsigned session, u
 		q->translation_mm[i] = sq->translation_mm[i] + signed_range(&r, 1.0, 4.0);
 	}
 	q->snr = bmeq_ph_rng_range(&r, 15.0, 35.0);
-	q->scanner_scale = q->datatype == BMEQ_DT_FLOAT32 ? bmeq_ph_rng_range(&r, 0.5, 3.0)
-							  : bmeq_ph_rng_range(&r, 300.0, 1500.0);
-	for (int i = 0; i < 3; i++)
-		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.35, 0.35);
-	for (int i = 3; i < 9; i++)
-		q->bias_coef[i] = bmeq_ph_rng_range(&r, -0.2, 0.2);
-	q->noise_seed = bmeq_ph_rng_next(&r);
-	q->supersample = 3;
-	q->scl_slope = 0.0;
-	q->scl_inter = 0.0;
+	draw_scanner(&r, q);
 	memset(&q->fatsat, 0, sizeof(q->fatsat));
 }
 

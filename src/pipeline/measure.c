@@ -278,7 +278,8 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 	return BMEQ_OK;
 }
 
-/* The T1 through t onto the box of the scan's grid that the gate reads: the
+/* The T1 through t onto the box of the scan's grid that the gate and the
+ * weighting read: the
  * regions and reference mask and the smoothing's reach around them. Its
  * voxels are those a whole-grid resampling gives them (bmeq_itk_resample_box),
  * and the gate reads nothing outside it, so the tables are those of a T1
@@ -491,8 +492,9 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 		if ((st = place_t1(r, t1, lo, hi, opts, &t1_to)) != BMEQ_OK)
 			goto fail;
 	}
-	/* Only the gate reads the T1 on the scan's grid. */
-	if (t1 && opts->edema.t1_gate && (st = t1_onto_box(r, t1, ref, opts, &t1_to)) != BMEQ_OK)
+	/* Only the gate and the weighting read the T1 on the scan's grid. */
+	if (t1 && (opts->edema.t1_gate || opts->edema.t1_weight > 0.0) &&
+	    (st = t1_onto_box(r, t1, ref, opts, &t1_to)) != BMEQ_OK)
 		goto fail;
 	bmeq_volume_destroy(t1);
 	t1 = NULL;

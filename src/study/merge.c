@@ -24,7 +24,7 @@ typedef struct shard_info {
 	char study_sha[65];
 	char params[1024], rule[BMEQ_RESPONSE_RULE_TEXT_MAX], host[256];
 	char *config;
-	size_t failed, reused, comparisons, comparisons_failed;
+	size_t failed, reused, comparisons, comparisons_failed, comparisons_reused;
 	double seconds;
 } shard_info;
 
@@ -79,6 +79,8 @@ static bmeq_status read_marker(const char *dir, shard_info *si)
 			si->comparisons = to_size(v);
 		else if (strcmp(k, "comparisons_failed") == 0)
 			si->comparisons_failed = to_size(v);
+		else if (strcmp(k, "comparisons_reused") == 0)
+			si->comparisons_reused = to_size(v);
 		else if (strcmp(k, "seconds") == 0)
 			si->seconds = atof(v);
 	}
@@ -463,6 +465,7 @@ bmeq_status bmeq_merge_run(const char *const *dirs, size_t ndirs, const char *ou
 		summary->skipped += by_k[k]->reused;
 		summary->comparisons += by_k[k]->comparisons;
 		summary->comparisons_failed += by_k[k]->comparisons_failed;
+		summary->comparisons_reused += by_k[k]->comparisons_reused;
 		summary->seconds += by_k[k]->seconds;
 	}
 	summary->measured = summary->scans - summary->skipped;

@@ -154,6 +154,7 @@ static bmeq_status write_marker(const char *outdir, int k, int nshards, const ch
 	kv(&st, w, "reused", "%zu", sum->skipped);
 	kv(&st, w, "comparisons", "%zu", sum->comparisons);
 	kv(&st, w, "comparisons_failed", "%zu", sum->comparisons_failed);
+	kv(&st, w, "comparisons_reused", "%zu", sum->comparisons_reused);
 	kv(&st, w, "seconds", "%.3f", sum->seconds);
 	if (st == BMEQ_OK) {
 		const char *t = bmeq_csv_text(w, &len);

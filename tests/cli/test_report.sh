@@ -223,14 +223,20 @@ for name in ("waterfall_visit1", "edema_course", "response_counts"):
 assert not os.path.exists(os.path.join(out, "figures", "waterfall_visit2.png"))
 # The viewer's slice mosaics: one tile per slice, radiological display: a hip with edema on
 # one side only shows its edema on the viewer's left (the patient's right) or right.
+def measured_visits():
+    """Each measured visit: subject, its rows by side, its output stem, its _slices.csv."""
+    for (subject, session) in visit:
+        mine = {r["side"]: r for r in scans if (r["subject"], r["session"]) == (subject, session)}
+        if mine["right"]["status"] == "error":
+            continue
+        d = os.path.join(out, subject, session)
+        stem = os.path.join(d, dict(csv.reader(open(d + "/scan_record.csv", newline="")))["stem"])
+        yield subject, mine, stem, dict(csv.reader(open(stem + "_slices.csv", newline="")))
+
+
 checked = 0
-for (subject, session), v in visit.items():
-    mine = {r["side"]: r for r in scans if (r["subject"], r["session"]) == (subject, session)}
-    if mine["right"]["status"] == "error":
-        continue
-    d = os.path.join(out, subject, session)
-    stem = os.path.join(d, dict(csv.reader(open(d + "/scan_record.csv", newline="")))["stem"])
-    info = dict(csv.reader(open(stem + "_slices.csv", newline="")))
+for subject, mine, stem, info in measured_visits():
+    d = os.path.dirname(stem)
     n, cols, tw, th = (int(info[k]) for k in ("slices", "cols", "tile_w", "tile_h"))
     w, h, ch, img, _ = png_read.read(stem + "_slices.png")
     assert ch == 1 and w == cols * tw and h >= th * ((n + cols - 1) // cols), (d, w, h, info)
@@ -249,13 +255,8 @@ assert checked >= 1, "no one-sided edema to check the display's sides on"
 # the edema (dark on T1) is darker there than the rest of its hip's regions (fatty marrow,
 # bright): a T1 flipped left-right or shifted off the hips would not show that.
 t1_checked = 0
-for (subject, session), v in visit.items():
-    mine = {r["side"]: r for r in scans if (r["subject"], r["session"]) == (subject, session)}
-    if mine["right"]["status"] == "error":
-        continue
-    d = os.path.join(out, subject, session)
-    stem = os.path.join(d, dict(csv.reader(open(d + "/scan_record.csv", newline="")))["stem"])
-    info = dict(csv.reader(open(stem + "_slices.csv", newline="")))
+for subject, mine, stem, info in measured_visits():
+    d = os.path.dirname(stem)
     if subject != "01":
         assert "t1" not in info, (d, info)
         continue

@@ -73,6 +73,24 @@ for f in "$tmp"/single/*/*/*_qc.png; do
   cmp -s "$f" "$tmp/m2np/${f#"$tmp/single/"}" || fail "--no-pictures: ${f#"$tmp/single/"} differs"
 done
 
+# Shards run again with --resume reuse their scans and comparisons; the merge counts both.
+for k in 1 2; do
+  "$bmeq" batch "$m" -o "$tmp/s2-$k" --shard "$k/2" -j 1 --resume --quiet >/dev/null || [ $? = 6 ] ||
+    fail "shard $k/2 --resume"
+done
+"$bmeq" merge "$tmp/s2-1" "$tmp/s2-2" -o "$tmp/m2r" --no-pictures --quiet >/dev/null || [ $? = 6 ] ||
+  fail "merge of resumed shards"
+/usr/bin/python3 - "$tmp" <<'PY'
+import json, sys
+t = sys.argv[1]
+def summary(d):
+    return json.load(open(f"{t}/{d}/provenance.json"))["summary"]
+m = summary("m2r")
+for key in ("reused_by_resume", "comparisons_reused_by_resume"):
+    shards = sum(summary(f"s2-{k}")[key] for k in (1, 2))
+    assert shards > 0 and m[key] == shards, (key, m[key], shards)
+PY
+
 # Shards hold whole subjects, disjoint, covering the study, balanced (4 and 3 scans).
 /usr/bin/python3 - "$tmp" <<'PY'
 import csv, sys
