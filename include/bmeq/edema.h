@@ -141,16 +141,27 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
 			       const bmeq_edema_params *params, bmeq_edema_result **out);
 
+/* The box of scan voxels, lo..hi inclusive per axis, whose T1 the T1 gate
+ * reads: every voxel of roi (nvox labels on g) and of reference (NULL: none),
+ * grown along each axis by the reach of the smoothing (params->smooth_mm; NULL
+ * params: the defaults) and clamped to the grid. A T1 resampled onto this box
+ * gates exactly as one resampled onto the whole grid. Returns 0 (lo, hi
+ * untouched) when roi and reference hold no voxel. */
+int bmeq_edema_t1_box(const bmeq_grid *g, const uint16_t *roi, const uint8_t *reference,
+		      const bmeq_edema_params *params, size_t lo[3], size_t hi[3]);
+
 /* As bmeq_edema_measure, with the visit's T1 resampled onto scan's grid
- * (NULL: none; NaN voxels where the T1 does not reach). With params->t1_gate,
- * edema voxels brighter on T1 than normal marrow's t1_gate_quantile are
- * removed (see edema.c) and each region's edema_removed_by_t1_ml says how
- * much. BMEQ_E_GRID when t1 is on another grid; BMEQ_E_PROCESS when too few
- * normal-marrow voxels have a T1 value. */
+ * (NULL: none; NaN voxels where the T1 does not reach), or onto a box of it:
+ * t1's voxel (0,0,0) is scan voxel t1_lo (NULL: t1 is on the whole grid) and
+ * t1->grid.dim its size. With params->t1_gate, edema voxels brighter on T1
+ * than normal marrow's t1_gate_quantile are removed (see edema.c) and each
+ * region's edema_removed_by_t1_ml says how much. BMEQ_E_GRID when t1 does not
+ * fit the scan's grid or does not hold bmeq_edema_t1_box's box;
+ * BMEQ_E_PROCESS when too few normal-marrow voxels have a T1 value. */
 bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1,
-				  const uint16_t *roi, const uint8_t *reference,
-				  const bmeq_edema_side_geom *geom, const bmeq_edema_params *params,
-				  bmeq_edema_result **out);
+				  const size_t t1_lo[3], const uint16_t *roi,
+				  const uint8_t *reference, const bmeq_edema_side_geom *geom,
+				  const bmeq_edema_params *params, bmeq_edema_result **out);
 
 /* The whole method in one line for provenance (rule, reference, smoothing,
  * rim, edges, lesion filter, range), e.g. "median*1.46 over the normal-marrow

@@ -137,6 +137,16 @@ void bmeq_rigid_matrix(const bmeq_rigid *t, double m[4][4]);
 bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_grid *target,
 			      const bmeq_rigid *t, float fill, bmeq_volume **out);
 
+/* As bmeq_itk_resample() over voxels lo..hi (inclusive, per axis) of target
+ * only: *out is new, on the box's own grid (target's, its origin moved to
+ * voxel lo), and each of its voxels holds, to the bit, the value
+ * bmeq_itk_resample() gives that voxel of the whole target. The cost follows
+ * the box (e.g. a T1 needed only around the hips of a wide STIR).
+ * BMEQ_E_ARG also for a box off the grid. */
+bmeq_status bmeq_itk_resample_box(const bmeq_volume *moving, const bmeq_grid *target,
+				  const size_t lo[3], const size_t hi[3], const bmeq_rigid *t,
+				  float fill, bmeq_volume **out);
+
 /* As bmeq_itk_resample() for a uint8 label map (nearest neighbour, 0
  * outside): labels on grid src, out is a caller buffer of
  * bmeq_grid_nvox(target) elements. (A region map carried from one grid onto
@@ -166,6 +176,10 @@ typedef struct bmeq_reg_params {
 	int iterations;         /* maximum iterations per level (default 60) */
 	int histogram_bins;     /* Mattes bins (default 32) */
 	double sampling;        /* fraction of region voxels sampled, (0, 1] (default 0.25) */
+	size_t max_samples;     /* at most about this many samples per level, however large
+				   the region (0, the default: no cap; else >= 500); the
+				   samples are random but drawn from the fixed seed, so a
+				   capped registration repeats exactly */
 	double finest_mm;       /* voxel size aimed at on the finest level: axes with
 				   smaller voxels are shrunk (default 1.5; 0 = full
 				   resolution); each coarser level doubles it */

@@ -97,7 +97,11 @@ typedef struct bmeq_scan_result {
 	double seconds[4];           /* load, bias correction, segmentation, measurement */
 	bmeq_regions_source regions_from;
 	bmeq_t1_info t1;
-	bmeq_volume *t1_image;       /* the T1 on the scan's grid (NaN outside it), or NULL */
+	bmeq_volume *t1_image;       /* the T1 over the box of the scan's grid that the T1
+					gate reads (bmeq_edema_t1_box; its grid is the box's,
+					NaN where the T1 does not reach), or NULL: no T1 or
+					no gate */
+	size_t t1_lo[3];             /* the scan voxel of t1_image's voxel (0,0,0) */
 } bmeq_scan_result;
 
 /* Runs the pipeline on the scan at path. roi_path (NULL: automatic

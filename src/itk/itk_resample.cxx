@@ -2,6 +2,7 @@
  * neighbour) onto a target grid, optionally through a rigid transform. */
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include <itkAffineTransform.h>
 #include <itkLinearInterpolateImageFunction.h>
@@ -51,11 +52,16 @@ static bmeq_status check_rigid(const char *what, const bmeq_rigid *t)
 }
 
 /* Resamples src (wrapped caller data) onto the target geometry through t
- * with the given interpolator and copies the result into out. */
+ * with the given interpolator and copies the result into out: the whole
+ * target (box NULL), or only its voxels box[0..2] (first) to box[3..5]
+ * (inclusive), x fastest. A box is the output's requested region inside the
+ * whole target: ITK 5's linear path maps each voxel from the end points of
+ * its whole row of the largest region, whatever region it computes, so the
+ * box's voxels are those of the whole target to the bit. */
 template <typename T, typename Interp>
 static void resample_into(const T *src, const bmeq_itk_geometry &sgeo, const size_t sdim[3],
-			  const bmeq_itk_geometry &tgeo, const size_t tdim[3], const bmeq_rigid *t,
-			  T fill, T *out)
+			  const bmeq_itk_geometry &tgeo, const size_t tdim[3], const size_t *box,
+			  const bmeq_rigid *t, T fill, T *out)
 {
 	using Img = itk::Image<T, 3>;
 	using Resampler = itk::ResampleImageFilter<Img, Img, double>;
@@ -69,8 +75,23 @@ static void resample_into(const T *src, const bmeq_itk_geometry &sgeo, const siz
 	rs->SetUseReferenceImage(true);
 	rs->SetReferenceImage(ref);
 	rs->SetDefaultPixelValue(fill);
-	rs->Update();
-	std::memcpy(out, rs->GetOutput()->GetBufferPointer(), tdim[0] * tdim[1] * tdim[2] * sizeof(T));
+	size_t n = tdim[0] * tdim[1] * tdim[2];
+	if (box) {
+		typename Img::RegionType region;
+		n = 1;
+		for (unsigned a = 0; a < 3; a++) {
+			region.SetIndex(a, (itk::IndexValueType)box[a]);
+			region.SetSize(a, (itk::SizeValueType)(box[a + 3] - box[a] + 1));
+			n *= box[a + 3] - box[a] + 1;
+		}
+		rs->GetOutput()->SetRequestedRegion(region);
+		rs->Update();
+		if (rs->GetOutput()->GetBufferedRegion() != region)
+			throw std::runtime_error("resampled another region than the box asked for");
+	} else {
+		rs->Update();
+	}
+	std::memcpy(out, rs->GetOutput()->GetBufferPointer(), n * sizeof(T));
 }
 
 extern "C" bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_grid *target,
@@ -93,7 +114,54 @@ extern "C" bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_g
 	st = guard("itk_resample", [&]() {
 		using Interp = itk::LinearInterpolateImageFunction<FloatImage, double>;
 		resample_into<float, Interp>(moving->data, sgeo, moving->grid.dim, tgeo, target->dim,
-					     t, fill, res->data);
+					     NULL, t, fill, res->data);
+		return BMEQ_OK;
+	});
+	if (st != BMEQ_OK) {
+		bmeq_volume_destroy(res);
+		return st;
+	}
+	*out = res;
+	return BMEQ_OK;
+}
+
+extern "C" bmeq_status bmeq_itk_resample_box(const bmeq_volume *moving, const bmeq_grid *target,
+					     const size_t lo[3], const size_t hi[3],
+					     const bmeq_rigid *t, float fill, bmeq_volume **out)
+{
+	bmeq_itk_geometry sgeo, tgeo;
+	bmeq_status st;
+
+	if (out)
+		*out = NULL;
+	if (!moving || !moving->data || !target || !lo || !hi || !out)
+		return bmeq_fail(BMEQ_E_ARG, "itk_resample_box: NULL argument");
+	if ((st = check_grid("itk_resample_box: moving", &moving->grid, &sgeo)) != BMEQ_OK ||
+	    (st = check_grid("itk_resample_box: target", target, &tgeo)) != BMEQ_OK ||
+	    (st = check_rigid("itk_resample_box", t)) != BMEQ_OK)
+		return st;
+	size_t box[6];
+	bmeq_grid bg = *target;
+	for (int a = 0; a < 3; a++) {
+		if (!(lo[a] <= hi[a] && hi[a] < target->dim[a]))
+			return bmeq_fail(BMEQ_E_ARG, "itk_resample_box: box %zu..%zu off axis %d (0..%zu)",
+					 lo[a], hi[a], a, target->dim[a] - 1);
+		box[a] = lo[a];
+		box[a + 3] = hi[a];
+		bg.dim[a] = hi[a] - lo[a] + 1;
+	}
+	/* The box's own grid: the target's, its origin moved to voxel lo. */
+	for (int r = 0; r < 3; r++)
+		bg.affine[r][3] = target->affine[r][3] + target->affine[r][0] * (double)lo[0] +
+				  target->affine[r][1] * (double)lo[1] +
+				  target->affine[r][2] * (double)lo[2];
+	bmeq_volume *res = NULL;
+	if ((st = bmeq_volume_create(&bg, &res)) != BMEQ_OK)
+		return st;
+	st = guard("itk_resample_box", [&]() {
+		using Interp = itk::LinearInterpolateImageFunction<FloatImage, double>;
+		resample_into<float, Interp>(moving->data, sgeo, moving->grid.dim, tgeo, target->dim,
+					     box, t, fill, res->data);
 		return BMEQ_OK;
 	});
 	if (st != BMEQ_OK) {
@@ -119,7 +187,7 @@ static bmeq_status resample_labels(const char *what, const T *labels, const bmeq
 		return st;
 	return guard(what, [&]() {
 		using Interp = itk::NearestNeighborInterpolateImageFunction<itk::Image<T, 3>, double>;
-		resample_into<T, Interp>(labels, sgeo, src->dim, tgeo, target->dim, t, 0, out);
+		resample_into<T, Interp>(labels, sgeo, src->dim, tgeo, target->dim, NULL, t, 0, out);
 		return BMEQ_OK;
 	});
 }

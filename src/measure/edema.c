@@ -352,6 +352,39 @@ static bmeq_status estimate_reference(const bmeq_volume *view, const uint16_t *r
 
 /* ---- T1: gate and weighting --------------------------------------------- */
 
+int bmeq_edema_t1_box(const bmeq_grid *g, const uint16_t *roi, const uint8_t *reference,
+		      const bmeq_edema_params *params, size_t lo[3], size_t hi[3])
+{
+	bmeq_edema_params defaults;
+	size_t mn[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX}, mx[3] = {0, 0, 0};
+	int any = 0;
+
+	if (!params) {
+		bmeq_edema_params_init(&defaults);
+		params = &defaults;
+	}
+	for (size_t z = 0, i = 0; z < g->dim[2]; z++)
+		for (size_t y = 0; y < g->dim[1]; y++)
+			for (size_t x = 0; x < g->dim[0]; x++, i++) {
+				if (!roi[i] && !(reference && reference[i]))
+					continue;
+				const size_t p[3] = {x, y, z};
+				for (int a = 0; a < 3; a++) {
+					mn[a] = p[a] < mn[a] ? p[a] : mn[a];
+					mx[a] = p[a] > mx[a] ? p[a] : mx[a];
+				}
+				any = 1;
+			}
+	if (!any)
+		return 0;
+	for (int a = 0; a < 3; a++) {
+		size_t r = (size_t)bmeq_smooth_radius(g->spacing[a], g->dim[a], params->smooth_mm);
+		lo[a] = mn[a] > r ? mn[a] - r : 0;
+		hi[a] = mx[a] + r < g->dim[a] - 1 ? mx[a] + r : g->dim[a] - 1;
+	}
+	return 1;
+}
+
 /* The T1 of normal marrow and what follows from it. Edema replaces marrow
  * fat with water: bright on STIR, dark on T1 against normal marrow (how dark
  * depends on how much fat is left: mild edema keeps much of it).
@@ -370,18 +403,27 @@ static bmeq_status estimate_reference(const bmeq_volume *view, const uint16_t *r
  * Both see the T1 smoothed like the STIR. Normal marrow is a reader's
  * reference mask when one is given, else the regions' voxels in the STIR's
  * normal-marrow window. A voxel without T1 (NaN: outside the T1's field of
- * view) is neither gated nor weighted. */
+ * view) is neither gated nor weighted.
+ *
+ * t1 covers the box of scan voxels from lo (its own grid is the box's), and
+ * gate is on that box too (j: t1's voxel index). Every region and reference
+ * voxel and the smoothing's reach around them lie in it (bmeq_edema_t1_box),
+ * so the smoothed T1 of every voxel that counts, and so the reference, the
+ * limit, the gate and the weighting, are those of the whole grid to the bit:
+ * the normalised convolution of a voxel sums only voxels within the kernel's
+ * reach, in the same order. */
 static bmeq_status t1_normal(const bmeq_volume *stir_s, float *weighted, const bmeq_volume *t1,
-			     const uint16_t *roi, const uint8_t *reference, const uint8_t *smask,
-			     const bmeq_edema_params *p, const double window[2], uint8_t *gate,
-			     bmeq_edema_result *r)
+			     const size_t lo[3], const uint16_t *roi, const uint8_t *reference,
+			     const uint8_t *smask, const bmeq_edema_params *p,
+			     const double window[2], uint8_t *gate, bmeq_edema_result *r)
 {
-	size_t n = bmeq_grid_nvox(&stir_s->grid), m = 0;
-	int femoral = femoral_only(roi, n);
-	float *t1s = malloc(n * sizeof(*t1s)), *vals = NULL;
+	const size_t *d = t1->grid.dim, *gd = stir_s->grid.dim;
+	size_t nb = bmeq_grid_nvox(&t1->grid), m = 0;
+	int femoral = femoral_only(roi, bmeq_grid_nvox(&stir_s->grid));
+	float *t1s = malloc(nb * sizeof(*t1s)), *vals = NULL;
 	bmeq_status st;
 
-	uint8_t *support = malloc(n);
+	uint8_t *support = malloc(nb);
 
 	if (!t1s || !support) {
 		free(t1s);
@@ -389,29 +431,37 @@ static bmeq_status t1_normal(const bmeq_volume *stir_s, float *weighted, const b
 		return bmeq_fail(BMEQ_E_NOMEM, "T1: out of memory");
 	}
 	/* Voxels without a T1 value neither contribute nor are smoothed. */
-	for (size_t i = 0; i < n; i++)
-		support[i] = smask[i] && isfinite(t1->data[i]);
+	for (size_t z = 0, j = 0; z < d[2]; z++)
+		for (size_t y = 0; y < d[1]; y++) {
+			size_t i = ((z + lo[2]) * gd[1] + y + lo[1]) * gd[0] + lo[0];
+			for (size_t x = 0; x < d[0]; x++, j++, i++)
+				support[j] = smask[i] && isfinite(t1->data[j]);
+		}
 	st = bmeq_smooth_gaussian(t1, support, p->smooth_mm, t1s);
 	free(support);
 	if (st != BMEQ_OK)
 		goto done;
-	vals = malloc(n * sizeof(*vals));
+	vals = malloc(nb * sizeof(*vals));
 	if (!vals) {
 		st = bmeq_fail(BMEQ_E_NOMEM, "T1: out of memory");
 		goto done;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int in;
-		if (!isfinite(t1s[i]))
-			continue;
-		if (reference)
-			in = reference[i] != 0;
-		else
-			in = in_marrow_region(roi[i], femoral) && stir_s->data[i] >= window[0] &&
-			     stir_s->data[i] <= window[1];
-		if (in)
-			vals[m++] = t1s[i];
-	}
+	for (size_t z = 0, j = 0; z < d[2]; z++)
+		for (size_t y = 0; y < d[1]; y++) {
+			size_t i = ((z + lo[2]) * gd[1] + y + lo[1]) * gd[0] + lo[0];
+			for (size_t x = 0; x < d[0]; x++, j++, i++) {
+				int in;
+				if (!isfinite(t1s[j]))
+					continue;
+				if (reference)
+					in = reference[i] != 0;
+				else
+					in = in_marrow_region(roi[i], femoral) &&
+					     stir_s->data[i] >= window[0] && stir_s->data[i] <= window[1];
+				if (in)
+					vals[m++] = t1s[j];
+			}
+		}
 	if (m < p->min_reference_voxels) {
 		st = bmeq_fail(BMEQ_E_PROCESS,
 			       "T1: only %zu normal-marrow voxels have a T1 value (need %zu); "
@@ -430,16 +480,20 @@ static bmeq_status t1_normal(const bmeq_volume *stir_s, float *weighted, const b
 	if (gate) {
 		if ((st = bmeq_quantile(vals, m, p->t1_gate_quantile, &r->t1_limit)) != BMEQ_OK)
 			goto done;
-		for (size_t i = 0; i < n; i++)
-			gate[i] = !(t1s[i] > r->t1_limit);
+		for (size_t j = 0; j < nb; j++)
+			gate[j] = !(t1s[j] > r->t1_limit);
 	}
 	if (weighted && p->t1_weight > 0.0)
-		for (size_t i = 0; i < n; i++) {
-			if (!smask[i] || !isfinite(t1s[i]))
-				continue;
-			double q = fmax(t1s[i] / r->t1_reference, 0.1);
-			weighted[i] = (float)(weighted[i] / pow(q, p->t1_weight));
-		}
+		for (size_t z = 0, j = 0; z < d[2]; z++)
+			for (size_t y = 0; y < d[1]; y++) {
+				size_t i = ((z + lo[2]) * gd[1] + y + lo[1]) * gd[0] + lo[0];
+				for (size_t x = 0; x < d[0]; x++, j++, i++) {
+					if (!smask[i] || !isfinite(t1s[j]))
+						continue;
+					double q = fmax(t1s[j] / r->t1_reference, 0.1);
+					weighted[i] = (float)(weighted[i] / pow(q, p->t1_weight));
+				}
+			}
 done:
 	free(vals);
 	free(t1s);
@@ -448,13 +502,32 @@ done:
 
 /* ---- detection ---------------------------------------------------------- */
 
+/* The T1 gate over its box of the scan: keep[j] for the box's voxel j
+ * (x fastest), the box from scan voxel lo, dim voxels along each axis. */
+typedef struct t1_gate {
+	const uint8_t *keep;
+	size_t lo[3], dim[3];
+} t1_gate;
+
+/* Clears the voxels of mask (on grid g) that the gate removes. Edema lies
+ * inside the regions, so inside the box: nothing outside it is looked at. */
+static void gate_apply(const t1_gate *gt, const bmeq_grid *g, uint8_t *mask)
+{
+	for (size_t z = 0, j = 0; z < gt->dim[2]; z++)
+		for (size_t y = 0; y < gt->dim[1]; y++) {
+			size_t i = ((z + gt->lo[2]) * g->dim[1] + y + gt->lo[1]) * g->dim[0] + gt->lo[0];
+			for (size_t x = 0; x < gt->dim[0]; x++, j++, i++)
+				mask[i] &= gt->keep[j];
+		}
+}
+
 /* Edema voxels (mask 0/1) of the regions at one threshold: the rule's
  * threshold, then the rim guard and the half-maximum edges. The range
  * (edema_ml_low/high) calls it again at the band's thresholds, so every
  * stage that shapes the volume also shapes its range. */
 static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 			  const bmeq_edema_params *params, double reference, double threshold,
-			  double edge_fraction, const uint8_t *gate, uint8_t *mask)
+			  double edge_fraction, const t1_gate *gate, uint8_t *mask)
 {
 	size_t n = bmeq_grid_nvox(&scan->grid);
 	bmeq_status st;
@@ -476,8 +549,7 @@ static bmeq_status detect(const bmeq_volume *scan, const uint16_t *roi,
 			return st;
 	}
 	if (gate)
-		for (size_t i = 0; i < n; i++)
-			mask[i] &= gate[i];
+		gate_apply(gate, &scan->grid, mask);
 	return BMEQ_OK;
 }
 
@@ -505,14 +577,15 @@ bmeq_status bmeq_edema_measure(const bmeq_volume *scan, const uint16_t *roi,
 			       const uint8_t *reference, const bmeq_edema_side_geom *geom,
 			       const bmeq_edema_params *params, bmeq_edema_result **out)
 {
-	return bmeq_edema_measure_t1(scan, NULL, roi, reference, geom, params, out);
+	return bmeq_edema_measure_t1(scan, NULL, NULL, roi, reference, geom, params, out);
 }
 
 bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1,
-				  const uint16_t *roi, const uint8_t *reference,
-				  const bmeq_edema_side_geom *geom, const bmeq_edema_params *params,
-				  bmeq_edema_result **out)
+				  const size_t t1_lo[3], const uint16_t *roi,
+				  const uint8_t *reference, const bmeq_edema_side_geom *geom,
+				  const bmeq_edema_params *params, bmeq_edema_result **out)
 {
+	static const size_t origin[3] = {0, 0, 0};
 	bmeq_edema_params defaults;
 	const bmeq_grid *g = &scan->grid;
 	size_t n = bmeq_grid_nvox(g);
@@ -520,6 +593,7 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 	bmeq_edema_result *r = NULL;
 	region_map *rm = NULL;
 	uint8_t *mask = NULL, *gate = NULL;
+	t1_gate gt = {NULL, {0, 0, 0}, {0, 0, 0}};
 	float *smoothed = NULL;
 	double window[2] = {NAN, NAN};
 	bmeq_volume view;
@@ -564,11 +638,15 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 	r->threshold_low = r->threshold_high = NAN;
 	r->t1_reference = r->t1_limit = NAN;
 	r->t1_gated = t1 && params->t1_gate;
-	if (t1 && (t1->grid.dim[0] != g->dim[0] || t1->grid.dim[1] != g->dim[1] ||
-		   t1->grid.dim[2] != g->dim[2])) {
-		st = bmeq_fail(BMEQ_E_GRID, "the T1 is not on the scan's grid");
-		goto fail;
-	}
+	if (!t1_lo)
+		t1_lo = origin;
+	if (t1)
+		for (int a = 0; a < 3; a++)
+			if (t1->grid.dim[a] < 1 || t1_lo[a] >= g->dim[a] ||
+			    t1->grid.dim[a] > g->dim[a] - t1_lo[a]) {
+				st = bmeq_fail(BMEQ_E_GRID, "the T1 is not on the scan's grid");
+				goto fail;
+			}
 	if (r->t1_gated && !(params->t1_gate_quantile >= 0.5 && params->t1_gate_quantile <= 1.0)) {
 		st = bmeq_fail(BMEQ_E_ARG, "T1 gate quantile %g must be in [0.5, 1]",
 			       params->t1_gate_quantile);
@@ -610,15 +688,28 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 
 	if (t1 && (r->t1_gated || params->t1_weight > 0.0)) {
 		/* mask was the smoothing's support: rebuild it for the T1. */
-		if (r->t1_gated && !(gate = malloc(n))) {
+		if (r->t1_gated && !(gate = malloc(bmeq_grid_nvox(&t1->grid)))) {
 			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 			goto fail;
 		}
+		size_t lo[3], hi[3];
+		if (bmeq_edema_t1_box(g, roi, reference, params, lo, hi))
+			for (int a = 0; a < 3; a++)
+				if (lo[a] < t1_lo[a] || hi[a] >= t1_lo[a] + t1->grid.dim[a]) {
+					st = bmeq_fail(BMEQ_E_GRID,
+						       "the T1 does not cover the regions and the "
+						       "smoothing's reach around them");
+					goto fail;
+				}
 		for (size_t i = 0; i < n; i++)
 			mask[i] = roi[i] != 0 || (reference && reference[i]);
-		st = t1_normal(&view, smoothed, t1, roi, reference, mask, params, window, gate, r);
+		st = t1_normal(&view, smoothed, t1, t1_lo, roi, reference, mask, params, window, gate,
+			       r);
 		if (st != BMEQ_OK)
 			goto fail;
+		gt.keep = gate;
+		memcpy(gt.lo, t1_lo, sizeof(gt.lo));
+		memcpy(gt.dim, t1->grid.dim, sizeof(gt.dim));
 		/* The weighted image has its own normal-marrow level (close to the
 		 * STIR's: normal marrow's T1 ratio is about 1); the rule reads it. */
 		if (params->t1_weight > 0.0 &&
@@ -630,13 +721,22 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 		goto fail;
 	/* What the T1 took away: edema by the STIR rule where the T1 is too
 	 * bright for it, before the lesion size filter. */
-	if (gate)
-		for (size_t i = 0; i < n; i++)
-			if (mask[i] && !gate[i]) {
-				if (rm->index_of[roi[i]] >= 0)
-					r->regions[rm->index_of[roi[i]]].edema_removed_by_t1_ml += voxel_ml;
-				mask[i] = 0;
+	/* Edema lies inside the regions, so inside the T1's box. */
+	if (gate) {
+		const size_t *d = t1->grid.dim;
+		for (size_t z = 0, j = 0; z < d[2]; z++)
+			for (size_t y = 0; y < d[1]; y++) {
+				size_t i = ((z + t1_lo[2]) * g->dim[1] + y + t1_lo[1]) * g->dim[0] +
+					   t1_lo[0];
+				for (size_t x = 0; x < d[0]; x++, j++, i++)
+					if (mask[i] && !gate[j]) {
+						if (rm->index_of[roi[i]] >= 0)
+							r->regions[rm->index_of[roi[i]]]
+								.edema_removed_by_t1_ml += voxel_ml;
+						mask[i] = 0;
+					}
 			}
+	}
 	/* The map follows the mask: voxels dropped lose their label, grown ones
 	 * take their region's. */
 	for (size_t i = 0; i < n; i++)
@@ -786,7 +886,8 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 			st = bmeq_rule_apply(&band_rule, &r->reference, &t);
 			if (st == BMEQ_OK)
 				st = detect(&view, roi, params, r->reference_intensity, t,
-					    0.5 + (b == 0 ? 1.0 : -1.0) * params->edge_band, gate, mask);
+					    0.5 + (b == 0 ? 1.0 : -1.0) * params->edge_band,
+					    gate ? &gt : NULL, mask);
 			if (st == BMEQ_OK)
 				st = region_volumes(g, roi, mask, &cco, rm, labels, ml, r->nregions);
 			for (size_t k = 0; st == BMEQ_OK && k < r->nregions; k++) {

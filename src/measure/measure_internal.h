@@ -62,4 +62,11 @@ bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, do
 bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, const uint8_t *mask, double sigma_mm,
 				 float *out);
 
+/* How many voxels bmeq_smooth_gaussian's kernel reaches along an axis of
+ * that spacing (mm) and length (voxels): ceil(3 sigma) in voxels, 0 when the
+ * axis is not smoothed (sigma_mm <= 0, under half a voxel, or one voxel).
+ * A voxel's smoothed value depends only on voxels this close along each
+ * axis, which is what lets the T1 gate smooth a box of the scan. */
+int bmeq_smooth_radius(double spacing, size_t dim, double sigma_mm);
+
 #endif

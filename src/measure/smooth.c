@@ -48,6 +48,15 @@ static void smooth_axis(float *v, const size_t dim[3], int axis, const double *k
 	}
 }
 
+int bmeq_smooth_radius(double spacing, size_t dim, double sigma_mm)
+{
+	double sv = sigma_mm / spacing;
+
+	if (!(sigma_mm > 0.0) || !(sv >= 0.5) || dim < 2)
+		return 0;
+	return (int)ceil(3.0 * sv);
+}
+
 bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, const uint8_t *mask, double sigma_mm,
 				 float *out)
 {
@@ -78,9 +87,9 @@ bmeq_status bmeq_smooth_gaussian(const bmeq_volume *scan, const uint8_t *mask, d
 		}
 	for (int a = 0; a < 3; a++) {
 		double sv = sigma_mm / g->spacing[a];
-		if (!(sv >= 0.5) || g->dim[a] < 2)
+		int radius = bmeq_smooth_radius(g->spacing[a], g->dim[a], sigma_mm);
+		if (radius == 0)
 			continue;
-		int radius = (int)ceil(3.0 * sv);
 		double *k = malloc((size_t)(2 * radius + 1) * sizeof(*k));
 		if (!k) {
 			st = bmeq_fail(BMEQ_E_NOMEM, "smoothing: out of memory");

@@ -101,6 +101,47 @@ static void test_resample(void)
 		out = NULL;
 	}
 
+	/* A box of the target, through an oblique rigid onto a grid of its own:
+	 * every voxel as the whole-grid resampling gives it, to the bit, the
+	 * box's grid the target's moved to its first voxel. */
+	{
+		bmeq_rigid rt;
+		bmeq_grid tg;
+		const double ax[3] = {0.3, 1.0, 0.2}, ctr[3] = {3.0, -2.0, 1.0},
+			     mv[3] = {1.7, -0.9, 2.3};
+		itk_phantom_grid(&tg, 53, 41, 9, 1.7, c);
+		bmeq_volume *whole = NULL, *part = NULL;
+		CHECK(bmeq_rigid_from_axis_angle(&rt, ax, 7.0, ctr, mv) == BMEQ_OK);
+		CHECK(bmeq_itk_resample(v, &tg, &rt, NAN, &whole) == BMEQ_OK);
+		const size_t blo[3] = {2, 3, 2}, bhi[3] = {40, 37, 6};
+		CHECK(bmeq_itk_resample_box(v, &tg, blo, bhi, &rt, NAN, &part) == BMEQ_OK);
+		if (whole && part) {
+			size_t bad = 0, nan_seen = 0, j = 0;
+			for (size_t z = blo[2]; z <= bhi[2]; z++)
+				for (size_t y = blo[1]; y <= bhi[1]; y++)
+					for (size_t x = blo[0]; x <= bhi[0]; x++, j++) {
+						float a = whole->data[(z * 41 + y) * 53 + x], b = part->data[j];
+						nan_seen += isnan(a);
+						bad += isnan(a) ? !isnan(b) : memcmp(&a, &b, sizeof(a)) != 0;
+					}
+			CHECK(j == bmeq_grid_nvox(&part->grid) && bad == 0);
+			CHECK(nan_seen > 0 && nan_seen < j); /* the box reaches past the source */
+			const double ijk[3] = {0, 0, 0}, tijk[3] = {2, 3, 2};
+			double p0[3], p1[3];
+			bmeq_grid_voxel_to_world(&part->grid, ijk, p0);
+			bmeq_grid_voxel_to_world(&tg, tijk, p1);
+			for (int a = 0; a < 3; a++)
+				CHECK_NEAR(p0[a], p1[a], 1e-9);
+			CHECK(part->grid.dim[0] == 39 && part->grid.dim[1] == 35 && part->grid.dim[2] == 5);
+		}
+		bmeq_volume_destroy(whole);
+		bmeq_volume_destroy(part);
+		const size_t off[3] = {40, 37, 9};
+		CHECK(bmeq_itk_resample_box(v, &tg, blo, off, &rt, NAN, &part) == BMEQ_E_ARG);
+		CHECK(part == NULL);
+		CHECK(bmeq_itk_resample_box(v, &tg, bhi, blo, &rt, NAN, &part) == BMEQ_E_ARG);
+	}
+
 	/* Labels: nearest neighbour, identity exact, u8 and u16. */
 	uint8_t *l8 = malloc(n), *o8 = malloc(n);
 	uint16_t *l16 = malloc(n * 2), *o16 = malloc(n * 2);

@@ -554,6 +554,107 @@ static void test_measure_sides(void)
 	free_scene(&s);
 }
 
+/* The T1 gate over a box of the scan (what the pipeline resamples) against a
+ * T1 on the whole grid: the same result to the bit. 60x44x30 of 1 mm; heads
+ * x 12-23 and 34-45, y 14-27, z 8-19; STIR marrow ~100 with a 4^3 lesion at
+ * 300 in each head; T1 marrow ~500, the right lesion dark (200: kept), the
+ * left one bright (900: gated), fat 1000 around, no T1 beyond x 52 (NaN). */
+static void test_t1_box(void)
+{
+	bmeq_volume *v = make_vol(60, 44, 30, 1, 1, 1, 50.0f), *t1 = make_vol(60, 44, 30, 1, 1, 1, 1000.0f);
+	size_t n = bmeq_grid_nvox(&v->grid), lo[3], hi[3];
+	uint16_t *roi = calloc(n, sizeof(*roi));
+	bmeq_edema_params p;
+
+	box_u16(&v->grid, roi, 12, 23, 14, 27, 8, 19, BMEQ_LABEL_RIGHT_HEAD);
+	box_u16(&v->grid, roi, 34, 45, 14, 27, 8, 19, BMEQ_LABEL_LEFT_HEAD);
+	for (size_t i = 0; i < n; i++) {
+		float w = (float)((int)((i * 37) % 21) - 10 + (int)((i * 53) % 17) - 8);
+		if (roi[i]) {
+			v->data[i] = 100.0f + 0.6f * w;
+			t1->data[i] = 500.0f + 3.0f * w;
+		}
+		if (i % 60 > 52)
+			t1->data[i] = NAN;
+	}
+	box_f(v, 16, 19, 18, 21, 12, 15, 300.0f);
+	box_f(v, 38, 41, 18, 21, 12, 15, 300.0f);
+	box_f(t1, 16, 19, 18, 21, 12, 15, 200.0f);
+	box_f(t1, 38, 41, 18, 21, 12, 15, 900.0f);
+	bmeq_edema_params_init(&p);
+	p.rim_mm = 0.0;
+	/* The regions grown by the smoothing's reach, ceil(3 x 1.5) = 5 voxels. */
+	CHECK(bmeq_edema_t1_box(&v->grid, roi, NULL, &p, lo, hi) == 1);
+	CHECK(lo[0] == 7 && lo[1] == 9 && lo[2] == 3 && hi[0] == 50 && hi[1] == 32 && hi[2] == 24);
+	uint8_t *ref = calloc(n, 1);
+	box_u8(&v->grid, ref, 2, 3, 40, 42, 28, 29, 1); /* a reference reaches the corner */
+	size_t rlo[3], rhi[3];
+	CHECK(bmeq_edema_t1_box(&v->grid, roi, ref, &p, rlo, rhi) == 1);
+	CHECK(rlo[0] == 0 && rhi[1] == 43 && rhi[2] == 29 && rlo[2] == 3);
+	uint16_t *none = calloc(n, sizeof(*none));
+	CHECK(bmeq_edema_t1_box(&v->grid, none, NULL, &p, rlo, rhi) == 0);
+
+	bmeq_edema_result *whole = NULL, *part = NULL;
+	CHECK(bmeq_edema_measure_t1(v, t1, NULL, roi, NULL, NULL, &p, &whole) == BMEQ_OK);
+	const size_t bd[3] = {hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1};
+	bmeq_volume *b = make_vol(bd[0], bd[1], bd[2], 1, 1, 1, 0.0f);
+	for (size_t z = 0, j = 0; z < bd[2]; z++)
+		for (size_t y = 0; y < bd[1]; y++)
+			for (size_t x = 0; x < bd[0]; x++, j++)
+				b->data[j] = t1->data[idx(&t1->grid, x + lo[0], y + lo[1], z + lo[2])];
+	CHECK(bmeq_edema_measure_t1(v, b, lo, roi, NULL, NULL, &p, &part) == BMEQ_OK);
+	if (whole && part) {
+		/* Not vacuous: the dark lesion is kept, the bright one gated. */
+		CHECK(whole->regions[0].edema_ml > 0.03 && whole->regions[1].edema_ml == 0.0);
+		CHECK(whole->regions[1].edema_removed_by_t1_ml > 0.03);
+		CHECK(memcmp(&whole->t1_limit, &part->t1_limit, sizeof(double)) == 0);
+		CHECK(memcmp(&whole->t1_reference, &part->t1_reference, sizeof(double)) == 0);
+		CHECK(memcmp(whole->edema_map, part->edema_map, n * sizeof(uint16_t)) == 0);
+		CHECK(whole->nlesions == part->nlesions);
+		for (int k = 0; k < 2; k++) {
+			CHECK(whole->regions[k].edema_ml == part->regions[k].edema_ml);
+			CHECK(whole->regions[k].edema_removed_by_t1_ml ==
+			      part->regions[k].edema_removed_by_t1_ml);
+			/* The range runs the gate again at the band's thresholds. */
+			CHECK(whole->regions[k].edema_ml_low == part->regions[k].edema_ml_low);
+			CHECK(whole->regions[k].edema_ml_high == part->regions[k].edema_ml_high);
+		}
+	}
+	bmeq_edema_result_destroy(part);
+	part = NULL;
+	/* The T1 weighting reads the same box: the same to the bit as well. */
+	bmeq_edema_result *ww = NULL;
+	p.t1_weight = 0.5;
+	CHECK(bmeq_edema_measure_t1(v, t1, NULL, roi, NULL, NULL, &p, &ww) == BMEQ_OK);
+	CHECK(bmeq_edema_measure_t1(v, b, lo, roi, NULL, NULL, &p, &part) == BMEQ_OK);
+	if (ww && part) {
+		CHECK(memcmp(&ww->threshold, &part->threshold, sizeof(double)) == 0);
+		CHECK(memcmp(&ww->reference_intensity, &part->reference_intensity, sizeof(double)) == 0);
+		CHECK(memcmp(ww->edema_map, part->edema_map, n * sizeof(uint16_t)) == 0);
+		CHECK(ww->regions[0].edema_ml == part->regions[0].edema_ml);
+	}
+	bmeq_edema_result_destroy(ww);
+	bmeq_edema_result_destroy(part);
+	part = NULL;
+	p.t1_weight = 0.0;
+	/* A box one voxel short of the smoothing's reach is refused. */
+	const size_t lo1[3] = {lo[0] + 1, lo[1], lo[2]};
+	bmeq_volume *b1 = make_vol(bd[0] - 1, bd[1], bd[2], 1, 1, 1, 0.0f);
+	CHECK(bmeq_edema_measure_t1(v, b1, lo1, roi, NULL, NULL, &p, &part) == BMEQ_E_GRID);
+	CHECK(part == NULL);
+	/* ... and so is one that runs off the grid. */
+	const size_t lo2[3] = {lo[0] + 20, lo[1], lo[2]};
+	CHECK(bmeq_edema_measure_t1(v, b, lo2, roi, NULL, NULL, &p, &part) == BMEQ_E_GRID);
+	bmeq_edema_result_destroy(whole);
+	bmeq_volume_destroy(b);
+	bmeq_volume_destroy(b1);
+	bmeq_volume_destroy(v);
+	bmeq_volume_destroy(t1);
+	free(roi);
+	free(ref);
+	free(none);
+}
+
 /* The T1 weighting (t1.weight): the rule reads the smoothed STIR divided by
  * (T1 / normal marrow's T1)^a. A lesion only 1.3x marrow on STIR, under the
  * default rule's 1.46, but at 0.3x on T1 (water replacing fat) is edema with
@@ -581,13 +682,13 @@ static void test_measure_t1_weight(void)
 	box_f(t1, 11, 30, 11, 30, 11, 30, 120.0f);
 	bmeq_edema_params_init(&p);
 	p.t1_weight = 0.0;
-	CHECK(bmeq_edema_measure_t1(v, t1, roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	CHECK(bmeq_edema_measure_t1(v, t1, NULL, roi, NULL, NULL, &p, &r) == BMEQ_OK);
 	if (r)
 		CHECK(r->regions[0].edema_ml == 0.0);
 	bmeq_edema_result_destroy(r);
 	r = NULL;
 	p.t1_weight = 0.5;
-	CHECK(bmeq_edema_measure_t1(v, t1, roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	CHECK(bmeq_edema_measure_t1(v, t1, NULL, roi, NULL, NULL, &p, &r) == BMEQ_OK);
 	if (r) {
 		/* Found, but its half-contrast edge lies about a voxel inside the
 		 * step (5.8 of 8 mL): at the step's middle the STIR has risen
@@ -605,13 +706,13 @@ static void test_measure_t1_weight(void)
 	p.t1_gate = 0;
 	p.t1_weight = 0.0;
 	r = NULL;
-	CHECK(bmeq_edema_measure_t1(v, t1, roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	CHECK(bmeq_edema_measure_t1(v, t1, NULL, roi, NULL, NULL, &p, &r) == BMEQ_OK);
 	if (r)
 		CHECK(r->regions[0].edema_ml > 7.0);
 	bmeq_edema_result_destroy(r);
 	p.t1_weight = 0.5;
 	r = NULL;
-	CHECK(bmeq_edema_measure_t1(v, t1, roi, NULL, NULL, &p, &r) == BMEQ_OK);
+	CHECK(bmeq_edema_measure_t1(v, t1, NULL, roi, NULL, NULL, &p, &r) == BMEQ_OK);
 	if (r)
 		CHECK(r->regions[0].edema_ml == 0.0);
 	bmeq_edema_result_destroy(r);
@@ -628,6 +729,7 @@ int main(void)
 	test_measure_rule();
 	test_measure_defaults();
 	test_measure_sides();
+	test_t1_box();
 	test_measure_t1_weight();
 	CHECK_DONE();
 }
