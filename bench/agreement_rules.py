@@ -57,7 +57,8 @@ def gsmooth(img, w, sigma_mm, sp, inplane=False):
         s[2] = 0.0
     a = ndi.gaussian_filter(img * w, s, mode="constant", truncate=3.0)
     b = ndi.gaussian_filter(w.astype(float), s, mode="constant", truncate=3.0)
-    return np.where(b > 1e-2, a / np.maximum(b, 1e-12), np.inf)
+    # Outside w (where nothing was averaged) 0, so that a later smoothing never meets inf or NaN.
+    return np.where(b > 1e-2, a / np.maximum(b, 1e-12), 0.0)
 
 
 def hist_smooth(v, bins=128):
@@ -116,7 +117,8 @@ def local_background(d, sigma_mm):
     """The marrow level around each voxel, in-plane (as a reader sees a slice): the region's
     smoothed STIR averaged at sigma_mm, again without the voxels 20% above the first pass."""
     b = gsmooth(d["S"], d["roi"], sigma_mm, d["sp"], inplane=True)
-    return gsmooth(d["S"], d["roi"] & (d["S"] < 1.2 * b), sigma_mm, d["sp"], inplane=True)
+    b = gsmooth(d["S"], d["roi"] & (d["S"] < 1.2 * b), sigma_mm, d["sp"], inplane=True)
+    return np.where(b > 0, b, np.inf)
 
 
 def dice(a, b):
@@ -170,6 +172,7 @@ def lesion_rules(D, work, ks):
         for sig in (5.0, 10.0):
             ratios.append(S / local_background(d, sig))
         tb = gsmooth(T, d["roi"], 10.0, d["sp"], inplane=True)
+        tb = np.where(tb > 0, tb, np.inf)
         for k in ks:
             e = ra.mask(os.path.join(work, "roi_reference_t1", s, f"{k:.2f}", f"{s}_STIR_edema.nii.gz"))
             lab, n = ndi.label(e, ST26)
@@ -292,6 +295,7 @@ def oracle(D):
         lL = np.log(d["S"] / local_background(d, 5.0))
         lT = np.log(np.maximum(d["T"] / d["t1ref"], 0.1))
         tl = gsmooth(d["T"], d["roi"], 5.0, d["sp"], inplane=True)
+        tl = np.where(tl > 0, tl, np.inf)
         lTl = np.log(np.maximum(d["T"] / tl, 0.1))
         feats = {"STIR": lS, "STIR - 0.5 T1": lS - 0.5 * lT, "STIR - T1": lS - lT, "STIR/local(5)": lL,
                  "STIR/local - 0.5 T1/local": lL - 0.5 * lTl,
@@ -317,7 +321,7 @@ def auto_reference(D):
         x = d["stir"]
         m1 = gsmooth(x, roi, 5.0, d["sp"], inplane=True)
         m2 = gsmooth(x * x, roi, 5.0, d["sp"], inplane=True)
-        cv = np.sqrt(np.maximum(m2 - m1 * m1, 0)) / m1
+        cv = np.sqrt(np.maximum(m2 - m1 * m1, 0)) / np.where(m1 > 0, m1, np.inf)
         homog = win & (cv <= np.quantile(cv[win], 0.25))
         fat = roi & (d["T"] >= np.quantile(d["T"][roi], 0.75))
         print(f"{s}: lowest mode of the region {lowest(roi):.3f}; per slice {min(per):.2f}-{max(per):.2f}; "
