@@ -180,6 +180,10 @@ typedef struct bmeq_reg_params {
 				   the region (0, the default: no cap; else >= 500); the
 				   samples are random but drawn from the fixed seed, so a
 				   capped registration repeats exactly */
+	size_t max_samples_finest; /* the cap on the finest level alone (0, the default:
+				   max_samples); >= 500. The coarse levels only bring
+				   the images within a voxel or two, the finest one sets
+				   the result's accuracy */
 	double finest_mm;       /* voxel size aimed at on the finest level: axes with
 				   smaller voxels are shrunk (default 1.5; 0 = full
 				   resolution); each coarser level doubles it */

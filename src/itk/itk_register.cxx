@@ -60,6 +60,9 @@ static bmeq_status check_reg_params(const bmeq_reg_params *p)
 	if (p->max_samples != 0 && p->max_samples < 500)
 		return bmeq_fail(BMEQ_E_ARG, "%s: at most %zu samples per level (0 or >= 500)", w,
 				 p->max_samples);
+	if (p->max_samples_finest != 0 && p->max_samples_finest < 500)
+		return bmeq_fail(BMEQ_E_ARG, "%s: at most %zu samples on the finest level (0 or >= 500)",
+				 w, p->max_samples_finest);
 	if (!(p->finest_mm >= 0.0 && p->finest_mm < 100.0))
 		return bmeq_fail(BMEQ_E_ARG, "%s: finest voxel size %g mm", w, p->finest_mm);
 	if (!(p->max_step_mm > 0.0 && p->min_step_mm > 0.0 && p->min_step_mm < p->max_step_mm &&
@@ -255,8 +258,10 @@ static bmeq_status run_registration(FloatImage *fimg, FloatImage *mimg,
 		pct[l] = std::min(1.0, std::max(p->sampling, 8000.0 / (nvox * fill)));
 		/* The cap wins over that floor: the cost of an iteration follows
 		 * the samples, and a box over both hips holds 10^5-10^6 voxels. */
-		if (p->max_samples)
-			pct[l] = std::min(pct[l], (double)p->max_samples / (nvox * fill));
+		const size_t cap = l + 1 == L && p->max_samples_finest ? p->max_samples_finest
+								      : p->max_samples;
+		if (cap)
+			pct[l] = std::min(pct[l], (double)cap / (nvox * fill));
 	}
 	reg->SetSmoothingSigmasPerLevel(sigmas);
 	reg->SetSmoothingSigmasAreSpecifiedInPhysicalUnits(true);
