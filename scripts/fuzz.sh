@@ -48,8 +48,18 @@ mkdir -p "$build/artifacts" "$build/gdcm-faults"
 # here. In bmeq such a fault fails only its scan: GDCM runs in a child process
 # (src/itk/dicom_child.c). libFuzzer stops at the first finding, so the DICOM target is started
 # again on its remaining time after one of these, and only a finding in bmeq's code fails.
+#
+# An AddressSanitizer CHECK in its allocator (a heap chunk's header found overwritten when the
+# chunk is freed or leaves the quarantine) counts as GDCM's too: ASan checks every load and
+# store of bmeq's instrumented code, and every memcpy/memset/read from any library, and reports
+# a bad one at the faulty access with its stack; a chunk overwritten without such a report was
+# written by a plain store in uninstrumented code, which here is GDCM and its codecs (CI's run
+# of 30282ea met one after 4,446 inputs; its last input alone does not reproduce it, and
+# valgrind over the 60,806 inputs of a 10-minute campaign found no invalid write: rare, and in bmeq
+# a reader that answered with an error is not used again, src/itk/dicom_child.c).
 inside_gdcm() {
 	grep -q -E 'ERROR: libFuzzer: (timeout|out-of-memory)' "$1" && return 1
+	grep -q -E 'AddressSanitizer: CHECK failed: asan_allocator' "$1" && return 0
 	awk -v ours_at="$root/" '
 		/ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer)/ { on = 1; leak = /LeakSanitizer/ }
 		!on { next }
@@ -154,7 +164,7 @@ fuzz_one() {
 		elif [ "$kind" = gdcm ]; then
 			echo "fuzz_$t: one input takes over ${rss_mb} MB inside GDCM or a codec: listed in $build/gdcm-faults"
 		elif [ -z "$kind" ] && [ "$t" = dicom ] && inside_gdcm "$log.run"; then
-			echo "fuzz_$t: a fault inside GDCM after $((SECONDS - start)) s: $(grep -m1 '^SUMMARY' "$log.run")"
+			echo "fuzz_$t: a fault inside GDCM after $((SECONDS - start)) s: $(grep -m1 -E '^SUMMARY|CHECK failed' "$log.run")"
 			for a in "$build/artifacts/$t-"*; do
 				[ -f "$a" ] && mv "$a" "$build/gdcm-faults/"
 			done

@@ -450,8 +450,11 @@ static int start_fork(child *c, uint32_t op, const char *dir, const char *sel, u
  * a small series) once rather than on each of a scan's three calls (its
  * protocol, its hash, its voxels). It is dropped (killed if need be, and
  * waited for) when a call's answer is not read to its end: the reader died,
- * ran out of time, or the caller failed midway; the next call starts a new
- * one. At the thread's end its requests' pipe is closed, and the reader,
+ * ran out of time, or the caller failed midway; and when it answered with an
+ * error: GDCM and its codecs keep state between files (the PVRG JPEG codec's
+ * globals) and do not check every write, and one that failed midway on a
+ * malformed file may leave that state, or the heap, damaged for the next
+ * scan's voxels. The next call starts a new one. At the thread's end its requests' pipe is closed, and the reader,
  * seeing the end of its requests, exits (after LeakSanitizer's check in
  * sanitizer builds). A forking caller (one thread) keeps none: its fork costs
  * a millisecond. */
@@ -666,15 +669,16 @@ enum { ANSWER_READ = 1,   /* all of it */
        ANSWER_LEFT = 2,   /* not all: the caller failed midway (st says why) */
        ANSWER_MISSING = 0 /* the child stopped first (died, or ran out of time) */ };
 
-/* Ends the call: a kept reader whose answer was read waits for the next
- * call; any other child is waited for. how: ANSWER_*; st the call's status
+/* Ends the call: a kept reader whose answer was read and was a success
+ * waits for the next call; any other child is waited for (a kept one that
+ * answered with an error exits when its requests' pipe closes). how: ANSWER_*; st the call's status
  * unless the answer is missing, when the error says why. */
 static bmeq_status finish(child *c, int how, bmeq_status st)
 {
 	int ws = 0;
 	pid_t w;
 
-	if (c->kept && how == ANSWER_READ)
+	if (c->kept && how == ANSWER_READ && st == BMEQ_OK)
 		return st;
 	if (c->kept) {
 		/* Its rest of an answer, or its death, is nobody's now. */

@@ -1,6 +1,7 @@
 /* itk_resample.cxx - resampling images (trilinear) and label maps (nearest
  * neighbour) onto a target grid, optionally through a rigid transform. */
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -94,27 +95,53 @@ static void resample_into(const T *src, const bmeq_itk_geometry &sgeo, const siz
 	std::memcpy(out, rs->GetOutput()->GetBufferPointer(), n * sizeof(T));
 }
 
-extern "C" bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_grid *target,
-					 const bmeq_rigid *t, float fill, bmeq_volume **out)
+/* The moving image resampled (trilinear) onto the target grid through t:
+ * the whole target (lo and hi NULL), or only its voxels lo..hi (inclusive),
+ * in a volume on the box's own grid (the target's, its origin moved to voxel
+ * lo). what names the caller in errors. */
+static bmeq_status resample_volume(const char *what, const bmeq_volume *moving,
+				   const bmeq_grid *target, const size_t *lo, const size_t *hi,
+				   const bmeq_rigid *t, float fill, bmeq_volume **out)
 {
 	bmeq_itk_geometry sgeo, tgeo;
 	bmeq_status st;
+	char w[64];
 
 	if (out)
 		*out = NULL;
-	if (!moving || !moving->data || !target || !out)
-		return bmeq_fail(BMEQ_E_ARG, "itk_resample: NULL argument");
-	if ((st = check_grid("itk_resample: moving", &moving->grid, &sgeo)) != BMEQ_OK ||
-	    (st = check_grid("itk_resample: target", target, &tgeo)) != BMEQ_OK ||
-	    (st = check_rigid("itk_resample", t)) != BMEQ_OK)
+	if (!moving || !moving->data || !target || !out || !lo != !hi)
+		return bmeq_fail(BMEQ_E_ARG, "%s: NULL argument", what);
+	snprintf(w, sizeof(w), "%s: moving", what);
+	if ((st = check_grid(w, &moving->grid, &sgeo)) != BMEQ_OK)
 		return st;
+	snprintf(w, sizeof(w), "%s: target", what);
+	if ((st = check_grid(w, target, &tgeo)) != BMEQ_OK ||
+	    (st = check_rigid(what, t)) != BMEQ_OK)
+		return st;
+	size_t box[6];
+	bmeq_grid bg = *target;
+	if (lo) {
+		for (int a = 0; a < 3; a++) {
+			if (!(lo[a] <= hi[a] && hi[a] < target->dim[a]))
+				return bmeq_fail(BMEQ_E_ARG, "%s: box %zu..%zu off axis %d (0..%zu)",
+						 what, lo[a], hi[a], a, target->dim[a] - 1);
+			box[a] = lo[a];
+			box[a + 3] = hi[a];
+			bg.dim[a] = hi[a] - lo[a] + 1;
+		}
+		for (int r = 0; r < 3; r++)
+			bg.affine[r][3] = target->affine[r][3] +
+					  target->affine[r][0] * (double)lo[0] +
+					  target->affine[r][1] * (double)lo[1] +
+					  target->affine[r][2] * (double)lo[2];
+	}
 	bmeq_volume *res = NULL;
-	if ((st = bmeq_volume_create(target, &res)) != BMEQ_OK)
+	if ((st = bmeq_volume_create(&bg, &res)) != BMEQ_OK)
 		return st;
-	st = guard("itk_resample", [&]() {
+	st = guard(what, [&]() {
 		using Interp = itk::LinearInterpolateImageFunction<FloatImage, double>;
 		resample_into<float, Interp>(moving->data, sgeo, moving->grid.dim, tgeo, target->dim,
-					     NULL, t, fill, res->data);
+					     lo ? box : NULL, t, fill, res->data);
 		return BMEQ_OK;
 	});
 	if (st != BMEQ_OK) {
@@ -125,51 +152,22 @@ extern "C" bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_g
 	return BMEQ_OK;
 }
 
+extern "C" bmeq_status bmeq_itk_resample(const bmeq_volume *moving, const bmeq_grid *target,
+					 const bmeq_rigid *t, float fill, bmeq_volume **out)
+{
+	return resample_volume("itk_resample", moving, target, NULL, NULL, t, fill, out);
+}
+
 extern "C" bmeq_status bmeq_itk_resample_box(const bmeq_volume *moving, const bmeq_grid *target,
 					     const size_t lo[3], const size_t hi[3],
 					     const bmeq_rigid *t, float fill, bmeq_volume **out)
 {
-	bmeq_itk_geometry sgeo, tgeo;
-	bmeq_status st;
-
-	if (out)
-		*out = NULL;
-	if (!moving || !moving->data || !target || !lo || !hi || !out)
+	if (!lo || !hi) {
+		if (out)
+			*out = NULL;
 		return bmeq_fail(BMEQ_E_ARG, "itk_resample_box: NULL argument");
-	if ((st = check_grid("itk_resample_box: moving", &moving->grid, &sgeo)) != BMEQ_OK ||
-	    (st = check_grid("itk_resample_box: target", target, &tgeo)) != BMEQ_OK ||
-	    (st = check_rigid("itk_resample_box", t)) != BMEQ_OK)
-		return st;
-	size_t box[6];
-	bmeq_grid bg = *target;
-	for (int a = 0; a < 3; a++) {
-		if (!(lo[a] <= hi[a] && hi[a] < target->dim[a]))
-			return bmeq_fail(BMEQ_E_ARG, "itk_resample_box: box %zu..%zu off axis %d (0..%zu)",
-					 lo[a], hi[a], a, target->dim[a] - 1);
-		box[a] = lo[a];
-		box[a + 3] = hi[a];
-		bg.dim[a] = hi[a] - lo[a] + 1;
 	}
-	/* The box's own grid: the target's, its origin moved to voxel lo. */
-	for (int r = 0; r < 3; r++)
-		bg.affine[r][3] = target->affine[r][3] + target->affine[r][0] * (double)lo[0] +
-				  target->affine[r][1] * (double)lo[1] +
-				  target->affine[r][2] * (double)lo[2];
-	bmeq_volume *res = NULL;
-	if ((st = bmeq_volume_create(&bg, &res)) != BMEQ_OK)
-		return st;
-	st = guard("itk_resample_box", [&]() {
-		using Interp = itk::LinearInterpolateImageFunction<FloatImage, double>;
-		resample_into<float, Interp>(moving->data, sgeo, moving->grid.dim, tgeo, target->dim,
-					     box, t, fill, res->data);
-		return BMEQ_OK;
-	});
-	if (st != BMEQ_OK) {
-		bmeq_volume_destroy(res);
-		return st;
-	}
-	*out = res;
-	return BMEQ_OK;
+	return resample_volume("itk_resample_box", moving, target, lo, hi, t, fill, out);
 }
 
 template <typename T>

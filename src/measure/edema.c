@@ -198,18 +198,20 @@ static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, 
 	float *vals;
 	bmeq_status st;
 
-	vals = malloc(n * sizeof(float));
-	if (!vals)
-		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
+	/* Counted first: the regions are a small part of a large scan. */
 	for (size_t i = 0; i < n; i++)
-		if (in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]))
-			vals[m++] = scan->data[i];
-	if (m < p->min_reference_voxels) {
-		free(vals);
+		m += in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]);
+	if (m < p->min_reference_voxels)
 		return bmeq_fail(BMEQ_E_PROCESS,
 				 "reference: only %zu marrow voxels in the regions (need %zu)", m,
 				 p->min_reference_voxels);
-	}
+	vals = malloc((m ? m : 1) * sizeof(float));
+	if (!vals)
+		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
+	m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]))
+			vals[m++] = scan->data[i];
 	double lo, hi;
 	st = mode_window(vals, m, anchor, &lo, &hi);
 	if (st == BMEQ_OK) {
@@ -244,7 +246,7 @@ static bmeq_status mask_reference(const bmeq_volume *scan, const uint8_t *ref,
 		return bmeq_fail(BMEQ_E_PROCESS,
 				 "reference mask holds %zu usable voxels (need at least %zu)", m,
 				 p->min_reference_voxels);
-	vals = malloc(m * sizeof(float));
+	vals = malloc((m ? m : 1) * sizeof(float));
 	if (!vals)
 		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
 	m = 0;

@@ -359,6 +359,24 @@ static void test_kept_reader(void)
 	bmeq_dicom_set_time_limit(BMEQ_DICOM_TIME_LIMIT_DEFAULT);
 	CHECK(read_series() == BMEQ_OK);
 	CHECK(children(a, 8) == 1 && a[0] != b[0]);
+	/* A reader that answered with an error (here: a folder whose one file is not
+	 * DICOM) is not kept: a codec that failed midway may have damaged its state. */
+	char bad[] = "/tmp/bmeq_test_dicom_badXXXXXX", badfile[64];
+	CHECK(mkdtemp(bad) != NULL);
+	snprintf(badfile, sizeof(badfile), "%s/x.dcm", bad);
+	FILE *f = fopen(badfile, "wb");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("not a DICOM file", f);
+		fclose(f);
+	}
+	bmeq_volume *v = NULL;
+	CHECK(bmeq_dicom_read(bad, NULL, 0, &v, NULL) != BMEQ_OK && v == NULL);
+	CHECK(children(b, 8) == 0); /* answered, then retired and reaped */
+	remove(badfile);
+	rmdir(bad);
+	CHECK(read_series() == BMEQ_OK);
+	CHECK(children(b, 8) == 1 && b[0] != a[0]);
 	pthread_mutex_lock(&idle_lock);
 	idle_done = 1;
 	pthread_cond_signal(&idle_cond);
