@@ -190,28 +190,48 @@ static bmeq_status mode_window(const float *v, size_t n, double anchor, double *
 	return BMEQ_OK;
 }
 
+/* The finite values of scan inside the mask ref, or (ref NULL) inside the
+ * marrow of roi's regions: counted first (the regions are a small part of a
+ * large scan), then copied into a new *vals, only when there are at least
+ * need of them (else *vals is NULL; *m is the count either way). */
+static bmeq_status gather(const bmeq_volume *scan, const uint8_t *ref, const uint16_t *roi,
+			  size_t need, float **vals, size_t *m)
+{
+	size_t n = bmeq_grid_nvox(&scan->grid), k = 0;
+	int femoral = ref ? 0 : femoral_only(roi, n);
+
+	*vals = NULL;
+	for (size_t i = 0; i < n; i++)
+		k += (ref ? ref[i] != 0 : in_marrow_region(roi[i], femoral)) &&
+		     isfinite(scan->data[i]);
+	*m = k;
+	if (k < need)
+		return BMEQ_OK;
+	float *v = malloc((k ? k : 1) * sizeof(float));
+	if (!v)
+		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((ref ? ref[i] != 0 : in_marrow_region(roi[i], femoral)) &&
+		    isfinite(scan->data[i]))
+			v[k++] = scan->data[i];
+	*vals = v;
+	return BMEQ_OK;
+}
+
 static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, double anchor,
 				  const bmeq_edema_params *p, bmeq_refstats *rs, double window[2])
 {
-	size_t n = bmeq_grid_nvox(&scan->grid), m = 0;
-	int femoral = femoral_only(roi, n);
+	size_t m;
 	float *vals;
 	bmeq_status st;
 
-	/* Counted first: the regions are a small part of a large scan. */
-	for (size_t i = 0; i < n; i++)
-		m += in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]);
-	if (m < p->min_reference_voxels)
+	if ((st = gather(scan, NULL, roi, p->min_reference_voxels, &vals, &m)) != BMEQ_OK)
+		return st;
+	if (!vals)
 		return bmeq_fail(BMEQ_E_PROCESS,
 				 "reference: only %zu marrow voxels in the regions (need %zu)", m,
 				 p->min_reference_voxels);
-	vals = malloc((m ? m : 1) * sizeof(float));
-	if (!vals)
-		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
-	m = 0;
-	for (size_t i = 0; i < n; i++)
-		if (in_marrow_region(roi[i], femoral) && isfinite(scan->data[i]))
-			vals[m++] = scan->data[i];
 	double lo, hi;
 	st = mode_window(vals, m, anchor, &lo, &hi);
 	if (st == BMEQ_OK) {
@@ -235,24 +255,17 @@ static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, 
 static bmeq_status mask_reference(const bmeq_volume *scan, const uint8_t *ref,
 				  const bmeq_edema_params *p, bmeq_refstats *rs)
 {
-	size_t n = bmeq_grid_nvox(&scan->grid), m = 0;
+	size_t m;
 	float *vals;
 	bmeq_refstats_opts o = {p->reference_reject_k};
 	bmeq_status st;
 
-	for (size_t i = 0; i < n; i++)
-		m += ref[i] != 0 && isfinite(scan->data[i]);
-	if (m < p->min_reference_voxels)
+	if ((st = gather(scan, ref, NULL, p->min_reference_voxels, &vals, &m)) != BMEQ_OK)
+		return st;
+	if (!vals)
 		return bmeq_fail(BMEQ_E_PROCESS,
 				 "reference mask holds %zu usable voxels (need at least %zu)", m,
 				 p->min_reference_voxels);
-	vals = malloc((m ? m : 1) * sizeof(float));
-	if (!vals)
-		return bmeq_fail(BMEQ_E_NOMEM, "reference: out of memory");
-	m = 0;
-	for (size_t i = 0; i < n; i++)
-		if (ref[i] != 0 && isfinite(scan->data[i]))
-			vals[m++] = scan->data[i];
 	st = bmeq_refstats_compute(vals, m, &o, rs);
 	free(vals);
 	return st;

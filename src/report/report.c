@@ -1,6 +1,7 @@
 /* report.c - the report of a batch folder: gather what OUT holds about each
  * scan, draw the QC pictures (in parallel) and write the page. */
 #define _DEFAULT_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -259,13 +260,34 @@ static void note(char *buf, size_t cap, const char *why)
 	snprintf(buf, cap, "%s", why);
 }
 
+/* Removes a scan's change pictures, which an earlier run may have drawn for
+ * a comparison that has since gone (or failed this time): a picture left on
+ * disk beside the page could be taken for the scan's current change. */
+static bmeq_status drop_change_pictures(const bmeq_rp_scan *s)
+{
+	static const bmeq_scan_file pics[] = {BMEQ_SCAN_CHANGE_QC, BMEQ_SCAN_CHANGE_SLICES,
+					      BMEQ_SCAN_CHANGE_SLICES_BASE,
+					      BMEQ_SCAN_CHANGE_SLICES_FU};
+	char path[4096];
+
+	if (!s->stem[0])
+		return BMEQ_OK; /* no record: nothing was drawn under a name */
+	for (size_t i = 0; i < sizeof(pics) / sizeof(pics[0]); i++) {
+		if (bmeq_scan_path(s->dir, s->stem, pics[i], path, sizeof(path)) != BMEQ_OK)
+			continue; /* a path too long for the buffer was never written either */
+		if (remove(path) != 0 && errno != ENOENT)
+			return bmeq_fail(BMEQ_E_WRITE, "%s: cannot remove: %s", path, strerror(errno));
+	}
+	return BMEQ_OK;
+}
+
 static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
 {
 	bmeq_status st;
 
 	if (strcmp(s->status, "ok") != 0) {
 		note(s->qc_note, sizeof(s->qc_note), "the scan failed");
-		return BMEQ_OK;
+		return drop_change_pictures(s);
 	}
 	st = bmeq_rp_scan_qc(s);
 	if (st == BMEQ_E_WRITE || st == BMEQ_E_NOMEM)
@@ -274,17 +296,19 @@ static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
 	if (st != BMEQ_OK)
 		note(s->qc_note, sizeof(s->qc_note), bmeq_last_error());
 	if (s->is_baseline)
-		return BMEQ_OK;
+		return drop_change_pictures(s);
 	if (!bmeq_scan_file_exists(s->dir, s->stem, BMEQ_SCAN_CHANGE)) {
 		note(s->change_note, sizeof(s->change_note), "no change map (not registered)");
-		return BMEQ_OK;
+		return drop_change_pictures(s);
 	}
 	st = bmeq_rp_change_qc(&c->scans[s->baseline], s);
 	if (st == BMEQ_E_WRITE || st == BMEQ_E_NOMEM)
 		return st;
 	s->change_qc = st == BMEQ_OK;
-	if (st != BMEQ_OK)
+	if (st != BMEQ_OK) {
 		note(s->change_note, sizeof(s->change_note), bmeq_last_error());
+		return drop_change_pictures(s);
+	}
 	return BMEQ_OK;
 }
 

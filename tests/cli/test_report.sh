@@ -294,6 +294,19 @@ done
 # --no-pictures writes only the page and still links the pictures that exist.
 "$bmeq" report out --no-pictures > /dev/null 2>&1 || fail "--no-pictures failed"
 [ "$(grep -o 'href="[^"]*_qc.png"' out/report.html | wc -l)" = 6 ] || fail "--no-pictures page lost the pictures"
+# A comparison that has gone (its change map removed, as when a follow-up is no longer
+# registered): the next report removes its change pictures and the page no longer links them.
+fu_map=$(ls out/*/*/*_change.nii.gz | head -n 1)
+fu_stem=${fu_map%_change.nii.gz}
+for f in _change_qc.png _change_slices.png _change_slices_base.png _change_slices_fu.png; do
+  [ -f "$fu_stem$f" ] || fail "no $fu_stem$f before the comparison goes"
+done
+rm "$fu_map"
+"$bmeq" report out -j 2 > /dev/null 2>&1 || fail "report after a comparison went failed"
+for f in _change_qc.png _change_slices.png _change_slices_base.png _change_slices_fu.png; do
+  [ ! -e "$fu_stem$f" ] || fail "stale $fu_stem$f left after its comparison went"
+done
+! grep -q "$(basename "$fu_stem")_change_qc.png" out/report.html || fail "page links a stale change picture"
 # Not a batch folder: exit 3; usage: exit 2.
 rc=0; "$bmeq" report study > /dev/null 2>&1 || rc=$?
 [ "$rc" = 3 ] || fail "report on a folder without scans.csv: exit $rc, expected 3"
