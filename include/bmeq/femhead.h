@@ -95,6 +95,9 @@ typedef struct bmeq_femhead_params {
 /* Fills the defaults above. */
 void bmeq_femhead_params_init(bmeq_femhead_params *p);
 
+/* Angles at which a neck's outer surface radius is measured (neck_rho_mm). */
+#define BMEQ_FEMHEAD_NECK_ANGLES 32
+
 typedef struct bmeq_femhead_side {
 	int found;               /* 1 when the side's head is labelled and to be
 				  * measured: status found (or partial/uncertain
@@ -111,6 +114,13 @@ typedef struct bmeq_femhead_side {
 				  * line) along the axis */
 	double neck_radius_mm[2];/* neck semi-axes: in the neck-shaft (vertical)
 				  * plane, and across it */
+	double neck_e0[3];       /* the neck's cross-section frame: e0 in the
+				  * neck-shaft plane, e1 across it (unit vectors
+				  * normal to neck_axis) */
+	double neck_e1[3];
+	double neck_rho_mm[BMEQ_FEMHEAD_NECK_ANGLES]; /* the neck's outer surface radius
+				  * from its axis at angle 2 pi a / N from e0 towards
+				  * e1 (what the neck label is drawn from) */
 	double confidence;       /* 0..1: edge support of the fitted sphere */
 	double fit_rms_mm;       /* RMS distance of the inlier edges to the sphere */
 	double in_view;          /* fraction of the head's volume in the field of view */
@@ -151,6 +161,26 @@ typedef struct bmeq_femhead_result {
  * Thread-safety: reentrant; may run on several scans at once. */
 bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_params *params,
 				 uint8_t *labels_out, bmeq_femhead_result *res);
+
+/* Moves a side's geometry (centre, neck axis and frame) by the rigid map
+ * y = m[.][0..2] x + m[.][3] (m's 3x3 part a rotation), e.g. from the world
+ * of the image it was found on into the world of another image of the same
+ * visit. Sizes are kept. Thread-safe. */
+void bmeq_femhead_side_move(bmeq_femhead_side *side, const double m[3][4]);
+
+/* Labels one side's head (head_label) and, when label_neck, neck (neck_label)
+ * on grid g from its geometry alone, as bmeq_femhead_segment labels the grid
+ * it segmented: the head is the fitted sphere, the neck the measured section
+ * along the neck axis out to neck_length_mm, each voxel by its centre. A side
+ * found on another image (a T1 of the visit) and moved into g's world
+ * (bmeq_femhead_side_move) is thus drawn on g at g's own resolution, with no
+ * resampling of a coarser label map. Voxels already labelled keep their
+ * label; labels (nvox of g) is the caller's. Sets side->head_ml and neck_ml
+ * (the voxels labelled here). BMEQ_E_ARG for NULL arguments or a side with
+ * no radius. Thread-safe. */
+bmeq_status bmeq_femhead_label_side(const bmeq_grid *g, bmeq_femhead_side *side,
+				    uint8_t head_label, uint8_t neck_label, int label_neck,
+				    uint8_t *labels);
 
 /* One region of a user label map (--roi). */
 typedef struct bmeq_roi_region {

@@ -180,9 +180,17 @@ typedef struct bmeq_reg_params {
 				   the region (0, the default: no cap; else >= 500); the
 				   samples are random but drawn from the fixed seed, so a
 				   capped registration repeats exactly */
+	size_t max_samples_finest; /* the cap on the finest level alone (0, the default:
+				   max_samples); >= 500. The coarse levels only bring
+				   the images within a voxel or two, the finest one sets
+				   the result's accuracy */
 	double finest_mm;       /* voxel size aimed at on the finest level: axes with
 				   smaller voxels are shrunk (default 1.5; 0 = full
 				   resolution); each coarser level doubles it */
+	int preaverage;         /* 1: the fixed and moving crops are block-averaged
+				   towards finest_mm before ITK's pyramid smooths them
+				   (a quarter of the voxels of a 0.8 mm in-plane scan at
+				   2 mm); 0 (default): the voxels as they are */
 	double max_step_mm;     /* initial step in mm-equivalents (default 3) */
 	double min_step_mm;     /* convergence step (default 0.01) */
 	double margin_mm;       /* margin of moving image kept around the region (default 25) */

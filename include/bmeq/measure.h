@@ -95,7 +95,13 @@ typedef struct bmeq_scan_result {
 	int protocol_verdict;        /* bmeq_protocol_verdict */
 	char protocol_why[200];      /* its one-line account */
 	double seconds[4];           /* load, bias correction, segmentation, measurement */
-	bmeq_regions_source regions_from;
+	bmeq_regions_source regions_from;   /* the regions' method: found on the STIR,
+					       found on the T1, or the user's */
+	bmeq_regions_source regions_from_side[2]; /* per side (right, left): where its
+					       regions came from. Regions from the T1
+					       take a side the T1 did not find
+					       (uncertain, partial, not in view) from
+					       the STIR when the STIR finds it there */
 	bmeq_t1_info t1;
 	bmeq_volume *t1_image;       /* the T1 over the box of the scan's grid that the T1
 					gate reads (bmeq_edema_t1_box; its grid is the box's,

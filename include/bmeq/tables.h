@@ -59,6 +59,10 @@ typedef struct bmeq_scan_facts {
 	double t1_shift_mm;         /* NaN: no T1, or not registered */
 	double t1_angle_deg;
 	const bmeq_protocol *protocol; /* the sequence facts (NULL: columns empty) */
+	const char *side_regions_from[2]; /* the right and left rows' regions_from when
+				       their regions came from different images (regions
+				       from the T1 with the STIR's for a side the T1 did
+				       not find); NULL: regions_from */
 } bmeq_scan_facts;
 
 /* regions_from of a scan measured in regions a reader corrected and saved

@@ -60,6 +60,9 @@ static bmeq_status check_reg_params(const bmeq_reg_params *p)
 	if (p->max_samples != 0 && p->max_samples < 500)
 		return bmeq_fail(BMEQ_E_ARG, "%s: at most %zu samples per level (0 or >= 500)", w,
 				 p->max_samples);
+	if (p->max_samples_finest != 0 && p->max_samples_finest < 500)
+		return bmeq_fail(BMEQ_E_ARG, "%s: at most %zu samples on the finest level (0 or >= 500)",
+				 w, p->max_samples_finest);
 	if (!(p->finest_mm >= 0.0 && p->finest_mm < 100.0))
 		return bmeq_fail(BMEQ_E_ARG, "%s: finest voxel size %g mm", w, p->finest_mm);
 	if (!(p->max_step_mm > 0.0 && p->min_step_mm > 0.0 && p->min_step_mm < p->max_step_mm &&
@@ -108,36 +111,78 @@ static bool region_box(const bmeq_grid *g, const bmeq_reg_params *p, size_t lo[3
 }
 
 /* Copies voxels lo..hi of v into a new ITK image that keeps v's world
- * placement. BMEQ_E_ARG if any copied voxel is not finite (MI histograms
- * cannot bin a NaN). */
+ * placement, averaged over blocks of f[0] x f[1] x f[2] voxels (1 1 1: the
+ * voxels themselves; a partial block at the far end is left out). A block's
+ * value is the mean of its voxels, its place their centre. BMEQ_E_ARG if any
+ * copied voxel is not finite (MI histograms cannot bin a NaN). */
 static bmeq_status crop(const bmeq_volume *v, const bmeq_itk_geometry &geo, const size_t lo[3],
-			const size_t hi[3], FloatImage::Pointer &out)
+			const size_t hi[3], const unsigned f[3], FloatImage::Pointer &out)
 {
 	size_t dim[3];
 	bmeq_itk_geometry cg = geo;
 
-	for (int c = 0; c < 3; c++)
-		dim[c] = hi[c] - lo[c] + 1;
+	for (int c = 0; c < 3; c++) {
+		dim[c] = (hi[c] - lo[c] + 1) / f[c];
+		if (dim[c] < 1)
+			return bmeq_fail(BMEQ_E_ARG, "itk_register_rigid: block larger than the crop");
+	}
 	for (int r = 0; r < 3; r++)
 		for (int c = 0; c < 3; c++)
-			cg.origin[r] += geo.direction[r][c] * geo.spacing[c] * (double)lo[c];
+			cg.origin[r] += geo.direction[r][c] * geo.spacing[c] *
+					((double)lo[c] + 0.5 * ((double)f[c] - 1.0));
+	for (int c = 0; c < 3; c++)
+		cg.spacing[c] = geo.spacing[c] * (double)f[c];
 	out = FloatImage::New();
 	apply_geometry(out, cg, dim);
 	out->Allocate();
 	float *dst = out->GetBufferPointer();
 	const size_t nx = v->grid.dim[0], nxy = nx * v->grid.dim[1];
-	for (size_t k = lo[2]; k <= hi[2]; k++)
-		for (size_t j = lo[1]; j <= hi[1]; j++) {
-			const float *src = v->data + k * nxy + j * nx + lo[0];
-			for (size_t i = 0; i < dim[0]; i++) {
-				if (!std::isfinite(src[i]))
-					return bmeq_fail(BMEQ_E_ARG,
-							 "itk_register_rigid: non-finite voxel at %zu %zu %zu",
-							 lo[0] + i, j, k);
-				*dst++ = src[i];
+	if (f[0] == 1 && f[1] == 1 && f[2] == 1) {
+		for (size_t k = lo[2]; k <= hi[2]; k++)
+			for (size_t j = lo[1]; j <= hi[1]; j++) {
+				const float *src = v->data + k * nxy + j * nx + lo[0];
+				for (size_t i = 0; i < dim[0]; i++) {
+					if (!std::isfinite(src[i]))
+						return bmeq_fail(BMEQ_E_ARG,
+								 "itk_register_rigid: non-finite voxel at %zu %zu %zu",
+								 lo[0] + i, j, k);
+					*dst++ = src[i];
+				}
 			}
+		return BMEQ_OK;
+	}
+	std::vector<double> acc(dim[0]);
+	const double inv = 1.0 / ((double)f[0] * f[1] * f[2]);
+	for (size_t K = 0; K < dim[2]; K++)
+		for (size_t J = 0; J < dim[1]; J++) {
+			std::fill(acc.begin(), acc.end(), 0.0);
+			for (size_t k = lo[2] + K * f[2]; k < lo[2] + (K + 1) * f[2]; k++)
+				for (size_t j = lo[1] + J * f[1]; j < lo[1] + (J + 1) * f[1]; j++) {
+					const float *src = v->data + k * nxy + j * nx + lo[0];
+					for (size_t i = 0; i < dim[0] * f[0]; i++) {
+						if (!std::isfinite(src[i]))
+							return bmeq_fail(BMEQ_E_ARG,
+									 "itk_register_rigid: non-finite voxel at %zu %zu %zu",
+									 lo[0] + i, j, k);
+						acc[i / f[0]] += src[i];
+					}
+				}
+			for (size_t I = 0; I < dim[0]; I++)
+				*dst++ = (float)(acc[I] * inv);
 		}
 	return BMEQ_OK;
+}
+
+/* Block size along an axis of spacing mm that averages the crop towards the
+ * finest level's voxels without passing them (p->preaverage; 1: none). */
+static unsigned block_for(const bmeq_reg_params *p, double spacing, size_t n)
+{
+	if (!p->preaverage || !(p->finest_mm > 0.0))
+		return 1;
+	unsigned f = (unsigned)std::max(1.0, std::floor(p->finest_mm / spacing + 1e-6));
+	while (f > 1 && n / f < 8)
+		f--;
+	return f;
 }
 
 /* Maps RAS point x through t. */
@@ -255,8 +300,10 @@ static bmeq_status run_registration(FloatImage *fimg, FloatImage *mimg,
 		pct[l] = std::min(1.0, std::max(p->sampling, 8000.0 / (nvox * fill)));
 		/* The cap wins over that floor: the cost of an iteration follows
 		 * the samples, and a box over both hips holds 10^5-10^6 voxels. */
-		if (p->max_samples)
-			pct[l] = std::min(pct[l], (double)p->max_samples / (nvox * fill));
+		const size_t cap = l + 1 == L && p->max_samples_finest ? p->max_samples_finest
+								      : p->max_samples;
+		if (cap)
+			pct[l] = std::min(pct[l], (double)cap / (nvox * fill));
 	}
 	reg->SetSmoothingSigmasPerLevel(sigmas);
 	reg->SetSmoothingSigmasAreSpecifiedInPhysicalUnits(true);
@@ -333,40 +380,62 @@ static bmeq_status register_body(const bmeq_volume *fixed, const bmeq_volume *mo
 		std::memcpy(centre, p->centre, sizeof(centre));
 	}
 
+	/* Crops block-averaged towards the finest level's voxels (preaverage):
+	 * ITK's pyramid then smooths a quarter of the voxels of a 0.8 mm
+	 * in-plane STIR, and the finest level samples what it sampled before,
+	 * an image no finer than finest_mm. */
+	unsigned fb[3];
+	for (int c = 0; c < 3; c++)
+		fb[c] = block_for(p, fgeo.spacing[c], fhi[c] - flo[c] + 1);
 	FloatImage::Pointer fimg, mimg;
-	if ((st = crop(fixed, fgeo, flo, fhi, fimg)) != BMEQ_OK)
+	if ((st = crop(fixed, fgeo, flo, fhi, fb, fimg)) != BMEQ_OK)
 		return st;
 
 	/* Metric mask: the sphere or oblique box on the crop, and the caller's
-	 * mask. An axis-aligned box crop with no caller mask needs none. */
-	const size_t fdim[3] = {fhi[0] - flo[0] + 1, fhi[1] - flo[1] + 1, fhi[2] - flo[2] + 1};
+	 * mask; a block is in when at least half its voxels are. An
+	 * axis-aligned box crop with no caller mask needs none. */
+	const size_t fdim[3] = {(fhi[0] - flo[0] + 1) / fb[0], (fhi[1] - flo[1] + 1) / fb[1],
+				(fhi[2] - flo[2] + 1) / fb[2]};
 	const size_t fn = fdim[0] * fdim[1] * fdim[2];
 	std::vector<unsigned char> mask(fn, 1);
+	std::vector<unsigned> votes(fb[0] * fb[1] * fb[2] > 1 ? fn : 0, 0);
+	const unsigned need = (fb[0] * fb[1] * fb[2] + 1) / 2;
 	size_t inside = 0;
 	double radius = 0.0;
 	for (int c = 0; c < 3; c++)
 		radius = std::max(radius, p->region == BMEQ_REGION_BOX ? p->half_size[c] : p->radius);
-	for (size_t k = 0, q = 0; k < fdim[2]; k++)
-		for (size_t j = 0; j < fdim[1]; j++)
-			for (size_t i = 0; i < fdim[0]; i++, q++) {
+	const size_t bdim[3] = {fdim[0] * fb[0], fdim[1] * fb[1], fdim[2] * fb[2]};
+	for (size_t k = 0; k < bdim[2]; k++)
+		for (size_t j = 0; j < bdim[1]; j++)
+			for (size_t i = 0; i < bdim[0]; i++) {
 				const size_t gi = flo[0] + i, gj = flo[1] + j, gk = flo[2] + k;
+				const size_t q = (k / fb[2] * fdim[1] + j / fb[1]) * fdim[0] + i / fb[0];
+				bool in = true;
 				if (p->fixed_mask &&
 				    !p->fixed_mask[(gk * fixed->grid.dim[1] + gj) * fixed->grid.dim[0] + gi])
-					mask[q] = 0;
-				if (p->region != BMEQ_REGION_ALL && mask[q]) {
+					in = false;
+				if (p->region != BMEQ_REGION_ALL && in) {
 					double ijk[3] = {(double)gi, (double)gj, (double)gk}, x[3], d2 = 0;
 					bmeq_grid_voxel_to_world(&fixed->grid, ijk, x);
 					for (int c = 0; c < 3; c++) {
 						double e = x[c] - p->centre[c];
 						if (p->region == BMEQ_REGION_BOX && std::fabs(e) > p->half_size[c] + 1e-6)
-							mask[q] = 0;
+							in = false;
 						d2 += e * e;
 					}
 					if (p->region == BMEQ_REGION_SPHERE && d2 > p->radius * p->radius)
-						mask[q] = 0;
+						in = false;
 				}
-				inside += mask[q];
+				if (votes.empty())
+					mask[q] = in;
+				else
+					votes[q] += in;
 			}
+	for (size_t q = 0; q < fn; q++) {
+		if (!votes.empty())
+			mask[q] = votes[q] >= need;
+		inside += mask[q];
+	}
 	if (inside < 1000)
 		return bmeq_fail(BMEQ_E_PROCESS, "%s: only %zu fixed voxels in the region and mask", w,
 				 inside);
@@ -405,10 +474,13 @@ static bmeq_status register_body(const bmeq_volume *fixed, const bmeq_volume *mo
 		mlo[c] = (size_t)a;
 		mhi[c] = (size_t)b;
 	}
-	if ((st = crop(moving, mgeo, mlo, mhi, mimg)) != BMEQ_OK)
+	unsigned mb[3];
+	for (int c = 0; c < 3; c++)
+		mb[c] = block_for(p, mgeo.spacing[c], mhi[c] - mlo[c] + 1);
+	if ((st = crop(moving, mgeo, mlo, mhi, mb, mimg)) != BMEQ_OK)
 		return st;
 	for (int c = 0; c < 3; c++)
-		if (fdim[c] < 4 || mhi[c] - mlo[c] + 1 < 4)
+		if (fdim[c] < 4 || (mhi[c] - mlo[c] + 1) / mb[c] < 4)
 			return bmeq_fail(BMEQ_E_PROCESS, "%s: the region spans fewer than 4 voxels along axis %d",
 					 w, c);
 
@@ -419,7 +491,8 @@ static bmeq_status register_body(const bmeq_volume *fixed, const bmeq_volume *mo
 		cg.origin[0] = fimg->GetOrigin()[0];
 		cg.origin[1] = fimg->GetOrigin()[1];
 		cg.origin[2] = fimg->GetOrigin()[2];
-		std::memcpy(cg.spacing, fgeo.spacing, sizeof(cg.spacing));
+		for (int c = 0; c < 3; c++)
+			cg.spacing[c] = fimg->GetSpacing()[c];
 		std::memcpy(cg.direction, fgeo.direction, sizeof(cg.direction));
 		mimage = wrap<unsigned char>(mask.data(), cg, fdim);
 		so = itk::ImageMaskSpatialObject<3>::New();

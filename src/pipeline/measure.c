@@ -102,38 +102,41 @@ static bmeq_status bias_correct(bmeq_scan_result *r, const bmeq_measure_opts *o)
 	return BMEQ_OK;
 }
 
+/* What the tables and the measurement keep of segmented side fs. */
+static void side_geom(bmeq_edema_side_geom *g, const bmeq_femhead_side *fs)
+{
+	g->found = fs->found;
+	g->radius = fs->radius_mm;
+	memcpy(g->centre, fs->centre, sizeof(g->centre));
+	snprintf(g->reason, sizeof(g->reason), "%s", fs->reason);
+	g->status = bmeq_head_status_hip(fs->status);
+	/* A doubtful head measured on request keeps its doubt in the rows'
+	 * message: the number must not pass unread into a trial table. */
+	if (fs->found && fs->status != BMEQ_HEAD_FOUND)
+		snprintf(g->reason, sizeof(g->reason), "review: measured on request: %.130s",
+			 fs->reason);
+}
+
 /* Finds both femoral heads and necks on image (the STIR, or the visit's
- * T1 on its own grid) into labels (nvox of image) and r->geom (world
- * coordinates, so they hold on any grid). what names the image in messages. */
+ * T1 on its own grid) into labels (nvox of image), fr and r->geom (world
+ * coordinates of image, so they hold on any grid). what names the image in
+ * messages. */
 static bmeq_status segment(bmeq_scan_result *r, const bmeq_volume *image, const char *what,
-			   const bmeq_measure_opts *o, uint8_t *lab)
+			   const bmeq_measure_opts *o, uint8_t *lab, bmeq_femhead_result *fr)
 {
 	bmeq_femhead_params fp;
-	bmeq_femhead_result fr;
 	bmeq_status st;
 
 	bmeq_femhead_params_init(&fp);
 	fp.accept_doubtful = o->measure_doubtful;
-	st = bmeq_femhead_segment(image, &fp, lab, &fr);
+	st = bmeq_femhead_segment(image, &fp, lab, fr);
 	if (st != BMEQ_OK)
 		return bmeq_fail(st, "segmentation%s: %s", what, bmeq_last_error());
-	for (int s = 0; s < 2; s++) {
-		const bmeq_femhead_side *fs = &fr.side[s];
-		r->geom[s].found = fs->found;
-		r->geom[s].radius = fs->radius_mm;
-		memcpy(r->geom[s].centre, fs->centre, sizeof(r->geom[s].centre));
-		snprintf(r->geom[s].reason, sizeof(r->geom[s].reason), "%s", fs->reason);
-		r->geom[s].status = bmeq_head_status_hip(fs->status);
-		/* A doubtful head measured on request keeps its doubt in the
-		 * rows' message: the number must not pass unread into a trial
-		 * table. */
-		if (fs->found && fs->status != BMEQ_HEAD_FOUND)
-			snprintf(r->geom[s].reason, sizeof(r->geom[s].reason),
-				 "review: measured on request: %s", fs->reason);
-	}
+	for (int s = 0; s < 2; s++)
+		side_geom(&r->geom[s], &fr->side[s]);
 	/* One side missing is a one-sided scan; no hip in view at all is a
 	 * failed scan, not two empty measurements. */
-	if (fr.side[0].status == BMEQ_HEAD_NOT_IN_VIEW && fr.side[1].status == BMEQ_HEAD_NOT_IN_VIEW)
+	if (fr->side[0].status == BMEQ_HEAD_NOT_IN_VIEW && fr->side[1].status == BMEQ_HEAD_NOT_IN_VIEW)
 		return bmeq_fail(BMEQ_E_PROCESS,
 				 "no femoral head in view%s: the field of view lies above or below the "
 				 "hips, or the scan shows another anatomy or series; --roi gives the "
@@ -234,12 +237,23 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 		}
 		rp.levels = 2;
 		rp.finest_mm = 2.0;
-		/* 5,000 random samples per level (seeded, so the tables repeat)
-		 * instead of a quarter of a box of 10^5-10^6 voxels: what the T1
-		 * adds per scan fell 2.57 -> 0.88 s CPU; the placement error at
-		 * the heads of 12 phantom twins went 0.42 -> 0.72 mm (median),
-		 * 1.15 -> 2.40 mm (max); bench/RESULTS.md, issue 17. */
+		/* 5,000 random samples on the coarse level, 15,000 on the finest
+		 * (seeded, so the tables repeat) instead of a quarter of a box of
+		 * 10^5-10^6 voxels: what the T1 adds per scan fell 2.57 -> 0.88 s
+		 * CPU with 5,000 on both levels, but the placement error at the
+		 * heads of 12 phantom twins grew 0.42 -> 0.72 mm (median), 1.15
+		 * -> 2.55 mm (max), and heads carried from the T1 fell to Dice
+		 * 0.91. The finest level sets the accuracy: with 15,000 there
+		 * the error is 0.42 / 1.18 mm (seed 7) and 0.32 / 0.99 mm (seed
+		 * 5), head Dice at least 0.96, for about 0.2 s more per scan;
+		 * bench/RESULTS.md, issue 17. */
 		rp.max_samples = 5000;
+		rp.max_samples_finest = 15000;
+		/* Both crops averaged over 2 x 2 in-plane blocks before ITK's
+		 * pyramid smooths them at each level (0.3 s a scan, the largest
+		 * part of the registration once the samples were capped): the
+		 * same accuracy at the heads (bench/RESULTS.md, issue 17). */
+		rp.preaverage = 1;
 		rp.max_angle_deg = 15.0;
 		rp.max_shift_mm = 20.0;
 		st = bmeq_itk_register_rigid(r->image, t1, NULL, &rp, t);
@@ -303,56 +317,125 @@ static bmeq_status t1_onto_box(bmeq_scan_result *r, const bmeq_volume *t1, const
 	return BMEQ_OK;
 }
 
-/* Regions from the T1: segmented on its own grid, the labels carried onto
- * the scan's grid through the registration, the head centres mapped into
- * the scan's world (t maps scan world x to T1 world R x + d). */
+/* Regions from the T1: the heads and necks found on its own grid, their
+ * geometry (sphere, neck axis and measured section) moved through the
+ * registration into the scan's world and drawn on the scan's grid at its own
+ * resolution. Carrying the T1's label map over instead (nearest neighbour
+ * from 3.5-4.5 mm slices) cost the heads of 12 phantom twins 3-5 points of
+ * Dice each (median 0.951 against the STIR's own 0.990; bench/RESULTS.md,
+ * issue 17). A side the T1 does not find (uncertain, partial or not in view:
+ * a head full of edema is dark on T1 and loses its edge) is taken from the
+ * STIR's own segmentation when the STIR finds it, and the side's row says
+ * regions_from stir. t maps scan world x to T1 world R x + d. */
 static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 				   const bmeq_measure_opts *o, bmeq_rigid *t_out)
 {
 	size_t n1 = bmeq_grid_nvox(&t1->grid), n = bmeq_grid_nvox(&r->image->grid);
-	uint8_t *lab1 = malloc(n1), *lab = malloc(n);
+	uint8_t *lab1 = malloc(n1), *lab = calloc(n, 1);
+	bmeq_femhead_result fr, fs;
 	double lo[3], hi[3];
 	bmeq_rigid t;
 	bmeq_status st;
+	int from_stir[2] = {0, 0};
 
 	if (!lab1 || !lab) {
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 		goto done;
 	}
-	if ((st = segment(r, t1, " of the T1", o, lab1)) != BMEQ_OK)
+	if ((st = segment(r, t1, " of the T1", o, lab1, &fr)) != BMEQ_OK)
 		goto done;
-	if (!hips_box(r, NULL, NULL, lo, hi)) {
-		st = bmeq_fail(BMEQ_E_PROCESS, "no femoral head found on the T1");
-		goto done;
+	free(lab1);
+	lab1 = NULL;
+	/* The registration is driven by a box around every head placed on the
+	 * T1, doubtful ones too (their centre is good to a few mm): driven by
+	 * one hip alone, a turn of a degree moves the other hip by 3-4 mm. */
+	for (int a = 0; a < 3; a++) {
+		lo[a] = INFINITY;
+		hi[a] = -INFINITY;
 	}
+	for (int s = 0; s < 2; s++)
+		if (fr.side[s].status != BMEQ_HEAD_NOT_IN_VIEW)
+			for (int a = 0; a < 3; a++) {
+				lo[a] = fmin(lo[a], fr.side[s].centre[a] - 45.0);
+				hi[a] = fmax(hi[a], fr.side[s].centre[a] + 45.0);
+			}
 	if ((st = place_t1(r, t1, lo, hi, o, &t)) != BMEQ_OK)
 		goto done;
-	if ((st = bmeq_itk_resample_labels_u8(lab1, &t1->grid, &r->image->grid, &t, lab)) !=
-	    BMEQ_OK) {
-		st = bmeq_fail(st, "T1 regions onto the scan: %s", bmeq_last_error());
-		goto done;
+	/* T1 world -> scan world: x = R^T (y - d). */
+	double m[4][4], inv[3][4];
+	bmeq_rigid_matrix(&t, m);
+	for (int a = 0; a < 3; a++) {
+		inv[a][3] = 0.0;
+		for (int b = 0; b < 3; b++) {
+			inv[a][b] = m[b][a];
+			inv[a][3] -= m[b][a] * m[b][3];
+		}
+	}
+	int need_stir = 0;
+	for (int s = 0; s < 2; s++) {
+		bmeq_femhead_side *side = &fr.side[s];
+		if (side->status != BMEQ_HEAD_NOT_IN_VIEW)
+			bmeq_femhead_side_move(side, (const double(*)[4])inv);
+		side_geom(&r->geom[s], side);
+		if (!side->found) {
+			need_stir = 1;
+			continue;
+		}
+		bmeq_side k = s == 0 ? BMEQ_SIDE_RIGHT : BMEQ_SIDE_LEFT;
+		st = bmeq_femhead_label_side(&r->image->grid, side,
+					     (uint8_t)bmeq_label_of(k, BMEQ_PART_HEAD),
+					     (uint8_t)bmeq_label_of(k, BMEQ_PART_NECK), 1, lab);
+		if (st != BMEQ_OK)
+			goto done;
+	}
+	if (need_stir) {
+		/* The STIR's own heads for the sides the T1 left out; a STIR
+		 * with no hip in view (an error of its own) leaves them as the
+		 * T1 said. */
+		bmeq_edema_side_geom keep[2];
+		uint8_t *lab2 = malloc(n);
+
+		if (!lab2) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			goto done;
+		}
+		memcpy(keep, r->geom, sizeof(keep));
+		int ok = segment(r, r->image, "", o, lab2, &fs) == BMEQ_OK;
+		bmeq_clear_error();
+		for (int s = 0; s < 2; s++) {
+			if (fr.side[s].found || !ok || !fs.side[s].found) {
+				r->geom[s] = keep[s];
+				continue;
+			}
+			bmeq_side k = s == 0 ? BMEQ_SIDE_RIGHT : BMEQ_SIDE_LEFT;
+			uint8_t hl = (uint8_t)bmeq_label_of(k, BMEQ_PART_HEAD);
+			uint8_t nl = (uint8_t)bmeq_label_of(k, BMEQ_PART_NECK);
+			for (size_t i = 0; i < n; i++)
+				if (!lab[i] && (lab2[i] == hl || lab2[i] == nl))
+					lab[i] = lab2[i];
+			from_stir[s] = 1;
+			/* The row says why this side's regions are the STIR's. */
+			size_t len = strlen(r->geom[s].reason);
+			snprintf(r->geom[s].reason + len, sizeof(r->geom[s].reason) - len,
+				 "%sregions from the STIR: on the T1 %s", len ? "; " : "",
+				 bmeq_head_status_name(fr.side[s].status));
+		}
+		free(lab2);
 	}
 	size_t inside = 0;
 	for (size_t i = 0; i < n; i++) {
 		r->roi[i] = lab[i];
 		inside += lab[i] != 0;
 	}
-	if (!inside) {
+	if (!inside && (r->geom[0].found || r->geom[1].found)) {
 		st = bmeq_fail(BMEQ_E_PROCESS,
 			       "the femoral regions found on the T1 fall outside the scan's field of "
 			       "view: do the T1 and the scan show the same hips?");
 		goto done;
 	}
-	double m[4][4];
-	bmeq_rigid_matrix(&t, m);
-	for (int s = 0; s < 2; s++) {
-		double c[3], *x = r->geom[s].centre;
-		for (int a = 0; a < 3; a++)
-			c[a] = x[a] - m[a][3];
-		for (int a = 0; a < 3; a++)
-			x[a] = m[0][a] * c[0] + m[1][a] * c[1] + m[2][a] * c[2];
-	}
 	r->regions_from = BMEQ_REGIONS_T1;
+	for (int s = 0; s < 2; s++)
+		r->regions_from_side[s] = from_stir[s] ? BMEQ_REGIONS_STIR : BMEQ_REGIONS_T1;
 	*t_out = t;
 done:
 	free(lab1);
@@ -461,8 +544,10 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 
 	if (roi_path) {
 		r->regions_from = BMEQ_REGIONS_USER;
-		for (int s = 0; s < 2; s++)
+		for (int s = 0; s < 2; s++) {
 			r->geom[s].found = 1;
+			r->regions_from_side[s] = BMEQ_REGIONS_USER;
+		}
 	} else if (t1 && opts->t1_segment) {
 		if ((st = regions_from_t1(r, t1, opts, &t1_to)) != BMEQ_OK)
 			goto fail;
@@ -472,13 +557,15 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 			goto fail;
 		}
-		st = segment(r, r->image, "", opts, lab);
+		bmeq_femhead_result fr;
+		st = segment(r, r->image, "", opts, lab, &fr);
 		for (size_t i = 0; st == BMEQ_OK && i < n; i++)
 			r->roi[i] = lab[i];
 		free(lab);
 		if (st != BMEQ_OK)
 			goto fail;
 		r->regions_from = BMEQ_REGIONS_STIR;
+		r->regions_from_side[0] = r->regions_from_side[1] = BMEQ_REGIONS_STIR;
 	}
 	/* A T1 not yet placed (regions given or found on the STIR) is placed
 	 * around the regions. */

@@ -294,7 +294,7 @@ bmeq_status bmeq_rp_scan_qc(const bmeq_rp_scan *s)
 				" ML");
 			bmeq_rp_text(c, x0, y += 18, 2, line, bmeq_rp_white);
 			snprintf(line, sizeof(line), "REGIONS FROM %s",
-				 s->regions_from[0] ? s->regions_from : "-");
+				 s->regions_from[side][0] ? s->regions_from[side] : "-");
 			bmeq_rp_text(c, x0, y += 18, 2, line, bmeq_rp_white);
 		}
 	}

@@ -201,7 +201,8 @@ static void fill_scan_rows(bmeq_rp_scan *v, size_t n, const bmeq_csv_table *t)
 		snprintf(s->side_message[side], sizeof(s->side_message[side]), "%s",
 			 bmeq_csv_cell(t, r, cm));
 		snprintf(s->review[side], sizeof(s->review[side]), "%s", bmeq_csv_cell(t, r, crv));
-		snprintf(s->regions_from, sizeof(s->regions_from), "%s", bmeq_csv_cell(t, r, crf));
+		snprintf(s->regions_from[side], sizeof(s->regions_from[side]), "%s",
+			 bmeq_csv_cell(t, r, crf));
 		s->t1_removed_ml[side] = num(bmeq_csv_cell(t, r, ct1r));
 		if (isfinite(num(bmeq_csv_cell(t, r, ct1s))))
 			s->t1_shift_mm = num(bmeq_csv_cell(t, r, ct1s));

@@ -56,7 +56,8 @@ typedef struct bmeq_rp_scan {
 	/* the visit's T1 (record: path and placement; scans.csv: the numbers) */
 	char *t1;                         /* owned; NULL: measured without a T1 */
 	double t1_transform[3][4];        /* scan world -> T1 world (RAS mm) */
-	char regions_from[8];             /* "stir", "t1", "user" ("" when absent) */
+	char regions_from[2][12];         /* per side: "stir", "t1", "user", "correction"
+					     ("" when absent) */
 	double t1_removed_ml[2];          /* edema_removed_by_t1_ml (NaN: none) */
 	double t1_shift_mm, t1_angle_deg; /* the registration's move (NaN: none) */
 } bmeq_rp_scan;

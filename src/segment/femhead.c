@@ -111,6 +111,11 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 	/* The neck follows the bone: axis and section measured on the image
 	 * (neckfit.c), not a model of fixed proportions. */
 	bmeq_fh_neck_fit(s, c, sd, nk);
+	/* The section is public: a side found here can be drawn on another
+	 * grid (bmeq_femhead_label_side). */
+	memcpy(sd->neck_e0, nk->e0, sizeof(sd->neck_e0));
+	memcpy(sd->neck_e1, nk->e1, sizeof(sd->neck_e1));
+	memcpy(sd->neck_rho_mm, nk->rho, sizeof(sd->neck_rho_mm));
 	sd->in_view = bmeq_fh_in_view(s, c->c, c->r);
 	sd->cup = bmeq_fh_cup_score(s, c);
 	double opening = bmeq_fh_neck_opening(c, sd->neck_axis);

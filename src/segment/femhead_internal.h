@@ -70,7 +70,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 		       bmeq_femhead_side *side);
 
 /* Angles at which the neck's surface radius is measured. */
-#define BMEQ_FH_NECK_NANG 32
+#define BMEQ_FH_NECK_NANG BMEQ_FEMHEAD_NECK_ANGLES
 
 /* A measured neck: its cross-section frame (e0 in the neck-shaft plane, e1
  * across) and the outer bone surface's radius from the axis at angle

@@ -293,3 +293,33 @@ void bmeq_fh_label(const bmeq_grid *g, bmeq_femhead_side *side, const bmeq_fh_ne
 	side->head_ml = (double)nh * vml;
 	side->neck_ml = (double)nn * vml;
 }
+
+void bmeq_femhead_side_move(bmeq_femhead_side *side, const double m[3][4])
+{
+	double *v[4] = {side->centre, side->neck_axis, side->neck_e0, side->neck_e1};
+
+	for (int q = 0; q < 4; q++) {
+		double x[3] = {v[q][0], v[q][1], v[q][2]};
+		for (int a = 0; a < 3; a++)
+			/* Directions turn; only the centre moves. */
+			v[q][a] = m[a][0] * x[0] + m[a][1] * x[1] + m[a][2] * x[2] +
+				  (q == 0 ? m[a][3] : 0.0);
+	}
+}
+
+bmeq_status bmeq_femhead_label_side(const bmeq_grid *g, bmeq_femhead_side *side,
+				    uint8_t head_label, uint8_t neck_label, int label_neck,
+				    uint8_t *labels)
+{
+	bmeq_fh_neck nk;
+
+	if (!g || !side || !labels || !(side->radius_mm > 0.0))
+		return bmeq_fail(BMEQ_E_ARG, "bmeq_femhead_label_side: NULL argument or no head");
+	memcpy(nk.axis, side->neck_axis, sizeof(nk.axis));
+	memcpy(nk.e0, side->neck_e0, sizeof(nk.e0));
+	memcpy(nk.e1, side->neck_e1, sizeof(nk.e1));
+	memcpy(nk.rho, side->neck_rho_mm, sizeof(nk.rho));
+	nk.measured = 1;
+	bmeq_fh_label(g, side, &nk, head_label, neck_label, label_neck, labels);
+	return BMEQ_OK;
+}

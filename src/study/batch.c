@@ -146,8 +146,10 @@ static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const 
 		bmeq_scan_facts_of(r, &facts);
 		/* The tables say which regions a reader drew: "user" (the
 		 * manifest's roi, --roi) or "correction" (OUT/corrections/). */
-		if (corrected)
+		if (corrected) {
 			facts.regions_from = BMEQ_REGIONS_FROM_CORRECTION;
+			facts.side_regions_from[0] = facts.side_regions_from[1] = NULL;
+		}
 		bmeq_scans_rows(scans, it->subject, it->session, it->path, r->edema, &facts, NULL);
 		bmeq_lesions_rows(lesions, it->subject, it->session, r->edema, NULL);
 	} else {

@@ -42,6 +42,10 @@ void bmeq_region_side_text(const bmeq_edema_region *g, char *buf, size_t cap)
 void bmeq_scan_facts_of(const bmeq_scan_result *r, bmeq_scan_facts *facts)
 {
 	facts->regions_from = bmeq_regions_source_name(r->regions_from);
+	for (int k = 0; k < 2; k++)
+		facts->side_regions_from[k] = r->regions_from_side[k] == r->regions_from
+						      ? NULL
+						      : bmeq_regions_source_name(r->regions_from_side[k]);
 	facts->t1_shift_mm = r->t1.registered ? r->t1.shift_mm : NAN;
 	facts->t1_angle_deg = r->t1.registered ? r->t1.angle_deg : NAN;
 	facts->protocol = &r->protocol;
@@ -148,7 +152,11 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		bmeq_csv_field(w, r->rule_text);
 		bmeq_csv_field(w, bmeq_threshold_source_name(r->factor_from_reader));
 		bmeq_csv_number(w, ok ? g->edema_to_reference_ratio : nan, 4);
-		bmeq_csv_field(w, facts && facts->regions_from ? facts->regions_from : "");
+		const char *from = facts ? facts->regions_from : NULL;
+		if (facts && (g->side == BMEQ_SIDE_RIGHT || g->side == BMEQ_SIDE_LEFT) &&
+		    facts->side_regions_from[g->side])
+			from = facts->side_regions_from[g->side];
+		bmeq_csv_field(w, from ? from : "");
 		bmeq_csv_number(w, ok ? g->edema_removed_by_t1_ml : nan, 3);
 		bmeq_csv_number(w, facts ? facts->t1_shift_mm : nan, 2);
 		bmeq_csv_number(w, facts ? facts->t1_angle_deg : nan, 2);

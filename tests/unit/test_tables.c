@@ -111,7 +111,10 @@ static void test_scans_rows(void)
 		.sequence_name = "*tir2d1_13", .manufacturer = "SIEMENS", .model = "Avanto_fit",
 		.inversion_time_ms = 160.0, .echo_time_ms = 52.5, .repetition_time_ms = 4000.0,
 		.field_strength_t = 1.5, .slice_thickness_mm = 4.0, .slice_spacing_mm = NAN};
-	bmeq_scan_facts facts = {"t1", 2.345, 1.5, &stir};
+	bmeq_scan_facts facts = {"t1", 2.345, 1.5, &stir, {NULL, NULL}};
+	/* Regions from the T1, but the left side's from the STIR (a side the
+	 * T1 did not find): each row says its own. */
+	facts.side_regions_from[1] = "stir";
 	reg[0].edema_removed_by_t1_ml = 0.3004;
 	reg[1].edema_removed_by_t1_ml = 0.0;
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
@@ -120,7 +123,7 @@ static void test_scans_rows(void)
 		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,"
 		      "dicom,yes,\"stir_tirm_cor, hips\",IR,SK\\SP,IR,160.00,52.50,4000.00,1.50,4.00,,"
 		      "SIEMENS,Avanto_fit,a/b.nii.gz,,2,x y\r\n"
-		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,t1,,2.35,1.50,"
+		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,stir,,2.35,1.50,"
 		      "dicom,yes,\"stir_tirm_cor, hips\",IR,SK\\SP,IR,160.00,52.50,4000.00,1.50,4.00,,"
 		      "SIEMENS,Avanto_fit,a/b.nii.gz,"
 		      "\"femoral head not found, see QC\",2,x y\r\n");
