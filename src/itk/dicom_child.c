@@ -451,10 +451,10 @@ static int start_fork(child *c, uint32_t op, const char *dir, const char *sel, u
  * protocol, its hash, its voxels). It is dropped (killed if need be, and
  * waited for) when a call's answer is not read to its end: the reader died,
  * ran out of time, or the caller failed midway; and when it answered with an
- * error: GDCM and its codecs keep state between files (the PVRG JPEG codec's
- * globals) and do not check every write, and one that failed midway on a
- * malformed file may leave that state, or the heap, damaged for the next
- * scan's voxels. The next call starts a new one. At the thread's end its requests' pipe is closed, and the reader,
+ * error: GDCM and the codecs it runs in this process (libjpeg, CharLS,
+ * OpenJPEG) do not check every write, and one that failed midway on a
+ * malformed file may leave the heap damaged for the next scan's voxels. The
+ * next call starts a new one. At the thread's end its requests' pipe is closed, and the reader,
  * seeing the end of its requests, exits (after LeakSanitizer's check in
  * sanitizer builds). A forking caller (one thread) keeps none: its fork costs
  * a millisecond. */
