@@ -175,11 +175,10 @@ static bmeq_status read_t1(const char *path, const bmeq_measure_opts *o, bmeq_vo
 	return BMEQ_OK;
 }
 
-/* The box (world RAS mm) around the regions that drives the T1's
- * registration: the found heads +- 45 mm (the hip joints, acetabula and
- * necks), or the labelled voxels of roi on grid g. 0 when empty. */
-static int hips_box(const bmeq_scan_result *r, const bmeq_grid *g, const uint16_t *roi,
-		    double lo[3], double hi[3])
+/* The box (world RAS mm) around the head centres c[0], c[1] (NULL: none on
+ * that side), each +- 45 mm (the hip joint, acetabulum and neck). 0 when
+ * both are NULL. */
+static int heads_box(const double *const c[2], double lo[3], double hi[3])
 {
 	int any = 0;
 
@@ -187,17 +186,34 @@ static int hips_box(const bmeq_scan_result *r, const bmeq_grid *g, const uint16_
 		lo[a] = INFINITY;
 		hi[a] = -INFINITY;
 	}
-	if (!roi) {
-		for (int s = 0; s < 2; s++) {
-			if (!r->geom[s].found)
-				continue;
-			for (int a = 0; a < 3; a++) {
-				lo[a] = fmin(lo[a], r->geom[s].centre[a] - 45.0);
-				hi[a] = fmax(hi[a], r->geom[s].centre[a] + 45.0);
-			}
-			any = 1;
+	for (int s = 0; s < 2; s++) {
+		if (!c[s])
+			continue;
+		for (int a = 0; a < 3; a++) {
+			lo[a] = fmin(lo[a], c[s][a] - 45.0);
+			hi[a] = fmax(hi[a], c[s][a] + 45.0);
 		}
-		return any;
+		any = 1;
+	}
+	return any;
+}
+
+/* The box (world RAS mm) around the regions that drives the T1's
+ * registration: the found heads (heads_box), or the labelled voxels of roi
+ * on grid g. 0 when empty. */
+static int hips_box(const bmeq_scan_result *r, const bmeq_grid *g, const uint16_t *roi,
+		    double lo[3], double hi[3])
+{
+	int any = 0;
+
+	if (!roi) {
+		const double *const c[2] = {r->geom[0].found ? r->geom[0].centre : NULL,
+					    r->geom[1].found ? r->geom[1].centre : NULL};
+		return heads_box(c, lo, hi);
+	}
+	for (int a = 0; a < 3; a++) {
+		lo[a] = INFINITY;
+		hi[a] = -INFINITY;
 	}
 	for (size_t z = 0, i = 0; z < g->dim[2]; z++)
 		for (size_t y = 0; y < g->dim[1]; y++)
@@ -349,16 +365,10 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 	/* The registration is driven by a box around every head placed on the
 	 * T1, doubtful ones too (their centre is good to a few mm): driven by
 	 * one hip alone, a turn of a degree moves the other hip by 3-4 mm. */
-	for (int a = 0; a < 3; a++) {
-		lo[a] = INFINITY;
-		hi[a] = -INFINITY;
-	}
-	for (int s = 0; s < 2; s++)
-		if (fr.side[s].status != BMEQ_HEAD_NOT_IN_VIEW)
-			for (int a = 0; a < 3; a++) {
-				lo[a] = fmin(lo[a], fr.side[s].centre[a] - 45.0);
-				hi[a] = fmax(hi[a], fr.side[s].centre[a] + 45.0);
-			}
+	const double *const placed[2] = {
+		fr.side[0].status != BMEQ_HEAD_NOT_IN_VIEW ? fr.side[0].centre : NULL,
+		fr.side[1].status != BMEQ_HEAD_NOT_IN_VIEW ? fr.side[1].centre : NULL};
+	heads_box(placed, lo, hi); /* segment() fails when neither is in view */
 	if ((st = place_t1(r, t1, lo, hi, o, &t)) != BMEQ_OK)
 		goto done;
 	/* T1 world -> scan world: x = R^T (y - d). */
