@@ -193,7 +193,15 @@ typedef struct bmeq_reg_params {
 				   2 mm); 0 (default): the voxels as they are */
 	double max_step_mm;     /* initial step in mm-equivalents (default 3) */
 	double min_step_mm;     /* convergence step (default 0.01) */
+	int min_step_per_level; /* 1: min_step_mm on the finest level, doubled on each
+				   coarser one as its voxels are (a 4 mm level above a
+				   2 mm one stops at 0.02 mm); 0 (default): min_step_mm
+				   on every level */
 	double margin_mm;       /* margin of moving image kept around the region (default 25) */
+	int itk_gradient;       /* 1: the moving image's gradient by ITK's own
+				   CentralDifferenceImageFunction (slower); 0 (default):
+				   bmeq's, the same differences read straight from the
+				   buffer (equal up to rounding; unit_itk compares them) */
 	unsigned seed;          /* sampling seed, fixed for reproducible results (default 1) */
 	double max_angle_deg;   /* quality bound on the rotation (default 20) */
 	double max_shift_mm;    /* quality bound on the change from the initial transform

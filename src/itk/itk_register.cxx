@@ -195,6 +195,127 @@ static void rigid_apply(const bmeq_rigid *t, const double x[3], double y[3])
 
 using Transform = itk::VersorRigid3DTransform<double>;
 
+/* The moving image's gradient at a point as ITK's CentralDifferenceImageFunction
+ * (with its linear interpolator) gives it: along each physical (LPS) axis d,
+ * the difference of the image at the point +- half the spacing of voxel axis
+ * d, over that distance; 0 along an axis where either neighbour leaves the
+ * buffer (ITK's bounds: -0.5 .. n-0.5 voxels); values by linear
+ * interpolation clamped at the edge voxels, as ITK's. ITK's function maps
+ * each of the six neighbours from world to voxel twice (its bounds check and
+ * its interpolator) through virtual calls; here the point is mapped once and
+ * the neighbours are offsets of its voxel position, read straight from the
+ * buffer. The metric calls it at every sample and iteration, where ITK's
+ * took 40 % of a T1's registration (bench/RESULTS.md, issue 17). */
+class CentralDifference
+	: public itk::ImageFunction<FloatImage, itk::CovariantVector<double, 3>, double>
+{
+      public:
+	using Self = CentralDifference;
+	using Superclass = itk::ImageFunction<FloatImage, itk::CovariantVector<double, 3>, double>;
+	using Pointer = itk::SmartPointer<Self>;
+	using ConstPointer = itk::SmartPointer<const Self>;
+	itkNewMacro(Self)
+	itkTypeMacro(CentralDifference, ImageFunction)
+
+	void SetInputImage(const FloatImage *img) override
+	{
+		Superclass::SetInputImage(img);
+		if (!img)
+			return;
+		const FloatImage::RegionType reg = img->GetBufferedRegion();
+		for (unsigned a = 0; a < 3; a++) {
+			start_[a] = (double)reg.GetIndex()[a];
+			n_[a] = (long)reg.GetSize()[a];
+			origin_[a] = img->GetOrigin()[a];
+			half_[a] = 0.5 * img->GetSpacing()[a];
+			for (unsigned b = 0; b < 3; b++)
+				p2i_[a][b] = img->GetInverseDirection()(a, b) / img->GetSpacing()[a];
+		}
+		buf_ = img->GetBufferPointer();
+	}
+
+	OutputType Evaluate(const PointType &p) const override
+	{
+		double c[3], x[3];
+		for (unsigned a = 0; a < 3; a++)
+			x[a] = p[a] - origin_[a];
+		for (unsigned a = 0; a < 3; a++)
+			c[a] = p2i_[a][0] * x[0] + p2i_[a][1] * x[1] + p2i_[a][2] * x[2] - start_[a];
+		OutputType g;
+		for (unsigned d = 0; d < 3; d++) {
+			double lo[3], hi[3];
+			for (unsigned a = 0; a < 3; a++) {
+				const double e = p2i_[a][d] * half_[d];
+				lo[a] = c[a] - e;
+				hi[a] = c[a] + e;
+			}
+			g[d] = inside(lo) && inside(hi) ? (value(hi) - value(lo)) / (2.0 * half_[d]) : 0.0;
+		}
+		return g;
+	}
+
+	OutputType EvaluateAtIndex(const IndexType &i) const override
+	{
+		PointType p;
+		this->GetInputImage()->TransformIndexToPhysicalPoint(i, p);
+		return Evaluate(p);
+	}
+
+	OutputType EvaluateAtContinuousIndex(const ContinuousIndexType &ci) const override
+	{
+		PointType p;
+		this->GetInputImage()->TransformContinuousIndexToPhysicalPoint(ci, p);
+		return Evaluate(p);
+	}
+
+      protected:
+	CentralDifference() = default;
+
+      private:
+	/* Within the buffer by ITK's test (voxel positions from the buffer's
+	 * first voxel). */
+	bool inside(const double c[3]) const
+	{
+		for (unsigned a = 0; a < 3; a++)
+			if (!(c[a] >= -0.5 && c[a] < (double)n_[a] - 0.5))
+				return false;
+		return true;
+	}
+
+	/* Linear interpolation at c, clamped to the edge voxels. */
+	double value(const double c[3]) const
+	{
+		long i0[3], i1[3];
+		double f[3];
+		for (unsigned a = 0; a < 3; a++) {
+			double fl = std::floor(c[a]);
+			long i = (long)fl;
+			if (i < 0) {
+				i = 0;
+				fl = 0.0;
+			}
+			f[a] = std::max(0.0, c[a] - fl);
+			i0[a] = std::min(i, n_[a] - 1);
+			i1[a] = std::min(i + 1, n_[a] - 1);
+		}
+		const size_t sx = 1, sy = (size_t)n_[0], sz = (size_t)n_[0] * (size_t)n_[1];
+		auto at = [&](long x, long y, long z) -> double {
+			return (double)buf_[(size_t)x * sx + (size_t)y * sy + (size_t)z * sz];
+		};
+		const double v00 = at(i0[0], i0[1], i0[2]) + (at(i1[0], i0[1], i0[2]) - at(i0[0], i0[1], i0[2])) * f[0];
+		const double v10 = at(i0[0], i1[1], i0[2]) + (at(i1[0], i1[1], i0[2]) - at(i0[0], i1[1], i0[2])) * f[0];
+		const double v01 = at(i0[0], i0[1], i1[2]) + (at(i1[0], i0[1], i1[2]) - at(i0[0], i0[1], i1[2])) * f[0];
+		const double v11 = at(i0[0], i1[1], i1[2]) + (at(i1[0], i1[1], i1[2]) - at(i0[0], i1[1], i1[2])) * f[0];
+		const double w0 = v00 + (v10 - v00) * f[1], w1 = v01 + (v11 - v01) * f[1];
+		return w0 + (w1 - w0) * f[2];
+	}
+
+	double start_[3] = {0, 0, 0}, origin_[3] = {0, 0, 0}, half_[3] = {0, 0, 0};
+	double p2i_[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+	long n_[3] = {0, 0, 0};
+	const float *buf_ = nullptr;
+};
+
 /* Shrink factor of axis c at a level whose target voxel size is size_mm:
  * in-plane axes shrink, 5 mm slice axes mostly do not. */
 static unsigned shrink_for(double size_mm, double spacing, size_t dim)
@@ -242,6 +363,8 @@ static bmeq_status run_registration(FloatImage *fimg, FloatImage *mimg,
 	 * whole images when a quarter of the voxels is sampled. */
 	metric->SetUseMovingImageGradientFilter(false);
 	metric->SetUseFixedImageGradientFilter(false);
+	if (!p->itk_gradient)
+		metric->SetMovingImageGradientCalculator(CentralDifference::New());
 	if (mask)
 		metric->SetFixedImageMask(mask);
 
@@ -313,7 +436,10 @@ static bmeq_status run_registration(FloatImage *fimg, FloatImage *mimg,
 	/* Finer levels start with smaller steps: the coarse levels have
 	 * already brought the images within a voxel or two. */
 	reg->AddObserver(itk::MultiResolutionIterationEvent(), [&](const itk::EventObject &) {
-		opt->SetLearningRate(p->max_step_mm / (double)(1u << reg->GetCurrentLevel()));
+		const unsigned l = reg->GetCurrentLevel();
+		opt->SetLearningRate(p->max_step_mm / (double)(1u << l));
+		if (p->min_step_per_level)
+			opt->SetMinimumStepLength(p->min_step_mm * (double)(1u << (L - 1 - l)));
 	});
 	reg->Update();
 

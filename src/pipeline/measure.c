@@ -270,6 +270,7 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 		 * part of the registration once the samples were capped): the
 		 * same accuracy at the heads (bench/RESULTS.md, issue 17). */
 		rp.preaverage = 1;
+		rp.min_step_per_level = 1;
 		rp.max_angle_deg = 15.0;
 		rp.max_shift_mm = 20.0;
 		st = bmeq_itk_register_rigid(r->image, t1, NULL, &rp, t);
