@@ -1,7 +1,8 @@
 /* refstats.c - robust statistics of reference intensities in O(n).
  *
- * Quantiles come from selection (bmeq/order.h), not a full sort: a reference region holds up to millions of
- * voxels and only four order statistics are needed per quantile set.
+ * Quantiles come from selection (bmeq/order.h), not a full sort: a reference
+ * region holds up to millions of voxels and only four order statistics are
+ * needed per quantile set.
  */
 #include <math.h>
 #include <stddef.h>
