@@ -130,6 +130,10 @@ double bmeq_rigid_angle_deg(const bmeq_rigid *t);
 /* Writes the 4x4 RAS->RAS matrix (fixed world -> moving world) of t. */
 void bmeq_rigid_matrix(const bmeq_rigid *t, double m[4][4]);
 
+/* Writes the 3x4 RAS->RAS matrix of t's inverse (moving world -> fixed world):
+ * x = R^T (y - d) for t: y = R x + d. */
+void bmeq_rigid_inverse_matrix(const bmeq_rigid *t, double inv[3][4]);
+
 /* Resamples image moving onto grid target through t (NULL = identity):
  * voxel v of the output takes moving's value at t(world(v)), trilinear,
  * fill outside moving's lattice. *out is new, on target.

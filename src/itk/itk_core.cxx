@@ -139,6 +139,17 @@ extern "C" void bmeq_rigid_matrix(const bmeq_rigid *t, double m[4][4])
 	m[3][3] = 1.0;
 }
 
+extern "C" void bmeq_rigid_inverse_matrix(const bmeq_rigid *t, double inv[3][4])
+{
+	for (int a = 0; a < 3; a++) {
+		inv[a][3] = 0.0;
+		for (int b = 0; b < 3; b++) {
+			inv[a][b] = t->rotation[b][a];
+			inv[a][3] -= t->rotation[b][a] * t->translation[b];
+		}
+	}
+}
+
 extern "C" bmeq_status bmeq_rigid_from_axis_angle(bmeq_rigid *t, const double axis[3],
 						  double angle_deg, const double centre[3],
 						  const double d[3])

@@ -380,16 +380,8 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 	heads_box(placed, lo, hi); /* segment() fails when neither is in view */
 	if ((st = place_t1(r, t1, lo, hi, o, &t)) != BMEQ_OK)
 		goto done;
-	/* T1 world -> scan world: x = R^T (y - d). */
-	double m[4][4], inv[3][4];
-	bmeq_rigid_matrix(&t, m);
-	for (int a = 0; a < 3; a++) {
-		inv[a][3] = 0.0;
-		for (int b = 0; b < 3; b++) {
-			inv[a][b] = m[b][a];
-			inv[a][3] -= m[b][a] * m[b][3];
-		}
-	}
+	double inv[3][4]; /* T1 world -> scan world */
+	bmeq_rigid_inverse_matrix(&t, inv);
 	int need_stir = 0;
 	for (int s = 0; s < 2; s++) {
 		bmeq_femhead_side *side = &fr.side[s];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmeq/order.h"
 #include "report_internal.h"
 
 bmeq_status bmeq_rp_sampler_init(bmeq_rp_sampler *s, const bmeq_grid *g)
@@ -126,12 +127,6 @@ int bmeq_rp_densest_y(const bmeq_grid *g, const void *labels, int bytes,
 	return 1;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-	float x = *(const float *)a, y = *(const float *)b;
-	return (x > y) - (x < y);
-}
-
 int bmeq_rp_window(float *vals, size_t n, double *lo, double *hi)
 {
 	size_t m = 0;
@@ -141,9 +136,13 @@ int bmeq_rp_window(float *vals, size_t n, double *lo, double *hi)
 			vals[m++] = vals[i];
 	if (m == 0)
 		return 0;
-	qsort(vals, m, sizeof(*vals), cmp_float);
-	*lo = vals[(size_t)(0.01 * (double)(m - 1))];
-	*hi = vals[(size_t)(0.99 * (double)(m - 1))];
+	/* The same order statistics a sort would give: select the upper one,
+	 * then the lower one among the values at or below it. */
+	size_t klo = (size_t)(0.01 * (double)(m - 1)), khi = (size_t)(0.99 * (double)(m - 1));
+	bmeq_select_float(vals, m, khi);
+	*hi = vals[khi];
+	bmeq_select_float(vals, khi + 1, klo);
+	*lo = vals[klo];
 	if (!(*hi > *lo))
 		*hi = *lo + 1;
 	return 1;

@@ -1,67 +1,16 @@
 /* refstats.c - robust statistics of reference intensities in O(n).
  *
- * Quantiles come from selection (Hoare partitioning around a median-of-three
- * pivot), not a full sort: a reference region holds up to millions of
- * voxels and only four order statistics are needed per quantile set.
+ * Quantiles come from selection (bmeq/order.h), not a full sort: a reference
+ * region holds up to millions of voxels and only four order statistics are
+ * needed per quantile set.
  */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bmeq/order.h"
 #include "bmeq/threshold.h"
-
-/* Rearranges a[0..n-1] so that a[k] holds the k-th smallest value, with
- * nothing larger before it and nothing smaller after it. Hoare's scheme
- * stops on equal keys, so long runs of identical values (integer-valued
- * scanner data) still split evenly. */
-static void select_kth(float *a, size_t n, size_t k)
-{
-	ptrdiff_t l = 0, r = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-
-	while (l < r) {
-		float x = a[l], y = a[l + (r - l) / 2], z = a[r], piv;
-
-		/* median of three as the pivot value */
-		if (x > y) {
-			float s = x;
-			x = y;
-			y = s;
-		}
-		y = y < z ? y : z;
-		piv = x > y ? x : y;
-
-		/* The pivot is one of the values, so both scans stop inside [l, r]. */
-		ptrdiff_t i = l, j = r;
-		do {
-			while (a[i] < piv)
-				i++;
-			while (piv < a[j])
-				j--;
-			if (i <= j) {
-				float s = a[i];
-				a[i] = a[j];
-				a[j] = s;
-				i++;
-				j--;
-			}
-		} while (i <= j);
-		/* a[l..j] <= piv, a[i..r] >= piv, and anything between equals piv. */
-		if (j < kk)
-			l = i;
-		if (kk < i)
-			r = j;
-	}
-}
-
-/* Smallest value of a[0..n-1]; n >= 1. */
-static float min_of(const float *a, size_t n)
-{
-	float m = a[0];
-	for (size_t i = 1; i < n; i++)
-		m = a[i] < m ? a[i] : m;
-	return m;
-}
 
 /* Type 7 quantile of a[0..n-1] (n >= 1), reordering a. */
 static double quantile_inplace(float *a, size_t n, double p)
@@ -72,12 +21,12 @@ static double quantile_inplace(float *a, size_t n, double p)
 
 	if (lo >= n - 1)
 		lo = n - 1, frac = 0.0;
-	select_kth(a, n, lo);
+	bmeq_select_float(a, n, lo);
 	double x = a[lo];
 	if (frac == 0.0)
 		return x;
 	/* After selection the next order statistic is the minimum of the upper part. */
-	double y = min_of(a + lo + 1, n - lo - 1);
+	double y = bmeq_min_float(a + lo + 1, n - lo - 1);
 	return x + frac * (y - x);
 }
 

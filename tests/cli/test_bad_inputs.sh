@@ -7,9 +7,8 @@
 # mask on another grid, and a scan over the configured size limit. (Missing, not NIfTI,
 # truncated gzip, 4D, NaN, all-zero and 2D scans are in test_batch.sh.)
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 # shellcheck source=unprivileged.sh
 . "$(dirname "$0")/unprivileged.sh"
 

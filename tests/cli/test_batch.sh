@@ -7,9 +7,8 @@
 #   it cleanly; the volume's range and a reader's threshold factor (manifest column,
 #   resumed per scan), uncertain responses, threshold.band.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 tables="scans.csv lesions.csv response.csv response_interval.csv"
 # shellcheck source=same_outputs.sh
 . "$(dirname "$0")/same_outputs.sh"

@@ -4,56 +4,51 @@
 # against the phantom's truth where the true change is clear of the cut-offs,
 # the change map on the baseline's grid).
 set -u
-BMEQ=$1
-TMP=$3
-PY=/usr/bin/python3
-fail=0
-rm -rf "$TMP"
-mkdir -p "$TMP"
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 
 expect() { # expect CODE DESCRIPTION -- command...
 	local want=$1 what=$2
 	shift 3
-	"$@" >"$TMP/out" 2>"$TMP/err"
+	"$@" >"$tmp/out" 2>"$tmp/err"
 	local got=$?
 	if [ "$got" != "$want" ]; then
-		echo "FAIL: $what: exit $got, expected $want"
-		cat "$TMP/err"
-		fail=1
+		cat "$tmp/err"
+		err "$what: exit $got, expected $want"
 	fi
 }
 
 # ---- usage ----
-expect 0 "help" -- "$BMEQ" compare --help
-grep -q "usage: bmeq compare BASELINE FOLLOWUP" "$TMP/out" || { echo "FAIL: help text"; fail=1; }
-expect 2 "no scans" -- "$BMEQ" compare
-expect 2 "one scan" -- "$BMEQ" compare a.nii.gz
-expect 2 "three scans" -- "$BMEQ" compare a.nii.gz b.nii.gz c.nii.gz
-expect 2 "unknown option" -- "$BMEQ" compare --bogus a.nii.gz b.nii.gz
-expect 2 "missing value" -- "$BMEQ" compare a.nii.gz b.nii.gz -o
-grep -q "^bmeq: compare: " "$TMP/err" || { echo "FAIL: diagnostic format"; fail=1; }
+expect 0 "help" -- "$bmeq" compare --help
+grep -q "usage: bmeq compare BASELINE FOLLOWUP" "$tmp/out" || err "help text"
+expect 2 "no scans" -- "$bmeq" compare
+expect 2 "one scan" -- "$bmeq" compare a.nii.gz
+expect 2 "three scans" -- "$bmeq" compare a.nii.gz b.nii.gz c.nii.gz
+expect 2 "unknown option" -- "$bmeq" compare --bogus a.nii.gz b.nii.gz
+expect 2 "missing value" -- "$bmeq" compare a.nii.gz b.nii.gz -o
+grep -q "^bmeq: compare: " "$tmp/err" || err "diagnostic format"
 
 # ---- bad rule configuration ----
-printf 'response.partial_pct = -5\n' >"$TMP/bad.conf"
-expect 3 "bad rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/bad.conf"
-grep -q "bad.conf: line 1: response.partial_pct" "$TMP/err" || { echo "FAIL: config error names the line"; fail=1; }
-expect 3 "missing rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/none.conf"
-grep -q "none.conf: cannot read the configuration file: cannot open" "$TMP/err" ||
-	{ echo "FAIL: a missing config says why"; fail=1; }
+printf 'response.partial_pct = -5\n' >"$tmp/bad.conf"
+expect 3 "bad rule config" -- "$bmeq" compare a.nii.gz b.nii.gz --rule-config "$tmp/bad.conf"
+grep -q "bad.conf: line 1: response.partial_pct" "$tmp/err" || err "config error names the line"
+expect 3 "missing rule config" -- "$bmeq" compare a.nii.gz b.nii.gz --rule-config "$tmp/none.conf"
+grep -q "none.conf: cannot read the configuration file: cannot open" "$tmp/err" ||
+	err "a missing config says why"
 # A folder opens but does not read; an oversized file is refused whole, never cut.
-expect 3 "folder as rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP"
-grep -q "cannot read the configuration file: read failed" "$TMP/err" ||
-	{ echo "FAIL: a folder as config says why"; fail=1; }
-head -c 1048577 /dev/zero | tr '\0' '#' >"$TMP/huge.conf"
-expect 3 "oversized rule config" -- "$BMEQ" compare a.nii.gz b.nii.gz --rule-config "$TMP/huge.conf"
-grep -q "huge.conf: cannot read the configuration file: larger than 1048576 bytes" "$TMP/err" ||
-	{ echo "FAIL: an oversized config is refused"; fail=1; }
-rm -f "$TMP/huge.conf"
+expect 3 "folder as rule config" -- "$bmeq" compare a.nii.gz b.nii.gz --rule-config "$tmp"
+grep -q "cannot read the configuration file: read failed" "$tmp/err" ||
+	err "a folder as config says why"
+head -c 1048577 /dev/zero | tr '\0' '#' >"$tmp/huge.conf"
+expect 3 "oversized rule config" -- "$bmeq" compare a.nii.gz b.nii.gz --rule-config "$tmp/huge.conf"
+grep -q "huge.conf: cannot read the configuration file: larger than 1048576 bytes" "$tmp/err" ||
+	err "an oversized config is refused"
+rm -f "$tmp/huge.conf"
 
 # ---- unreadable scans: exit 3, and the table still says not_evaluable ----
-expect 3 "missing scans" -- "$BMEQ" compare "$TMP/sub-01_ses-1_T2w.nii.gz" \
-	"$TMP/sub-01_ses-2_T2w.nii.gz" -o "$TMP/missing"
-$PY - "$TMP/missing/response.csv" <<'EOF' || fail=1
+expect 3 "missing scans" -- "$bmeq" compare "$tmp/sub-01_ses-1_T2w.nii.gz" \
+	"$tmp/sub-01_ses-2_T2w.nii.gz" -o "$tmp/missing"
+$py - "$tmp/missing/response.csv" <<'EOF' || err "python check above"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 assert [r["side"] for r in rows] == ["right", "left"], rows
@@ -65,15 +60,15 @@ for r in rows:
 EOF
 
 # ---- a phantom pair end to end ----
-"$BMEQ" phantom -o "$TMP/ph" --subjects 1 --sessions 2 >/dev/null 2>"$TMP/err" ||
-	{ echo "FAIL: phantom"; cat "$TMP/err"; exit 1; }
-B="$TMP/ph/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz"
-F="$TMP/ph/sub-01/ses-02/anat/sub-01_ses-02_acq-STIR_T2w.nii.gz"
+"$bmeq" phantom -o "$tmp/ph" --subjects 1 --sessions 2 >/dev/null 2>"$tmp/err" ||
+	{ echo "FAIL: phantom"; cat "$tmp/err"; exit 1; }
+B="$tmp/ph/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz"
+F="$tmp/ph/sub-01/ses-02/anat/sub-01_ses-02_acq-STIR_T2w.nii.gz"
 printf '# shared configuration\nthreshold.rule = median*1.8\nresponse.measurable_ml = 0.5\n' \
-	>"$TMP/rule.conf"
-expect 0 "phantom pair" -- "$BMEQ" compare "$B" "$F" -o "$TMP/out1" --rule-config "$TMP/rule.conf"
-cat "$TMP/out"
-$PY - "$TMP/out1" "$TMP/ph" "$B" <<'EOF' || fail=1
+	>"$tmp/rule.conf"
+expect 0 "phantom pair" -- "$bmeq" compare "$B" "$F" -o "$tmp/out1" --rule-config "$tmp/rule.conf"
+cat "$tmp/out"
+$py - "$tmp/out1" "$tmp/ph" "$B" <<'EOF' || err "python check above"
 import csv, json, os, sys
 import nibabel as nib
 import numpy as np
@@ -132,8 +127,4 @@ if any(r["resolved_ml"] != "" for r in rows):
     assert vals <= {0, 1, 2, 3}, vals
 EOF
 
-if [ "$fail" != 0 ]; then
-	echo "test_compare: FAILED"
-	exit 1
-fi
-echo "test_compare: all passed"
+finish "test_compare: all passed"

@@ -11,9 +11,8 @@
 # (exit 6), nothing else rewritten. A corrected map named in the manifest's roi column: the
 # same, regions_from=user. Removing the correction brings back the first run's tables.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 cd "$tmp"
 
 "$bmeq" phantom -o study --subjects 1 --sessions 3 --seed 5 >/dev/null

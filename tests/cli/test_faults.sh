@@ -7,9 +7,8 @@
 # scan stays under 8x its float32 size plus 64 MB (normal builds only: sanitizers add
 # shadow memory), also for a 512x512x200 scan.
 set -euo pipefail
-bmeq=$1 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 # shellcheck source=unprivileged.sh
 . "$(dirname "$0")/unprivileged.sh"
 

@@ -6,18 +6,9 @@
 # Rejected files: exit 3 and exactly one stderr line `bmeq: info: <file>: <reason>` whose reason
 # holds the recorded keyword; with --json, an object with path and error.
 set -u
-BMEQ=$1
-DATA=$2
-TMP=$3
-PY=${PYTHON3:-python3}
-fail=0
-rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
-cd "$DATA" || exit 1
-
-err() {
-	echo "FAIL: $*" >&2
-	fail=1
-}
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+cd "$data" || exit 1
 
 # Column 1 path, column 2 volume (-1: read as 3D, 0: pick volume 0 of a 4D/5D file).
 mapfile -t plain < <(awk -F'\t' 'NR > 1 && $2 == -1 { print $1 }' expected.tsv)
@@ -26,24 +17,24 @@ mapfile -t multi < <(awk -F'\t' 'NR > 1 && $2 == 0 { print $1 }' expected.tsv)
 [ "${#multi[@]}" -ge 5 ] || err "expected.tsv lists only ${#multi[@]} 4D/5D files"
 
 # Text report: every valid file in one call.
-"$BMEQ" info "${plain[@]}" >"$TMP/text.out" 2>"$TMP/text.err"
+"$bmeq" info "${plain[@]}" >"$tmp/text.out" 2>"$tmp/text.err"
 rc=$?
-[ $rc -eq 0 ] || err "info on the valid files exited $rc: $(head -3 "$TMP/text.err")"
-[ -s "$TMP/text.err" ] && grep -v ': warning' "$TMP/text.err" | grep -q . &&
-	err "info wrote to stderr for valid files: $(head -3 "$TMP/text.err")"
+[ $rc -eq 0 ] || err "info on the valid files exited $rc: $(head -3 "$tmp/text.err")"
+[ -s "$tmp/text.err" ] && grep -v ': warning' "$tmp/text.err" | grep -q . &&
+	err "info wrote to stderr for valid files: $(head -3 "$tmp/text.err")"
 for f in "${plain[@]}"; do
-	grep -qxF "$f" "$TMP/text.out" || err "text report does not name $f"
+	grep -qxF "$f" "$tmp/text.out" || err "text report does not name $f"
 done
-"$BMEQ" info --volume 0 "${multi[@]}" >"$TMP/text4d.out" 2>"$TMP/text4d.err" ||
-	err "info --volume 0 on the 4D/5D files exited $?: $(head -3 "$TMP/text4d.err")"
+"$bmeq" info --volume 0 "${multi[@]}" >"$tmp/text4d.out" 2>"$tmp/text4d.err" ||
+	err "info --volume 0 on the 4D/5D files exited $?: $(head -3 "$tmp/text4d.err")"
 
 # JSON: the 3D files, then the 4D/5D ones with --volume 0.
-"$BMEQ" info --json "${plain[@]}" >"$TMP/plain.json" 2>"$TMP/plain.err" ||
+"$bmeq" info --json "${plain[@]}" >"$tmp/plain.json" 2>"$tmp/plain.err" ||
 	err "info --json on the valid files exited $?"
-"$BMEQ" info --json --volume 0 "${multi[@]}" >"$TMP/multi.json" 2>"$TMP/multi.err" ||
+"$bmeq" info --json --volume 0 "${multi[@]}" >"$tmp/multi.json" 2>"$tmp/multi.err" ||
 	err "info --json --volume 0 exited $?"
 
-cat >"$TMP/compare.py" <<'EOF'
+cat >"$tmp/compare.py" <<'EOF'
 import json, math, sys
 
 REQUIRED = ["path", "nifti_version", "dims", "voxel_size", "datatype", "scl_slope", "scl_inter",
@@ -107,51 +98,50 @@ def main(table, *docs):
 
 main(*sys.argv[1:])
 EOF
-"$PY" "$TMP/compare.py" expected.tsv "$TMP/plain.json" "$TMP/multi.json" >"$TMP/compare.out" 2>&1 ||
-	err "JSON differs from expected.tsv: $(head -20 "$TMP/compare.out")"
-n=$("$PY" -c 'import json,sys; print(sum(len(json.load(open(p))) for p in sys.argv[1:]))' \
-	"$TMP/plain.json" "$TMP/multi.json" 2>/dev/null)
+"$py" "$tmp/compare.py" expected.tsv "$tmp/plain.json" "$tmp/multi.json" >"$tmp/compare.out" 2>&1 ||
+	err "JSON differs from expected.tsv: $(head -20 "$tmp/compare.out")"
+n=$("$py" -c 'import json,sys; print(sum(len(json.load(open(p))) for p in sys.argv[1:]))' \
+	"$tmp/plain.json" "$tmp/multi.json" 2>/dev/null)
 [ "$n" = "$(( ${#plain[@]} + ${#multi[@]} ))" ] || err "JSON holds $n objects"
 
 # Rejected files: exit 3, one line on stderr, nothing on stdout.
 while IFS=$'\t' read -r path status keyword; do
 	[ "$path" = path ] && continue
-	"$BMEQ" info "$path" >"$TMP/rej.out" 2>"$TMP/rej.err"
+	"$bmeq" info "$path" >"$tmp/rej.out" 2>"$tmp/rej.err"
 	rc=$?
 	[ $rc -eq 3 ] || err "$path: exit $rc, want 3"
-	[ "$(wc -l <"$TMP/rej.err")" -eq 1 ] || err "$path: stderr is not one line: $(cat "$TMP/rej.err")"
-	line=$(cat "$TMP/rej.err")
+	[ "$(wc -l <"$tmp/rej.err")" -eq 1 ] || err "$path: stderr is not one line: $(cat "$tmp/rej.err")"
+	line=$(cat "$tmp/rej.err")
 	case "$line" in
 	"bmeq: info: $path: "?*) ;;
 	*) err "$path: stderr '$line' is not 'bmeq: info: $path: <reason>'" ;;
 	esac
 	echo "${line#"bmeq: info: $path: "}" | grep -qi -- "$keyword" ||
 		err "$path: reason '$line' lacks '$keyword' ($status)"
-	[ -s "$TMP/rej.out" ] && err "$path: wrote to stdout on failure"
-	"$BMEQ" info --json "$path" >"$TMP/rej.json" 2>/dev/null
+	[ -s "$tmp/rej.out" ] && err "$path: wrote to stdout on failure"
+	"$bmeq" info --json "$path" >"$tmp/rej.json" 2>/dev/null
 	rc=$?
 	[ $rc -eq 3 ] || err "$path: --json exit $rc, want 3"
-	"$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a)==1 and a[0]["path"]==sys.argv[2] and a[0]["error"]' \
-		"$TMP/rej.json" "$path" 2>/dev/null || err "$path: --json lacks path+error: $(cat "$TMP/rej.json")"
+	"$py" -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a)==1 and a[0]["path"]==sys.argv[2] and a[0]["error"]' \
+		"$tmp/rej.json" "$path" 2>/dev/null || err "$path: --json lacks path+error: $(cat "$tmp/rej.json")"
 done <rejected.tsv
 
 # A batch with one bad file: the good ones are still reported, the exit code is 3.
-"$BMEQ" info --json niivue/low_res.nii.gz nifti_reader_js/not-nifti.nii nibabel/standard.nii.gz \
-	>"$TMP/mixed.json" 2>"$TMP/mixed.err"
+"$bmeq" info --json niivue/low_res.nii.gz nifti_reader_js/not-nifti.nii nibabel/standard.nii.gz \
+	>"$tmp/mixed.json" 2>"$tmp/mixed.err"
 rc=$?
 [ $rc -eq 3 ] || err "mixed batch exit $rc, want 3"
-"$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a)==3 and "error" in a[1] and "error" not in a[0] and a[2]["dims"]==[4,5,7]' \
-	"$TMP/mixed.json" 2>/dev/null || err "mixed batch JSON wrong: $(cat "$TMP/mixed.json")"
-[ "$(wc -l <"$TMP/mixed.err")" -eq 1 ] || err "mixed batch: stderr not one line"
+"$py" -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a)==3 and "error" in a[1] and "error" not in a[0] and a[2]["dims"]==[4,5,7]' \
+	"$tmp/mixed.json" 2>/dev/null || err "mixed batch JSON wrong: $(cat "$tmp/mixed.json")"
+[ "$(wc -l <"$tmp/mixed.err")" -eq 1 ] || err "mixed batch: stderr not one line"
 
 # A missing file is unreadable input too; a --volume past the end is refused.
-"$BMEQ" info no/such.nii.gz >/dev/null 2>"$TMP/missing.err"
+"$bmeq" info no/such.nii.gz >/dev/null 2>"$tmp/missing.err"
 rc=$?
 [ $rc -eq 3 ] || err "missing file exit $rc, want 3"
-grep -q '^bmeq: info: no/such.nii.gz: .' "$TMP/missing.err" || err "missing file message: $(cat "$TMP/missing.err")"
-"$BMEQ" info --volume 2 nibabel/example4d.nii.gz >/dev/null 2>&1
+grep -q '^bmeq: info: no/such.nii.gz: .' "$tmp/missing.err" || err "missing file message: $(cat "$tmp/missing.err")"
+"$bmeq" info --volume 2 nibabel/example4d.nii.gz >/dev/null 2>&1
 rc=$?
 [ $rc -eq 3 ] || err "--volume 2 of a 2-volume file exit $rc, want 3"
 
-[ $fail -eq 0 ] && echo "test_info: all checks passed"
-exit $fail
+finish "test_info: all checks passed"

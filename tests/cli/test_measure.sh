@@ -4,9 +4,8 @@
 # the result depend only on the image inside them, masks on another grid are refused; the
 # volume's range, and a reader's --threshold-factor.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 
 "$bmeq" phantom -o "$tmp/study" --subjects 1 --sessions 1 --seed 3 >/dev/null
 scan=$(ls "$tmp"/study/sub-01/ses-01/anat/*_acq-STIR_T2w.nii.gz)

@@ -12,9 +12,9 @@
 # bmeq's [edema_ml_low, edema_ml_high] on >= 90 % of the sides with edema. Every evaluation runs
 # and prints its figures; the test fails if any misses a target.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
-rm -rf "$tmp" && mkdir -p "$tmp"
 for seed in 7 2026; do
   "$bmeq" phantom -o "$tmp/study$seed" --subjects 4 --sessions 3 --seed "$seed" >/dev/null
 done

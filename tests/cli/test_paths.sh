@@ -5,9 +5,8 @@
 # one-line `path too long` error with exit 4 (an output could not be written) and no file
 # under a cut name, never a silently shortened path.
 set -euo pipefail
-bmeq=$1 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 bmeq=$(cd "$(dirname "$bmeq")" && pwd)/$(basename "$bmeq")
 
 "$bmeq" phantom -o "$tmp/study" --subjects 1 --sessions 2 --seed 3 > /dev/null

@@ -4,70 +4,62 @@
 # (tests/tools/check_phantom.py), the same seed gives identical voxels, --edema bright keeps the
 # truth and brightens the edema, and usage errors exit 2.
 set -u
-BMEQ=$1
-TMP=$3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3
-fail=0
-rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
 
-err() {
-	echo "FAIL: $*" >&2
-	fail=1
-}
-
-"$BMEQ" phantom -o "$TMP/a" --subjects 2 --sessions 3 --seed 11 >"$TMP/a.out" 2>"$TMP/a.err" ||
-	err "phantom exited $?: $(head -3 "$TMP/a.err")"
-[ -s "$TMP/a.err" ] && err "phantom wrote to stderr: $(head -3 "$TMP/a.err")"
-n=$(find "$TMP/a" -name '*_acq-STIR_T2w.nii.gz' | wc -l)
+"$bmeq" phantom -o "$tmp/a" --subjects 2 --sessions 3 --seed 11 >"$tmp/a.out" 2>"$tmp/a.err" ||
+	err "phantom exited $?: $(head -3 "$tmp/a.err")"
+[ -s "$tmp/a.err" ] && err "phantom wrote to stderr: $(head -3 "$tmp/a.err")"
+n=$(find "$tmp/a" -name '*_acq-STIR_T2w.nii.gz' | wc -l)
 [ "$n" -eq 6 ] || err "expected 6 scans, found $n"
-[ -f "$TMP/a/sub-02/ses-03/anat/sub-02_ses-03_acq-STIR_T2w.nii.gz" ] || err "BIDS-like path missing"
-[ "$(wc -l <"$TMP/a/manifest.csv")" -eq 7 ] || err "manifest.csv should have a header and 6 rows"
+[ -f "$tmp/a/sub-02/ses-03/anat/sub-02_ses-03_acq-STIR_T2w.nii.gz" ] || err "BIDS-like path missing"
+[ "$(wc -l <"$tmp/a/manifest.csv")" -eq 7 ] || err "manifest.csv should have a header and 6 rows"
 
 # Every scan and truth map reads with bmeq info.
-mapfile -t files < <(find "$TMP/a" -name '*.nii.gz' | sort)
-"$BMEQ" info "${files[@]}" >"$TMP/info.out" 2>"$TMP/info.err" ||
-	err "bmeq info failed on the study: $(head -3 "$TMP/info.err")"
-grep -q 'orientation *L' "$TMP/info.out" || err "no flipped (L...) scan in the study"
+mapfile -t files < <(find "$tmp/a" -name '*.nii.gz' | sort)
+"$bmeq" info "${files[@]}" >"$tmp/info.out" 2>"$tmp/info.err" ||
+	err "bmeq info failed on the study: $(head -3 "$tmp/info.err")"
+grep -q 'orientation *L' "$tmp/info.out" || err "no flipped (L...) scan in the study"
 
 # nibabel: orientation, labels on the grid, variants, datatypes.
-if [ -x "$PY" ] && "$PY" -c 'import nibabel' 2>/dev/null; then
-	"$PY" "$HERE/../tools/check_phantom.py" "$TMP/a" --require-all-variants >"$TMP/check.out" 2>&1 ||
-		err "nibabel check: $(grep FAIL "$TMP/check.out" | head -5)"
+if [ -x "$py" ] && "$py" -c 'import nibabel' 2>/dev/null; then
+	"$py" "$HERE/../tools/check_phantom.py" "$tmp/a" --require-all-variants >"$tmp/check.out" 2>&1 ||
+		err "nibabel check: $(grep FAIL "$tmp/check.out" | head -5)"
 else
 	echo "SKIP: /usr/bin/python3 with nibabel not available" >&2
 fi
 
 # Same seed: identical decoded voxels (compared as bmeq reads them, not as gzip bytes).
-"$BMEQ" phantom -o "$TMP/b" --subjects 1 --sessions 3 --seed 11 2>"$TMP/b.err" ||
+"$bmeq" phantom -o "$tmp/b" --subjects 1 --sessions 3 --seed 11 2>"$tmp/b.err" ||
 	err "second run exited $?"
 for k in 01 02 03; do
 	f=sub-01/ses-$k/anat/sub-01_ses-${k}_acq-STIR_T2w.nii.gz
-	if [ -x "$PY" ] && "$PY" -c 'import nibabel' 2>/dev/null; then
-		"$PY" - "$TMP/a/$f" "$TMP/b/$f" <<'PYEOF' || err "$f differs between runs with the same seed"
+	if [ -x "$py" ] && "$py" -c 'import nibabel' 2>/dev/null; then
+		"$py" - "$tmp/a/$f" "$tmp/b/$f" <<'PYEOF' || err "$f differs between runs with the same seed"
 import sys, nibabel as nib, numpy as np
 a, b = (nib.load(p) for p in sys.argv[1:3])
 sys.exit(0 if np.array_equal(np.asarray(a.dataobj), np.asarray(b.dataobj))
          and np.array_equal(a.affine, b.affine) else 1)
 PYEOF
 	else
-		cmp -s <(gzip -dc "$TMP/a/$f") <(gzip -dc "$TMP/b/$f") || err "$f differs"
+		cmp -s <(gzip -dc "$tmp/a/$f") <(gzip -dc "$tmp/b/$f") || err "$f differs"
 	fi
 done
 # A different seed gives different anatomy.
-"$BMEQ" phantom -o "$TMP/c" --subjects 1 --sessions 1 --seed 12 2>/dev/null || err "seed 12 run failed"
-cmp -s <(gzip -dc "$TMP/a/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") \
-	<(gzip -dc "$TMP/c/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") &&
+"$bmeq" phantom -o "$tmp/c" --subjects 1 --sessions 1 --seed 12 2>/dev/null || err "seed 12 run failed"
+cmp -s <(gzip -dc "$tmp/a/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") \
+	<(gzip -dc "$tmp/c/sub-01/ses-01/anat/sub-01_ses-01_acq-STIR_T2w.nii.gz") &&
 	err "seeds 11 and 12 gave the same scan"
 
 # Edema models: realistic by default, bright on request, recorded in truth.json; both draw the
 # same truth (label maps and volumes), only the image differs.
-"$BMEQ" phantom -o "$TMP/br" --subjects 1 --sessions 1 --seed 11 --edema bright 2>"$TMP/br.err" ||
-	err "--edema bright exited $?: $(head -3 "$TMP/br.err")"
-grep -q '"edema_model": *"realistic"' "$TMP/a/truth.json" || err "truth.json of the default study: edema_model is not realistic"
-grep -q '"edema_model": *"bright"' "$TMP/br/truth.json" || err "truth.json of --edema bright: edema_model is not bright"
-if [ -x "$PY" ] && "$PY" -c 'import nibabel' 2>/dev/null; then
-	"$PY" - "$TMP/b" "$TMP/br" <<'PYEOF' || err "bright and realistic studies of one seed should share the truth, not the image"
+"$bmeq" phantom -o "$tmp/br" --subjects 1 --sessions 1 --seed 11 --edema bright 2>"$tmp/br.err" ||
+	err "--edema bright exited $?: $(head -3 "$tmp/br.err")"
+grep -q '"edema_model": *"realistic"' "$tmp/a/truth.json" || err "truth.json of the default study: edema_model is not realistic"
+grep -q '"edema_model": *"bright"' "$tmp/br/truth.json" || err "truth.json of --edema bright: edema_model is not bright"
+if [ -x "$py" ] && "$py" -c 'import nibabel' 2>/dev/null; then
+	"$py" - "$tmp/b" "$tmp/br" <<'PYEOF' || err "bright and realistic studies of one seed should share the truth, not the image"
 import json, sys, nibabel as nib, numpy as np
 a, b = sys.argv[1:3]
 ta, tb = (json.load(open(d + "/truth.json")) for d in (a, b))
@@ -80,26 +72,26 @@ ia, ib = (np.asarray(nib.load(d + "/" + s["path"]).dataobj, dtype=float) for d, 
 ed = np.asarray(nib.load(a + "/" + sa["edema_labels"]).dataobj) > 0
 sys.exit(0 if same and ed.any() and ia[ed].mean() < 0.8 * ib[ed].mean() else 1)
 PYEOF
-	"$PY" "$HERE/../tools/check_phantom.py" "$TMP/br" >"$TMP/check_br.out" 2>&1 ||
-		err "nibabel check of --edema bright: $(grep FAIL "$TMP/check_br.out" | head -5)"
+	"$py" "$HERE/../tools/check_phantom.py" "$tmp/br" >"$tmp/check_br.out" 2>&1 ||
+		err "nibabel check of --edema bright: $(grep FAIL "$tmp/check_br.out" | head -5)"
 fi
 
 # Usage errors: exit 2 with a bmeq: phantom: message; unwritable output: exit 4.
-"$BMEQ" phantom >/dev/null 2>"$TMP/u1.err"
+"$bmeq" phantom >/dev/null 2>"$tmp/u1.err"
 [ $? -eq 2 ] || err "missing -o should exit 2"
-grep -q '^bmeq: phantom: ' "$TMP/u1.err" || err "usage message format"
-"$BMEQ" phantom -o "$TMP/x" --subjects 0 >/dev/null 2>&1
+grep -q '^bmeq: phantom: ' "$tmp/u1.err" || err "usage message format"
+"$bmeq" phantom -o "$tmp/x" --subjects 0 >/dev/null 2>&1
 [ $? -eq 2 ] || err "--subjects 0 should exit 2"
-"$BMEQ" phantom -o "$TMP/x" --seed -4 >/dev/null 2>&1
+"$bmeq" phantom -o "$tmp/x" --seed -4 >/dev/null 2>&1
 [ $? -eq 2 ] || err "--seed -4 should exit 2"
-"$BMEQ" phantom -o "$TMP/x" --bogus >/dev/null 2>&1
+"$bmeq" phantom -o "$tmp/x" --bogus >/dev/null 2>&1
 [ $? -eq 2 ] || err "unknown option should exit 2"
-"$BMEQ" phantom -o "$TMP/x" --edema dim >/dev/null 2>"$TMP/u2.err"
+"$bmeq" phantom -o "$tmp/x" --edema dim >/dev/null 2>"$tmp/u2.err"
 [ $? -eq 2 ] || err "--edema dim should exit 2"
-grep -q '^bmeq: phantom: --edema: ' "$TMP/u2.err" || err "--edema dim message: $(cat "$TMP/u2.err")"
-"$BMEQ" phantom -o /proc/bmeq-no-such-dir --subjects 1 --sessions 1 >/dev/null 2>&1
+grep -q '^bmeq: phantom: --edema: ' "$tmp/u2.err" || err "--edema dim message: $(cat "$tmp/u2.err")"
+"$bmeq" phantom -o /proc/bmeq-no-such-dir --subjects 1 --sessions 1 >/dev/null 2>&1
 [ $? -eq 4 ] || err "unwritable output should exit 4"
-"$BMEQ" phantom --help | grep -q 'usage: bmeq phantom' || err "--help"
+"$bmeq" phantom --help | grep -q 'usage: bmeq phantom' || err "--help"
 
-[ $fail -eq 0 ] && rm -rf "$TMP"
-exit $fail
+[ "$errors" -eq 0 ] && rm -rf "$tmp"
+finish

@@ -8,10 +8,9 @@
 # `bmeq report OUT` redraws the same from OUT alone. The study figures and study_summary.csv:
 # the summary recomputed independently, the figures present, PNGs byte-identical across runs.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 tools=$(cd "$(dirname "$0")/../tools" && pwd)
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$tmp"
 
 # Subject 01's visits are measured with their T1 twins, subject 02's without: the pictures

@@ -2,18 +2,15 @@
 # report.html in a real browser (Debian's chromium, headless, offline): a batch of a phantom
 # study (2 subjects x 2 sessions) plus two scans that fail; the page rendered to a PNG must not
 # be blank, and the DOM after the page's own script ran must list every subject and every
-# failed scan. Exit 77 (skipped) only when chromium is not installed. Works as root
-# (--no-sandbox) and without a writable HOME.
+# failed scan. Exit 77 (skipped) only when chromium is not installed (a failure under
+# CI=true). Works as root (--no-sandbox) and without a writable HOME.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 tools=$(cd "$(dirname "$0")/../tools" && pwd)
 browser=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$browser" ]; then
-  echo "chromium not installed: skipped"
-  exit 77
-fi
-rm -rf "$tmp" && mkdir -p "$tmp/home"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+[ -n "$browser" ] || skip "chromium not installed"
+mkdir -p "$tmp/home"
 cd "$tmp"
 
 # Subject 02's visits are measured with their T1 twins (the viewer shows STIR and T1 side

@@ -3,9 +3,9 @@
 # study, whose hips follow every trajectory (complete, partial, stable, progression, new
 # contralateral, none); every class must be right where the true change is clear of the cut-offs.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
-rm -rf "$tmp" && mkdir -p "$tmp"
 "$bmeq" phantom -o "$tmp/study" --seed 1 > /dev/null
 rc=0
 "$bmeq" batch "$tmp/study/manifest.csv" -o "$tmp/out" -j 2 --quiet > /dev/null || rc=$?

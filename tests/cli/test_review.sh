@@ -8,9 +8,8 @@
 # other rows unchanged; without --review the tables are the first run's. Bad review.csv
 # lines stop the batch (exit 3) with one line naming the line.
 set -euo pipefail
-bmeq=$1 data=$2 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 cd "$tmp"
 
 "$bmeq" phantom -o study --subjects 1 --sessions 2 --seed 5 >/dev/null

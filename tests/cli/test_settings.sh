@@ -10,10 +10,9 @@
 # One scan with its regions and reference given (no segmentation, no bias correction, no
 # comparison): each run takes a second or two, whatever the setting.
 set -euo pipefail
-bmeq=$1 tmp=$3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. The README shows the table's own output between its markers.
 readme_block() { # MARKER: the lines between "<!-- MARKER -->" and the next "<!-- end -->"

@@ -5,9 +5,8 @@
 # and jobs (report.html and QC pictures identical too); 5 shards (one of them empty) merge the same; subjects are never split; merge
 # refuses missing, repeated, unfinished, foreign and differently configured shards.
 set -euo pipefail
-bmeq=$1 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 tables="scans.csv lesions.csv response.csv response_interval.csv report.html"
 # shellcheck source=same_outputs.sh
 . "$(dirname "$0")/same_outputs.sh"

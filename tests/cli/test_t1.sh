@@ -6,21 +6,13 @@
 # the T1's own segmentation puts them. Bad T1s (missing, 4D, no overlap, moved far) are error
 # rows with exit codes; a batch with a broken T1 measures its other scans.
 set -u
-BMEQ=$1
-DATA=$2
-TMP=$3
-fail=0
-rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
-err() {
-	echo "FAIL: $*" >&2
-	fail=1
-}
-PY=/usr/bin/python3
-T1=$DATA/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post_hipcrop.nii.gz
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
+T1=$data/cptac_ucec_pelvis_mri/C3N-02978_t1_tse_cor_post_hipcrop.nii.gz
 
 # The STIR-like target and the T1 variants. M (target world -> T1 world) is saved for the
 # checks: a voxel of the target at world x shows the T1 at M x.
-$PY - "$T1" "$TMP" <<'PYEOF' || err "could not make the test images"
+$py - "$T1" "$tmp" <<'PYEOF' || err "could not make the test images"
 import sys, numpy as np, nibabel as nib
 from scipy import ndimage as ndi
 t1 = nib.load(sys.argv[1]); out = sys.argv[2]
@@ -59,11 +51,11 @@ moved = A1.copy(); moved[:3, 3] += [0, 0, 60.0]
 nib.save(nib.Nifti1Image(a, moved), f"{out}/t1_moved.nii.gz")
 PYEOF
 
-"$BMEQ" measure "$TMP/stirlike.nii.gz" --t1 "$T1" --t1-segment -o "$TMP/m" >"$TMP/stdout" 2>"$TMP/stderr"
+"$bmeq" measure "$tmp/stirlike.nii.gz" --t1 "$T1" --t1-segment -o "$tmp/m" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
-[ $rc -eq 0 ] || err "measure --t1 exit $rc: $(cat "$TMP/stderr")"
-"$BMEQ" segment "$T1" -o "$TMP/seg" >/dev/null 2>"$TMP/seg.err" || err "segment T1: $(cat "$TMP/seg.err")"
-$PY - "$TMP" <<'PYEOF' || err "regions from the T1 not carried onto the scan"
+[ $rc -eq 0 ] || err "measure --t1 exit $rc: $(cat "$tmp/stderr")"
+"$bmeq" segment "$T1" -o "$tmp/seg" >/dev/null 2>"$tmp/seg.err" || err "segment T1: $(cat "$tmp/seg.err")"
+$py - "$tmp" <<'PYEOF' || err "regions from the T1 not carried onto the scan"
 import csv, sys, numpy as np, nibabel as nib
 d = sys.argv[1]
 rows = list(csv.DictReader(open(f"{d}/m/scans.csv")))
@@ -90,38 +82,37 @@ for label in (1, 2):
 PYEOF
 
 # Bad T1s: each an error row naming the T1, and its exit code.
-"$BMEQ" measure "$TMP/stirlike.nii.gz" --t1 "$TMP/missing.nii.gz" -o "$TMP/b1" >/dev/null 2>"$TMP/e1"
+"$bmeq" measure "$tmp/stirlike.nii.gz" --t1 "$tmp/missing.nii.gz" -o "$tmp/b1" >/dev/null 2>"$tmp/e1"
 rc=$?
-[ $rc -eq 3 ] || err "missing T1: exit $rc (want 3): $(cat "$TMP/e1")"
-grep -q 'T1' "$TMP/e1" || err "missing T1 message: $(cat "$TMP/e1")"
-"$BMEQ" measure "$TMP/stirlike.nii.gz" --t1 "$TMP/t1_4d.nii.gz" -o "$TMP/b2" >/dev/null 2>"$TMP/e2"
+[ $rc -eq 3 ] || err "missing T1: exit $rc (want 3): $(cat "$tmp/e1")"
+grep -q 'T1' "$tmp/e1" || err "missing T1 message: $(cat "$tmp/e1")"
+"$bmeq" measure "$tmp/stirlike.nii.gz" --t1 "$tmp/t1_4d.nii.gz" -o "$tmp/b2" >/dev/null 2>"$tmp/e2"
 rc=$?
-[ $rc -eq 3 ] || err "4D T1: exit $rc (want 3): $(cat "$TMP/e2")"
-grep -q 'T1.*4D\|T1.*volume' "$TMP/e2" || err "4D T1 message: $(cat "$TMP/e2")"
+[ $rc -eq 3 ] || err "4D T1: exit $rc (want 3): $(cat "$tmp/e2")"
+grep -q 'T1.*4D\|T1.*volume' "$tmp/e2" || err "4D T1 message: $(cat "$tmp/e2")"
 for bad in nooverlap moved; do
-	"$BMEQ" measure "$TMP/stirlike.nii.gz" --t1 "$TMP/t1_$bad.nii.gz" -o "$TMP/b_$bad" >/dev/null 2>"$TMP/e_$bad"
+	"$bmeq" measure "$tmp/stirlike.nii.gz" --t1 "$tmp/t1_$bad.nii.gz" -o "$tmp/b_$bad" >/dev/null 2>"$tmp/e_$bad"
 	rc=$?
-	[ $rc -eq 5 ] || err "T1 $bad: exit $rc (want 5): $(cat "$TMP/e_$bad")"
-	grep -q ',error,.*T1' "$TMP/b_$bad/scans.csv" 2>/dev/null || err "T1 $bad: no error row naming the T1"
+	[ $rc -eq 5 ] || err "T1 $bad: exit $rc (want 5): $(cat "$tmp/e_$bad")"
+	grep -q ',error,.*T1' "$tmp/b_$bad/scans.csv" 2>/dev/null || err "T1 $bad: no error row naming the T1"
 done
 
 # A batch: the good visit measured through its T1, the broken one an error row, exit 6.
-cp "$TMP/stirlike.nii.gz" "$TMP/stirlike2.nii.gz"
-printf 't1.segment = yes\n' >"$TMP/t1seg.conf"
-printf 'subject,session,path,t1\nA,1,stirlike.nii.gz,%s\nB,1,stirlike2.nii.gz,t1_nooverlap.nii.gz\n' "$T1" >"$TMP/manifest.csv"
-"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --quiet --config "$TMP/t1seg.conf" >/dev/null 2>"$TMP/eb"
+cp "$tmp/stirlike.nii.gz" "$tmp/stirlike2.nii.gz"
+printf 't1.segment = yes\n' >"$tmp/t1seg.conf"
+printf 'subject,session,path,t1\nA,1,stirlike.nii.gz,%s\nB,1,stirlike2.nii.gz,t1_nooverlap.nii.gz\n' "$T1" >"$tmp/manifest.csv"
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/batch" -j 2 --quiet --config "$tmp/t1seg.conf" >/dev/null 2>"$tmp/eb"
 rc=$?
-[ $rc -eq 6 ] || err "batch with one bad T1: exit $rc (want 6): $(cat "$TMP/eb")"
-grep -q '^A,1,right,ok,' "$TMP/batch/scans.csv" || err "batch: good visit not measured"
-grep -q '^B,1,right,error,' "$TMP/batch/scans.csv" || err "batch: bad T1 not an error row"
-grep -q ',t1,' "$TMP/batch/scans.csv" || err "batch: regions_from t1 missing"
+[ $rc -eq 6 ] || err "batch with one bad T1: exit $rc (want 6): $(cat "$tmp/eb")"
+grep -q '^A,1,right,ok,' "$tmp/batch/scans.csv" || err "batch: good visit not measured"
+grep -q '^B,1,right,error,' "$tmp/batch/scans.csv" || err "batch: bad T1 not an error row"
+grep -q ',t1,' "$tmp/batch/scans.csv" || err "batch: regions_from t1 missing"
 # --resume reuses the scan; a changed T1 measures it again.
-"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --resume --config "$TMP/t1seg.conf" >"$TMP/resume.out" 2>&1
-grep -q '(1 failed, 2 reused)' "$TMP/resume.out" || err "resume did not reuse both: $(cat "$TMP/resume.out")"
-cp "$TMP/t1_moved.nii.gz" "$TMP/t1_changed.nii.gz"
-sed -i 's#^A,1,stirlike.nii.gz,.*#A,1,stirlike.nii.gz,t1_changed.nii.gz#' "$TMP/manifest.csv"
-"$BMEQ" batch "$TMP/manifest.csv" -o "$TMP/batch" -j 2 --resume --config "$TMP/t1seg.conf" >"$TMP/resume2.out" 2>&1
-grep -q '(2 failed, 1 reused)' "$TMP/resume2.out" || err "a changed T1 was not measured again: $(cat "$TMP/resume2.out")"
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/batch" -j 2 --resume --config "$tmp/t1seg.conf" >"$tmp/resume.out" 2>&1
+grep -q '(1 failed, 2 reused)' "$tmp/resume.out" || err "resume did not reuse both: $(cat "$tmp/resume.out")"
+cp "$tmp/t1_moved.nii.gz" "$tmp/t1_changed.nii.gz"
+sed -i 's#^A,1,stirlike.nii.gz,.*#A,1,stirlike.nii.gz,t1_changed.nii.gz#' "$tmp/manifest.csv"
+"$bmeq" batch "$tmp/manifest.csv" -o "$tmp/batch" -j 2 --resume --config "$tmp/t1seg.conf" >"$tmp/resume2.out" 2>&1
+grep -q '(2 failed, 1 reused)' "$tmp/resume2.out" || err "a changed T1 was not measured again: $(cat "$tmp/resume2.out")"
 
-[ $fail -eq 0 ] && echo "test_t1: ok"
-exit $fail
+finish "test_t1: ok"

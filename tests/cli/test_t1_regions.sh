@@ -9,33 +9,23 @@
 # - subject 01's left head, full of edema (65 mL), is dark on the T1 and only `uncertain`
 #   there: its regions come from the STIR, and its row says so (regions_from stir, the
 #   message names the T1's verdict); every other side's regions come from the T1.
-# About 40 s on one core (most of it the phantom); exits 77 (skipped) without nibabel.
+# About 40 s on one core (most of it the phantom); exits 77 (skipped) without nibabel,
+# a failure under CI=true.
 set -u
-BMEQ=$1
-TMP=$3
-PY=/usr/bin/python3
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-fail=0
-rm -rf "$TMP" && mkdir -p "$TMP" || exit 1
 
-err() {
-	echo "FAIL: $*" >&2
-	fail=1
-}
+need_python
 
-if ! "$PY" -c 'import nibabel, numpy' 2>/dev/null; then
-	echo "SKIP: /usr/bin/python3 with nibabel and numpy not available" >&2
-	exit 77
-fi
+"$bmeq" phantom -o "$tmp/study" --subjects 6 --sessions 1 --seed 7 --t1 >"$tmp/phantom.out" 2>&1 ||
+	err "phantom exited $?: $(tail -3 "$tmp/phantom.out")"
 
-"$BMEQ" phantom -o "$TMP/study" --subjects 6 --sessions 1 --seed 7 --t1 >"$TMP/phantom.out" 2>&1 ||
-	err "phantom exited $?: $(tail -3 "$TMP/phantom.out")"
+"$py" "$HERE/../../bench/t1_accuracy.py" "$bmeq" "$tmp/study" "$tmp/work" --t1-segment -j 2 \
+	--check-dice 0.96,0.92 >"$tmp/accuracy.out" 2>&1 || err "head Dice from the T1: $(tail -2 "$tmp/accuracy.out")"
+cat "$tmp/accuracy.out"
 
-"$PY" "$HERE/../../bench/t1_accuracy.py" "$BMEQ" "$TMP/study" "$TMP/work" --t1-segment -j 2 \
-	--check-dice 0.96,0.92 >"$TMP/accuracy.out" 2>&1 || err "head Dice from the T1: $(tail -2 "$TMP/accuracy.out")"
-cat "$TMP/accuracy.out"
-
-"$PY" - "$TMP/work/out/scans.csv" <<'PYEOF' || err "regions_from per side"
+"$py" - "$tmp/work/out/scans.csv" <<'PYEOF' || err "regions_from per side"
 import csv, sys
 rows = {(r["subject"], r["side"]): r for r in csv.DictReader(open(sys.argv[1], newline=""))}
 assert len(rows) == 12, sorted(rows)
@@ -50,5 +40,5 @@ for (sub, side), r in sorted(rows.items()):
 print("regions_from: 11 sides t1, subject 01 left stir (uncertain on the T1)")
 PYEOF
 
-[ $fail -eq 0 ] && rm -rf "$TMP"
-exit $fail
+[ "$errors" -eq 0 ] && rm -rf "$tmp"
+finish

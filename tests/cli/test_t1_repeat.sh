@@ -7,9 +7,8 @@
 # the same scans.csv. Every scan's T1 must have been registered (else nothing was tested).
 # About 80 s (three batches of four scans with their comparisons and reports).
 set -euo pipefail
-bmeq=$1 tmp=$3
-rm -rf "$tmp" && mkdir -p "$tmp"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 tables="scans.csv lesions.csv response.csv response_interval.csv"
 # shellcheck source=same_outputs.sh
 . "$(dirname "$0")/same_outputs.sh"

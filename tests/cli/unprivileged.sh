@@ -5,10 +5,10 @@
 # current user. Sets: work (a fresh folder, removed on exit), as_user (prefix
 # for commands under test), user_bmeq (a copy of the binary that as_user can
 # run), give DIR... (makes folders writable for as_user).
-# Needs: bmeq (the binary under test).
+# Needs: common.sh sourced first (bmeq, skip).
 
 if [ "$(id -u)" = 0 ]; then
-  command -v setpriv >/dev/null || { echo "SKIP: root without setpriv" >&2; exit 77; }
+  command -v setpriv >/dev/null || skip "root without setpriv"
   nobody_uid=$(id -u nobody 2>/dev/null || echo 65534)
   nobody_gid=$(id -g nobody 2>/dev/null || echo 65534)
   as_user=(setpriv --reuid="$nobody_uid" --regid="$nobody_gid" --clear-groups

@@ -1,5 +1,5 @@
 /* test_base.c - the base layer's one atomic write, its one whole-file read,
- * the string buffer and the clock. */
+ * the string buffer, the clock and order statistics by selection. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 
 #include "bmeq/clock.h"
 #include "bmeq/files.h"
+#include "bmeq/order.h"
 #include "bmeq/strbuf.h"
 #include "check.h"
 
@@ -195,11 +196,53 @@ static void test_clock(void)
 	CHECK(bmeq_clock_seconds() - a >= 0.019);
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* Every k of arrays with many ties (integer scanner values), all equal,
+ * sorted and reverse-sorted: the k-th value a sort gives, nothing larger
+ * before it, nothing smaller after it. */
+static void test_order(void)
+{
+	enum { N = 257 };
+	float a[N], sorted[N], work[N];
+	unsigned seed = 12345u;
+
+	for (int kind = 0; kind < 4; kind++) {
+		for (int i = 0; i < N; i++) {
+			seed = seed * 1103515245u + 12345u;
+			a[i] = kind == 0   ? (float)((seed >> 16) % 17u)
+			       : kind == 1 ? 3.0f
+			       : kind == 2 ? (float)i
+					   : (float)(N - i) * 0.5f;
+		}
+		memcpy(sorted, a, sizeof(a));
+		qsort(sorted, N, sizeof(*sorted), cmp_float);
+		for (size_t k = 0; k < N; k++) {
+			memcpy(work, a, sizeof(a));
+			bmeq_select_float(work, N, k);
+			CHECK(work[k] == sorted[k]);
+			int ok = 1;
+			for (size_t i = 0; i < N; i++)
+				ok &= i < k ? work[i] <= work[k] : work[i] >= work[k];
+			CHECK(ok);
+		}
+		CHECK(bmeq_min_float(a, N) == sorted[0]);
+	}
+	float one = 7.0f;
+	bmeq_select_float(&one, 1, 0);
+	CHECK(one == 7.0f);
+}
+
 int main(void)
 {
 	test_files();
 	test_read_file();
 	test_strbuf();
 	test_clock();
+	test_order();
 	CHECK_DONE();
 }

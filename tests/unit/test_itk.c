@@ -49,6 +49,24 @@ static void test_geometry(void)
 		for (int k = 0; k < 4; k++)
 			CHECK_NEAR(back.affine[r][k], ob.affine[r][k], 1e-12);
 
+	/* A rigid's inverse undoes it: x -> R x + d -> x, for a turn about an
+	 * off-origin centre with a shift. */
+	bmeq_rigid tr;
+	const double axis[3] = {0.3, -0.5, 0.8}, ctr[3] = {12, -40, 7}, mv[3] = {3, -2, 5};
+	CHECK(bmeq_rigid_from_axis_angle(&tr, axis, 11.0, ctr, mv) == BMEQ_OK);
+	double fwd[4][4], inv[3][4];
+	bmeq_rigid_matrix(&tr, fwd);
+	bmeq_rigid_inverse_matrix(&tr, inv);
+	const double x[3] = {-95.0, 10.0, 33.0};
+	double y[3], xb[3];
+	for (int r = 0; r < 3; r++)
+		y[r] = fwd[r][0] * x[0] + fwd[r][1] * x[1] + fwd[r][2] * x[2] + fwd[r][3];
+	for (int r = 0; r < 3; r++) {
+		xb[r] = inv[r][0] * y[0] + inv[r][1] * y[1] + inv[r][2] * y[2] + inv[r][3];
+		CHECK_NEAR(xb[r], x[r], 1e-9);
+	}
+	CHECK(fabs(y[0] - x[0]) + fabs(y[1] - x[1]) + fabs(y[2] - x[2]) > 1.0);
+
 	/* Shear and a projective bottom row are refused. */
 	bmeq_grid sh = g;
 	sh.affine[0][1] = 0.3;
