@@ -274,8 +274,8 @@ static bmeq_status place_t1(bmeq_scan_result *r, const bmeq_volume *t1, const do
 		 * 0.04 mm on the coarse one: at 0.01 mm on both, most iterations
 		 * crawled at 0.012 mm steps (up to 50 of 60 on the coarse level,
 		 * 32 on the finest) for a few hundredths of a millimetre. On the
-		 * 24 phantom twins of seeds 7 and 5 the finest level's iterations
-		 * fell 205 -> 124 (seed 7), placement and head Dice unchanged
+		 * 12 phantom twins of seed 7 the finest level's iterations fell
+		 * 205 -> 124; placement and head Dice unchanged on seeds 7 and 5
 		 * (bench/RESULTS.md, issue 17's cost). */
 		rp.min_step_mm = 0.02;
 		rp.min_step_per_level = 1;
