@@ -206,6 +206,8 @@ using Transform = itk::VersorRigid3DTransform<double>;
  * the neighbours are offsets of its voxel position, read straight from the
  * buffer. The metric calls it at every sample and iteration, where ITK's
  * took 40 % of a T1's registration (bench/RESULTS.md, issue 17). */
+namespace {
+
 class CentralDifference
 	: public itk::ImageFunction<FloatImage, itk::CovariantVector<double, 3>, double>
 {
@@ -319,6 +321,8 @@ class CentralDifference
 	long n_[3] = {0, 0, 0};
 	const float *buf_ = nullptr;
 };
+
+} // namespace
 
 /* Shrink factor of axis c at a level whose target voxel size is size_mm:
  * in-plane axes shrink, 5 mm slice axes mostly do not. */
