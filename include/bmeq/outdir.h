@@ -96,7 +96,9 @@ typedef enum bmeq_scan_file {
 	BMEQ_SCAN_SLICES_T1 = 18,       /* <stem>_slices_t1.png: the visit's T1 on the same tiles */
 	BMEQ_SCAN_CHANGE_RECORD = 19,   /* change_record.csv: the comparison with the baseline,
 					   kept for --resume, written after its map */
-	BMEQ_SCAN_CHANGE_PREVIOUS_RECORD = 20 /* change_previous_record.csv: with the previous visit */
+	BMEQ_SCAN_CHANGE_PREVIOUS_RECORD = 20, /* change_previous_record.csv: with the previous visit */
+	BMEQ_SCAN_PICTURES_RECORD = 21  /* pictures_record.csv: what bmeq report drew the
+					   scan's pictures from, written after them */
 } bmeq_scan_file;
 
 /* The file's name ("scans.csv"); for a scan file without its stem

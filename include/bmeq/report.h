@@ -55,6 +55,8 @@ typedef struct bmeq_report_summary {
 	size_t pictures;                 /* QC pictures written (scan and change) */
 	size_t pictures_skipped;         /* pictures that could not be drawn (scan or
 					    map unreadable: the page says why) */
+	size_t scans_pictures_kept;      /* scans whose pictures were kept as drawn
+					    before: nothing they show had changed */
 } bmeq_report_summary;
 
 /* Writes the QC pictures and OUT/report.html for the batch folder outdir.

@@ -104,8 +104,10 @@ int bmeq_cmd_report(int argc, char **argv)
 	bmeq_study_destroy(study);
 	if (st != BMEQ_OK)
 		return bmeq_cli_status("report", outdir, st);
-	fprintf(stderr, "bmeq: report: %zu scans (%zu failed), %zu pictures, %zu could not be drawn\n",
-		sum.scans, sum.failed, sum.pictures, sum.pictures_skipped);
+	fprintf(stderr,
+		"bmeq: report: %zu scans (%zu failed), %zu pictures, %zu could not be drawn; "
+		"pictures of %zu scans kept (unchanged)\n",
+		sum.scans, sum.failed, sum.pictures, sum.pictures_skipped, sum.scans_pictures_kept);
 	printf("%s/%s\n", outdir, bmeq_out_name(BMEQ_OUT_REPORT));
 	return BMEQ_EXIT_OK;
 }

@@ -42,6 +42,7 @@ static const struct {
 	{"_slices_t1.png", 1},
 	{"change_record.csv", 0},
 	{"change_previous_record.csv", 0},
+	{"pictures_record.csv", 0},
 };
 
 const char *bmeq_out_name(bmeq_out_file f)

@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "bmeq/csv.h"
+#include "bmeq/files.h"
+#include "bmeq/hash.h"
 #include "bmeq/outdir.h"
+#include "bmeq/strbuf.h"
 #include "bmeq/workers.h"
 #include "report_internal.h"
 
@@ -281,14 +284,184 @@ static bmeq_status drop_change_pictures(const bmeq_rp_scan *s)
 	return BMEQ_OK;
 }
 
-static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
+/* ---- pictures whose inputs have not changed ------------------------------- */
+
+/* Every picture file of a scan: the pictures record lists those a drawing
+ * left, and they must all still be there for the record to stand. */
+static const bmeq_scan_file picture_files[] = {
+	BMEQ_SCAN_QC,		   BMEQ_SCAN_SLICES,	     BMEQ_SCAN_SLICES_ROI,
+	BMEQ_SCAN_SLICES_EDEMA,	   BMEQ_SCAN_SLICES_T1,	     BMEQ_SCAN_SLICES_INFO,
+	BMEQ_SCAN_CHANGE_QC,	   BMEQ_SCAN_CHANGE_SLICES, BMEQ_SCAN_CHANGE_SLICES_BASE,
+	BMEQ_SCAN_CHANGE_SLICES_FU};
+#define NPICTURE_FILES (sizeof(picture_files) / sizeof(picture_files[0]))
+
+static unsigned pictures_present(const bmeq_rp_scan *s)
+{
+	unsigned m = 0;
+
+	for (size_t i = 0; i < NPICTURE_FILES; i++)
+		if (bmeq_scan_file_exists(s->dir, s->stem, picture_files[i]))
+			m |= 1u << i;
+	return m;
+}
+
+static void text_num(bmeq_strbuf *b, const char *name, const double *v, size_t n)
+{
+	bmeq_strbuf_printf(b, "%s", name);
+	for (size_t i = 0; i < n; i++)
+		bmeq_strbuf_printf(b, " %.17g", v[i]);
+	bmeq_strbuf_puts(b, "\n");
+}
+
+/* What the report read about a scan, as text: every field of bmeq_rp_scan
+ * that comes from OUT's tables and the scan's record (the pictures draw from
+ * these and from the files the record pins), the pictures' own outcome
+ * excluded. A field added to bmeq_rp_scan belongs here. */
+static void scan_text(bmeq_strbuf *b, const bmeq_rp_scan *s)
+{
+	/* Not the folder: an OUT moved elsewhere keeps its pictures. */
+	bmeq_strbuf_printf(b, "scan %s|%s|%s|%s|%s|%s|%ld|%d|%d\n", s->subject, s->session,
+			   s->path, s->status, s->message, s->stem, s->volume, s->has_record,
+			   s->is_baseline);
+	for (int k = 0; k < 2; k++) {
+		bmeq_strbuf_printf(b, "side %d|%d|%s|%s|%s|%s|%d|%s|%s|%s|%d\n", k, s->found[k],
+				   s->side_status[k], s->side_message[k], s->review[k],
+				   s->response[k], s->has_response[k], s->early[k],
+				   s->response_message[k], s->regions_from[k], s->uncertain[k]);
+		text_num(b, "centre", s->centre[k], 3);
+		double v[] = {s->radius[k],	   s->edema_ml[k],	s->fraction[k],
+			      s->edema_ml_low[k],  s->edema_ml_high[k], s->change_ml[k],
+			      s->change_pct[k],	   s->resolved_ml[k],	s->persistent_ml[k],
+			      s->new_ml[k],	   s->t1_removed_ml[k]};
+		text_num(b, "numbers", v, sizeof(v) / sizeof(v[0]));
+	}
+	bmeq_strbuf_printf(b, "rule %s|%s|t1 %s\n", s->rule, s->threshold_source,
+			   s->t1 ? s->t1 : "(none)");
+	double w[] = {s->threshold, s->t1_shift_mm, s->t1_angle_deg};
+	text_num(b, "scan numbers", w, 3);
+	text_num(b, "t1 transform", &s->t1_transform[0][0], 12);
+}
+
+/* The SHA-256 of a file of the scan's folder, or "absent". */
+static void file_text(bmeq_strbuf *b, const bmeq_rp_scan *s, bmeq_scan_file f)
+{
+	char path[BMEQ_PATH_MAX], hex[65];
+
+	if (bmeq_scan_path(s->dir, s->stem, f, path, sizeof(path)) != BMEQ_OK ||
+	    bmeq_sha256_file(path, hex) != BMEQ_OK) {
+		bmeq_clear_error();
+		snprintf(hex, sizeof(hex), "absent");
+	}
+	bmeq_strbuf_printf(b, "%s %s\n", bmeq_scan_file_name(f), hex);
+}
+
+/* The key of a scan's pictures: bmeq's version (the drawing), what the
+ * report read about the scan and, for a follow-up, about its baseline, and
+ * the SHA-256 of the records and the change map. The records pin the rest:
+ * a scan's record holds its inputs' SHA-256 and is written again, after its
+ * maps, whenever the scan is measured again; a comparison's record likewise
+ * after its change map. */
+static bmeq_status picture_key(const pic_ctx *c, const bmeq_rp_scan *s, char hex[65])
+{
+	bmeq_strbuf b = BMEQ_STRBUF_INIT;
+
+	bmeq_strbuf_printf(&b, "bmeq %s pictures\n", bmeq_version());
+	scan_text(&b, s);
+	file_text(&b, s, BMEQ_SCAN_RECORD);
+	file_text(&b, s, BMEQ_SCAN_CHANGE_RECORD);
+	file_text(&b, s, BMEQ_SCAN_CHANGE);
+	if (!s->is_baseline && s->baseline < c->n) {
+		scan_text(&b, &c->scans[s->baseline]);
+		file_text(&b, &c->scans[s->baseline], BMEQ_SCAN_RECORD);
+	}
+	if (b.oom) {
+		bmeq_strbuf_free(&b);
+		return bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+	}
+	bmeq_sha256_buffer(b.s, b.len, hex);
+	bmeq_strbuf_free(&b);
+	return BMEQ_OK;
+}
+
+/* 1 when the scan's pictures record has this key and every picture it lists
+ * is still there: the outcome (drawn or not, and why not) is then the
+ * record's, and nothing is drawn. */
+static int pictures_unchanged(bmeq_rp_scan *s, const char key[65])
+{
+	char path[BMEQ_PATH_MAX];
+	bmeq_csv_table *t = NULL;
+	int same = 0;
+
+	if (bmeq_scan_path(s->dir, s->stem, BMEQ_SCAN_PICTURES_RECORD, path, sizeof(path)) !=
+		    BMEQ_OK ||
+	    bmeq_csv_read_file(path, &t) != BMEQ_OK) {
+		bmeq_clear_error();
+		return 0;
+	}
+	const char *k = NULL, *present = NULL, *qc = NULL, *qn = "", *cq = NULL, *cn = "";
+	long kc = bmeq_csv_column(t, "key"), vc = bmeq_csv_column(t, "value");
+	for (size_t r = 0; kc >= 0 && vc >= 0 && r < t->nrows; r++) {
+		const char *name = bmeq_csv_cell(t, r, kc), *v = bmeq_csv_cell(t, r, vc);
+		if (strcmp(name, "key") == 0)
+			k = v;
+		else if (strcmp(name, "present") == 0)
+			present = v;
+		else if (strcmp(name, "qc") == 0)
+			qc = v;
+		else if (strcmp(name, "qc_note") == 0)
+			qn = v;
+		else if (strcmp(name, "change_qc") == 0)
+			cq = v;
+		else if (strcmp(name, "change_note") == 0)
+			cn = v;
+	}
+	if (k && present && qc && cq && strcmp(k, key) == 0) {
+		unsigned want = (unsigned)strtoul(present, NULL, 10);
+		if ((pictures_present(s) & want) == want) {
+			s->qc = strcmp(qc, "1") == 0;
+			s->change_qc = strcmp(cq, "1") == 0;
+			note(s->qc_note, sizeof(s->qc_note), qn);
+			note(s->change_note, sizeof(s->change_note), cn);
+			same = 1;
+		}
+	}
+	bmeq_csv_table_destroy(t);
+	return same;
+}
+
+static bmeq_status pictures_record_write(const bmeq_rp_scan *s, const char key[65])
+{
+	char path[BMEQ_PATH_MAX], mask[16];
+	bmeq_csv *w = NULL;
+	bmeq_status st;
+
+	if ((st = bmeq_scan_path(s->dir, s->stem, BMEQ_SCAN_PICTURES_RECORD, path,
+				 sizeof(path))) != BMEQ_OK ||
+	    (st = bmeq_csv_create(&w)) != BMEQ_OK)
+		return st;
+	snprintf(mask, sizeof(mask), "%u", pictures_present(s));
+	const char *rows[][2] = {{"key", "value"},
+				 {"key", key},
+				 {"present", mask},
+				 {"qc", s->qc ? "1" : "0"},
+				 {"qc_note", s->qc_note},
+				 {"change_qc", s->change_qc ? "1" : "0"},
+				 {"change_note", s->change_note}};
+	for (size_t i = 0; st == BMEQ_OK && i < sizeof(rows) / sizeof(rows[0]); i++)
+		st = bmeq_csv_row(w, rows[i], 2);
+	if (st == BMEQ_OK) {
+		size_t len;
+		const char *text = bmeq_csv_text(w, &len);
+		st = bmeq_write_file_atomic(path, text, len);
+	}
+	bmeq_csv_destroy(w);
+	return st;
+}
+
+static bmeq_status draw_pictures(pic_ctx *c, bmeq_rp_scan *s)
 {
 	bmeq_status st;
 
-	if (strcmp(s->status, "ok") != 0) {
-		note(s->qc_note, sizeof(s->qc_note), "the scan failed");
-		return drop_change_pictures(s);
-	}
 	st = bmeq_rp_scan_qc(s);
 	if (st == BMEQ_E_WRITE || st == BMEQ_E_NOMEM)
 		return st;
@@ -310,6 +483,36 @@ static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
 		return drop_change_pictures(s);
 	}
 	return BMEQ_OK;
+}
+
+/* A scan's pictures, drawn again only when what they are drawn from has
+ * changed (picture_key): `bmeq batch --resume` and `bmeq report` after a
+ * review redraw only the scans that were measured or compared again. */
+static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
+{
+	char key[65], path[BMEQ_PATH_MAX];
+	bmeq_status st;
+
+	if (strcmp(s->status, "ok") != 0) {
+		note(s->qc_note, sizeof(s->qc_note), "the scan failed");
+		return drop_change_pictures(s);
+	}
+	if ((st = picture_key(c, s, key)) != BMEQ_OK)
+		return st;
+	if (pictures_unchanged(s, key)) {
+		s->pictures_kept = 1;
+		return BMEQ_OK;
+	}
+	/* No record while the pictures are being drawn: one left by a run
+	 * that stops midway would vouch for pictures half replaced. */
+	if ((st = bmeq_scan_path(s->dir, s->stem, BMEQ_SCAN_PICTURES_RECORD, path,
+				 sizeof(path))) != BMEQ_OK)
+		return st;
+	if (remove(path) != 0 && errno != ENOENT)
+		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot remove: %s", path, strerror(errno));
+	if ((st = draw_pictures(c, s)) != BMEQ_OK)
+		return st;
+	return pictures_record_write(s, key);
 }
 
 static void *pic_worker(void *arg)
@@ -424,6 +627,7 @@ bmeq_status bmeq_report_write(const bmeq_study *study, const char *outdir,
 	for (size_t i = 0; i < n; i++) {
 		int expect_change = !v[i].is_baseline && strcmp(v[i].status, "ok") == 0;
 		sum->pictures += (size_t)v[i].qc + (size_t)v[i].change_qc;
+		sum->scans_pictures_kept += (size_t)v[i].pictures_kept;
 		sum->pictures_skipped += (size_t)(strcmp(v[i].status, "ok") == 0 && !v[i].qc) +
 					 (size_t)(expect_change && !v[i].change_qc &&
 						  bmeq_scan_file_exists(v[i].dir, v[i].stem, BMEQ_SCAN_CHANGE));

@@ -22,7 +22,9 @@ typedef struct bmeq_rp_slices {
 } bmeq_rp_slices;
 
 /* One scan as the report sees it: identity, completion record, and the
- * numbers of its scans.csv rows. */
+ * numbers of its scans.csv rows. Every field read from OUT is also in the
+ * key that decides whether its pictures are drawn again (report.c,
+ * scan_text): a field added here belongs there too. */
 typedef struct bmeq_rp_scan {
 	char *subject, *session, *path;   /* owned */
 	char dir[BMEQ_PATH_MAX];          /* OUT/<subject>/<session> */
@@ -51,6 +53,8 @@ typedef struct bmeq_rp_scan {
 	/* pictures: 1 drawn (or found), 0 absent; note says why not */
 	int qc, change_qc;
 	char qc_note[256], change_note[256];
+	int pictures_kept;                /* 1: nothing they are drawn from changed since
+					     they were drawn: not drawn again */
 	bmeq_rp_slices slices;            /* the viewer's mosaics (ok 0: none) */
 	int change_slices;                /* 1: the follow-up's change mosaics exist */
 	/* the visit's T1 (record: path and placement; scans.csv: the numbers) */

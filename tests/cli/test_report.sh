@@ -290,6 +290,36 @@ for f in first_figures/*.png; do
   cmp "$f" "out/figures/$(basename "$f")" ||
     fail "$(basename "$f") differs between two runs (PNGs must be deterministic)"
 done
+# Kept when nothing they show changed: a second report draws nothing (every picture keeps
+# its time), the page is the same and the summary line says so. A scan whose row in
+# scans.csv changes (its edema volume, as when it is measured again) is drawn again, and
+# only its own pictures and its follow-up's change pictures (drawn on it) are.
+cp out/report.html page_before.html
+touch -d '2000-01-01 00:00' out/*/*/*.png
+"$bmeq" report out -j 2 > /dev/null 2> kept.stderr || fail "report failed: $(cat kept.stderr)"
+grep -q "pictures of 4 scans kept (unchanged)" kept.stderr || fail "not 4 scans kept: $(cat kept.stderr)"
+[ -z "$(find out -name '*.png' -path 'out/*/*/*' -newermt '2000-01-02')" ] ||
+  fail "pictures drawn again with nothing changed: $(find out -path 'out/*/*/*' -name '*.png' -newermt '2000-01-02' | head -3)"
+cmp -s page_before.html out/report.html || fail "the page changed when the pictures were kept"
+base_stem=$(basename "$(ls out/01/01/*_qc.png)" _qc.png)
+/usr/bin/python3 - out/scans.csv <<'EOF2' || fail "could not edit scans.csv"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+for r in rows:
+    if r["subject"] == "01" and r["session"] == "01" and r["side"] == "right":
+        r["edema_ml"] = "%.3f" % (float(r["edema_ml"]) + 1.0)
+with open(sys.argv[1], "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+EOF2
+"$bmeq" report out -j 2 > /dev/null 2> kept.stderr || fail "report failed: $(cat kept.stderr)"
+grep -q "pictures of 2 scans kept (unchanged)" kept.stderr || fail "not 2 scans kept: $(cat kept.stderr)"
+[ -n "$(find out/01/01 -name "${base_stem}_qc.png" -newermt '2000-01-02')" ] ||
+  fail "01/01's pictures were not drawn again after its row changed"
+[ -n "$(find out/01/02 -name '*_change_qc.png' -newermt '2000-01-02')" ] ||
+  fail "01/02's change picture (drawn on 01/01) was not drawn again"
+[ -z "$(find out/02 -name '*.png' -newermt '2000-01-02')" ] || fail "subject 02's pictures were drawn again"
 # --no-pictures writes only the page and still links the pictures that exist.
 "$bmeq" report out --no-pictures > /dev/null 2>&1 || fail "--no-pictures failed"
 [ "$(grep -o 'href="[^"]*_qc.png"' out/report.html | wc -l)" = 6 ] || fail "--no-pictures page lost the pictures"
