@@ -387,11 +387,31 @@ pat='DOE|JANE|MRN8675309|19450317|1945-03-17|Hawthorn|ACC55501234|Elsewhere|WELB
 # The check covers the sequence facts: they are in the outputs it searches.
 grep -q ',dicom,no,.*,SIEMENS,Avanto_fit,' priv_measure/scans.csv ||
 	fail "the privacy case's facts are not in its table: $(cat priv_measure/scans.csv)"
+# A PNG is searched in its chunks but the pixels' deflate stream (IDAT), whose bytes spell a
+# word like DOE by chance (a T1 panel's did when the registration moved it by a hundredth of
+# a millimetre); the text a picture carries is in tEXt, zTXt or iTXt chunks (zTXt inflated).
+png_text() {
+	/usr/bin/python3 - "$1" <<'EOF3'
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+out, i = sys.stdout.buffer, 8
+while i + 8 <= len(d):
+    n, t = struct.unpack(">I4s", d[i:i + 8])
+    body = d[i + 8:i + 8 + n]
+    i += 12 + n
+    if t == b"IDAT":
+        continue
+    out.write(t + b" " + body + b"\n")
+    if t == b"zTXt":
+        out.write(zlib.decompress(body[body.index(b"\0") + 2:]) + b"\n")
+EOF3
+}
 leaks=$(
 	for f in $(find priv.log batch.out batch.err priv_measure priv_segment priv_compare bout \
 		import.csv import_review.csv import.out iout -type f); do
 		case $f in
 		*.gz) zcat "$f" ;;
+		*.png) png_text "$f" ;;
 		*) cat "$f" ;;
 		esac | grep -a -E -l "$pat" >/dev/null && echo "$f"
 	done
