@@ -263,6 +263,20 @@ static void note(char *buf, size_t cap, const char *why)
 	snprintf(buf, cap, "%s", why);
 }
 
+/* Removes one file of a scan's folder when it is there. */
+static bmeq_status remove_scan_file(const bmeq_rp_scan *s, bmeq_scan_file f)
+{
+	char path[BMEQ_PATH_MAX];
+
+	if (bmeq_scan_path(s->dir, s->stem, f, path, sizeof(path)) != BMEQ_OK) {
+		bmeq_clear_error(); /* a path too long for the buffer was never written */
+		return BMEQ_OK;
+	}
+	if (remove(path) != 0 && errno != ENOENT)
+		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot remove: %s", path, strerror(errno));
+	return BMEQ_OK;
+}
+
 /* Removes a scan's change pictures, which an earlier run may have drawn for
  * a comparison that has since gone (or failed this time): a picture left on
  * disk beside the page could be taken for the scan's current change. */
@@ -271,17 +285,13 @@ static bmeq_status drop_change_pictures(const bmeq_rp_scan *s)
 	static const bmeq_scan_file pics[] = {BMEQ_SCAN_CHANGE_QC, BMEQ_SCAN_CHANGE_SLICES,
 					      BMEQ_SCAN_CHANGE_SLICES_BASE,
 					      BMEQ_SCAN_CHANGE_SLICES_FU};
-	char path[4096];
+	bmeq_status st = BMEQ_OK;
 
 	if (!s->stem[0])
 		return BMEQ_OK; /* no record: nothing was drawn under a name */
-	for (size_t i = 0; i < sizeof(pics) / sizeof(pics[0]); i++) {
-		if (bmeq_scan_path(s->dir, s->stem, pics[i], path, sizeof(path)) != BMEQ_OK)
-			continue; /* a path too long for the buffer was never written either */
-		if (remove(path) != 0 && errno != ENOENT)
-			return bmeq_fail(BMEQ_E_WRITE, "%s: cannot remove: %s", path, strerror(errno));
-	}
-	return BMEQ_OK;
+	for (size_t i = 0; st == BMEQ_OK && i < sizeof(pics) / sizeof(pics[0]); i++)
+		st = remove_scan_file(s, pics[i]);
+	return st;
 }
 
 /* ---- pictures whose inputs have not changed ------------------------------- */
@@ -356,11 +366,11 @@ static void file_text(bmeq_strbuf *b, const bmeq_rp_scan *s, bmeq_scan_file f)
 }
 
 /* The key of a scan's pictures: bmeq's version (the drawing), what the
- * report read about the scan and, for a follow-up, about its baseline, and
- * the SHA-256 of the records and the change map. The records pin the rest:
- * a scan's record holds its inputs' SHA-256 and is written again, after its
- * maps, whenever the scan is measured again; a comparison's record likewise
- * after its change map. */
+ * report read about the scan and, for a follow-up, about its baseline, the
+ * SHA-256 of the records and whether the change map is there. The records
+ * pin the rest: a scan's record holds its inputs' SHA-256 and is written
+ * again, after its maps, whenever the scan is measured again; a comparison's
+ * record likewise after its change map, so the map is not read here. */
 static bmeq_status picture_key(const pic_ctx *c, const bmeq_rp_scan *s, char hex[65])
 {
 	bmeq_strbuf b = BMEQ_STRBUF_INIT;
@@ -369,7 +379,8 @@ static bmeq_status picture_key(const pic_ctx *c, const bmeq_rp_scan *s, char hex
 	scan_text(&b, s);
 	file_text(&b, s, BMEQ_SCAN_RECORD);
 	file_text(&b, s, BMEQ_SCAN_CHANGE_RECORD);
-	file_text(&b, s, BMEQ_SCAN_CHANGE);
+	bmeq_strbuf_printf(&b, "change map %d\n",
+			   bmeq_scan_file_exists(s->dir, s->stem, BMEQ_SCAN_CHANGE));
 	if (!s->is_baseline && s->baseline < c->n) {
 		scan_text(&b, &c->scans[s->baseline]);
 		file_text(&b, &c->scans[s->baseline], BMEQ_SCAN_RECORD);
@@ -490,7 +501,7 @@ static bmeq_status draw_pictures(pic_ctx *c, bmeq_rp_scan *s)
  * review redraw only the scans that were measured or compared again. */
 static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
 {
-	char key[65], path[BMEQ_PATH_MAX];
+	char key[65];
 	bmeq_status st;
 
 	if (strcmp(s->status, "ok") != 0) {
@@ -505,12 +516,8 @@ static bmeq_status draw_one(pic_ctx *c, bmeq_rp_scan *s)
 	}
 	/* No record while the pictures are being drawn: one left by a run
 	 * that stops midway would vouch for pictures half replaced. */
-	if ((st = bmeq_scan_path(s->dir, s->stem, BMEQ_SCAN_PICTURES_RECORD, path,
-				 sizeof(path))) != BMEQ_OK)
-		return st;
-	if (remove(path) != 0 && errno != ENOENT)
-		return bmeq_fail(BMEQ_E_WRITE, "%s: cannot remove: %s", path, strerror(errno));
-	if ((st = draw_pictures(c, s)) != BMEQ_OK)
+	if ((st = remove_scan_file(s, BMEQ_SCAN_PICTURES_RECORD)) != BMEQ_OK ||
+	    (st = draw_pictures(c, s)) != BMEQ_OK)
 		return st;
 	return pictures_record_write(s, key);
 }
