@@ -90,6 +90,13 @@ typedef struct bmeq_femhead_params {
 	int label_necks;         /* 1 (default): label the necks too */
 	int accept_doubtful;     /* 1: partial and uncertain heads are labelled and
 				  * reported found too (status kept); 0 (default) */
+	int search_box;          /* 1: heads are searched for (the working grid of
+				  * step 1) only inside the world box search_lo ..
+				  * search_hi (RAS mm), e.g. the part of a T1's field
+				  * of view that another scan covers; the fit and
+				  * the checks still read the whole scan. 0
+				  * (default): the whole field of view */
+	double search_lo[3], search_hi[3];
 } bmeq_femhead_params;
 
 /* Fills the defaults above. */
@@ -154,7 +161,9 @@ typedef struct bmeq_femhead_result {
 
 /* Segments both femoral heads and necks of scan. params NULL means the
  * defaults. labels_out (nvox uint8 on scan's grid, caller-owned) receives
- * 0 background and the four labels above; res receives per-side results
+ * 0 background and the four labels above (NULL: nothing is drawn, and
+ * head_ml and neck_ml stay 0, for a caller that draws the sides on another
+ * grid with bmeq_femhead_label_side); res receives per-side results
  * (a side that is not found has found = 0 and a reason; that is not an
  * error). Statuses: BMEQ_E_ARG (NULL pointers, bad params), BMEQ_E_FORMAT
  * (image too small to hold a hip, no finite signal), BMEQ_E_NOMEM.

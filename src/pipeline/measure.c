@@ -118,17 +118,24 @@ static void side_geom(bmeq_edema_side_geom *g, const bmeq_femhead_side *fs)
 }
 
 /* Finds both femoral heads and necks on image (the STIR, or the visit's
- * T1 on its own grid) into labels (nvox of image), fr and r->geom (world
- * coordinates of image, so they hold on any grid). what names the image in
- * messages. */
+ * T1 on its own grid) into labels (nvox of image; NULL: none drawn), fr and
+ * r->geom (world coordinates of image, so they hold on any grid), searching
+ * only inside the world box lo .. hi (NULL: everywhere). what names the image
+ * in messages. */
 static bmeq_status segment(bmeq_scan_result *r, const bmeq_volume *image, const char *what,
-			   const bmeq_measure_opts *o, uint8_t *lab, bmeq_femhead_result *fr)
+			   const bmeq_measure_opts *o, const double *lo, const double *hi,
+			   uint8_t *lab, bmeq_femhead_result *fr)
 {
 	bmeq_femhead_params fp;
 	bmeq_status st;
 
 	bmeq_femhead_params_init(&fp);
 	fp.accept_doubtful = o->measure_doubtful;
+	if (lo && hi) {
+		fp.search_box = 1;
+		memcpy(fp.search_lo, lo, sizeof(fp.search_lo));
+		memcpy(fp.search_hi, hi, sizeof(fp.search_hi));
+	}
 	st = bmeq_femhead_segment(image, &fp, lab, fr);
 	if (st != BMEQ_OK)
 		return bmeq_fail(st, "segmentation%s: %s", what, bmeq_last_error());
@@ -342,6 +349,33 @@ static bmeq_status t1_onto_box(bmeq_scan_result *r, const bmeq_volume *t1, const
 	return BMEQ_OK;
 }
 
+/* How far beyond the scan's field of view heads are searched for on the T1:
+ * the registration's limit on the patient's movement (20 mm at the hips'
+ * centre) and the working grid's smoothing and gradient (two 2 mm voxels). A
+ * T1 turned so far that a head moves further is cut at the box's edge and,
+ * not found there, that side is taken from the scan's own segmentation. */
+#define T1_SEARCH_MARGIN_MM 25.0
+
+/* The world box (RAS mm) of grid g's field of view (voxel edges), grown by
+ * margin on every side. */
+static void scan_box(const bmeq_grid *g, double margin, double lo[3], double hi[3])
+{
+	for (int a = 0; a < 3; a++) {
+		lo[a] = INFINITY;
+		hi[a] = -INFINITY;
+	}
+	for (int c = 0; c < 8; c++) {
+		double ijk[3], p[3];
+		for (int a = 0; a < 3; a++)
+			ijk[a] = (c >> a & 1) ? (double)g->dim[a] - 0.5 : -0.5;
+		bmeq_grid_voxel_to_world(g, ijk, p);
+		for (int a = 0; a < 3; a++) {
+			lo[a] = fmin(lo[a], p[a] - margin);
+			hi[a] = fmax(hi[a], p[a] + margin);
+		}
+	}
+}
+
 /* Regions from the T1: the heads and necks found on its own grid, their
  * geometry (sphere, neck axis and measured section) moved through the
  * registration into the scan's world and drawn on the scan's grid at its own
@@ -355,22 +389,40 @@ static bmeq_status t1_onto_box(bmeq_scan_result *r, const bmeq_volume *t1, const
 static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 				   const bmeq_measure_opts *o, bmeq_rigid *t_out)
 {
-	size_t n1 = bmeq_grid_nvox(&t1->grid), n = bmeq_grid_nvox(&r->image->grid);
-	uint8_t *lab1 = malloc(n1), *lab = calloc(n, 1);
+	size_t n = bmeq_grid_nvox(&r->image->grid);
+	uint8_t *lab = calloc(n, 1);
 	bmeq_femhead_result fr, fs;
 	double lo[3], hi[3];
 	bmeq_rigid t;
 	bmeq_status st;
 	int from_stir[2] = {0, 0};
 
-	if (!lab1 || !lab) {
+	if (!lab) {
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 		goto done;
 	}
-	if ((st = segment(r, t1, " of the T1", o, lab1, &fr)) != BMEQ_OK)
+	/* Heads are searched for only where the scan looks (its field of view
+	 * in the scanner's world, which the T1 shares up to the patient's
+	 * movement, plus T1_SEARCH_MARGIN_MM): a head the T1 shows outside it
+	 * cannot be drawn on the scan, and the T1's wider field of view made
+	 * its segmentation cost more than the STIR's (bench/RESULTS.md, issue
+	 * 17's cost). Only the geometry is kept, so nothing is drawn on the
+	 * T1's grid. */
+	double margin = T1_SEARCH_MARGIN_MM, tlo[3], thi[3];
+	if (getenv("BMEQ_T1_MARGIN")) /* EXPERIMENT, remove */
+		margin = atof(getenv("BMEQ_T1_MARGIN"));
+	scan_box(&r->image->grid, margin, lo, hi);
+	scan_box(&t1->grid, 0.0, tlo, thi);
+	for (int a = 0; a < 3; a++)
+		if (!(fmin(hi[a], thi[a]) > fmax(lo[a], tlo[a]))) {
+			st = bmeq_fail(BMEQ_E_PROCESS,
+				       "T1: its field of view does not come within %g mm of the "
+				       "scan's: is it of this visit and subject?",
+				       T1_SEARCH_MARGIN_MM);
+			goto done;
+		}
+	if ((st = segment(r, t1, " of the T1", o, margin > 0 ? lo : NULL, margin > 0 ? hi : NULL, NULL, &fr)) != BMEQ_OK)
 		goto done;
-	free(lab1);
-	lab1 = NULL;
 	/* The registration is driven by a box around every head placed on the
 	 * T1, doubtful ones too (their centre is good to a few mm): driven by
 	 * one hip alone, a turn of a degree moves the other hip by 3-4 mm. */
@@ -411,7 +463,7 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 			goto done;
 		}
 		memcpy(keep, r->geom, sizeof(keep));
-		int ok = segment(r, r->image, "", o, lab2, &fs) == BMEQ_OK;
+		int ok = segment(r, r->image, "", o, NULL, NULL, lab2, &fs) == BMEQ_OK;
 		bmeq_clear_error();
 		for (int s = 0; s < 2; s++) {
 			if (fr.side[s].found || !ok || !fs.side[s].found) {
@@ -449,7 +501,6 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 		r->regions_from_side[s] = from_stir[s] ? BMEQ_REGIONS_STIR : BMEQ_REGIONS_T1;
 	*t_out = t;
 done:
-	free(lab1);
 	free(lab);
 	return st;
 }
@@ -569,7 +620,7 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 			goto fail;
 		}
 		bmeq_femhead_result fr;
-		st = segment(r, r->image, "", opts, lab, &fr);
+		st = segment(r, r->image, "", opts, NULL, NULL, lab, &fr);
 		for (size_t i = 0; st == BMEQ_OK && i < n; i++)
 			r->roi[i] = lab[i];
 		free(lab);

@@ -43,6 +43,11 @@ void bmeq_femhead_params_init(bmeq_femhead_params *p)
 	p->min_in_view = 0.95;
 	p->label_necks = 1;
 	p->accept_doubtful = 0;
+	p->search_box = 0;
+	for (int a = 0; a < 3; a++) {
+		p->search_lo[a] = -HUGE_VAL;
+		p->search_hi[a] = HUGE_VAL;
+	}
 }
 
 const char *bmeq_head_status_name(bmeq_head_status s)
@@ -206,7 +211,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	bmeq_status st;
 	double t0 = bmeq_clock_seconds();
 
-	if (!scan || !scan->data || !labels_out || !res)
+	if (!scan || !scan->data || !res)
 		return bmeq_fail(BMEQ_E_ARG, "bmeq_femhead_segment: NULL argument");
 	if (params)
 		p = *params;
@@ -216,8 +221,12 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	    !(p.radius_max_mm > p.radius_min_mm) || !(p.radius_max_mm <= 60) ||
 	    !(p.sep_max_mm > p.sep_min_mm))
 		return bmeq_fail(BMEQ_E_ARG, "bmeq_femhead_segment: invalid parameters");
+	for (int a = 0; p.search_box && a < 3; a++)
+		if (!(p.search_hi[a] > p.search_lo[a]))
+			return bmeq_fail(BMEQ_E_ARG, "bmeq_femhead_segment: empty search box");
 	memset(res, 0, sizeof(*res));
-	memset(labels_out, 0, bmeq_grid_nvox(&scan->grid));
+	if (labels_out)
+		memset(labels_out, 0, bmeq_grid_nvox(&scan->grid));
 	for (int k = 0; k < 2; k++) {
 		res->side[k].cup = NAN;
 		snprintf(res->side[k].reason, sizeof(res->side[k].reason),
@@ -226,7 +235,8 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 
 	if ((st = bmeq_fh_sampler_init(&s, scan)) != BMEQ_OK)
 		return st;
-	if ((st = bmeq_fh_work_build(scan, p.work_spacing_mm, &w)) != BMEQ_OK)
+	if ((st = bmeq_fh_work_build(scan, p.work_spacing_mm, p.search_box ? p.search_lo : NULL,
+				     p.search_box ? p.search_hi : NULL, &w)) != BMEQ_OK)
 		return st;
 	st = bmeq_fh_hough(&w, p.radius_min_mm, p.radius_max_mm, cand, FH_MAX_CAND, 20.0, &nc);
 	/* The body's midline, for a head without a partner (plausible.c). */
@@ -349,7 +359,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 	for (int k = 0; k < 2; k++) {
 		if (hc[k]) {
 			side_status(&p, &res->side[k]);
-			if (res->side[k].found)
+			if (res->side[k].found && labels_out)
 				bmeq_fh_label(&scan->grid, &res->side[k], &nk[k],
 					      k == BMEQ_FEMHEAD_RIGHT ? BMEQ_FEMHEAD_LABEL_RIGHT_HEAD
 								      : BMEQ_FEMHEAD_LABEL_LEFT_HEAD,

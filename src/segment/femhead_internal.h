@@ -53,7 +53,10 @@ typedef struct bmeq_fh_cand {
 bmeq_status bmeq_fh_sampler_init(bmeq_fh_sampler *s, const bmeq_volume *scan);
 double bmeq_fh_sample(const bmeq_fh_sampler *s, const double xyz[3]);
 
-bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, bmeq_fh_work *w);
+/* The working grid of spacing h over the scan's field of view, or over its
+ * part inside the world box box_lo .. box_hi (both NULL: all of it). */
+bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, const double *box_lo,
+			       const double *box_hi, bmeq_fh_work *w);
 void bmeq_fh_work_free(bmeq_fh_work *w);
 
 /* Finds up to max local maxima of the sphere-centre accumulator, best first,

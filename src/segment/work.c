@@ -197,7 +197,8 @@ static bmeq_status smooth(bmeq_fh_work *w, const uint8_t *inside)
 	return BMEQ_OK;
 }
 
-bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, bmeq_fh_work *w)
+bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, const double *box_lo,
+			       const double *box_hi, bmeq_fh_work *w)
 {
 	const bmeq_grid *g = &scan->grid;
 	double lo[3] = {DBL_MAX, DBL_MAX, DBL_MAX}, hi[3] = {-DBL_MAX, -DBL_MAX, -DBL_MAX};
@@ -219,6 +220,15 @@ bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, bmeq_fh_work *
 			lo[a] = xyz[a] < lo[a] ? xyz[a] : lo[a];
 			hi[a] = xyz[a] > hi[a] ? xyz[a] : hi[a];
 		}
+	}
+	/* A search box cuts the grid (and so its cost) to the part of the
+	 * field of view inside it. */
+	for (int a = 0; box_lo && box_hi && a < 3; a++) {
+		lo[a] = box_lo[a] > lo[a] ? box_lo[a] : lo[a];
+		hi[a] = box_hi[a] < hi[a] ? box_hi[a] : hi[a];
+		if (!(hi[a] > lo[a]))
+			return bmeq_fail(BMEQ_E_FORMAT,
+					 "the search box lies outside the scan's field of view");
 	}
 	double vol = (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
 	if (vol / (h * h * h) > FH_MAX_WORK_VOXELS)
