@@ -48,16 +48,15 @@ static double sample_ijk(const bmeq_volume *v, double fi, double fj, double fk)
 		i1[a] = i0[a] + 1 < d[a] ? i0[a] + 1 : i0[a];
 		t[a] = x - (double)i0[a];
 	}
-	size_t sx = 1, sy = d[0], sz = d[0] * d[1];
-	const float *p = v->data;
-	double c00 = p[i0[0] * sx + i0[1] * sy + i0[2] * sz] * (1 - t[0]) +
-		     p[i1[0] * sx + i0[1] * sy + i0[2] * sz] * t[0];
-	double c10 = p[i0[0] * sx + i1[1] * sy + i0[2] * sz] * (1 - t[0]) +
-		     p[i1[0] * sx + i1[1] * sy + i0[2] * sz] * t[0];
-	double c01 = p[i0[0] * sx + i0[1] * sy + i1[2] * sz] * (1 - t[0]) +
-		     p[i1[0] * sx + i0[1] * sy + i1[2] * sz] * t[0];
-	double c11 = p[i0[0] * sx + i1[1] * sy + i1[2] * sz] * (1 - t[0]) +
-		     p[i1[0] * sx + i1[1] * sy + i1[2] * sz] * t[0];
+	/* The eight corners as the voxel at i0 and steps of 0 or 1 along each
+	 * axis (one product per axis instead of two per corner). */
+	size_t sy = d[0], sz = d[0] * d[1];
+	size_t dx = i1[0] - i0[0], dy = (i1[1] - i0[1]) * sy, dz = (i1[2] - i0[2]) * sz;
+	const float *p = v->data + i0[0] + i0[1] * sy + i0[2] * sz;
+	double c00 = p[0] * (1 - t[0]) + p[dx] * t[0];
+	double c10 = p[dy] * (1 - t[0]) + p[dx + dy] * t[0];
+	double c01 = p[dz] * (1 - t[0]) + p[dx + dz] * t[0];
+	double c11 = p[dy + dz] * (1 - t[0]) + p[dx + dy + dz] * t[0];
 	double c0 = c00 * (1 - t[1]) + c10 * t[1];
 	double c1 = c01 * (1 - t[1]) + c11 * t[1];
 
