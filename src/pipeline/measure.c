@@ -408,10 +408,8 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 	 * its segmentation cost more than the STIR's (bench/RESULTS.md, issue
 	 * 17's cost). Only the geometry is kept, so nothing is drawn on the
 	 * T1's grid. */
-	double margin = T1_SEARCH_MARGIN_MM, tlo[3], thi[3];
-	if (getenv("BMEQ_T1_MARGIN")) /* EXPERIMENT, remove */
-		margin = atof(getenv("BMEQ_T1_MARGIN"));
-	scan_box(&r->image->grid, margin, lo, hi);
+	double tlo[3], thi[3];
+	scan_box(&r->image->grid, T1_SEARCH_MARGIN_MM, lo, hi);
 	scan_box(&t1->grid, 0.0, tlo, thi);
 	for (int a = 0; a < 3; a++)
 		if (!(fmin(hi[a], thi[a]) > fmax(lo[a], tlo[a]))) {
@@ -421,7 +419,7 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 				       T1_SEARCH_MARGIN_MM);
 			goto done;
 		}
-	if ((st = segment(r, t1, " of the T1", o, margin > 0 ? lo : NULL, margin > 0 ? hi : NULL, NULL, &fr)) != BMEQ_OK)
+	if ((st = segment(r, t1, " of the T1", o, lo, hi, NULL, &fr)) != BMEQ_OK)
 		goto done;
 	/* The registration is driven by a box around every head placed on the
 	 * T1, doubtful ones too (their centre is good to a few mm): driven by

@@ -299,8 +299,8 @@ bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, const double *
 		w->origin[a] = lo[a] + 0.5 * ((hi[a] - lo[a]) - (double)(w->n[a] - 1) * h);
 		if (w->n[a] < 8)
 			return bmeq_fail(BMEQ_E_FORMAT,
-					 "the scan covers only %.0f mm along %c: too small to hold a hip",
-					 hi[a] - lo[a], "xyz"[a]);
+					 "the scan covers only %.0f mm along %c%s: too small to hold a hip",
+					 hi[a] - lo[a], "xyz"[a], box_lo ? " inside the search box" : "");
 	}
 	w->h = h;
 	size_t n = w->n[0] * w->n[1] * w->n[2];
