@@ -197,6 +197,58 @@ static void test_one_sided(int side)
 	bmeq_phantom_scan_destroy(sc);
 }
 
+/* A search box (what regions from the T1 use: the T1 searched only near the
+ * STIR's field of view) that holds the whole field of view finds the same
+ * heads as no box, with or without labels drawn; one that holds one hip
+ * finds that hip alone, and an empty box is refused. */
+static void test_search_box(void)
+{
+	bmeq_phantom_params p;
+	bmeq_phantom_scan *sc = NULL;
+	bmeq_femhead_result r, rb, rh;
+	bmeq_femhead_params fp;
+
+	bmeq_phantom_params_default(&p);
+	CHECK(bmeq_phantom_scan_make(&p, &sc) == BMEQ_OK);
+	if (!sc)
+		return;
+	size_t n = bmeq_grid_nvox(&sc->image->grid);
+	uint8_t *lab = malloc(n);
+	CHECK(lab != NULL);
+	if (!lab)
+		goto done;
+	CHECK(bmeq_femhead_segment(sc->image, NULL, lab, &r) == BMEQ_OK);
+	CHECK(r.side[0].found && r.side[1].found);
+	bmeq_femhead_params_init(&fp);
+	fp.search_box = 1;
+	for (int a = 0; a < 3; a++) {
+		fp.search_lo[a] = -1e4;
+		fp.search_hi[a] = 1e4;
+	}
+	CHECK(bmeq_femhead_segment(sc->image, &fp, NULL, &rb) == BMEQ_OK);
+	for (int s = 0; s < 2; s++) {
+		CHECK(rb.side[s].status == r.side[s].status);
+		CHECK(dist3(rb.side[s].centre, r.side[s].centre) == 0.0);
+		CHECK(rb.side[s].radius_mm == r.side[s].radius_mm);
+		CHECK(rb.side[s].head_ml == 0.0); /* nothing drawn */
+	}
+	/* The right hip (+x) and 60 mm around it. */
+	for (int a = 0; a < 3; a++) {
+		fp.search_lo[a] = r.side[0].centre[a] - 60.0;
+		fp.search_hi[a] = r.side[0].centre[a] + 60.0;
+	}
+	CHECK(bmeq_femhead_segment(sc->image, &fp, lab, &rh) == BMEQ_OK);
+	printf("search box around the right hip: right %s, left %s\n",
+	       bmeq_head_status_name(rh.side[0].status), bmeq_head_status_name(rh.side[1].status));
+	CHECK(rh.side[0].found && dist3(rh.side[0].centre, r.side[0].centre) <= 1.0);
+	CHECK(!rh.side[1].found);
+	fp.search_hi[0] = fp.search_lo[0];
+	CHECK(bmeq_femhead_segment(sc->image, &fp, lab, &rh) == BMEQ_E_ARG);
+done:
+	free(lab);
+	bmeq_phantom_scan_destroy(sc);
+}
+
 /* A side's geometry draws the labels the segmentation drew (on the grid it
  * segmented), and, moved by a rigid map, the same labels on a grid moved by
  * that map: what regions from the T1 rely on (the heads found on the T1,
@@ -787,6 +839,7 @@ int main(void)
 	test_one_sided(BMEQ_PHANTOM_RIGHT);
 	test_one_sided(BMEQ_PHANTOM_LEFT);
 	test_label_side();
+	test_search_box();
 	test_real_hips();
 	test_real_out_of_view();
 	test_phantom_out_of_view();
