@@ -452,16 +452,13 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 	if (need_stir) {
 		/* The STIR's own heads for the sides the T1 left out; a STIR
 		 * with no hip in view (an error of its own) leaves them as the
-		 * T1 said. */
+		 * T1 said. Only those sides are drawn, over what the T1's sides
+		 * hold already (bmeq_femhead_label_side draws a side as the
+		 * segmentation does). */
 		bmeq_edema_side_geom keep[2];
-		uint8_t *lab2 = malloc(n);
 
-		if (!lab2) {
-			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
-			goto done;
-		}
 		memcpy(keep, r->geom, sizeof(keep));
-		int ok = segment(r, r->image, "", o, NULL, NULL, lab2, &fs) == BMEQ_OK;
+		int ok = segment(r, r->image, "", o, NULL, NULL, NULL, &fs) == BMEQ_OK;
 		bmeq_clear_error();
 		for (int s = 0; s < 2; s++) {
 			if (fr.side[s].found || !ok || !fs.side[s].found) {
@@ -469,11 +466,11 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 				continue;
 			}
 			bmeq_side k = s == 0 ? BMEQ_SIDE_RIGHT : BMEQ_SIDE_LEFT;
-			uint8_t hl = (uint8_t)bmeq_label_of(k, BMEQ_PART_HEAD);
-			uint8_t nl = (uint8_t)bmeq_label_of(k, BMEQ_PART_NECK);
-			for (size_t i = 0; i < n; i++)
-				if (!lab[i] && (lab2[i] == hl || lab2[i] == nl))
-					lab[i] = lab2[i];
+			st = bmeq_femhead_label_side(&r->image->grid, &fs.side[s],
+						     (uint8_t)bmeq_label_of(k, BMEQ_PART_HEAD),
+						     (uint8_t)bmeq_label_of(k, BMEQ_PART_NECK), 1, lab);
+			if (st != BMEQ_OK)
+				goto done;
 			from_stir[s] = 1;
 			/* The row says why this side's regions are the STIR's. */
 			size_t len = strlen(r->geom[s].reason);
@@ -481,7 +478,6 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 				 "%sregions from the STIR: on the T1 %s", len ? "; " : "",
 				 bmeq_head_status_name(fr.side[s].status));
 		}
-		free(lab2);
 	}
 	size_t inside = 0;
 	for (size_t i = 0; i < n; i++) {
