@@ -49,6 +49,12 @@ bmeq_status bmeq_csv_row(bmeq_csv *w, const char *const *fields, size_t n);
  * append or destroy. */
 const char *bmeq_csv_text(const bmeq_csv *w, size_t *len);
 
+/* Writes the text to path atomically (bmeq_write_file_atomic): every table
+ * bmeq writes goes through here. BMEQ_E_NOMEM, writing nothing, when any
+ * append since bmeq_csv_create failed, so a table that lost a field is never
+ * written, whether or not its writer checked each append. */
+bmeq_status bmeq_csv_write_file(const bmeq_csv *w, const char *path);
+
 /* ---- reading ---- */
 
 typedef struct bmeq_csv_table {

@@ -79,6 +79,10 @@ typedef struct bmeq_edema_side_geom {
 	bmeq_hip_status status;     /* when not found, the region's status:
 				       BMEQ_HIP_NOT_IN_VIEW, _PARTIAL or _UNCERTAIN
 				       (BMEQ_HIP_NONE: not_found) */
+	int fatsat_failed;          /* 1: the STIR's fat suppression failed over this
+				       hip (bmeq/fatsat.h): it is not measured (status
+				       BMEQ_HIP_FATSAT_FAILED, reason as its message)
+				       and its marrow takes no part in the reference */
 } bmeq_edema_side_geom;
 
 /* Per side (or user region) result. Volumes in mL. */

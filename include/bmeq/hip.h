@@ -96,10 +96,15 @@ typedef enum bmeq_hip_status {
 	BMEQ_HIP_NOT_IN_VIEW = 3, /* no femoral head in view on this side */
 	BMEQ_HIP_PARTIAL = 4,     /* a head cut by the field of view, not measured */
 	BMEQ_HIP_UNCERTAIN = 5,   /* a head with weak edge support, not measured */
-	BMEQ_HIP_ERROR = 6        /* the scan failed */
+	BMEQ_HIP_ERROR = 6,       /* the scan failed */
+	BMEQ_HIP_FATSAT_FAILED = 7 /* the STIR's fat suppression failed over this hip
+				   * (bmeq/fatsat.h): the STIR cannot show its edema,
+				   * not measured */
 } bmeq_hip_status;
+#define BMEQ_HIP_STATUS_LAST BMEQ_HIP_FATSAT_FAILED
 
-/* "ok", "not_found", "not_in_view", "partial", "uncertain", "error"; "" for
+/* "ok", "not_found", "not_in_view", "partial", "uncertain", "error",
+ * "fat_suppression_failed"; "" for
  * BMEQ_HIP_NONE or a value outside the enum. */
 static inline const char *bmeq_hip_status_name(bmeq_hip_status s)
 {
@@ -110,6 +115,7 @@ static inline const char *bmeq_hip_status_name(bmeq_hip_status s)
 	case BMEQ_HIP_PARTIAL: return "partial";
 	case BMEQ_HIP_UNCERTAIN: return "uncertain";
 	case BMEQ_HIP_ERROR: return "error";
+	case BMEQ_HIP_FATSAT_FAILED: return "fat_suppression_failed";
 	case BMEQ_HIP_NONE: break;
 	}
 	return "";
@@ -122,7 +128,7 @@ static inline bmeq_hip_status bmeq_hip_status_parse(const char *name)
 {
 	if (!name[0])
 		return BMEQ_HIP_NONE;
-	for (int s = BMEQ_HIP_OK; s <= BMEQ_HIP_ERROR; s++)
+	for (int s = BMEQ_HIP_OK; s <= BMEQ_HIP_STATUS_LAST; s++)
 		if (strcmp(name, bmeq_hip_status_name((bmeq_hip_status)s)) == 0)
 			return (bmeq_hip_status)s;
 	return BMEQ_HIP_ERROR;

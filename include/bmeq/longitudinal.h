@@ -125,7 +125,8 @@ int bmeq_response_uncertain(const bmeq_response_rule *r, double baseline_ml, dou
 /* Status of one side of a visit. */
 enum {
 	BMEQ_SIDE_OK = 0,
-	BMEQ_SIDE_NOT_FOUND = 1,   /* the femoral head was not found */
+	BMEQ_SIDE_NOT_FOUND = 1,   /* not measured: the femoral head not found (not in
+				      view, doubtful) or its fat suppression failed */
 	BMEQ_SIDE_ERROR = 2        /* the scan failed as a whole */
 };
 

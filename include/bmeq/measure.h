@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bmeq/edema.h"
+#include "bmeq/fatsat.h"
 #include "bmeq/itk.h"
 #include "bmeq/scan.h"
 #include "bmeq/volume.h"
@@ -36,6 +37,11 @@ typedef struct bmeq_measure_opts {
 	int t1_register;            /* 1 (default): register the T1 to the STIR (rigid,
 				       mutual information); 0: trust the scanner's
 				       coordinates (the two affines) */
+	double fatsat_factor;       /* with a T1: a hip whose subcutaneous fat, against
+				       the muscle beneath it on the STIR, is brighter than
+				       this factor x the other hip's has a failed fat
+				       suppression and is not measured (bmeq/fatsat.h;
+				       default BMEQ_FATSAT_FACTOR_DEFAULT); 0: not checked */
 	int protocol_check;         /* what a scan whose protocol is not a fluid-sensitive
 				       fat-suppressed image gets: BMEQ_PROTOCOL_CHECK_WARN
 				       (default: a message), _REFUSE (an error) or _OFF */
@@ -108,6 +114,8 @@ typedef struct bmeq_scan_result {
 					NaN where the T1 does not reach), or NULL: no T1 or
 					no gate */
 	size_t t1_lo[3];             /* the scan voxel of t1_image's voxel (0,0,0) */
+	int fatsat_checked;          /* 1: the fat suppression was judged (a T1, the check on) */
+	bmeq_fatsat_side fatsat[2];  /* right, left: what its witnesses showed */
 } bmeq_scan_result;
 
 /* Runs the pipeline on the scan at path. roi_path (NULL: automatic

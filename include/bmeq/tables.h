@@ -6,7 +6,10 @@
  * edema_ml_low and edema_ml_high follow edema_ml: the volume with the rule's
  * factor moved up and down by the band (bmeq_edema_params.band; the higher
  * threshold gives the lower volume), so a reader sees how far the number
- * swings on this scan; threshold_source follows threshold_rule. Before scan
+ * swings on this scan; threshold_source follows threshold_rule. After the
+ * T1's placement, fat_suppression (with a T1: "ok", "failed" or "unseen" when
+ * the T1 does not show the skin beside that hip; empty without a T1) and
+ * fat_to_muscle, the ratio it was judged on (bmeq/fatsat.h). Before scan
  * and message come the scan's sequence facts (bmeq_protocol: from the DICOM
  * headers or a dcm2niix sidecar; empty when unknown), never a patient-
  * identifying header value.
@@ -26,7 +29,7 @@
 extern "C" {
 #endif
 
-#define BMEQ_SCANS_NCOLUMNS 40
+#define BMEQ_SCANS_NCOLUMNS 42
 extern const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS];
 #define BMEQ_LESIONS_NCOLUMNS 12
 extern const char *const bmeq_lesions_columns[BMEQ_LESIONS_NCOLUMNS];
@@ -59,6 +62,9 @@ typedef struct bmeq_scan_facts {
 	double t1_shift_mm;         /* NaN: no T1, or not registered */
 	double t1_angle_deg;
 	const bmeq_protocol *protocol; /* the sequence facts (NULL: columns empty) */
+	const char *fat_suppression[2]; /* right, left: "ok", "failed", "unseen" (NULL:
+				       not checked, the column empty) */
+	double fat_to_muscle[2];    /* NaN: not seen */
 	const char *side_regions_from[2]; /* the right and left rows' regions_from when
 				       their regions came from different images (regions
 				       from the T1 with the STIR's for a side the T1 did

@@ -267,9 +267,7 @@ int bmeq_cmd_compare(int argc, char **argv)
 		rc = bmeq_cli_status("compare", NULL, BMEQ_E_NOMEM);
 		goto done;
 	}
-	size_t len;
-	const char *text = bmeq_csv_text(w, &len);
-	if ((st = bmeq_write_file_atomic(csv_path, text, len)) != BMEQ_OK) {
+	if ((st = bmeq_csv_write_file(w, csv_path)) != BMEQ_OK) {
 		rc = bmeq_cli_status("compare", csv_path, st);
 		goto done;
 	}

@@ -142,10 +142,7 @@ static int parse_args(int argc, char **argv, measure_args *a)
 
 static int write_table(const char *path, const bmeq_csv *w)
 {
-	size_t len;
-	const char *text = bmeq_csv_text(w, &len);
-
-	if (bmeq_write_file_atomic(path, text, len) != BMEQ_OK) {
+	if (bmeq_csv_write_file(w, path) != BMEQ_OK) {
 		bmeq_cli_error("measure", path, "%s", bmeq_last_error());
 		return BMEQ_EXIT_OUTPUT;
 	}

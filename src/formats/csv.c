@@ -12,6 +12,7 @@
 struct bmeq_csv {
 	bmeq_strbuf b;
 	int row_open; /* a field was written in the current row */
+	int lost;     /* an append failed: the text is incomplete */
 };
 
 bmeq_status bmeq_csv_create(bmeq_csv **out)
@@ -40,8 +41,10 @@ void bmeq_csv_destroy(bmeq_csv *w)
 
 static bmeq_status append(bmeq_csv *w, const char *s, size_t n)
 {
-	if (bmeq_strbuf_add(&w->b, s, n) != BMEQ_OK)
+	if (bmeq_strbuf_add(&w->b, s, n) != BMEQ_OK) {
+		w->lost = 1;
 		return bmeq_fail(BMEQ_E_NOMEM, "csv: out of memory");
+	}
 	return BMEQ_OK;
 }
 
@@ -122,6 +125,14 @@ const char *bmeq_csv_text(const bmeq_csv *w, size_t *len)
 	if (len)
 		*len = w->b.len;
 	return w->b.s;
+}
+
+bmeq_status bmeq_csv_write_file(const bmeq_csv *w, const char *path)
+{
+	if (w->lost)
+		return bmeq_fail(BMEQ_E_NOMEM, "%s: out of memory while the table was built; not written",
+				 path);
+	return bmeq_write_file_atomic(path, w->b.s, w->b.len);
 }
 
 /* ---- reading ---- */

@@ -292,9 +292,7 @@ bmeq_status bmeq_record_write(const char *dir, const bmeq_scan_record *rec)
 		   m[0][0], m[0][1], m[0][2], m[0][3], m[1][0], m[1][1], m[1][2], m[1][3], m[2][0],
 		   m[2][1], m[2][2], m[2][3]);
 	}
-	size_t len;
-	const char *text = bmeq_csv_text(w, &len);
-	st = bmeq_write_file_atomic(path, text, len);
+	st = bmeq_csv_write_file(w, path);
 	bmeq_csv_destroy(w);
 	return st;
 }

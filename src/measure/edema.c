@@ -607,6 +607,7 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 	double voxel_ml;
 	bmeq_edema_result *r = NULL;
 	region_map *rm = NULL;
+	uint16_t *roi_kept = NULL;
 	uint8_t *mask = NULL, *gate = NULL;
 	t1_gate gt = {NULL, {0, 0, 0}, {0, 0, 0}};
 	float *smoothed = NULL;
@@ -669,6 +670,19 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
 	}
 	if ((st = build_regions(roi, n, geom, r, rm)) != BMEQ_OK)
 		goto fail;
+	/* A hip whose fat suppression failed keeps its row but takes no part:
+	 * its marrow is bright on the STIR, edema or not. */
+	if (geom && (geom[0].fatsat_failed || geom[1].fatsat_failed)) {
+		if (!(roi_kept = malloc(n * sizeof(*roi_kept)))) {
+			st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++) {
+			bmeq_side s = bmeq_label_side(roi[i]);
+			roi_kept[i] = s != BMEQ_SIDE_NONE && geom[s].fatsat_failed ? 0 : roi[i];
+		}
+		roi = roi_kept;
+	}
 	for (size_t k = 0; k < r->nregions; k++)
 		r->regions[k].edema_removed_by_t1_ml = r->t1_gated ? 0.0 : NAN;
 
@@ -935,6 +949,10 @@ regions_done:
 								       : BMEQ_HIP_NOT_FOUND;
 			snprintf(reg->message, sizeof(reg->message), "%s",
 				 geom[k].reason[0] ? geom[k].reason : "femoral head not found");
+		} else if (k < 2 && geom && geom[k].fatsat_failed) {
+			reg->status = BMEQ_HIP_FATSAT_FAILED;
+			snprintf(reg->message, sizeof(reg->message), "%s",
+				 geom[k].reason[0] ? geom[k].reason : "fat suppression failed");
 		} else if (reg->region_ml <= 0.0) {
 			reg->status = BMEQ_HIP_NOT_FOUND;
 			snprintf(reg->message, sizeof(reg->message), "no region voxels on this side");
@@ -945,6 +963,7 @@ regions_done:
 		}
 	}
 	free(rm);
+	free(roi_kept);
 	free(mask);
 	free(gate);
 	free(smoothed);
@@ -954,6 +973,7 @@ regions_done:
 	return BMEQ_OK;
 fail:
 	free(rm);
+	free(roi_kept);
 	free(mask);
 	free(gate);
 	free(smoothed);

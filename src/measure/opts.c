@@ -4,6 +4,7 @@
  * that the settings layer and its fuzz target know the defaults without ITK. */
 #include <string.h>
 
+#include "bmeq/fatsat.h"
 #include "bmeq/measure.h"
 
 void bmeq_measure_opts_init(bmeq_measure_opts *o)
@@ -31,6 +32,7 @@ void bmeq_measure_opts_init(bmeq_measure_opts *o)
 	 * takes the sphere fit's edge with it), against none on the STIR. */
 	o->t1_segment = 0;
 	o->t1_register = 1;
+	o->fatsat_factor = BMEQ_FATSAT_FACTOR_DEFAULT;
 	o->protocol_check = BMEQ_PROTOCOL_CHECK_WARN;
 	/* A hang in GDCM stops its scan after this; reading a 1000-slice series
 	 * takes seconds, so only a stuck reader (or storage) reaches it. */

@@ -614,10 +614,8 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	if (st == BMEQ_OK && !truth)
 		st = bmeq_fail(BMEQ_E_NOMEM, "out of memory");
 	if (st == BMEQ_OK) {
-		size_t len;
-		const char *text = bmeq_csv_text(csv, &len);
 		if ((st = bmeq_path(path, sizeof(path), "%s/manifest.csv", dir)) == BMEQ_OK)
-			st = bmeq_write_file_atomic(path, text, len);
+			st = bmeq_csv_write_file(csv, path);
 	}
 	if (st == BMEQ_OK) {
 		if ((st = bmeq_path(path, sizeof(path), "%s/truth.json", dir)) == BMEQ_OK)

@@ -64,7 +64,8 @@ int bmeq_side_status_of(bmeq_hip_status status)
 	case BMEQ_HIP_NOT_FOUND:
 	case BMEQ_HIP_NOT_IN_VIEW:
 	case BMEQ_HIP_PARTIAL:
-	case BMEQ_HIP_UNCERTAIN: return BMEQ_SIDE_NOT_FOUND;
+	case BMEQ_HIP_UNCERTAIN:
+	case BMEQ_HIP_FATSAT_FAILED: return BMEQ_SIDE_NOT_FOUND;
 	case BMEQ_HIP_NONE:
 	case BMEQ_HIP_ERROR: break;
 	}

@@ -635,6 +635,33 @@ bmeq_status bmeq_measure_scan(const char *path, const char *roi_path, const char
 		if ((st = place_t1(r, t1, lo, hi, opts, &t1_to)) != BMEQ_OK)
 			goto fail;
 	}
+	/* Has the STIR's fat suppression failed over a hip? Its witness, the
+	 * subcutaneous fat, lies far outside the regions: read on the T1's own
+	 * grid. */
+	if (t1 && opts->fatsat_factor > 0.0) {
+		double inv[3][4]; /* T1 world -> scan world */
+		bmeq_rigid_inverse_matrix(&t1_to, inv);
+		if ((st = bmeq_fatsat_witness(r->image, r->roi, t1, (const double(*)[4])inv,
+					      opts->fatsat_factor, r->fatsat)) != BMEQ_OK)
+			goto fail;
+		r->fatsat_checked = 1;
+		for (int s = 0; s < 2; s++) {
+			if (!r->fatsat[s].failed || !r->geom[s].found)
+				continue;
+			/* Not measured: normal marrow is as bright as edema there. */
+			r->geom[s].fatsat_failed = 1;
+			char other[48];
+			if (r->fatsat[1 - s].seen)
+				snprintf(other, sizeof(other), "the other hip's %.2fx",
+					 r->fatsat[1 - s].fat_to_muscle);
+			else
+				snprintf(other, sizeof(other), "the other hip unseen");
+			snprintf(r->geom[s].reason, sizeof(r->geom[s].reason),
+				 "fat suppression failed over this hip (subcutaneous fat %.2fx the "
+				 "muscle beneath it on the STIR, %s): not measured",
+				 r->fatsat[s].fat_to_muscle, other);
+		}
+	}
 	/* Only the gate and the weighting read the T1 on the scan's grid. */
 	if (t1 && (opts->edema.t1_gate || opts->edema.t1_weight > 0.0) &&
 	    (st = t1_onto_box(r, t1, ref, opts, &t1_to)) != BMEQ_OK)

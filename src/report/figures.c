@@ -556,10 +556,8 @@ static bmeq_status write_summary(const char *outdir, const fig_data *d)
 		    (st = bmeq_csv_end_row(w)) != BMEQ_OK)
 			goto done;
 	}
-	size_t len;
-	const char *t = bmeq_csv_text(w, &len);
 	if ((st = bmeq_out_path(outdir, BMEQ_OUT_STUDY_SUMMARY, path, sizeof(path))) == BMEQ_OK)
-		st = bmeq_write_file_atomic(path, t, len);
+		st = bmeq_csv_write_file(w, path);
 done:
 	bmeq_csv_destroy(w);
 	free(ml);

@@ -460,11 +460,8 @@ static bmeq_status pictures_record_write(const bmeq_rp_scan *s, const char key[6
 				 {"change_note", s->change_note}};
 	for (size_t i = 0; st == BMEQ_OK && i < sizeof(rows) / sizeof(rows[0]); i++)
 		st = bmeq_csv_row(w, rows[i], 2);
-	if (st == BMEQ_OK) {
-		size_t len;
-		const char *text = bmeq_csv_text(w, &len);
-		st = bmeq_write_file_atomic(path, text, len);
-	}
+	if (st == BMEQ_OK)
+		st = bmeq_csv_write_file(w, path);
 	bmeq_csv_destroy(w);
 	return st;
 }

@@ -181,9 +181,7 @@ static bmeq_status write_info(const char *dir, const char *stem, const layout *L
 		bmeq_csv_field(w, "1");
 		bmeq_csv_end_row(w);
 	}
-	size_t len;
-	const char *t = bmeq_csv_text(w, &len);
-	st = bmeq_write_file_atomic(path, t, len);
+	st = bmeq_csv_write_file(w, path);
 	bmeq_csv_destroy(w);
 	return st;
 }

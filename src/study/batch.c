@@ -65,13 +65,6 @@ const char *bmeq_batch_review_word(const bmeq_review *review, const bmeq_scan_it
 	return e ? bmeq_review_decision_name(e->decision) : "";
 }
 
-static bmeq_status write_csv(const char *path, const bmeq_csv *w)
-{
-	size_t len;
-	const char *t = bmeq_csv_text(w, &len);
-	return bmeq_write_file_atomic(path, t, len);
-}
-
 /* ---- one scan ------------------------------------------------------------ */
 
 typedef struct batch_ctx {
@@ -120,9 +113,9 @@ static int reusable(const char *dir, const bmeq_scan_record *old, const bmeq_sca
 static bmeq_status write_tables(const char *scans_path, const char *lesions_path,
 				const bmeq_csv *scans, const bmeq_csv *lesions)
 {
-	bmeq_status st = write_csv(lesions_path, lesions);
+	bmeq_status st = bmeq_csv_write_file(lesions, lesions_path);
 
-	return st == BMEQ_OK ? write_csv(scans_path, scans) : st;
+	return st == BMEQ_OK ? bmeq_csv_write_file(scans, scans_path) : st;
 }
 
 static bmeq_status write_parts(const char *dir, const bmeq_scan_item *it, const char *message,

@@ -257,11 +257,8 @@ static bmeq_status write_compare_record(const visit *fu, bmeq_scan_file file, co
 		record_row(w, &st, int_names[i], a, b);
 	}
 	record_row(w, &st, "message", cmp->side[0].message, cmp->side[1].message);
-	if (st == BMEQ_OK) {
-		size_t len;
-		const char *t = bmeq_csv_text(w, &len);
-		st = bmeq_write_file_atomic(path, t, len);
-	}
+	if (st == BMEQ_OK)
+		st = bmeq_csv_write_file(w, path);
 	bmeq_csv_destroy(w);
 	return st;
 }
@@ -542,14 +539,11 @@ bmeq_status bmeq_batch_compare(const bmeq_study *s, const char *outdir,
 	}
 	if (st != BMEQ_OK)
 		goto done;
-	size_t len;
-	const char *t = bmeq_csv_text(interval, &len);
 	if ((st = bmeq_out_path(outdir, BMEQ_OUT_RESPONSE_INTERVAL, path, sizeof(path))) != BMEQ_OK ||
-	    (st = bmeq_write_file_atomic(path, t, len)) != BMEQ_OK)
+	    (st = bmeq_csv_write_file(interval, path)) != BMEQ_OK)
 		goto done;
-	t = bmeq_csv_text(response, &len);
 	if ((st = bmeq_out_path(outdir, BMEQ_OUT_RESPONSE, path, sizeof(path))) == BMEQ_OK)
-		st = bmeq_write_file_atomic(path, t, len);
+		st = bmeq_csv_write_file(response, path);
 done:
 	if (c.jobs)
 		for (size_t k = 0; k < c.njobs; k++) {

@@ -455,11 +455,9 @@ static bmeq_status write_tables(const char *manifest_path, visit *v, size_t nv,
 	}
 	if (st != BMEQ_OK)
 		goto done;
-	const char *text = bmeq_csv_text(m, &len);
-	if ((st = bmeq_write_file_atomic(manifest_path, text, len)) != BMEQ_OK)
+	if ((st = bmeq_csv_write_file(m, manifest_path)) != BMEQ_OK)
 		goto done;
-	text = bmeq_csv_text(rv, &len);
-	st = bmeq_write_file_atomic(review, text, len);
+	st = bmeq_csv_write_file(rv, review);
 done:
 	bmeq_csv_destroy(m);
 	bmeq_csv_destroy(rv);

@@ -323,10 +323,8 @@ static bmeq_status merge_table(const bmeq_study *s, const int *of, const shard_i
 				       "the shard's study", by_k[k]->dir, name, cur[k] + 1,
 				       bmeq_csv_cell(t[k], cur[k], 0));
 	if (st == BMEQ_OK) {
-		size_t len;
-		const char *text = bmeq_csv_text(w, &len);
 		if ((st = bmeq_out_path(outdir, table, path, sizeof(path))) == BMEQ_OK)
-			st = bmeq_write_file_atomic(path, text, len);
+			st = bmeq_csv_write_file(w, path);
 	}
 done:
 	if (t)

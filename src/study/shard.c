@@ -128,7 +128,6 @@ static bmeq_status write_marker(const char *outdir, int k, int nshards, const ch
 	char params[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX], host[256] = "", path[BMEQ_PATH_MAX];
 	bmeq_csv *w = NULL;
 	bmeq_status st;
-	size_t len;
 
 	if ((st = bmeq_csv_create(&w)) != BMEQ_OK)
 		return st;
@@ -157,9 +156,8 @@ static bmeq_status write_marker(const char *outdir, int k, int nshards, const ch
 	kv(&st, w, "comparisons_reused", "%zu", sum->comparisons_reused);
 	kv(&st, w, "seconds", "%.3f", sum->seconds);
 	if (st == BMEQ_OK) {
-		const char *t = bmeq_csv_text(w, &len);
 		if ((st = bmeq_out_path(outdir, BMEQ_OUT_SHARD, path, sizeof(path))) == BMEQ_OK)
-			st = bmeq_write_file_atomic(path, t, len);
+			st = bmeq_csv_write_file(w, path);
 	}
 	bmeq_csv_destroy(w);
 	return st;
@@ -212,7 +210,7 @@ bmeq_status bmeq_batch_run_shard(const bmeq_study *study, int k, int nshards, co
 	if ((st = bmeq_batch_run(&sub, outdir, opts, summary)) != BMEQ_OK || summary->cancelled)
 		goto done;
 	if ((st = bmeq_out_path(outdir, BMEQ_OUT_SHARD_STUDY, path, sizeof(path))) != BMEQ_OK ||
-	    (st = bmeq_write_file_atomic(path, text, len)) != BMEQ_OK)
+	    (st = bmeq_csv_write_file(w, path)) != BMEQ_OK)
 		goto done;
 	st = write_marker(outdir, k, nshards, sha, opts, summary);
 done:

@@ -12,7 +12,7 @@ const char *const bmeq_scans_columns[BMEQ_SCANS_NCOLUMNS] = {
 	"edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
 	"lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
 	"threshold_source", "edema_to_reference_ratio", "regions_from", "edema_removed_by_t1_ml",
-	"t1_shift_mm", "t1_angle_deg",
+	"t1_shift_mm", "t1_angle_deg", "fat_suppression", "fat_to_muscle",
 	/* The sequence facts (bmeq_protocol), written by protocol_fields. */
 	"protocol_source", "fluid_fat_suppressed", "series_description", "scanning_sequence",
 	"sequence_variant", "scan_options", "inversion_time_ms", "echo_time_ms",
@@ -49,6 +49,14 @@ void bmeq_scan_facts_of(const bmeq_scan_result *r, bmeq_scan_facts *facts)
 	facts->t1_shift_mm = r->t1.registered ? r->t1.shift_mm : NAN;
 	facts->t1_angle_deg = r->t1.registered ? r->t1.angle_deg : NAN;
 	facts->protocol = &r->protocol;
+	for (int k = 0; k < 2; k++) {
+		const bmeq_fatsat_side *f = &r->fatsat[k];
+		facts->fat_suppression[k] = !r->fatsat_checked ? NULL
+					    : !f->seen		? "unseen"
+					    : f->failed		? "failed"
+								: "ok";
+		facts->fat_to_muscle[k] = r->fatsat_checked ? f->fat_to_muscle : NAN;
+	}
 }
 
 /* The PROTOCOL_COLUMNS sequence facts of p (NULL, or nothing known: empty).
@@ -160,6 +168,10 @@ bmeq_status bmeq_scans_rows(bmeq_csv *w, const char *subject, const char *sessio
 		bmeq_csv_number(w, ok ? g->edema_removed_by_t1_ml : nan, 3);
 		bmeq_csv_number(w, facts ? facts->t1_shift_mm : nan, 2);
 		bmeq_csv_number(w, facts ? facts->t1_angle_deg : nan, 2);
+		int sd = g->side == BMEQ_SIDE_RIGHT || g->side == BMEQ_SIDE_LEFT ? (int)g->side : -1;
+		const char *fs = facts && sd >= 0 ? facts->fat_suppression[sd] : NULL;
+		bmeq_csv_field(w, fs ? fs : "");
+		bmeq_csv_number(w, facts && sd >= 0 ? facts->fat_to_muscle[sd] : nan, 3);
 		protocol_fields(w, facts ? facts->protocol : NULL);
 		bmeq_csv_field(w, scan);
 		st = bmeq_csv_field(w, g->message);

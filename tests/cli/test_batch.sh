@@ -57,7 +57,7 @@ want = ["subject", "session", "side", "status", "region_ml", "edema_ml", "edema_
         "edema_ml_high", "edema_fraction", "head_ml", "head_edema_ml", "neck_ml", "neck_edema_ml",
         "lesions", "largest_lesion_ml", "reference_intensity", "threshold", "threshold_rule",
         "threshold_source", "edema_to_reference_ratio", "regions_from",
-        "edema_removed_by_t1_ml", "t1_shift_mm", "t1_angle_deg", "protocol_source", "fluid_fat_suppressed",
+        "edema_removed_by_t1_ml", "t1_shift_mm", "t1_angle_deg", "fat_suppression", "fat_to_muscle", "protocol_source", "fluid_fat_suppressed",
         "series_description", "scanning_sequence", "sequence_variant", "scan_options",
         "inversion_time_ms", "echo_time_ms", "repetition_time_ms", "field_strength_t",
         "slice_thickness_mm", "slice_spacing_mm", "manufacturer", "model", "scan", "message", "cycle",

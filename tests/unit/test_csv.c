@@ -98,6 +98,24 @@ static void test_atomic(void)
 	snprintf(path, sizeof(path), "%s/missing/out.csv", dir);
 	CHECK(bmeq_write_file_atomic(path, "x", 1) == BMEQ_E_WRITE);
 	CHECK(strstr(bmeq_last_error(), "cannot create") != NULL);
+	/* A table is written through bmeq_csv_write_file: its text exactly. */
+	bmeq_csv *w = NULL;
+	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
+	bmeq_csv_field(w, "a,b");
+	bmeq_csv_number(w, 1.5, 2);
+	bmeq_csv_end_row(w);
+	snprintf(path, sizeof(path), "%s/out.csv", dir);
+	CHECK(bmeq_csv_write_file(w, path) == BMEQ_OK);
+	char got[64] = "";
+	FILE *f = fopen(path, "rb");
+	CHECK(f != NULL);
+	size_t n = f ? fread(got, 1, sizeof(got) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	CHECK(n == 12 && memcmp(got, "\"a,b\",1.50\r\n", 12) == 0);
+	snprintf(path, sizeof(path), "%s/missing/out.csv", dir);
+	CHECK(bmeq_csv_write_file(w, path) == BMEQ_E_WRITE);
+	bmeq_csv_destroy(w);
 	snprintf(path, sizeof(path), "%s/out.csv", dir);
 	unlink(path);
 	rmdir(dir);

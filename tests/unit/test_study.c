@@ -233,7 +233,7 @@ static void test_settings(void)
 	 * scan with a T1 from an older folder is measured again once). */
 	bmeq_settings_scan_key(&m0, 1, key, sizeof(key));
 	CHECK(strncmp(key, want, strlen(want)) == 0 &&
-	      strcmp(key + strlen(want), ";t1gate=1/0.975;t1weight=0;t1seg=0;t1reg=1") == 0);
+	      strcmp(key + strlen(want), ";t1gate=1/0.975;t1weight=0;t1fat=2;t1seg=0;t1reg=1") == 0);
 	/* Every setting below changes the whole key (that of a scan with a T1). */
 	bmeq_settings_resume_key(&m0, key0, sizeof(key0));
 	CHECK(bmeq_settings_count() >= 20);

@@ -37,7 +37,7 @@ static void test_headers(void)
 		      "edema_fraction,head_ml,head_edema_ml,neck_ml,neck_edema_ml,lesions,"
 		      "largest_lesion_ml,reference_intensity,threshold,threshold_rule,"
 		      "threshold_source,edema_to_reference_ratio,regions_from,edema_removed_by_t1_ml,"
-		      "t1_shift_mm,t1_angle_deg,protocol_source,fluid_fat_suppressed,"
+		      "t1_shift_mm,t1_angle_deg,fat_suppression,fat_to_muscle,protocol_source,fluid_fat_suppressed,"
 		      "series_description,scanning_sequence,sequence_variant,scan_options,"
 		      "inversion_time_ms,echo_time_ms,repetition_time_ms,field_strength_t,"
 		      "slice_thickness_mm,slice_spacing_mm,manufacturer,model,scan,message,cycle,"
@@ -111,7 +111,15 @@ static void test_scans_rows(void)
 		.sequence_name = "*tir2d1_13", .manufacturer = "SIEMENS", .model = "Avanto_fit",
 		.inversion_time_ms = 160.0, .echo_time_ms = 52.5, .repetition_time_ms = 4000.0,
 		.field_strength_t = 1.5, .slice_thickness_mm = 4.0, .slice_spacing_mm = NAN};
-	bmeq_scan_facts facts = {"t1", 2.345, 1.5, &stir, {NULL, NULL}};
+	/* The fat suppression judged per side (the left hip's failed: its row
+	 * says so whatever its status). */
+	bmeq_scan_facts facts = {.regions_from = "t1",
+				 .t1_shift_mm = 2.345,
+				 .t1_angle_deg = 1.5,
+				 .protocol = &stir,
+				 .fat_suppression = {"ok", "failed"},
+				 .fat_to_muscle = {0.1449, 1.2716},
+				 .side_regions_from = {NULL, NULL}};
 	/* Regions from the T1, but the left side's from the STIR (a side the
 	 * T1 did not find): each row says its own. */
 	facts.side_regions_from[1] = "stir";
@@ -120,10 +128,11 @@ static void test_scans_rows(void)
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_rows(w, "01", "1", "a/b.nii.gz", &r, &facts, &extras) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,"
+		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,ok,0.145,"
 		      "dicom,yes,\"stir_tirm_cor, hips\",IR,SK\\SP,IR,160.00,52.50,4000.00,1.50,4.00,,"
 		      "SIEMENS,Avanto_fit,a/b.nii.gz,,2,x y\r\n"
 		      "01,1,left,not_found,,,,,,,,,,,,123.457,180.247,median*1.46,auto,,stir,,2.35,1.50,"
+		      "failed,1.272,"
 		      "dicom,yes,\"stir_tirm_cor, hips\",IR,SK\\SP,IR,160.00,52.50,4000.00,1.50,4.00,,"
 		      "SIEMENS,Avanto_fit,a/b.nii.gz,"
 		      "\"femoral head not found, see QC\",2,x y\r\n");
@@ -138,7 +147,7 @@ static void test_scans_rows(void)
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, &facts, NULL) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,"
+		      "0.750,123.457,180.247,median*1.46,auto,1.8000,t1,0.300,2.35,1.50,ok,0.145,"
 		      ",,,,,,,,,,,,,,s,\r\n");
 	bmeq_csv_destroy(w);
 	r.nregions = 2;
@@ -150,7 +159,7 @@ static void test_scans_rows(void)
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_rows(w, "01", "1", "s", &r, NULL, NULL) == BMEQ_OK);
 	CHECK_TEXT(w, "01,1,right,ok,12.346,1.250,0.800,1.700,0.1000,10.000,1.000,2.346,0.250,2,"
-		      "0.750,123.457,180.247,median*1.46,reader,1.8000,,,,,,,,,,,,,,,,,,,s,\r\n");
+		      "0.750,123.457,180.247,median*1.46,reader,1.8000,,,,,,,,,,,,,,,,,,,,,s,\r\n");
 	bmeq_csv_destroy(w);
 	CHECK(strcmp(bmeq_threshold_source_name(0), "auto") == 0);
 	CHECK(strcmp(bmeq_threshold_source_name(1), "reader") == 0);
@@ -160,9 +169,9 @@ static void test_scans_rows(void)
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_error_rows(w, "02", "", "x.nii", "cannot read \"x\"", NULL, &extras) ==
 	      BMEQ_OK);
-	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,x.nii,"
+	CHECK_TEXT(w, "02,,right,error,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,x.nii,"
 		      "\"cannot read \"\"x\"\"\",2,x y\r\n"
-		      "02,,left,error,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,x.nii,"
+		      "02,,left,error,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,x.nii,"
 		      "\"cannot read \"\"x\"\"\",2,x y\r\n");
 	bmeq_csv_destroy(w);
 
@@ -175,9 +184,9 @@ static void test_scans_rows(void)
 			    .slice_spacing_mm = 5.2, .model = "Avanto_fit"};
 	CHECK(bmeq_csv_create(&w) == BMEQ_OK);
 	CHECK(bmeq_scans_error_rows(w, "02", "1", "t1.nii.gz", "protocol: T1", &t1, NULL) == BMEQ_OK);
-	CHECK_TEXT(w, "02,1,right,error,,,,,,,,,,,,,,,,,,,,,sidecar,no,t1_tse_cor,SE,,,,6.20,434.00,"
+	CHECK_TEXT(w, "02,1,right,error,,,,,,,,,,,,,,,,,,,,,,,sidecar,no,t1_tse_cor,SE,,,,6.20,434.00,"
 		      "3.00,4.00,5.20,,Avanto_fit,t1.nii.gz,protocol: T1\r\n"
-		      "02,1,left,error,,,,,,,,,,,,,,,,,,,,,sidecar,no,t1_tse_cor,SE,,,,6.20,434.00,"
+		      "02,1,left,error,,,,,,,,,,,,,,,,,,,,,,,sidecar,no,t1_tse_cor,SE,,,,6.20,434.00,"
 		      "3.00,4.00,5.20,,Avanto_fit,t1.nii.gz,protocol: T1\r\n");
 	bmeq_csv_destroy(w);
 
