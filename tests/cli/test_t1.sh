@@ -1,5 +1,7 @@
 #!/bin/bash
 # test_t1.sh BMEQ DATA TMP - the visit's T1 (issue 17): `bmeq measure SCAN --t1 T1`.
+# The fat-suppression check on this real anatomy: working on the STIR-like image (both hips'
+# fat_to_muscle within 20%), failed over the right hip when its fat is made four times brighter.
 # A real T1 hip is resliced onto a STIR-like grid of another orientation (8 deg oblique),
 # 4 mm slices, a 6 mm / 3 deg patient movement and another contrast; bmeq must register the
 # T1 back, find the heads on the T1 and carry the regions onto that grid within 3 mm of where
@@ -42,6 +44,13 @@ img = ndi.affine_transform(a, V[:3, :3], V[:3, 3], output_shape=(nx, ny, nz), or
 # can register it.
 stir = np.where(img > 0, 1.2 * img.max() - img, 0).astype(np.float32)
 nib.save(nib.Nifti1Image(stir, Aq), f"{out}/stirlike.nii.gz")
+# Its fat suppression failed over the patient's right (RAS +x) beyond 40 mm from the middle:
+# what is bright on the T1 there (subcutaneous fat, the femur's marrow) four times as bright.
+ii, jj, kk = np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
+wx = Aq[0, 0] * ii + Aq[0, 1] * jj + Aq[0, 2] * kk + Aq[0, 3]
+fatty = (img > 0.6 * np.percentile(img, 99)) & (wx > centre[0] + 40.0)
+nib.save(nib.Nifti1Image(np.where(fatty, 4.0 * stir, stir).astype(np.float32), Aq),
+         f"{out}/stirlike_fsR.nii.gz")
 np.savetxt(f"{out}/M.txt", M)
 # A 4D T1, a T1 with no overlap, a T1 moved 60 mm.
 nib.save(nib.Nifti1Image(np.stack([a, a], -1), A1), f"{out}/t1_4d.nii.gz")
@@ -65,6 +74,11 @@ for r in rows:
     # The movement put in: 3 deg and about 6 mm at the hips.
     assert 1.5 <= float(r["t1_angle_deg"]) <= 4.5, r["t1_angle_deg"]
     assert r["edema_removed_by_t1_ml"] != "", r
+    # The fat suppression judged on real anatomy through the registration: working.
+    assert r["fat_suppression"] == "ok", r["fat_suppression"]
+f2m = [float(r["fat_to_muscle"]) for r in rows]
+print(f"fat_to_muscle right {f2m[0]:.3f}, left {f2m[1]:.3f}")
+assert max(f2m) <= 1.2 * min(f2m), f2m
 M = np.loadtxt(f"{d}/M.txt")
 roi = nib.load(f"{d}/m/stirlike_roi.nii.gz")
 nat = nib.load(f"{d}/seg/C3N-02978_t1_tse_cor_post_hipcrop_roi.nii.gz")
@@ -79,6 +93,19 @@ for label in (1, 2):
     err = np.linalg.norm(got - want)
     print(f"head {label}: carried centroid {got.round(1)}, expected {want.round(1)}, {err:.2f} mm")
     assert err <= 3.0, err
+PYEOF
+
+# The same scan with its fat suppression failed over the right: the right hip is not
+# measured and says why, the left is.
+"$bmeq" measure "$tmp/stirlike_fsR.nii.gz" --t1 "$T1" --t1-segment -o "$tmp/fs" >/dev/null 2>"$tmp/fs.err" ||
+	err "measure of the failed suppression: $(cat "$tmp/fs.err")"
+$py - "$tmp/fs/scans.csv" <<'PYEOF' || err "a failed fat suppression on the right not caught"
+import csv, sys
+r = {x["side"]: x for x in csv.DictReader(open(sys.argv[1]))}
+print("right", r["right"]["status"], r["right"]["fat_to_muscle"], "left", r["left"]["status"], r["left"]["fat_to_muscle"])
+assert r["right"]["status"] == "fat_suppression_failed" and r["right"]["edema_ml"] == "", r["right"]
+assert r["right"]["fat_suppression"] == "failed" and "fat suppression failed" in r["right"]["message"]
+assert r["left"]["status"] == "ok" and r["left"]["fat_suppression"] == "ok", r["left"]
 PYEOF
 
 # Bad T1s: each an error row naming the T1, and its exit code.
