@@ -59,9 +59,21 @@ int bmeq_grid_same(const bmeq_grid *a, const bmeq_grid *b, double tol_mm);
 void bmeq_grid_voxel_to_world(const bmeq_grid *g, const double ijk[3], double xyz[3]);
 bmeq_status bmeq_grid_world_to_voxel(const bmeq_grid *g, const double xyz[3], double ijk[3]);
 
+/* The world box (RAS mm) of g's field of view: the smallest axis-aligned box
+ * holding its eight corners (voxel edges, index -0.5 .. dim - 0.5), grown by
+ * margin on every side. */
+void bmeq_grid_world_box(const bmeq_grid *g, double margin, double lo[3], double hi[3]);
+
 /* Inverts a 4x4 matrix given as 16 row-major doubles (e.g. &grid.affine[0][0])
  * into out (16 row-major doubles). BMEQ_E_ARG if singular. */
 bmeq_status bmeq_affine_invert(const double *a, double *out);
+
+/* The 4x4 product out = a b, each 16 row-major doubles (flat, so that const
+ * and non-const matrices mix without casts); out must not overlap a or b. */
+void bmeq_affine_mul(const double *a, const double *b, double *out);
+
+/* y = the point x through the 4x4 affine m (16 row-major doubles). */
+void bmeq_affine_apply(const double *m, const double x[3], double y[3]);
 
 /* Solves a small dense linear system in place by Gauss-Jordan elimination
  * with partial pivoting. m holds n rows of cols doubles (row-major): the

@@ -73,6 +73,40 @@ int bmeq_gauss_jordan(double *m, int n, int cols, double tol)
 	return 0;
 }
 
+void bmeq_grid_world_box(const bmeq_grid *g, double margin, double lo[3], double hi[3])
+{
+	for (int a = 0; a < 3; a++) {
+		lo[a] = INFINITY;
+		hi[a] = -INFINITY;
+	}
+	for (int c = 0; c < 8; c++) {
+		double ijk[3], p[3];
+		for (int a = 0; a < 3; a++)
+			ijk[a] = (c >> a & 1) ? (double)g->dim[a] - 0.5 : -0.5;
+		bmeq_grid_voxel_to_world(g, ijk, p);
+		for (int a = 0; a < 3; a++) {
+			lo[a] = fmin(lo[a], p[a] - margin);
+			hi[a] = fmax(hi[a], p[a] + margin);
+		}
+	}
+}
+
+void bmeq_affine_mul(const double *a, const double *b, double *out)
+{
+	for (int r = 0; r < 4; r++)
+		for (int k = 0; k < 4; k++) {
+			out[r * 4 + k] = 0.0;
+			for (int q = 0; q < 4; q++)
+				out[r * 4 + k] += a[r * 4 + q] * b[q * 4 + k];
+		}
+}
+
+void bmeq_affine_apply(const double *m, const double x[3], double y[3])
+{
+	for (int r = 0; r < 3; r++)
+		y[r] = m[r * 4] * x[0] + m[r * 4 + 1] * x[1] + m[r * 4 + 2] * x[2] + m[r * 4 + 3];
+}
+
 bmeq_status bmeq_affine_invert(const double *a, double *out)
 {
 	/* The 4x8 tableau [A | I]: its right half becomes the inverse. */

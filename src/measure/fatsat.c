@@ -61,24 +61,6 @@ static int fvec_push(fvec *a, float x)
 	return 0;
 }
 
-/* out = a * b for 4x4 matrices of 16 row-major doubles. */
-static void mat4_mul(const double *a, const double *b, double out[4][4])
-{
-	for (int r = 0; r < 4; r++)
-		for (int c = 0; c < 4; c++) {
-			double s = 0.0;
-			for (int k = 0; k < 4; k++)
-				s += a[4 * r + k] * b[4 * k + c];
-			out[r][c] = s;
-		}
-}
-
-static void mat4_apply(double m[4][4], const double p[3], double out[3])
-{
-	for (int r = 0; r < 3; r++)
-		out[r] = m[r][0] * p[0] + m[r][1] * p[1] + m[r][2] * p[2] + m[r][3];
-}
-
 /* Centroid (scan world) of each side's femoral labels; found[s] 0 without any. */
 static void side_centres(const bmeq_grid *g, const uint16_t *roi, double c[2][3], int found[2])
 {
@@ -150,10 +132,10 @@ bmeq_status bmeq_fatsat_witness(const bmeq_volume *stir, const uint16_t *roi,
 		for (int c = 0; c < 4; c++)
 			to_scan[r][c] = t1_to_scan[r][c];
 	to_scan[3][3] = 1.0;
-	mat4_mul(&to_scan[0][0], &tg->affine[0][0], w);
+	bmeq_affine_mul(&to_scan[0][0], &tg->affine[0][0], &w[0][0]);
 	if ((st = bmeq_affine_invert(&sg->affine[0][0], &sinv[0][0])) != BMEQ_OK)
 		return st;
-	mat4_mul(&sinv[0][0], &w[0][0], v);
+	bmeq_affine_mul(&sinv[0][0], &w[0][0], &v[0][0]);
 
 	/* The row axis: the T1's index axis nearest the scan's left-right. */
 	int ax = -1;
@@ -200,7 +182,7 @@ bmeq_status bmeq_fatsat_witness(const bmeq_volume *stir, const uint16_t *roi,
 				ijk[ax] = (double)AT(k);
 				ijk[u] = (double)a;
 				ijk[q] = (double)b;
-				mat4_apply(w, ijk, p);
+				bmeq_affine_apply(&w[0][0], ijk, p);
 				double lateral = side == BMEQ_SIDE_RIGHT ? p[0] - centre[side][0]
 									 : centre[side][0] - p[0];
 				if (lateral < LATERAL_MM || fabs(p[2] - centre[side][2]) > ROW_HALF_HEIGHT_MM ||
@@ -227,7 +209,7 @@ bmeq_status bmeq_fatsat_witness(const bmeq_volume *stir, const uint16_t *roi,
 						continue;
 					ijk[ax] = (double)AT(j);
 					double sv[3];
-					mat4_apply(v, ijk, sv);
+					bmeq_affine_apply(&v[0][0], ijk, sv);
 					long x = lround(sv[0]), y = lround(sv[1]), z = lround(sv[2]);
 					if (x < 0 || y < 0 || z < 0 || (size_t)x >= sg->dim[0] ||
 					    (size_t)y >= sg->dim[1] || (size_t)z >= sg->dim[2])

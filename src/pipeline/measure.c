@@ -356,26 +356,6 @@ static bmeq_status t1_onto_box(bmeq_scan_result *r, const bmeq_volume *t1, const
  * not found there, that side is taken from the scan's own segmentation. */
 #define T1_SEARCH_MARGIN_MM 25.0
 
-/* The world box (RAS mm) of grid g's field of view (voxel edges), grown by
- * margin on every side. */
-static void scan_box(const bmeq_grid *g, double margin, double lo[3], double hi[3])
-{
-	for (int a = 0; a < 3; a++) {
-		lo[a] = INFINITY;
-		hi[a] = -INFINITY;
-	}
-	for (int c = 0; c < 8; c++) {
-		double ijk[3], p[3];
-		for (int a = 0; a < 3; a++)
-			ijk[a] = (c >> a & 1) ? (double)g->dim[a] - 0.5 : -0.5;
-		bmeq_grid_voxel_to_world(g, ijk, p);
-		for (int a = 0; a < 3; a++) {
-			lo[a] = fmin(lo[a], p[a] - margin);
-			hi[a] = fmax(hi[a], p[a] + margin);
-		}
-	}
-}
-
 /* Regions from the T1: the heads and necks found on its own grid, their
  * geometry (sphere, neck axis and measured section) moved through the
  * registration into the scan's world and drawn on the scan's grid at its own
@@ -409,8 +389,8 @@ static bmeq_status regions_from_t1(bmeq_scan_result *r, const bmeq_volume *t1,
 	 * 17's cost). Only the geometry is kept, so nothing is drawn on the
 	 * T1's grid. */
 	double tlo[3], thi[3];
-	scan_box(&r->image->grid, T1_SEARCH_MARGIN_MM, lo, hi);
-	scan_box(&t1->grid, 0.0, tlo, thi);
+	bmeq_grid_world_box(&r->image->grid, T1_SEARCH_MARGIN_MM, lo, hi);
+	bmeq_grid_world_box(&t1->grid, 0.0, tlo, thi);
 	for (int a = 0; a < 3; a++)
 		if (!(fmin(hi[a], thi[a]) > fmax(lo[a], tlo[a]))) {
 			st = bmeq_fail(BMEQ_E_PROCESS,

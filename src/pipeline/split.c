@@ -59,24 +59,6 @@ static int box_is_empty(const box *b)
 	return b->lo[0] > b->hi[0] || b->lo[1] > b->hi[1] || b->lo[2] > b->hi[2];
 }
 
-/* 4x4 product c = a b, all 16 row-major doubles (flat, so that const and
- * non-const matrices mix without casts). */
-static void mul44(const double *a, const double *b, double *c)
-{
-	for (int r = 0; r < 4; r++)
-		for (int k = 0; k < 4; k++) {
-			c[r * 4 + k] = 0.0;
-			for (int q = 0; q < 4; q++)
-				c[r * 4 + k] += a[r * 4 + q] * b[q * 4 + k];
-		}
-}
-
-static void apply44(const double *m, const double x[3], double y[3])
-{
-	for (int r = 0; r < 3; r++)
-		y[r] = m[r * 4] * x[0] + m[r * 4 + 1] * x[1] + m[r * 4 + 2] * x[2] + m[r * 4 + 3];
-}
-
 bmeq_status bmeq_compare_split(const bmeq_grid *bg, const uint16_t *bm, const bmeq_grid *fg,
 			       const uint16_t *fm, const bmeq_rigid *t, int s, double ml[3],
 			       uint8_t *change_map)
@@ -93,10 +75,10 @@ bmeq_status bmeq_compare_split(const bmeq_grid *bg, const uint16_t *bm, const bm
 	if ((st = bmeq_affine_invert(&tm[0][0], tinv)) != BMEQ_OK)
 		return st;
 	/* baseline voxel -> follow-up voxel, and back */
-	mul44(&tm[0][0], &bg->affine[0][0], tmp);
-	mul44(finv, tmp, b2f);
-	mul44(tinv, &fg->affine[0][0], tmp);
-	mul44(binv, tmp, f2b);
+	bmeq_affine_mul(&tm[0][0], &bg->affine[0][0], tmp);
+	bmeq_affine_mul(finv, tmp, b2f);
+	bmeq_affine_mul(tinv, &fg->affine[0][0], tmp);
+	bmeq_affine_mul(binv, tmp, f2b);
 
 	label_box(bg, bm, s, &bb);
 	label_box(fg, fm, s, &fb);
@@ -107,7 +89,7 @@ bmeq_status bmeq_compare_split(const bmeq_grid *bg, const uint16_t *bm, const bm
 			double v[3], w[3];
 			for (int a = 0; a < 3; a++)
 				v[a] = (c >> a & 1) ? (double)fb.hi[a] + 0.5 : (double)fb.lo[a] - 0.5;
-			apply44(f2b, v, w);
+			bmeq_affine_apply(f2b, v, w);
 			for (int a = 0; a < 3; a++) {
 				long lo = (long)floor(w[a]), hi = (long)ceil(w[a]);
 				if (lo < bb.lo[a])
@@ -157,7 +139,7 @@ bmeq_status bmeq_compare_split(const bmeq_grid *bg, const uint16_t *bm, const bm
 				if (b && !bl)
 					continue; /* the other side's edema */
 				double v[3] = {(double)i, (double)j, (double)k}, c0[3];
-				apply44(b2f, v, c0);
+				bmeq_affine_apply(b2f, v, c0);
 				int hit_side = 0, hit_any = 0;
 				for (int p = 0; p < ntot; p++) {
 					double x = c0[0] + off[p][0] + 0.5, y = c0[1] + off[p][1] + 0.5,

@@ -262,7 +262,7 @@ bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, const double *
 			       const double *box_hi, bmeq_fh_work *w)
 {
 	const bmeq_grid *g = &scan->grid;
-	double lo[3] = {DBL_MAX, DBL_MAX, DBL_MAX}, hi[3] = {-DBL_MAX, -DBL_MAX, -DBL_MAX};
+	double lo[3], hi[3];
 	bmeq_fh_sampler s;
 	bmeq_status st;
 	uint8_t *inside = NULL;
@@ -271,17 +271,7 @@ bmeq_status bmeq_fh_work_build(const bmeq_volume *scan, double h, const double *
 	memset(w, 0, sizeof(*w));
 	if ((st = bmeq_fh_sampler_init(&s, scan)) != BMEQ_OK)
 		return st;
-	for (int c = 0; c < 8; c++) {
-		double ijk[3], xyz[3];
-
-		for (int a = 0; a < 3; a++)
-			ijk[a] = (c >> a & 1) ? (double)g->dim[a] - 0.5 : -0.5;
-		bmeq_grid_voxel_to_world(g, ijk, xyz);
-		for (int a = 0; a < 3; a++) {
-			lo[a] = xyz[a] < lo[a] ? xyz[a] : lo[a];
-			hi[a] = xyz[a] > hi[a] ? xyz[a] : hi[a];
-		}
-	}
+	bmeq_grid_world_box(g, 0.0, lo, hi);
 	/* A search box cuts the grid (and so its cost) to the part of the
 	 * field of view inside it. */
 	for (int a = 0; box_lo && box_hi && a < 3; a++) {

@@ -44,6 +44,36 @@ int main(void)
 	CHECK(bmeq_affine_invert(&sing[0][0], &inv[0][0]) == BMEQ_E_ARG);
 	CHECK(bmeq_last_error()[0] != '\0');
 
+	/* The world box of g: voxel edges, x -10.25 .. -5.25 (10 x 0.5 mm from
+	 * -10), y 4.5 .. 24.5, z 0 .. 120; grown by a margin on every side. */
+	double lo[3], hi[3];
+	bmeq_grid_world_box(&g, 0.0, lo, hi);
+	CHECK_NEAR(lo[0], -10.25, 1e-12);
+	CHECK_NEAR(hi[0], -5.25, 1e-12);
+	CHECK_NEAR(lo[1], 4.5, 1e-12);
+	CHECK_NEAR(hi[1], 24.5, 1e-12);
+	CHECK_NEAR(lo[2], 0.0, 1e-12);
+	CHECK_NEAR(hi[2], 120.0, 1e-12);
+	bmeq_grid_world_box(&h, 2.0, lo, hi);
+	double c[3] = {-0.5, -0.5, -0.5}, p[3];
+	bmeq_grid_voxel_to_world(&h, c, p);
+	for (int a = 0; a < 3; a++)
+		CHECK(lo[a] <= p[a] - 2.0 + 1e-9 && hi[a] >= p[a] + 2.0 - 1e-9);
+
+	/* Products and points: the affine times its inverse is the identity,
+	 * and a voxel through the affine is its world point. */
+	double ginv[4][4], id[4][4];
+	CHECK(bmeq_affine_invert(&h.affine[0][0], &ginv[0][0]) == BMEQ_OK);
+	bmeq_affine_mul(&h.affine[0][0], &ginv[0][0], &id[0][0]);
+	for (int r = 0; r < 4; r++)
+		for (int k = 0; k < 4; k++)
+			CHECK_NEAR(id[r][k], r == k ? 1.0 : 0.0, 1e-12);
+	double q[3] = {1.0, 2.0, 3.0}, wq[3], wv[3];
+	bmeq_affine_apply(&h.affine[0][0], q, wq);
+	bmeq_grid_voxel_to_world(&h, q, wv);
+	for (int a = 0; a < 3; a++)
+		CHECK_NEAR(wq[a], wv[a], 1e-12);
+
 	/* Gauss-Jordan: a system whose first pivot is zero (row swap needed), two
 	 * right-hand sides; a singular one and one holding a NaN are refused. */
 	double m[3][5] = {{0, 2, 1, 7, 3}, {1, 1, 1, 6, 0}, {2, 1, 3, 13, 0}};
