@@ -78,6 +78,19 @@ typedef enum bmeq_phantom_edema_model {
 	BMEQ_PHANTOM_EDEMA_BRIGHT = 1     /* the earlier 2.5-5x uniform lesions */
 } bmeq_phantom_edema_model;
 
+/* The STIR's tissue levels (the T1 twin has one table). REAL follows what
+ * real STIR shows (measured on the development STIRs of the reader
+ * benchmark): fat suppressed to about the level of muscle (subcutaneous fat
+ * 0.87-1.48x the muscle beneath it), fatty marrow about the same (sacral
+ * marrow 0.89-1.8x muscle), so a femoral head and neck stand out from the
+ * muscle around them only by their thin dark cortex and the bright joint
+ * fluid and cartilage. CLASSIC is the earlier table (fat 0.12, muscle 0.9,
+ * marrow 0.42: muscle twice as bright as marrow), kept bit for bit. */
+typedef enum bmeq_phantom_tissue_model {
+	BMEQ_PHANTOM_TISSUE_CLASSIC = 0, /* the earlier table (default) */
+	BMEQ_PHANTOM_TISSUE_REAL = 1     /* fat ~ marrow ~ muscle */
+} bmeq_phantom_tissue_model;
+
 typedef enum bmeq_phantom_lesion_kind {
 	BMEQ_PHANTOM_LESION_ELLIPSOID = 0, /* diffuse and focal lesions */
 	BMEQ_PHANTOM_LESION_CRESCENT = 1   /* subchondral band under the weight-bearing dome */
@@ -149,6 +162,7 @@ typedef struct bmeq_phantom_anatomy {
 	double marrow_texture;     /* relative amplitude of the marrow texture, e.g. 0.08 */
 	uint64_t texture_seed;
 	int edema_model;           /* bmeq_phantom_edema_model (0: REALISTIC) */
+	int tissue_model;          /* bmeq_phantom_tissue_model (0: CLASSIC) */
 } bmeq_phantom_anatomy;
 
 /* A failed fat suppression on a STIR (common at the edges of a large field
@@ -320,6 +334,7 @@ typedef struct bmeq_phantom_study_opts {
 			     * (bmeq_phantom_fatsat_params); 0 (default): none */
 	int gzip_level;    /* 1-9; default 1 (fast: noise does not compress anyway) */
 	int edema_model;   /* bmeq_phantom_edema_model; default REALISTIC */
+	int tissue_model;  /* bmeq_phantom_tissue_model; default CLASSIC */
 } bmeq_phantom_study_opts;
 
 void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o);
@@ -347,6 +362,9 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 const char *bmeq_phantom_orient_name(int orient);
 const char *bmeq_phantom_edema_model_name(int model);
 int bmeq_phantom_edema_model_parse(const char *name);
+/* "real" / "classic"; parse returns the model or -1. */
+const char *bmeq_phantom_tissue_model_name(int model);
+int bmeq_phantom_tissue_model_parse(const char *name);
 const char *bmeq_phantom_pattern_name(int pattern);
 const char *bmeq_phantom_trajectory_name(int traj);
 

@@ -9,7 +9,8 @@
 
 static const char phantom_help[] =
 	"usage: bmeq phantom -o DIR [--subjects N] [--sessions K] [--seed S] [--t1]\n"
-	"                    [--fatsat-failure] [--edema realistic|bright] [--gzip-level L]\n"
+	"                    [--fatsat-failure] [--edema realistic|bright]\n"
+	"                    [--tissue real|classic] [--gzip-level L]\n"
 	"\n"
 	"Writes a synthetic longitudinal hip MRI study with exact ground truth:\n"
 	"  DIR/sub-XX/ses-YY/anat/sub-XX_ses-YY_acq-STIR_T2w.nii.gz   the scans\n"
@@ -46,6 +47,11 @@ static const char phantom_help[] =
 	"                     realistic (default) as on real clinical STIR: 1.4-2.6x normal\n"
 	"                     marrow at full strength, patchy (about +-20 %), edges graded\n"
 	"                     over 2-5 mm; bright: the earlier 2.5-5x uniform lesions\n"
+	"  --tissue MODEL     the STIR's tissue levels (recorded in truth.json): classic\n"
+	"                     (default): fat 0.12, muscle 0.9, fatty marrow 0.42, so muscle\n"
+	"                     is twice as bright as marrow; real: as measured on real STIR,\n"
+	"                     fat and fatty marrow about the level of muscle (harder for the\n"
+	"                     segmentation: see bench/RESULTS.md)\n"
 	"  --gzip-level L     1-9 (default 1)\n"
 	"  -h, --help         this help\n"
 	"\n"
@@ -78,7 +84,7 @@ int bmeq_cmd_phantom(int argc, char **argv)
 		int known = strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 ||
 			    strcmp(a, "--subjects") == 0 || strcmp(a, "--sessions") == 0 ||
 			    strcmp(a, "--seed") == 0 || strcmp(a, "--gzip-level") == 0 ||
-			    strcmp(a, "--edema") == 0;
+			    strcmp(a, "--edema") == 0 || strcmp(a, "--tissue") == 0;
 		if (!known) {
 			bmeq_cli_error("phantom", a, "unknown option (try bmeq phantom --help)");
 			return BMEQ_EXIT_USAGE;
@@ -107,6 +113,13 @@ int bmeq_cmd_phantom(int argc, char **argv)
 				return BMEQ_EXIT_USAGE;
 			}
 			opts.edema_model = model;
+		} else if (strcmp(a, "--tissue") == 0) {
+			int model = bmeq_phantom_tissue_model_parse(v);
+			if (model < 0) {
+				bmeq_cli_error("phantom", a, "'%s' is not real or classic", v);
+				return BMEQ_EXIT_USAGE;
+			}
+			opts.tissue_model = model;
 		} else if (strcmp(a, "--gzip-level") == 0) {
 			if (bmeq_cli_parse_long(v, 1, 9, &level) != 0) {
 				bmeq_cli_error("phantom", a, "'%s' is not an integer in 1-9", v);

@@ -223,6 +223,8 @@ static void realistic_edema(const bmeq_ph_model *m, const rowcand *rc, size_t nr
 #define FATSAT_FAT 1.5
 #define FATSAT_MARROW 1.2
 #define FATSAT_RED_MARROW 0.9
+/* The STIR level that the acquisition's SNR refers to (add_noise). */
+#define STIR_NOISE_LEVEL 0.9
 
 double bmeq_ph_fatsat_profile(const bmeq_phantom_fatsat *f, double d)
 {
@@ -411,8 +413,13 @@ static void add_noise(const bmeq_phantom_params *p, const bmeq_ph_model *m, bmeq
 	if (!(q->snr > 0.0))
 		return;
 	/* Rician: the magnitude of the signal plus complex Gaussian noise. SNR is
-	 * defined against muscle, the intermediate tissue every scan has. */
-	double sigma = q->scanner_scale * m->intensity[BMEQ_PH_T_MUSCLE] / q->snr;
+	 * defined against an intermediate level: the T1's muscle, and on a STIR
+	 * the classic table's muscle level 0.9 whatever the tissue table, so that
+	 * the real table's darker muscle does not make its noise smaller (normal
+	 * marrow, 0.42, has about half the stated SNR on both tables). */
+	double ref = m->contrast == BMEQ_PHANTOM_T1 ? m->intensity[BMEQ_PH_T_MUSCLE]
+						    : STIR_NOISE_LEVEL;
+	double sigma = q->scanner_scale * ref / q->snr;
 	bmeq_ph_rng_seed(&rng, q->noise_seed, 0x6e6f697365ull, 0);
 	for (size_t i = 0; i < n; i++) {
 		double n1, n2;

@@ -180,6 +180,22 @@ int bmeq_phantom_edema_model_parse(const char *name)
 	return -1;
 }
 
+const char *bmeq_phantom_tissue_model_name(int model)
+{
+	return model == BMEQ_PHANTOM_TISSUE_REAL      ? "real"
+	       : model == BMEQ_PHANTOM_TISSUE_CLASSIC ? "classic"
+						      : "unknown";
+}
+
+int bmeq_phantom_tissue_model_parse(const char *name)
+{
+	if (name && strcmp(name, "real") == 0)
+		return BMEQ_PHANTOM_TISSUE_REAL;
+	if (name && strcmp(name, "classic") == 0)
+		return BMEQ_PHANTOM_TISSUE_CLASSIC;
+	return -1;
+}
+
 const char *bmeq_phantom_orient_name(int orient)
 {
 	static const char *const n[] = {"coronal", "axial", "oblique"};

@@ -473,6 +473,17 @@ static void add_lesions(builder *b, const bmeq_phantom_hip *h, int s, int model)
 	}
 }
 
+/* STIR levels of BMEQ_PHANTOM_TISSUE_REAL: fat and fatty marrow about the
+ * level of muscle, as measured on real STIR (bmeq/phantom.h); cartilage
+ * intermediate (about 2.5x muscle); fluid, veins and the bladder bright,
+ * arterial flow and cortex dark, as in the classic table. */
+static const double stir_real_tab[BMEQ_PH_NTISSUES] = {
+	[BMEQ_PH_T_AIR] = 0.0,        [BMEQ_PH_T_FAT] = 0.40,     [BMEQ_PH_T_MUSCLE] = 0.32,
+	[BMEQ_PH_T_BLADDER] = 4.0,    [BMEQ_PH_T_VEIN] = 2.8,     [BMEQ_PH_T_ARTERY] = 0.12,
+	[BMEQ_PH_T_FLUID] = 3.5,      [BMEQ_PH_T_CARTILAGE] = 0.8, [BMEQ_PH_T_CORTEX] = 0.04,
+	[BMEQ_PH_T_RED_MARROW] = 0.6, [BMEQ_PH_T_MARROW] = 0.42,
+};
+/* BMEQ_PHANTOM_TISSUE_CLASSIC. */
 static const double stir_tab[BMEQ_PH_NTISSUES] = {
 	[BMEQ_PH_T_AIR] = 0.0,        [BMEQ_PH_T_FAT] = 0.12,     [BMEQ_PH_T_MUSCLE] = 0.9,
 	[BMEQ_PH_T_BLADDER] = 4.0,    [BMEQ_PH_T_VEIN] = 2.8,     [BMEQ_PH_T_ARTERY] = 0.25,
@@ -548,7 +559,13 @@ bmeq_status bmeq_ph_model_build(const bmeq_phantom_anatomy *a, int contrast, bme
 		return bmeq_fail(BMEQ_E_ARG, "phantom: too many shapes");
 
 	m->contrast = contrast;
-	memcpy(m->intensity, contrast == BMEQ_PHANTOM_T1 ? t1_tab : stir_tab, sizeof(m->intensity));
+	if (a->tissue_model != BMEQ_PHANTOM_TISSUE_REAL && a->tissue_model != BMEQ_PHANTOM_TISSUE_CLASSIC)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown tissue model %d", a->tissue_model);
+	memcpy(m->intensity,
+	       contrast == BMEQ_PHANTOM_T1                       ? t1_tab
+	       : a->tissue_model == BMEQ_PHANTOM_TISSUE_CLASSIC ? stir_tab
+								: stir_real_tab,
+	       sizeof(m->intensity));
 
 	/* Marrow texture: four plane waves with wavelengths of 3-9 mm. */
 	bmeq_ph_rng rng;

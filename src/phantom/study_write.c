@@ -21,6 +21,7 @@ void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->gzip_level = 1;
 	o->edema_model = BMEQ_PHANTOM_EDEMA_REALISTIC;
+	o->tissue_model = BMEQ_PHANTOM_TISSUE_CLASSIC;
 }
 
 /* mkdir -p */
@@ -466,6 +467,8 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 		return bmeq_fail(BMEQ_E_ARG, "phantom: subjects and sessions must be 1-99");
 	if (o.edema_model != BMEQ_PHANTOM_EDEMA_REALISTIC && o.edema_model != BMEQ_PHANTOM_EDEMA_BRIGHT)
 		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown edema model %d", o.edema_model);
+	if (o.tissue_model != BMEQ_PHANTOM_TISSUE_REAL && o.tissue_model != BMEQ_PHANTOM_TISSUE_CLASSIC)
+		return bmeq_fail(BMEQ_E_ARG, "phantom: unknown tissue model %d", o.tissue_model);
 	/* Every subject's and session's paths are as long as the first's: a
 	 * folder whose paths do not fit is refused before anything is written. */
 	{
@@ -529,6 +532,7 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 				    "truth map"),
 		      ok);
 	bmeq_json_put(j, "edema_model", bmeq_json_str(bmeq_phantom_edema_model_name(o.edema_model)), ok);
+	bmeq_json_put(j, "tissue_model", bmeq_json_str(bmeq_phantom_tissue_model_name(o.tissue_model)), ok);
 	bmeq_json_put(j, "edema_note",
 		      bmeq_json_str(o.edema_model == BMEQ_PHANTOM_EDEMA_BRIGHT
 				 ? "bright: each hip's edema at edema_ratio (2.5-5x normal marrow), "
@@ -576,6 +580,7 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 	for (unsigned s = 0; s < nsubjects; s++) {
 		bmeq_phantom_subject_make(seed, s, &subj[s]);
 		subj[s].anat.edema_model = o.edema_model;
+		subj[s].anat.tissue_model = o.tissue_model;
 		bmeq_json_push(subjects, subject_json(&subj[s], s, ok), ok);
 	}
 	bmeq_json_put(j, "scans", json_incref(scans), ok);
@@ -584,7 +589,7 @@ bmeq_status bmeq_phantom_study_write(const char *dir, unsigned nsubjects, unsign
 		bmeq_ph_rng r;
 		bmeq_ph_rng_seed(&r, seed, 5, s);
 		for (unsigned k = 0; k < nsessions && st == BMEQ_OK; k++) {
-			char date[16], rel[64], t1rel[64], sub[8], ses[8];
+			char date[16], rel[96], t1rel[96], sub[12], ses[12];
 			if (k > 0)
 				day += 28 + (long)(bmeq_ph_rng_uniform(&r) * 15.0);
 			civil_date(day, date);

@@ -76,6 +76,54 @@ PYEOF
 		err "nibabel check of --edema bright: $(grep FAIL "$tmp/check_br.out" | head -5)"
 fi
 
+# Tissue tables: classic by default, real on request, recorded in truth.json; the same truth.
+# On the real table fat and normal marrow sit near muscle (as on real STIR: fat 0.87-1.48x and
+# marrow 0.89-1.8x the muscle beside them); on the classic one muscle is twice normal marrow.
+"$bmeq" phantom -o "$tmp/re" --subjects 1 --sessions 1 --seed 11 --tissue real 2>"$tmp/re.err" ||
+	err "--tissue real exited $?: $(head -3 "$tmp/re.err")"
+grep -q '"tissue_model": *"classic"' "$tmp/a/truth.json" || err "truth.json of the default study: tissue_model is not classic"
+grep -q '"tissue_model": *"real"' "$tmp/re/truth.json" || err "truth.json of --tissue real: tissue_model is not real"
+"$bmeq" phantom -o "$tmp/x" --tissue bright >/dev/null 2>"$tmp/u3.err"
+[ $? -eq 2 ] || err "--tissue bright should exit 2"
+grep -q '^bmeq: phantom: --tissue: ' "$tmp/u3.err" || err "--tissue bright message: $(cat "$tmp/u3.err")"
+if [ -x "$py" ] && "$py" -c 'import nibabel, scipy' 2>/dev/null; then
+	"$py" - "$tmp/a" "$tmp/re" <<'PYEOF' || err "tissue tables: same truth, and muscle, fat and marrow at their tables' levels"
+import json, sys, nibabel as nib, numpy as np
+from scipy import ndimage
+a, b = sys.argv[1:3]
+ta, tb = (json.load(open(d + "/truth.json")) for d in (a, b))
+sa, sb = ta["scans"][0], tb["scans"][0]
+same = all(sa[s][k] == sb[s][k] for s in ("right", "left") for k in sa[s])
+for k in ("labels", "edema_labels"):
+    same &= np.array_equal(np.asarray(nib.load(a + "/" + sa[k]).dataobj),
+                           np.asarray(nib.load(b + "/" + sb[k]).dataobj))
+def levels(d, s):
+    im = nib.load(d + "/" + s["path"])
+    img = np.asarray(im.dataobj, dtype=float)
+    mm = im.header.get_zooms()[:3]
+    lab = np.asarray(nib.load(d + "/" + s["labels"]).dataobj)
+    ed = np.asarray(nib.load(d + "/" + s["edema_labels"]).dataobj) > 0
+    # normal marrow: the heads more than 5 mm inside their surface and from edema
+    heads = np.isin(lab, (1, 2))
+    inner = ndimage.distance_transform_edt(heads, sampling=mm) > 5
+    far = ndimage.distance_transform_edt(~ed, sampling=mm) > 5
+    marrow = np.median(img[inner & far])
+    # muscle, the body's largest tissue: the mode of the smoothed image inside the body
+    sm = ndimage.uniform_filter(img, (5, 5, 1))
+    body = sm > 0.15 * marrow
+    hist, edges = np.histogram(sm[body], bins=200, range=(0, 4 * marrow))
+    mode = edges[np.argmax(hist)] + 0.5 * (edges[1] - edges[0])
+    return marrow, mode
+ma, ua = levels(a, sa)
+mb, ub = levels(b, sb)
+print("classic: marrow %.1f, body mode %.2fx marrow; real: marrow %.1f, body mode %.2fx" %
+      (ma, ua / ma, mb, ub / mb))
+# tables: classic muscle 0.9 / marrow 0.42 = 2.14; real 0.32 / 0.42 = 0.76
+sys.exit(0 if same and 0.9 < mb / ma < 1.1 and 1.8 < ua / ma < 2.8 and 0.6 < ub / mb < 1.0
+         else 1)
+PYEOF
+fi
+
 # Usage errors: exit 2 with a bmeq: phantom: message; unwritable output: exit 4.
 "$bmeq" phantom >/dev/null 2>"$tmp/u1.err"
 [ $? -eq 2 ] || err "missing -o should exit 2"
