@@ -51,6 +51,12 @@ typedef struct bmeq_fh_cand {
 } bmeq_fh_cand;
 
 bmeq_status bmeq_fh_sampler_init(bmeq_fh_sampler *s, const bmeq_volume *scan);
+/* How much an edge found along the unit direction u counts, 0..1: 1 / (1 +
+ * (e / 2 mm)^2), e being one voxel of the scan projected on u (the spacing
+ * in-plane, the slice spacing across the slices), which an edge crossed
+ * along u is located no better than. Across slices 4-7 mm thick cortex and
+ * cartilage blur into what lies beside them. */
+double bmeq_fh_ray_weight(const bmeq_fh_sampler *s, const double u[3]);
 double bmeq_fh_sample(const bmeq_fh_sampler *s, const double xyz[3]);
 
 /* The working grid of spacing h over the scan's field of view, or over its

@@ -65,10 +65,11 @@ void bmeq_fh_neck_frame(const double ax[3], double e0[3], double e1[3])
 /* The bone's outer surface on the ray o + r u, rmin <= r <= rmax: its radius,
  * or NAN when the ray leaves the scan or shows no edge. */
 static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const double u[3], double rmin,
-			  double rmax)
+			  double rmax, int polarity)
 {
 	double I[NF_MAXS + 4], T[NF_MAXS + 4], D[NF_MAXS + 4];
 	double cpos[NF_MAXS], cscore[NF_MAXS];
+	int crise[NF_MAXS];
 	int m = (int)((rmax - rmin) / NF_DR) + NF_PRE + 4, nc = 0;
 	double r0 = rmin - NF_PRE * NF_DR;
 
@@ -115,18 +116,37 @@ static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const dou
 				if (b >= 0 && -D[b] > fall)
 					fall = -D[b];
 			cpos[nc] = r;
+			crise[nc] = 1;
 			cscore[nc++] = D[a] + fall;
 		} else if (D[a] < 0 && D[a] <= D[a - 1] && D[a] <= D[a + 1]) {
 			/* A fall alone: marrow into cortex, the surface about a
 			 * cortex's half-thickness further out. */
 			cpos[nc] = r + 1.0;
+			crise[nc] = 0;
 			cscore[nc++] = -D[a];
-		} else {
-			continue;
 		}
-		if (cscore[nc - 1] > best)
-			best = cscore[nc - 1];
 	}
+	/* Where the head's outside is brighter than its marrow (STIR), the
+	 * bone's surface is the rise out of the cortex. A fall alone with such
+	 * a rise further out is inside the bone: the edge of an edematous
+	 * zone, brighter than the normal marrow beyond it. On real STIR, where
+	 * muscle and fatty marrow are alike, that fall can be as strong as the
+	 * cortex, and as the innermost candidate it took the neck's surface
+	 * 3-8 mm inside the bone. (On T1 the marrow is the bright side and
+	 * falls are the surface; the rises further out are fat planes.) */
+	for (int k = 0; k < nc && polarity > 0; k++) {
+		if (crise[k])
+			continue;
+		for (int j = k + 1; j < nc; j++) {
+			if (crise[j] && cscore[j] >= 0.5 * cscore[k]) {
+				cscore[k] = 0;
+				break;
+			}
+		}
+	}
+	for (int k = 0; k < nc; k++)
+		if (cscore[k] > best)
+			best = cscore[k];
 	if (nc == 0 || !(best > 0))
 		return NAN;
 	/* The innermost strong candidate, then the best one within 5 mm of it
@@ -149,7 +169,7 @@ static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const dou
  * (in-plane offsets cx, cy) of a robust circle through them. Returns the
  * number of inlier rays. */
 static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[3], const double e1[3],
-		   double R, double *rho, double *cx, double *cy)
+		   double R, int polarity, double *rho, double *cx, double *cy)
 {
 	double sorted[BMEQ_FH_NECK_NANG], med;
 	int nv = 0, nin = 0;
@@ -159,7 +179,7 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 
 		for (int k = 0; k < 3; k++)
 			u[k] = cos(th) * e0[k] + sin(th) * e1[k];
-		rho[a] = ray_surface(s, o, u, 0.3 * R, 1.0 * R);
+		rho[a] = ray_surface(s, o, u, 0.3 * R, 1.0 * R, polarity);
 		if (isfinite(rho[a]))
 			sorted[nv++] = rho[a];
 	}
@@ -172,7 +192,11 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 	med = sorted[nv / 2];
 	/* Rays that stopped at something else (a vessel, a lesion's edge) or ran
 	 * on into other bone are dropped: the neck's section is near round
-	 * (semi-axes within about 15 % of each other). */
+	 * (semi-axes within about 15 % of each other). Each ray weighs by how
+	 * well the scan resolves an edge along it: across thick slices the
+	 * cortex blurs into its neighbours and, where marrow and muscle are
+	 * alike (real STIR), the step found there may be anything; in-plane
+	 * rays then fix the centre. */
 	double A[3][4] = {{0}};
 	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
 		if (!isfinite(rho[a]))
@@ -183,12 +207,15 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 		}
 		double th = 2 * FH_PI * a / BMEQ_FH_NECK_NANG;
 		double x = rho[a] * cos(th), y = rho[a] * sin(th);
-		double row[3] = {2 * x, 2 * y, 1}, b = x * x + y * y;
+		double row[3] = {2 * x, 2 * y, 1}, b = x * x + y * y, u[3];
 
+		for (int k = 0; k < 3; k++)
+			u[k] = cos(th) * e0[k] + sin(th) * e1[k];
+		double w = bmeq_fh_ray_weight(s, u);
 		for (int i = 0; i < 3; i++) {
 			for (int j = 0; j < 3; j++)
-				A[i][j] += row[i] * row[j];
-			A[i][3] += row[i] * b;
+				A[i][j] += w * row[i] * row[j];
+			A[i][3] += w * row[i] * b;
 		}
 		nin++;
 	}
@@ -222,7 +249,7 @@ static double axis_score(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, const 
 
 		for (int q = 0; q < 3; q++)
 			o[q] = c->c[q] + t * ax[q];
-		int nin = section(s, o, e0, e1, R, rho, &cx, &cy);
+		int nin = section(s, o, e0, e1, R, c->polarity, rho, &cx, &cy);
 		double off = sqrt(cx * cx + cy * cy) / (0.3 * R);
 
 		if (nin && off < 1)
@@ -306,7 +333,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 
 			for (int q = 0; q < 3; q++)
 				o[q] = c->c[q] + t * ax[q];
-			int nin = section(s, o, e0, e1, R, rho[k], &cx, &cy);
+			int nin = section(s, o, e0, e1, R, c->polarity, rho[k], &cx, &cy);
 			/* A centre far off the axis is a failed section, not a
 			 * neck that bends. */
 			if (nin == 0 || cx * cx + cy * cy > 0.25 * R * R)
@@ -339,7 +366,7 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 
 		for (int q = 0; q < 3; q++)
 			o[q] = c->c[q] + t * ax[q];
-		if (section(s, o, e0, e1, R, rho[k], &cx, &cy) == 0) {
+		if (section(s, o, e0, e1, R, c->polarity, rho[k], &cx, &cy) == 0) {
 			for (int a = 0; a < BMEQ_FH_NECK_NANG; a++)
 				rho[k][a] = NAN;
 		} else {

@@ -308,7 +308,20 @@ static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_
 	 * locate reliably: add the subchondral cortex thickness instead. */
 	c->r += c->polarity < 0 ? FH_INNER_EDGE_OFFSET_MM : FH_OUTER_EDGE_OFFSET_MM;
 	c->rms = ninl ? sqrt(rms / (double)ninl) : 0;
-	c->conf = (double)ninl / FH_NRAYS;
+	/* Edge support: the share of rays that meet the fitted surface's edge,
+	 * each ray weighed by how well the scan resolves an edge along it (as
+	 * in the neck's circle fits). Across slices 4-7 mm thick the cortex
+	 * and cartilage blur into marrow and muscle, which on real STIR are
+	 * alike: no edge can show there, on a head or anywhere else, and
+	 * counting those rays as missing made every head of a thick-slice
+	 * scan look doubtful. */
+	double wsum = 0, wedge = 0;
+	for (int a = 0; a < FH_NRAYS; a++) {
+		double wa = bmeq_fh_ray_weight(s, dir[a]);
+		wsum += wa;
+		wedge += wa * c->edge[a];
+	}
+	c->conf = wsum > 0 ? wedge / wsum : 0;
 	c->ok = c->r >= p->radius_min_mm - 2 && c->r <= p->radius_max_mm + 2;
 }
 

@@ -25,6 +25,20 @@ bmeq_status bmeq_fh_sampler_init(bmeq_fh_sampler *s, const bmeq_volume *scan)
 	return BMEQ_OK;
 }
 
+/* Extent (mm) at which an edge's weight halves. */
+#define FH_SHARP_MM 2.0
+
+double bmeq_fh_ray_weight(const bmeq_fh_sampler *s, const double u[3])
+{
+	const double(*A)[4] = s->scan->grid.affine;
+	double e = 0;
+
+	for (int k = 0; k < 3; k++)
+		e += fabs(u[0] * A[0][k] + u[1] * A[1][k] + u[2] * A[2][k]);
+	e /= FH_SHARP_MM;
+	return 1.0 / (1.0 + e * e);
+}
+
 /* Trilinear interpolation at continuous voxel index (fi, fj, fk); NaN when
  * the point lies more than half a voxel outside the image. Axes of a single
  * voxel are treated as constant across their half-voxel extent. */
