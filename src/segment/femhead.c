@@ -102,9 +102,10 @@ static bmeq_femhead_try *new_try(bmeq_femhead_result *res, const bmeq_fh_cand *c
  * the side's public numbers, then the anatomical tests of a femoral head
  * (anatomy.c, plausible.c). Returns 1 when c passes them: a neck that leaves
  * the head inferiorly and laterally, and an acetabulum around it when its
- * roof is in view; else 0, with why (sd then holds the try). */
+ * roof is in view (a lone head, without a partner: in view and around it);
+ * else 0, with why (sd then holds the try). */
 static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, const bmeq_fh_cand *c,
-		    int k, bmeq_femhead_side *sd, bmeq_fh_neck *nk, const char **why,
+		    int k, int lone, bmeq_femhead_side *sd, bmeq_fh_neck *nk, const char **why,
 		    bmeq_femhead_result *res)
 {
 	int lat = k == BMEQ_FEMHEAD_RIGHT ? 1 : -1;
@@ -138,6 +139,14 @@ static int fit_side(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, cons
 		*why = "no neck leaving it laterally";
 	else if (isfinite(sd->cup) && sd->cup < p->min_cup)
 		*why = "no acetabulum around it";
+	/* A pair vouches for itself (two heads placed like hips, either side
+	 * of the body's midline); a lone head only by its acetabulum. With the
+	 * cup's roof out of view nothing shows that a lone sphere at the edge
+	 * of the field of view is a hip: on real-like STIR contrast the body's
+	 * outline against air (a thigh 57 mm below the heads) and round
+	 * structures above the hips passed every other test there. */
+	else if (lone && !isfinite(sd->cup))
+		*why = "acetabulum out of view, no other hip to confirm it";
 	if (t) {
 		t->in_view = sd->in_view;
 		t->acetabulum = sd->cup;
@@ -308,8 +317,8 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 			log_try(res, l, BMEQ_FEMHEAD_LEFT, why);
 			continue;
 		}
-		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, &res->side[0], &nk[0], &why, res) &&
-		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, &res->side[1], &nk[1], &why, res)) {
+		if (fit_side(&s, &p, r, BMEQ_FEMHEAD_RIGHT, 0, &res->side[0], &nk[0], &why, res) &&
+		    fit_side(&s, &p, l, BMEQ_FEMHEAD_LEFT, 0, &res->side[1], &nk[1], &why, res)) {
 			hc[0] = r;
 			hc[1] = l;
 		} else {
@@ -349,7 +358,7 @@ bmeq_status bmeq_femhead_segment(const bmeq_volume *scan, const bmeq_femhead_par
 				k = tmp.neck_axis[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
 			else
 				k = cand[b].c[0] > 0 ? BMEQ_FEMHEAD_RIGHT : BMEQ_FEMHEAD_LEFT;
-			if (!fit_side(&s, &p, &cand[b], k, &res->side[k], &nk[k], &why, res)) {
+			if (!fit_side(&s, &p, &cand[b], k, 1, &res->side[k], &nk[k], &why, res)) {
 				rejected = 1;
 				continue;
 			}

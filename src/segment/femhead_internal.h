@@ -58,6 +58,10 @@ bmeq_status bmeq_fh_sampler_init(bmeq_fh_sampler *s, const bmeq_volume *scan);
  * cartilage blur into what lies beside them. */
 double bmeq_fh_ray_weight(const bmeq_fh_sampler *s, const double u[3]);
 double bmeq_fh_sample(const bmeq_fh_sampler *s, const double xyz[3]);
+/* 1 when the ray c + r u lies inside the scan across a surface of radius R
+ * (R +- 4 mm, the refinement's widest window and its smoothing): whether
+ * an edge there could have been seen at all. */
+int bmeq_fh_ray_seen(const bmeq_fh_sampler *s, const double c[3], double R, const double u[3]);
 
 /* The working grid of spacing h over the scan's field of view, or over its
  * part inside the world box box_lo .. box_hi (both NULL: all of it). */

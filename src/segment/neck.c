@@ -15,23 +15,6 @@
 
 #define FH_NECK_RAYS 1024
 
-/* 1 when ray u from the head's centre c lies inside the scan across the
- * fitted surface (R +- 4 mm, the refinement's widest window and its
- * smoothing). A ray that leaves the field of view there shows no edge
- * because nothing was seen, not because the bone goes on: an oblique or
- * short slab that cuts the head would otherwise put a second, false gap
- * beside the neck's and pull the axis towards it. */
-static int ray_seen(const bmeq_fh_sampler *s, const double c[3], double R, const double u[3])
-{
-	for (double r = R - 4.0; r <= R + 4.0; r += 1.0) {
-		double p[3] = {c[0] + r * u[0], c[1] + r * u[1], c[2] + r * u[2]};
-
-		if (!isfinite(bmeq_fh_sample(s, p)))
-			return 0;
-	}
-	return 1;
-}
-
 void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int lateral_sign,
 		       bmeq_femhead_side *side)
 {
@@ -51,7 +34,11 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 	 * cartilage, fluid or the acetabulum); towards the neck the bone goes on
 	 * without one, whatever the marrow signal (fatty, edematous, mixed). The
 	 * gap is a disc of about 45 degrees' radius; its centre is the axis.
-	 * Only rays that saw the surface count (ray_seen). */
+	 * Only rays that saw the surface count (bmeq_fh_ray_seen): a ray
+	 * that leaves the field of view there shows no edge because nothing
+	 * was seen, not because the bone goes on, and an oblique or short
+	 * slab that cuts the head would otherwise put a second, false gap
+	 * beside the neck's and pull the axis towards it. */
 	{
 		double gd[BMEQ_FH_NRAYS][3], g[3] = {0, 0, 0};
 		uint8_t gap[BMEQ_FH_NRAYS];
@@ -59,7 +46,7 @@ void bmeq_fh_neck_axis(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, int late
 
 		bmeq_fh_directions(gd, BMEQ_FH_NRAYS);
 		for (int a = 0; a < BMEQ_FH_NRAYS; a++) {
-			gap[a] = !c->edge[a] && ray_seen(s, c->c, R, gd[a]);
+			gap[a] = !c->edge[a] && bmeq_fh_ray_seen(s, c->c, R, gd[a]);
 			if (gap[a] && gd[a][2] <= 0.2 && !(lateral_sign && lateral_sign * gd[a][0] < 0.1)) {
 				for (int k = 0; k < 3; k++)
 					g[k] += gd[a][k];

@@ -165,14 +165,49 @@ static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const dou
 	return cpos[pick] <= rmax ? cpos[pick] : NAN;
 }
 
+/* Weighted algebraic circle fit x^2 + y^2 = 2 cx x + 2 cy y + k through the
+ * points (x[a], y[a]) with use[a]; 0 when singular. */
+static int circle_lsq(const double *x, const double *y, const double *w, const uint8_t *use, double *cx,
+		      double *cy, double *r)
+{
+	double A[3][4] = {{0}};
+
+	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
+		if (!use[a])
+			continue;
+		double row[3] = {2 * x[a], 2 * y[a], 1}, b = x[a] * x[a] + y[a] * y[a];
+
+		for (int i = 0; i < 3; i++) {
+			for (int j = 0; j < 3; j++)
+				A[i][j] += w[a] * row[i] * row[j];
+			A[i][3] += w[a] * row[i] * b;
+		}
+	}
+	if (bmeq_gauss_jordan(&A[0][0], 3, 4, 1e-9) != 0)
+		return 0;
+	double r2 = A[2][3] + A[0][3] * A[0][3] + A[1][3] * A[1][3];
+	if (!(r2 > 0))
+		return 0;
+	*cx = A[0][3];
+	*cy = A[1][3];
+	*r = sqrt(r2);
+	return 1;
+}
+
+/* A section's surface point lies on the neck's circle within this fraction
+ * of its radius: the section is near round (semi-axes within about 15 % of
+ * each other), and the surface is found to about a millimetre. */
+#define NF_ROUND 0.25
+
 /* Surface radii rho[a] of the section at o (frame e0, e1) and the centre
  * (in-plane offsets cx, cy) of a robust circle through them. Returns the
  * number of inlier rays. */
 static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[3], const double e1[3],
 		   double R, int polarity, double *rho, double *cx, double *cy)
 {
-	double sorted[BMEQ_FH_NECK_NANG], med;
-	int nv = 0, nin = 0;
+	double x[BMEQ_FH_NECK_NANG], y[BMEQ_FH_NECK_NANG], w[BMEQ_FH_NECK_NANG];
+	uint8_t use[BMEQ_FH_NECK_NANG];
+	int nv = 0;
 
 	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
 		double th = 2 * FH_PI * a / BMEQ_FH_NECK_NANG, u[3];
@@ -180,52 +215,54 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 		for (int k = 0; k < 3; k++)
 			u[k] = cos(th) * e0[k] + sin(th) * e1[k];
 		rho[a] = ray_surface(s, o, u, 0.3 * R, 1.0 * R, polarity);
-		if (isfinite(rho[a]))
-			sorted[nv++] = rho[a];
+		use[a] = isfinite(rho[a]);
+		x[a] = use[a] ? rho[a] * cos(th) : 0;
+		y[a] = use[a] ? rho[a] * sin(th) : 0;
+		/* Each ray weighs by how well the scan resolves an edge along
+		 * it: across thick slices the cortex blurs into its neighbours
+		 * and, where marrow and muscle are alike (real STIR), the step
+		 * found there may be anything; in-plane rays then fix the
+		 * centre. */
+		w[a] = use[a] ? bmeq_fh_ray_weight(s, u) : 0;
+		nv += use[a];
 	}
 	*cx = *cy = 0;
 	/* A third of the circle still fixes its centre (a field of view that
 	 * cuts the neck leaves no more). */
 	if (nv < BMEQ_FH_NECK_NANG / 3)
 		return 0;
-	qsort(sorted, (size_t)nv, sizeof(double), bmeq_fh_cmp_double);
-	med = sorted[nv / 2];
 	/* Rays that stopped at something else (a vessel, a lesion's edge) or ran
-	 * on into other bone are dropped: the neck's section is near round
-	 * (semi-axes within about 15 % of each other). Each ray weighs by how
-	 * well the scan resolves an edge along it: across thick slices the
-	 * cortex blurs into its neighbours and, where marrow and muscle are
-	 * alike (real STIR), the step found there may be anything; in-plane
-	 * rays then fix the centre. */
-	double A[3][4] = {{0}};
-	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
-		if (!isfinite(rho[a]))
-			continue;
-		if (fabs(rho[a] - med) > 0.25 * med) {
-			rho[a] = NAN;
-			continue;
-		}
-		double th = 2 * FH_PI * a / BMEQ_FH_NECK_NANG;
-		double x = rho[a] * cos(th), y = rho[a] * sin(th);
-		double row[3] = {2 * x, 2 * y, 1}, b = x * x + y * y, u[3];
+	 * on into other bone are dropped: the neck's section is near round. They
+	 * are judged against a circle fitted to the rays, not against their
+	 * distance from the axis: the axis is only an estimate, and off the
+	 * neck's centre by d it meets the near surface at r - d and the far one
+	 * at r + d. Judged by their median distance, an axis 4-6 mm off (9
+	 * degrees, the first estimate on a real-like STIR) lost the whole far
+	 * side of every section, the fitted centres stayed on the axis and the
+	 * iteration never corrected it. So: a circle through every ray found,
+	 * then twice through those within NF_ROUND of the last circle. (A free
+	 * search for the circle most rays agree on went astray on oval
+	 * sections: a circle well off the centre passes through three of an
+	 * oval's four sides.) */
+	double fx = 0, fy = 0, fr = 0;
+	int nin = 0;
+	for (int pass = 0; pass < 3; pass++) {
+		uint8_t in[BMEQ_FH_NECK_NANG];
 
-		for (int k = 0; k < 3; k++)
-			u[k] = cos(th) * e0[k] + sin(th) * e1[k];
-		double w = bmeq_fh_ray_weight(s, u);
-		for (int i = 0; i < 3; i++) {
-			for (int j = 0; j < 3; j++)
-				A[i][j] += w * row[i] * row[j];
-			A[i][3] += w * row[i] * b;
+		nin = 0;
+		for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
+			in[a] = use[a] && (pass == 0 || fabs(hypot(x[a] - fx, y[a] - fy) - fr) <= NF_ROUND * fr);
+			nin += in[a];
 		}
-		nin++;
+		if (nin < BMEQ_FH_NECK_NANG / 3 || !circle_lsq(x, y, w, in, &fx, &fy, &fr))
+			return 0;
+		if (pass == 2)
+			for (int a = 0; a < BMEQ_FH_NECK_NANG; a++)
+				if (!in[a])
+					rho[a] = NAN;
 	}
-	if (nin < BMEQ_FH_NECK_NANG / 3)
-		return 0;
-	/* Algebraic circle fit x^2 + y^2 = 2 cx x + 2 cy y + k. */
-	if (bmeq_gauss_jordan(&A[0][0], 3, 4, 1e-9) != 0)
-		return 0;
-	*cx = A[0][3];
-	*cy = A[1][3];
+	*cx = fx;
+	*cy = fy;
 	return nin;
 }
 
@@ -258,6 +295,9 @@ static double axis_score(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, const 
 	return sum;
 }
 
+/* An axis_score at which an axis looks like a neck (of 3 sections' rays). */
+#define NF_NECK_SCORE (0.3 * 3 * BMEQ_FH_NECK_NANG)
+
 /* Coarse search in a 30-degree cone around ax (rings every 6 degrees) when
  * ax does not look like a neck at all: the gap-in-the-edge estimate can be
  * off by 20 degrees and more on oblique thick slabs, too far for the
@@ -274,7 +314,7 @@ static void axis_search(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, double 
 	 * rounder ring of some other edges, so an estimate that already looks
 	 * like a neck (on the phantom a true axis scores 50-95 of 96, wrong
 	 * rescues came from 35-60) is left to the centroid iteration. */
-	if (bs >= 0.3 * 3 * BMEQ_FH_NECK_NANG)
+	if (bs >= NF_NECK_SCORE)
 		return;
 	for (int ring = 1; ring <= 5; ring++) {
 		double th = ring * 6.0 * FH_PI / 180;
@@ -296,6 +336,50 @@ static void axis_search(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, double 
 		}
 	}
 	memcpy(ax, best, sizeof(best));
+}
+
+/* Re-aims the axis ax through the section centres, within NF_CONE_DEG of
+ * the first estimate first. The near sections decide most (their centres
+ * sit closest to the true axis when the estimate is off, and their lever
+ * arm is what the angle needs). */
+static void centre_iterate(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, const double first[3], double t0,
+			   double t1, double ax[3])
+{
+	double e0[3], e1[3], rho[BMEQ_FH_NECK_NANG], R = c->r;
+
+	for (int it = 0; it < 5; it++) {
+		double acc[3] = {0, 0, 0}, wsum = 0;
+
+		bmeq_fh_neck_frame(ax, e0, e1);
+		for (int k = 0; k < NF_NSEC; k++) {
+			double t = t0 + (t1 - t0) * k / (NF_NSEC - 1), o[3], cx, cy;
+
+			for (int q = 0; q < 3; q++)
+				o[q] = c->c[q] + t * ax[q];
+			int nin = section(s, o, e0, e1, R, c->polarity, rho, &cx, &cy);
+			/* A centre far off the axis is a failed section, not a
+			 * neck that bends. */
+			if (nin == 0 || cx * cx + cy * cy > 0.25 * R * R)
+				continue;
+			double p[3];
+			for (int q = 0; q < 3; q++)
+				p[q] = o[q] + cx * e0[q] + cy * e1[q] - c->c[q];
+			bmeq_fh_normalise(p);
+			double w = (double)nin;
+			for (int q = 0; q < 3; q++)
+				acc[q] += w * p[q];
+			wsum += w;
+		}
+		if (wsum < 1.5 * BMEQ_FH_NECK_NANG)
+			break;
+		bmeq_fh_normalise(acc);
+		if (acc[0] * first[0] + acc[1] * first[1] + acc[2] * first[2] < cos(NF_CONE_DEG * FH_PI / 180))
+			break;
+		double change = acc[0] * ax[0] + acc[1] * ax[1] + acc[2] * ax[2];
+		memcpy(ax, acc, sizeof(double) * 3);
+		if (change > cos(0.3 * FH_PI / 180))
+			break;
+	}
 }
 
 void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femhead_side *side,
@@ -320,42 +404,22 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 	side->neck_radius_mm[0] = 0.62 * R;
 	side->neck_radius_mm[1] = 0.52 * R;
 
-	axis_search(s, c, ax, t0);
-	/* Re-aim the axis through the section centres. The near sections
-	 * decide most (their centres sit closest to the true axis when the
-	 * estimate is off, and their lever arm is what the angle needs). */
-	for (int it = 0; it < 5; it++) {
-		double acc[3] = {0, 0, 0}, wsum = 0;
+	/* The estimate from the gap is re-aimed through the section centres;
+	 * only when that axis still does not look like a neck is the coarse
+	 * search tried, and its axis, re-aimed the same way, kept when it
+	 * looks more like one. With sections that find their own centre
+	 * (section) the centre iteration corrects an estimate 10 degrees off
+	 * in one step, where the search, judging every direction by rings of
+	 * other edges too, could leave the neck for a rounder ring elsewhere. */
+	centre_iterate(s, c, first, t0, t1, ax);
+	if (axis_score(s, c, ax, t0) < NF_NECK_SCORE) {
+		double alt[3];
 
-		bmeq_fh_neck_frame(ax, e0, e1);
-		for (int k = 0; k < NF_NSEC; k++) {
-			double t = t0 + (t1 - t0) * k / (NF_NSEC - 1), o[3], cx, cy;
-
-			for (int q = 0; q < 3; q++)
-				o[q] = c->c[q] + t * ax[q];
-			int nin = section(s, o, e0, e1, R, c->polarity, rho[k], &cx, &cy);
-			/* A centre far off the axis is a failed section, not a
-			 * neck that bends. */
-			if (nin == 0 || cx * cx + cy * cy > 0.25 * R * R)
-				continue;
-			double p[3];
-			for (int q = 0; q < 3; q++)
-				p[q] = o[q] + cx * e0[q] + cy * e1[q] - c->c[q];
-			bmeq_fh_normalise(p);
-			double w = (double)nin;
-			for (int q = 0; q < 3; q++)
-				acc[q] += w * p[q];
-			wsum += w;
-		}
-		if (wsum < 1.5 * BMEQ_FH_NECK_NANG)
-			break;
-		bmeq_fh_normalise(acc);
-		if (acc[0] * first[0] + acc[1] * first[1] + acc[2] * first[2] < cos(NF_CONE_DEG * FH_PI / 180))
-			break;
-		double change = acc[0] * ax[0] + acc[1] * ax[1] + acc[2] * ax[2];
-		memcpy(ax, acc, sizeof(ax));
-		if (change > cos(0.3 * FH_PI / 180))
-			break;
+		memcpy(alt, first, sizeof(alt));
+		axis_search(s, c, alt, t0);
+		centre_iterate(s, c, first, t0, t1, alt);
+		if (axis_score(s, c, alt, t0) > axis_score(s, c, ax, t0))
+			memcpy(ax, alt, sizeof(ax));
 	}
 
 	/* The radius per angle on the final axis. */

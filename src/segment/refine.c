@@ -306,21 +306,30 @@ static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_
 	 * edematous STIR head) it is the inner surface of the cortex, whose
 	 * outer edge (cortex against intermediate cartilage) is too weak to
 	 * locate reliably: add the subchondral cortex thickness instead. */
-	c->r += c->polarity < 0 ? FH_INNER_EDGE_OFFSET_MM : FH_OUTER_EDGE_OFFSET_MM;
-	c->rms = ninl ? sqrt(rms / (double)ninl) : 0;
 	/* Edge support: the share of rays that meet the fitted surface's edge,
 	 * each ray weighed by how well the scan resolves an edge along it (as
 	 * in the neck's circle fits). Across slices 4-7 mm thick the cortex
 	 * and cartilage blur into marrow and muscle, which on real STIR are
 	 * alike: no edge can show there, on a head or anywhere else, and
 	 * counting those rays as missing made every head of a thick-slice
-	 * scan look doubtful. */
+	 * scan look doubtful. Likewise only rays that saw the surface count
+	 * (bmeq_fh_ray_seen): a ray that leaves the field of view there shows
+	 * no edge because nothing was seen. Counted as missing, they made a
+	 * head cut by the field of view look doubtful instead of partial (on
+	 * real STIR contrast, heads cut 12 mm above their centres fell to
+	 * 0.44-0.46, below the least support a head needs to be tried at all,
+	 * and were reported not in view); how much of the head is in view is
+	 * bmeq_fh_in_view's to say. */
 	double wsum = 0, wedge = 0;
 	for (int a = 0; a < FH_NRAYS; a++) {
+		if (!bmeq_fh_ray_seen(s, c->c, c->r, dir[a]))
+			continue;
 		double wa = bmeq_fh_ray_weight(s, dir[a]);
 		wsum += wa;
 		wedge += wa * c->edge[a];
 	}
+	c->r += c->polarity < 0 ? FH_INNER_EDGE_OFFSET_MM : FH_OUTER_EDGE_OFFSET_MM;
+	c->rms = ninl ? sqrt(rms / (double)ninl) : 0;
 	c->conf = wsum > 0 ? wedge / wsum : 0;
 	c->ok = c->r >= p->radius_min_mm - 2 && c->r <= p->radius_max_mm + 2;
 }

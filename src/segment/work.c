@@ -87,6 +87,17 @@ double bmeq_fh_sample(const bmeq_fh_sampler *s, const double xyz[3])
 	return sample_ijk(s->scan, fi, fj, fk);
 }
 
+int bmeq_fh_ray_seen(const bmeq_fh_sampler *s, const double c[3], double R, const double u[3])
+{
+	for (double r = R - 4.0; r <= R + 4.0; r += 1.0) {
+		double p[3] = {c[0] + r * u[0], c[1] + r * u[1], c[2] + r * u[2]};
+
+		if (!isfinite(bmeq_fh_sample(s, p)))
+			return 0;
+	}
+	return 1;
+}
+
 void bmeq_fh_work_free(bmeq_fh_work *w)
 {
 	if (!w)
