@@ -84,12 +84,11 @@ typedef enum bmeq_phantom_edema_model {
  * 0.87-1.48x the muscle beneath it), fatty marrow about the same (sacral
  * marrow 0.89-1.8x muscle), so a femoral head and neck stand out from the
  * muscle around them only by their thin dark cortex and the bright joint
- * fluid and cartilage. It is the default (0, so a zero-initialised anatomy
- * has it). CLASSIC is the earlier default (fat 0.12, muscle 0.9, marrow 0.42:
- * muscle twice as bright as marrow), kept bit for bit. */
+ * fluid and cartilage. CLASSIC is the earlier table (fat 0.12, muscle 0.9,
+ * marrow 0.42: muscle twice as bright as marrow), kept bit for bit. */
 typedef enum bmeq_phantom_tissue_model {
-	BMEQ_PHANTOM_TISSUE_REAL = 0,    /* fat ~ marrow ~ muscle (default) */
-	BMEQ_PHANTOM_TISSUE_CLASSIC = 1  /* the earlier table */
+	BMEQ_PHANTOM_TISSUE_CLASSIC = 0, /* the earlier table (default) */
+	BMEQ_PHANTOM_TISSUE_REAL = 1     /* fat ~ marrow ~ muscle */
 } bmeq_phantom_tissue_model;
 
 typedef enum bmeq_phantom_lesion_kind {
@@ -163,7 +162,7 @@ typedef struct bmeq_phantom_anatomy {
 	double marrow_texture;     /* relative amplitude of the marrow texture, e.g. 0.08 */
 	uint64_t texture_seed;
 	int edema_model;           /* bmeq_phantom_edema_model (0: REALISTIC) */
-	int tissue_model;          /* bmeq_phantom_tissue_model (0: REAL) */
+	int tissue_model;          /* bmeq_phantom_tissue_model (0: CLASSIC) */
 } bmeq_phantom_anatomy;
 
 /* A failed fat suppression on a STIR (common at the edges of a large field
@@ -335,7 +334,7 @@ typedef struct bmeq_phantom_study_opts {
 			     * (bmeq_phantom_fatsat_params); 0 (default): none */
 	int gzip_level;    /* 1-9; default 1 (fast: noise does not compress anyway) */
 	int edema_model;   /* bmeq_phantom_edema_model; default REALISTIC */
-	int tissue_model;  /* bmeq_phantom_tissue_model; default REAL */
+	int tissue_model;  /* bmeq_phantom_tissue_model; default CLASSIC */
 } bmeq_phantom_study_opts;
 
 void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o);

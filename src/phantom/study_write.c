@@ -21,7 +21,7 @@ void bmeq_phantom_study_opts_init(bmeq_phantom_study_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->gzip_level = 1;
 	o->edema_model = BMEQ_PHANTOM_EDEMA_REALISTIC;
-	o->tissue_model = BMEQ_PHANTOM_TISSUE_REAL;
+	o->tissue_model = BMEQ_PHANTOM_TISSUE_CLASSIC;
 }
 
 /* mkdir -p */

@@ -76,21 +76,21 @@ PYEOF
 		err "nibabel check of --edema bright: $(grep FAIL "$tmp/check_br.out" | head -5)"
 fi
 
-# Tissue tables: real by default, classic on request, recorded in truth.json; the same truth.
+# Tissue tables: classic by default, real on request, recorded in truth.json; the same truth.
 # On the real table fat and normal marrow sit near muscle (as on real STIR: fat 0.87-1.48x and
 # marrow 0.89-1.8x the muscle beside them); on the classic one muscle is twice normal marrow.
-"$bmeq" phantom -o "$tmp/cl" --subjects 1 --sessions 1 --seed 11 --tissue classic 2>"$tmp/cl.err" ||
-	err "--tissue classic exited $?: $(head -3 "$tmp/cl.err")"
-grep -q '"tissue_model": *"real"' "$tmp/a/truth.json" || err "truth.json of the default study: tissue_model is not real"
-grep -q '"tissue_model": *"classic"' "$tmp/cl/truth.json" || err "truth.json of --tissue classic: tissue_model is not classic"
+"$bmeq" phantom -o "$tmp/re" --subjects 1 --sessions 1 --seed 11 --tissue real 2>"$tmp/re.err" ||
+	err "--tissue real exited $?: $(head -3 "$tmp/re.err")"
+grep -q '"tissue_model": *"classic"' "$tmp/a/truth.json" || err "truth.json of the default study: tissue_model is not classic"
+grep -q '"tissue_model": *"real"' "$tmp/re/truth.json" || err "truth.json of --tissue real: tissue_model is not real"
 "$bmeq" phantom -o "$tmp/x" --tissue bright >/dev/null 2>"$tmp/u3.err"
 [ $? -eq 2 ] || err "--tissue bright should exit 2"
 grep -q '^bmeq: phantom: --tissue: ' "$tmp/u3.err" || err "--tissue bright message: $(cat "$tmp/u3.err")"
 if [ -x "$py" ] && "$py" -c 'import nibabel, scipy' 2>/dev/null; then
-	"$py" - "$tmp/cl" "$tmp/a" <<'PYEOF' || err "tissue tables: same truth, and muscle, fat and marrow at their tables' levels"
+	"$py" - "$tmp/a" "$tmp/re" <<'PYEOF' || err "tissue tables: same truth, and muscle, fat and marrow at their tables' levels"
 import json, sys, nibabel as nib, numpy as np
 from scipy import ndimage
-a, b = sys.argv[1:3]  # a: --tissue classic, b: the default (real)
+a, b = sys.argv[1:3]
 ta, tb = (json.load(open(d + "/truth.json")) for d in (a, b))
 sa, sb = ta["scans"][0], tb["scans"][0]
 same = all(sa[s][k] == sb[s][k] for s in ("right", "left") for k in sa[s])
