@@ -338,10 +338,10 @@ static void axis_search(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, double 
 	memcpy(ax, best, sizeof(best));
 }
 
-/* Re-aims the axis ax through the section centres, within NF_CONE_DEG of
- * the first estimate first. The near sections decide most (their centres
- * sit closest to the true axis when the estimate is off, and their lever
- * arm is what the angle needs). */
+/* Re-aims the axis ax through the section centres, never further than
+ * NF_CONE_DEG from the estimate first. The near sections decide most
+ * (their centres sit closest to the true axis when the estimate is off, and
+ * their lever arm is what the angle needs). */
 static void centre_iterate(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, const double first[3], double t0,
 			   double t1, double ax[3])
 {

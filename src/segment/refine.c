@@ -300,12 +300,6 @@ static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_
 			}
 		}
 	}
-	/* The head's label is the outer bone surface. With the darker outside
-	 * (STIR: black cortex against bright cartilage and fluid) the edge found
-	 * is that surface. With the brighter inside (T1 fatty marrow, or an
-	 * edematous STIR head) it is the inner surface of the cortex, whose
-	 * outer edge (cortex against intermediate cartilage) is too weak to
-	 * locate reliably: add the subchondral cortex thickness instead. */
 	/* Edge support: the share of rays that meet the fitted surface's edge,
 	 * each ray weighed by how well the scan resolves an edge along it (as
 	 * in the neck's circle fits). Across slices 4-7 mm thick the cortex
@@ -328,6 +322,12 @@ static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_
 		wsum += wa;
 		wedge += wa * c->edge[a];
 	}
+	/* The head's label is the outer bone surface. With the darker outside
+	 * (STIR: black cortex against bright cartilage and fluid) the edge found
+	 * is that surface. With the brighter inside (T1 fatty marrow, or an
+	 * edematous STIR head) it is the inner surface of the cortex, whose
+	 * outer edge (cortex against intermediate cartilage) is too weak to
+	 * locate reliably: add the subchondral cortex thickness instead. */
 	c->r += c->polarity < 0 ? FH_INNER_EDGE_OFFSET_MM : FH_OUTER_EDGE_OFFSET_MM;
 	c->rms = ninl ? sqrt(rms / (double)ninl) : 0;
 	c->conf = wsum > 0 ? wedge / wsum : 0;
