@@ -119,14 +119,43 @@ static int in_marrow_region(uint16_t l, int femoral)
 
 /* The normal-marrow intensity is the lowest clear mode of the intensity
  * histogram of the femoral regions: normal fatty marrow is dark on STIR and
- * edema 2-6x brighter, so even when edema fills most of one hip the normal
+ * edema 1.4-6x brighter, so even when edema fills most of one hip the normal
  * population of the other hip (or of the spared neck) forms the lower mode.
- * A mode qualifies when its smoothed height is at least 25% of the highest
- * mode; its width is read off the lower flank (which edema does not reach)
- * and the reference is every value within 3 widths of it. */
+ * A mode is clear when its smoothed height is at least 25% of the highest
+ * mode and it stands out: on the way to any higher mode the histogram dips
+ * at least 10% below it. A bump that does not is part of a higher mode's
+ * plateau or shoulder, not a population of its own: on real STIR the marrow
+ * mode is a broad plateau with bumps 0.3% apart (coil bias across the
+ * region), and where a region reaches the bone's surface its edge voxels
+ * (marrow mixed with cortex, fat and muscle) form a shoulder just below
+ * marrow. Separate populations (marrow and edema, one hip and a brighter
+ * other) dip by 20% or more; the smoothed histogram's noise is about 3% at
+ * the smallest regions' counts. A plateau's mode is its highest bump. The
+ * width is read off the lower flank (which edema does not reach) and the
+ * reference is every value within 3 widths of the mode. */
 #define HIST_BINS 128
+#define MODE_MIN_HEIGHT 0.25
+#define MODE_MIN_DIP 0.10
 
-static bmeq_status mode_window(const float *v, size_t n, double anchor, double *lo_out, double *hi_out)
+/* Whether the local maximum b of s stands out: on each side where a higher
+ * bin lies, the lowest bin before it is at most (1 - MODE_MIN_DIP) of s[b]. */
+static int mode_stands_out(const double *s, int b)
+{
+	for (int dir = -1; dir <= 1; dir += 2) {
+		double low = s[b];
+		for (int j = b + dir; j >= 0 && j < HIST_BINS; j += dir) {
+			if (s[j] > s[b]) {
+				if (low > (1.0 - MODE_MIN_DIP) * s[b])
+					return 0;
+				break;
+			}
+			low = s[j] < low ? s[j] : low;
+		}
+	}
+	return 1;
+}
+
+bmeq_status bmeq_reference_window(const float *v, size_t n, double anchor, double *lo_out, double *hi_out)
 {
 	double lo, hi, h[HIST_BINS] = {0}, s[HIST_BINS];
 	bmeq_status st;
@@ -164,7 +193,8 @@ static bmeq_status mode_window(const float *v, size_t n, double anchor, double *
 	double best = INFINITY;
 	for (int b = 0; b < HIST_BINS; b++) {
 		double left = b > 0 ? s[b - 1] : -1.0, right = b + 1 < HIST_BINS ? s[b + 1] : -1.0;
-		if (s[b] >= left && s[b] > right && s[b] >= 0.25 * maxs) {
+		if (s[b] >= left && s[b] > right && s[b] >= MODE_MIN_HEIGHT * maxs &&
+		    mode_stands_out(s, b)) {
 			double d = isfinite(anchor) ? fabs(lo + (b + 0.5) / scale - anchor) : 0.0;
 			if (d < best) {
 				peak = b;
@@ -233,7 +263,7 @@ static bmeq_status auto_reference(const bmeq_volume *scan, const uint16_t *roi, 
 				 "reference: only %zu marrow voxels in the regions (need %zu)", m,
 				 p->min_reference_voxels);
 	double lo, hi;
-	st = mode_window(vals, m, anchor, &lo, &hi);
+	st = bmeq_reference_window(vals, m, anchor, &lo, &hi);
 	if (st == BMEQ_OK) {
 		window[0] = lo;
 		window[1] = hi;

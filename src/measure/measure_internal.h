@@ -53,6 +53,14 @@ bmeq_status bmeq_rim_guard(const bmeq_grid *g, const uint16_t *roi, double rim_m
 bmeq_status bmeq_halfmax_refine(const bmeq_volume *scan, const uint16_t *roi, double reference,
 				double fraction, double floor, uint8_t *edema);
 
+/* The normal-marrow window [*lo, *hi] of the region intensities v (n of
+ * them; non-finite ones are skipped): the lowest clear mode of their
+ * histogram, or with a finite anchor (a reader's reference mask's median)
+ * the clear mode nearest to it, +-3 widths read off its lower flank. A mode
+ * is clear when it is at least 25% of the highest and stands out (dips 10%
+ * before any higher mode). See edema.c. */
+bmeq_status bmeq_reference_window(const float *v, size_t n, double anchor, double *lo, double *hi);
+
 /* out = scan smoothed by a Gaussian of sigma_mm along each voxel axis whose
  * spacing is at most 2 sigma (thick slices are not mixed); sigma_mm <= 0
  * copies. With a mask (non-zero = inside; NULL: everywhere) only voxels

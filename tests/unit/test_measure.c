@@ -298,6 +298,65 @@ static void test_halfmax(void)
 	bmeq_volume_destroy(v);
 }
 
+/* ---- the normal-marrow window ------------------------------------------- */
+
+/* The normal deviate of probability q (bisection on the normal CDF). */
+static double probit(double q)
+{
+	double lo = -10.0, hi = 10.0;
+	for (int it = 0; it < 80; it++) {
+		double mid = 0.5 * (lo + hi);
+		if (0.5 * erfc(-mid / sqrt(2.0)) < q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+/* n values: exact quantiles (no sampling noise) of normal marrow N(100, 4)
+ * (share 0.5) under a lower population (share 0.5) that is either a plateau
+ * (uniform over 64-96, the partial-volume voxels of a region drawn out to
+ * the bone's surface, with a bump of 0.3% at N(75, 1.5) rising 5% above it)
+ * or its own mode N(low, 4). The centre of bmeq_reference_window's window. */
+static double window_centre(int plateau, double low)
+{
+	enum { N = 60000 };
+	float *v = malloc(N * sizeof(*v));
+	size_t k = 0;
+	double lo = NAN, hi = NAN;
+
+	for (size_t j = 0; j < N / 2; j++)
+		v[k++] = (float)(100.0 + 4.0 * probit((j + 0.5) / (N / 2)));
+	if (plateau) {
+		const size_t bump = N * 3 / 1000;
+		for (size_t j = 0; j < N / 2 - bump; j++)
+			v[k++] = (float)(64.0 + 32.0 * (j + 0.5) / (double)(N / 2 - bump));
+		for (size_t j = 0; j < bump; j++)
+			v[k++] = (float)(75.0 + 1.5 * probit((j + 0.5) / bump));
+	} else {
+		for (size_t j = 0; j < N / 2; j++)
+			v[k++] = (float)(low + 4.0 * probit((j + 0.5) / (N / 2)));
+	}
+	CHECK(bmeq_reference_window(v, k, NAN, &lo, &hi) == BMEQ_OK);
+	free(v);
+	return 0.5 * (lo + hi);
+}
+
+static void test_reference_window(void)
+{
+	/* The bump does not stand out of the plateau: the window is marrow's
+	 * (the lowest local maximum of 25% or more, without the dip test, was
+	 * the bump at 75). */
+	CHECK_NEAR(window_centre(1, 0.0), 100.0, 2.0);
+	/* A lower population of its own (the density dips to nearly nothing
+	 * between them) is the lower clear mode: normal marrow under a hip full
+	 * of edema. */
+	CHECK_NEAR(window_centre(0, 70.0), 70.0, 2.0);
+	/* Closer, dipping 24% between them (89 and 100), still is. */
+	CHECK_NEAR(window_centre(0, 89.0), 89.3, 2.0);
+}
+
 /* ---- bmeq_edema_measure --------------------------------------------------- */
 
 /* 40x30x20 of 1 mm voxels (1 uL each): right head (label 1) the cube x 4-15,
@@ -726,6 +785,7 @@ int main(void)
 	test_smooth();
 	test_rim();
 	test_halfmax();
+	test_reference_window();
 	test_measure_rule();
 	test_measure_defaults();
 	test_measure_sides();
