@@ -11,6 +11,11 @@
 # >= 0.85, at most 0.5 mL on edema-free hips (effusions included), and the truth volume within
 # bmeq's [edema_ml_low, edema_ml_high] on >= 90 % of the sides with edema. Every evaluation runs
 # and prints its figures; the test fails if any misses a target.
+# 3. seed 2026 drawn with the real STIR tissue table (--tissue real: fat and muscle as dark as
+#    marrow), with the truth regions: their edge voxels form a shoulder just below marrow's
+#    histogram mode, which the reference must not take (it did, and read 35.8 mL for 2.74).
+#    End to end the real table still misses the in-range target (bench/RESULTS.md), so only
+#    this stage is checked on it.
 set -euo pipefail
 # shellcheck source=common.sh
 . "$(dirname "$0")/common.sh"
@@ -18,6 +23,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 for seed in 7 2026; do
   "$bmeq" phantom -o "$tmp/study$seed" --subjects 4 --sessions 3 --seed "$seed" >/dev/null
 done
+"$bmeq" phantom -o "$tmp/real2026" --subjects 4 --sessions 3 --seed 2026 --tissue real >/dev/null
 status=0
 for seed in 7 2026; do
   echo "== seed $seed, truth regions (--truth-roi)"
@@ -27,4 +33,7 @@ for seed in 7 2026; do
   /usr/bin/python3 "$here/tools/eval_phantom.py" "$bmeq" "$tmp/study$seed" "$tmp/auto$seed" \
     --check || status=1
 done
+echo "== seed 2026, real tissue table, truth regions (--truth-roi)"
+/usr/bin/python3 "$here/tools/eval_phantom.py" "$bmeq" "$tmp/real2026" "$tmp/truth_roi_real2026" \
+  --truth-roi --check || status=1
 exit $status
