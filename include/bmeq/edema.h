@@ -172,8 +172,9 @@ bmeq_status bmeq_edema_measure_t1(const bmeq_volume *scan, const bmeq_volume *t1
  * level (...) on the image smoothed at 1.5 mm; ...". Truncated to cap. */
 void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap);
 
-/* bmeq_edema_method_text followed by the T1 gate's sentence, for scans
- * measured with a T1. */
+/* bmeq_edema_method_text followed by what a T1 adds (the gate, the
+ * weighting) for the scans measured with one: what provenance.json's
+ * threshold_method records. */
 void bmeq_edema_method_text_t1(const bmeq_edema_params *p, char *buf, size_t cap);
 
 /* Frees r. Accepts NULL. */

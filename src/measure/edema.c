@@ -56,8 +56,10 @@ void bmeq_edema_method_text(const bmeq_edema_params *p, char *buf, size_t cap)
 		 "rim guard %.3g mm; lesion edges %s; lesions >= %zu voxels and >= %.3g mL, "
 		 "%d-connected; range: factor x (1 +- %.3g), edges at 0.5 +- %.3g of their contrast",
 		 rule,
-		 p->reference_from_region ? "the regions' lowest clear mode, or the one nearest a reference mask"
-					  : "a reference mask's median",
+		 p->reference_from_region
+			 ? "the regions' lowest clear mode (at least 25% of the highest, dipping 10% "
+			   "before any higher), or the clear mode nearest a reference mask's median"
+			 : "a reference mask's median",
 		 p->smooth_mm, p->rim_mm,
 		 p->halfmax ? edges : "at the threshold",
 		 p->min_lesion_voxels, p->min_lesion_ml, p->connectivity, p->band, p->edge_band);
@@ -71,8 +73,8 @@ void bmeq_edema_method_text_t1(const bmeq_edema_params *p, char *buf, size_t cap
 	len = strlen(buf);
 	if (p->t1_gate && len < cap)
 		snprintf(buf + len, cap - len,
-			 "; T1 gate: edema only where the T1 (smoothed alike) is not brighter than "
-			 "the %.4g quantile of the normal marrow's T1",
+			 "; with a T1, a T1 gate: edema only where the T1 (smoothed alike) is not "
+			 "brighter than the %.4g quantile of the normal marrow's T1",
 			 p->t1_gate_quantile);
 	else if (len < cap)
 		snprintf(buf + len, cap - len, "; T1 gate off");
@@ -155,7 +157,8 @@ static int mode_stands_out(const double *s, int b)
 	return 1;
 }
 
-bmeq_status bmeq_reference_window(const float *v, size_t n, double anchor, double *lo_out, double *hi_out)
+bmeq_status bmeq_reference_window(const float *v, size_t n, double anchor, double *lo_out,
+				  double *hi_out)
 {
 	double lo, hi, h[HIST_BINS] = {0}, s[HIST_BINS];
 	bmeq_status st;

@@ -141,7 +141,7 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	bmeq_settings_target settings = {&o.measure, &o.response_rule, NULL};
 	time_t now = time(NULL);
 	struct tm tm;
-	char rule[BMEQ_RULE_TEXT_MAX] = "", method[512], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
+	char rule[BMEQ_RULE_TEXT_MAX] = "", method[1024], rtext[BMEQ_RESPONSE_RULE_TEXT_MAX];
 	json_t *doc = json_object(), *sum = json_object(), *inputs = json_array();
 	char *text;
 	int ok = 1;
@@ -154,7 +154,7 @@ bmeq_status bmeq_batch_provenance_host(const bmeq_study *s, const char *outdir,
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	bmeq_rule_format(&opts->measure.edema.rule, rule, sizeof(rule));
-	bmeq_edema_method_text(&opts->measure.edema, method, sizeof(method));
+	bmeq_edema_method_text_t1(&opts->measure.edema, method, sizeof(method));
 	bmeq_response_rule_text(&opts->response_rule, rtext, sizeof(rtext));
 
 	bmeq_json_put(doc, "bmeq_version", bmeq_json_str(bmeq_version()), &ok);

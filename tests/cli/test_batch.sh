@@ -289,6 +289,10 @@ printf 'threshold.band = 0.2\n' > "$tmp/band.conf"
   2> "$tmp/band.err" > /dev/null || fail "batch with threshold.band exited $?"
 grep -q "4 scans (0 failed, 0 reused)" "$tmp/band.err" || fail "a new band reused scans: $(cat "$tmp/band.err")"
 grep -q '"threshold_band": 0.2' "$tmp/out_reader/provenance.json" || fail "band not in provenance"
+# threshold_method: the whole method, the T1 gate's sentence last, whole (it outgrew its buffer
+# once it named the T1 gate: 556 characters).
+grep -q '"threshold_method": "median\*1.46 over .* quantile of the normal marrow'"'"'s T1",' \
+  "$tmp/out_reader/provenance.json" || fail "threshold_method incomplete: $(grep threshold_method "$tmp/out_reader/provenance.json")"
 printf 'threshold.band = 1\n' > "$tmp/band_bad.conf"
 rc=0
 "$bmeq" batch "$tmp/m_reader.csv" -o "$tmp/out_band_bad" --config "$tmp/band_bad.conf" \
