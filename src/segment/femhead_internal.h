@@ -62,6 +62,13 @@ double bmeq_fh_sample(const bmeq_fh_sampler *s, const double xyz[3]);
  * (R +- 4 mm, the refinement's widest window and its smoothing): whether
  * an edge there could have been seen at all. */
 int bmeq_fh_ray_seen(const bmeq_fh_sampler *s, const double c[3], double R, const double u[3]);
+/* Weighted algebraic fit of a circle (d 2) or sphere (d 3), |p|^2 = 2 c.p +
+ * (R^2 - |c|^2), through the n points p (d coordinates each, packed) whose
+ * weight w is above 0; tol is the normal equations' singularity tolerance
+ * (bmeq_gauss_jordan). Sets c (d values) and R; returns 0, leaving them,
+ * when the equations are singular or R^2 is not positive. */
+int bmeq_fh_fit_ball(const double *p, int d, const double *w, size_t n, double tol, double *c,
+		     double *R);
 
 /* The working grid of spacing h over the scan's field of view, or over its
  * part inside the world box box_lo .. box_hi (both NULL: all of it). */

@@ -165,35 +165,6 @@ static double ray_surface(const bmeq_fh_sampler *s, const double o[3], const dou
 	return cpos[pick] <= rmax ? cpos[pick] : NAN;
 }
 
-/* Weighted algebraic circle fit x^2 + y^2 = 2 cx x + 2 cy y + k through the
- * points (x[a], y[a]) with use[a]; 0 when singular. */
-static int circle_lsq(const double *x, const double *y, const double *w, const uint8_t *use, double *cx,
-		      double *cy, double *r)
-{
-	double A[3][4] = {{0}};
-
-	for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
-		if (!use[a])
-			continue;
-		double row[3] = {2 * x[a], 2 * y[a], 1}, b = x[a] * x[a] + y[a] * y[a];
-
-		for (int i = 0; i < 3; i++) {
-			for (int j = 0; j < 3; j++)
-				A[i][j] += w[a] * row[i] * row[j];
-			A[i][3] += w[a] * row[i] * b;
-		}
-	}
-	if (bmeq_gauss_jordan(&A[0][0], 3, 4, 1e-9) != 0)
-		return 0;
-	double r2 = A[2][3] + A[0][3] * A[0][3] + A[1][3] * A[1][3];
-	if (!(r2 > 0))
-		return 0;
-	*cx = A[0][3];
-	*cy = A[1][3];
-	*r = sqrt(r2);
-	return 1;
-}
-
 /* A section's surface point lies on the neck's circle within this fraction
  * of its radius: the section is near round (semi-axes within about 15 % of
  * each other), and the surface is found to about a millimetre. */
@@ -205,7 +176,7 @@ static int circle_lsq(const double *x, const double *y, const double *w, const u
 static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[3], const double e1[3],
 		   double R, int polarity, double *rho, double *cx, double *cy)
 {
-	double x[BMEQ_FH_NECK_NANG], y[BMEQ_FH_NECK_NANG], w[BMEQ_FH_NECK_NANG];
+	double xy[BMEQ_FH_NECK_NANG][2], w[BMEQ_FH_NECK_NANG];
 	uint8_t use[BMEQ_FH_NECK_NANG];
 	int nv = 0;
 
@@ -216,8 +187,8 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 			u[k] = cos(th) * e0[k] + sin(th) * e1[k];
 		rho[a] = ray_surface(s, o, u, 0.3 * R, 1.0 * R, polarity);
 		use[a] = isfinite(rho[a]);
-		x[a] = use[a] ? rho[a] * cos(th) : 0;
-		y[a] = use[a] ? rho[a] * sin(th) : 0;
+		xy[a][0] = use[a] ? rho[a] * cos(th) : 0;
+		xy[a][1] = use[a] ? rho[a] * sin(th) : 0;
 		/* Each ray weighs by how well the scan resolves an edge along
 		 * it: across thick slices the cortex blurs into its neighbours
 		 * and, where marrow and muscle are alike (real STIR), the step
@@ -244,25 +215,28 @@ static int section(const bmeq_fh_sampler *s, const double o[3], const double e0[
 	 * search for the circle most rays agree on went astray on oval
 	 * sections: a circle well off the centre passes through three of an
 	 * oval's four sides.) */
-	double fx = 0, fy = 0, fr = 0;
+	double f[2] = {0, 0}, fr = 0;
 	int nin = 0;
 	for (int pass = 0; pass < 3; pass++) {
-		uint8_t in[BMEQ_FH_NECK_NANG];
+		double win[BMEQ_FH_NECK_NANG]; /* w of the rays taken this pass, else 0 */
 
 		nin = 0;
 		for (int a = 0; a < BMEQ_FH_NECK_NANG; a++) {
-			in[a] = use[a] && (pass == 0 || fabs(hypot(x[a] - fx, y[a] - fy) - fr) <= NF_ROUND * fr);
-			nin += in[a];
+			int in = use[a] && (pass == 0 || fabs(hypot(xy[a][0] - f[0], xy[a][1] - f[1]) - fr) <=
+								 NF_ROUND * fr);
+			win[a] = in ? w[a] : 0;
+			nin += in;
 		}
-		if (nin < BMEQ_FH_NECK_NANG / 3 || !circle_lsq(x, y, w, in, &fx, &fy, &fr))
+		if (nin < BMEQ_FH_NECK_NANG / 3 ||
+		    !bmeq_fh_fit_ball(&xy[0][0], 2, win, BMEQ_FH_NECK_NANG, 1e-9, f, &fr))
 			return 0;
 		if (pass == 2)
 			for (int a = 0; a < BMEQ_FH_NECK_NANG; a++)
-				if (!in[a])
+				if (!(win[a] > 0))
 					rho[a] = NAN;
 	}
-	*cx = fx;
-	*cy = fy;
+	*cx = f[0];
+	*cy = f[1];
 	return nin;
 }
 
@@ -412,13 +386,14 @@ void bmeq_fh_neck_fit(const bmeq_fh_sampler *s, const bmeq_fh_cand *c, bmeq_femh
 	 * in one step, where the search, judging every direction by rings of
 	 * other edges too, could leave the neck for a rounder ring elsewhere. */
 	centre_iterate(s, c, first, t0, t1, ax);
-	if (axis_score(s, c, ax, t0) < NF_NECK_SCORE) {
+	double score = axis_score(s, c, ax, t0);
+	if (score < NF_NECK_SCORE) {
 		double alt[3];
 
 		memcpy(alt, first, sizeof(alt));
 		axis_search(s, c, alt, t0);
 		centre_iterate(s, c, first, t0, t1, alt);
-		if (axis_score(s, c, alt, t0) > axis_score(s, c, ax, t0))
+		if (axis_score(s, c, alt, t0) > score)
 			memcpy(ax, alt, sizeof(ax));
 	}
 

@@ -87,40 +87,6 @@ static void ray_derivative(const bmeq_fh_sampler *s, const double c[3], const do
 		D[a] = (I[a + 4] - I[a + 2]) / (2 * FH_DR);
 }
 
-/* Weighted algebraic sphere fit |p|^2 = 2 c.p + (R^2 - |c|^2). Returns 0 when
- * the normal equations are singular. */
-static int fit_sphere(const double (*p)[3], const double *w, size_t n, double c[3], double *R)
-{
-	double A[4][5] = {{0}};
-
-	for (size_t i = 0; i < n; i++) {
-		if (w[i] <= 0)
-			continue;
-		double row[4] = {2 * p[i][0], 2 * p[i][1], 2 * p[i][2], 1};
-		double b = p[i][0] * p[i][0] + p[i][1] * p[i][1] + p[i][2] * p[i][2];
-
-		for (int a = 0; a < 4; a++) {
-			for (int bb = 0; bb < 4; bb++)
-				A[a][bb] += w[i] * row[a] * row[bb];
-			A[a][4] += w[i] * row[a] * b;
-		}
-	}
-	/* The 4x5 augmented normal equations. */
-	if (bmeq_gauss_jordan(&A[0][0], 4, 5, 1e-12) != 0)
-		return 0;
-	double x[4];
-	for (int a = 0; a < 4; a++)
-		x[a] = A[a][4];
-	double r2 = x[3] + x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
-	if (!(r2 > 0))
-		return 0;
-	c[0] = x[0];
-	c[1] = x[1];
-	c[2] = x[2];
-	*R = sqrt(r2);
-	return 1;
-}
-
 static double median(double *v, size_t n)
 {
 	if (!n)
@@ -253,7 +219,7 @@ static void refine(const bmeq_fh_sampler *s, const bmeq_femhead_params *p, bmeq_
 			double res[FH_NRAYS];
 			size_t nr = 0;
 
-			if (!fit_sphere((const double (*)[3])pts, w, FH_NRAYS, cc, &R))
+			if (!bmeq_fh_fit_ball(&pts[0][0], 3, w, FH_NRAYS, 1e-12, cc, &R))
 				return;
 			for (int a = 0; a < FH_NRAYS; a++) {
 				if (!has[a])

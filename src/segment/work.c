@@ -98,6 +98,44 @@ int bmeq_fh_ray_seen(const bmeq_fh_sampler *s, const double c[3], double R, cons
 	return 1;
 }
 
+int bmeq_fh_fit_ball(const double *p, int d, const double *w, size_t n, double tol, double *c,
+		     double *R)
+{
+	/* Unknowns: the centre's d coordinates and R^2 - |c|^2; the augmented
+	 * normal equations m x (m + 1), packed by rows for the solver. */
+	const int m = d + 1, cols = d + 2;
+	double A[4 * 5] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] <= 0)
+			continue;
+		const double *q = p + i * (size_t)d;
+		double row[4], b = 0;
+
+		for (int k = 0; k < d; k++) {
+			row[k] = 2 * q[k];
+			b += q[k] * q[k];
+		}
+		row[d] = 1;
+		for (int a = 0; a < m; a++) {
+			for (int bb = 0; bb < m; bb++)
+				A[a * cols + bb] += w[i] * row[a] * row[bb];
+			A[a * cols + m] += w[i] * row[a] * b;
+		}
+	}
+	if (bmeq_gauss_jordan(A, m, cols, tol) != 0)
+		return 0;
+	double r2 = A[d * cols + m];
+	for (int k = 0; k < d; k++)
+		r2 += A[k * cols + m] * A[k * cols + m];
+	if (!(r2 > 0))
+		return 0;
+	for (int k = 0; k < d; k++)
+		c[k] = A[k * cols + m];
+	*R = sqrt(r2);
+	return 1;
+}
+
 void bmeq_fh_work_free(bmeq_fh_work *w)
 {
 	if (!w)
